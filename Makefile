@@ -1,0 +1,57 @@
+# Capsule — one entry point. `make run` serves the example plugins over stdio; `make test` runs every test.
+SHELL := /bin/bash
+CARGO ?= cargo
+PYTHON ?= python3
+VENV := .venv
+PLUGIN_OUT := target/plugins
+EXAMPLES_DIR := target/examples
+PLUGINS := hello textkit notes fixture
+EXAMPLES := hello textkit notes
+NOTES_DATA := plugins/notes/data
+
+.PHONY: setup plugins build run demo test test-unit test-e2e fmt clean
+
+setup: $(VENV)/.ok
+	rustup target add wasm32-wasip2
+
+$(VENV)/.ok: tests/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -r tests/requirements.txt
+	touch $@
+
+# Each plugin is built on its own: the SDK's features choose which interfaces a plugin exports,
+# and one cargo invocation would unify them across plugins.
+plugins:
+	@mkdir -p $(PLUGIN_OUT) $(EXAMPLES_DIR)
+	@for p in $(PLUGINS); do \
+	  $(CARGO) build --quiet --release --target wasm32-wasip2 -p $$p || exit 1; \
+	  cp target/wasm32-wasip2/release/$$p.wasm $(PLUGIN_OUT)/$$p.wasm; \
+	done
+	@for p in $(EXAMPLES); do cp $(PLUGIN_OUT)/$$p.wasm $(EXAMPLES_DIR)/; done
+	@ls -la $(PLUGIN_OUT)
+
+build:
+	$(CARGO) build --release -p capsule-host
+
+run: plugins build
+	./target/release/capsule serve --plugins $(EXAMPLES_DIR) --fs notes:/notes=$(NOTES_DATA):ro
+
+demo: setup plugins build
+	$(VENV)/bin/python tests/demo.py -- ./target/release/capsule serve --plugins $(EXAMPLES_DIR) --fs notes:/notes=$(NOTES_DATA):ro
+
+test-unit:
+	$(CARGO) test -p capsule-host
+
+test-e2e: setup plugins
+	$(CARGO) build -p capsule-host
+	CAPSULE_BIN=target/debug/capsule CAPSULE_PLUGINS=$(PLUGIN_OUT) $(VENV)/bin/python -m pytest tests/e2e -q
+
+test: test-unit test-e2e
+
+fmt:
+	$(CARGO) fmt --all
+
+clean:
+	$(CARGO) clean
+	rm -rf $(VENV)

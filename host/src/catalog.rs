@@ -1,0 +1,515 @@
+//! The catalog: the merged, namespaced view of every loaded plugin that the server answers from.
+//!
+//! Built once from the loaded plugins (and rebuilt whole when they change), then only read. Tools
+//! and prompts are published as `<plugin>_<name>`; resources keep their URIs. Anything two plugins
+//! both claim (a published name, a resource URI, a URI template) is withheld from both and
+//! reported: a collision is never resolved by load order (DESIGN.md §6). Items a plugin declares
+//! badly (an invalid name or schema) are skipped and reported; the rest of the plugin still loads.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use rmcp::model as mcp;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::convert;
+use crate::naming::published_name;
+use crate::runtime::bindings::plugin::Access;
+use crate::runtime::plugin::Exports;
+use crate::runtime::{LoadedPlugin, PluginImage};
+use crate::schema::Schema;
+use crate::uri_template::UriTemplate;
+
+/// A published tool and where it runs.
+pub struct ToolEntry {
+    pub plugin: Arc<PluginImage>,
+    /// The tool's name inside its plugin.
+    pub name: String,
+    pub tool: mcp::Tool,
+    /// Compiled `inputSchema`, checked before every call.
+    pub input: Schema,
+    /// Compiled `outputSchema`, checked against every structured result.
+    pub output: Option<Schema>,
+}
+
+/// A published prompt and where it renders.
+pub struct PromptEntry {
+    pub plugin: Arc<PluginImage>,
+    pub name: String,
+    pub prompt: mcp::Prompt,
+    /// Names of the arguments marked `required`.
+    pub required: Vec<String>,
+}
+
+/// A concrete resource and its plugin.
+pub struct ResourceEntry {
+    pub plugin: Arc<PluginImage>,
+    pub resource: mcp::Resource,
+}
+
+/// A resource template and its plugin.
+pub struct TemplateEntry {
+    pub plugin: Arc<PluginImage>,
+    pub template: UriTemplate,
+    pub mcp: mcp::ResourceTemplate,
+}
+
+/// Something in a plugin that was not published, and why.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct Problem {
+    /// The plugin (file stem), or several joined by `, ` for collisions.
+    pub plugin: String,
+    pub message: String,
+}
+
+/// A filesystem path a plugin requests (from its metadata).
+#[derive(Clone, Debug, Serialize)]
+pub struct FilesystemRequest {
+    pub path: String,
+    pub access: &'static str,
+    pub reason: Option<String>,
+}
+
+/// What a plugin asks for (requests grant nothing).
+#[derive(Clone, Debug, Serialize, Default)]
+pub struct Requests {
+    pub filesystem: Vec<FilesystemRequest>,
+    pub network: Vec<String>,
+    pub env: Vec<String>,
+}
+
+/// One loaded plugin as `capsule plugins` and the start-up log describe it.
+#[derive(Clone, Debug, Serialize)]
+pub struct PluginSummary {
+    /// File stem: the namespace of its tools and prompts.
+    pub name: String,
+    /// The name the plugin gives itself in its metadata.
+    pub display_name: String,
+    pub version: String,
+    pub description: Option<String>,
+    pub path: PathBuf,
+    pub exports: Exports,
+    pub requests: Requests,
+    /// Published tool names.
+    pub tools: Vec<String>,
+    pub resources: Vec<String>,
+    pub resource_templates: Vec<String>,
+    /// Published prompt names.
+    pub prompts: Vec<String>,
+}
+
+/// The merged view of all loaded plugins.
+#[derive(Default)]
+pub struct Catalog {
+    plugins: Vec<PluginSummary>,
+    tools: BTreeMap<String, ToolEntry>,
+    prompts: BTreeMap<String, PromptEntry>,
+    resources: BTreeMap<String, ResourceEntry>,
+    templates: Vec<TemplateEntry>,
+    problems: Vec<Problem>,
+}
+
+/// Why a resource URI could not be routed to a plugin.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ResolveError {
+    #[error("resource '{0}' not found")]
+    NotFound(String),
+    #[error(
+        "resource '{uri}' matches templates of several plugins ({plugins}); ask the operator to remove the overlap"
+    )]
+    Ambiguous { uri: String, plugins: String },
+}
+
+struct Claim<E> {
+    key: String,
+    plugin: String,
+    entry: E,
+}
+
+impl Catalog {
+    /// Merge `plugins` (any order; the result does not depend on it).
+    pub fn build(mut plugins: Vec<LoadedPlugin>) -> Self {
+        plugins.sort_by(|a, b| a.image.name().cmp(b.image.name()));
+        let mut problems = Vec::new();
+        let mut tools = Vec::new();
+        let mut prompts = Vec::new();
+        let mut resources = Vec::new();
+        let mut templates = Vec::new();
+
+        for p in &plugins {
+            let plugin = p.image.name().to_string();
+            let mut report = |message: String| {
+                problems.push(Problem {
+                    plugin: plugin.clone(),
+                    message,
+                })
+            };
+            for t in &p.tools {
+                match tool_entry(&p.image, t) {
+                    Ok(entry) => tools.push(Claim {
+                        key: entry.tool.name.to_string(),
+                        plugin: plugin.clone(),
+                        entry,
+                    }),
+                    Err(e) => report(format!("tool '{}' skipped: {e}", t.name)),
+                }
+            }
+            for pr in &p.prompts {
+                match prompt_entry(&p.image, pr) {
+                    Ok(entry) => prompts.push(Claim {
+                        key: entry.prompt.name.clone(),
+                        plugin: plugin.clone(),
+                        entry,
+                    }),
+                    Err(e) => report(format!("prompt '{}' skipped: {e}", pr.name)),
+                }
+            }
+            for r in &p.resources {
+                match convert::resource(r) {
+                    Ok(resource) => resources.push(Claim {
+                        key: r.uri.clone(),
+                        plugin: plugin.clone(),
+                        entry: ResourceEntry {
+                            plugin: p.image.clone(),
+                            resource,
+                        },
+                    }),
+                    Err(e) => report(format!("resource '{}' skipped: {e}", r.uri)),
+                }
+            }
+            for t in &p.resource_templates {
+                let entry = UriTemplate::parse(&t.uri_template).and_then(|template| {
+                    Ok(TemplateEntry {
+                        plugin: p.image.clone(),
+                        template,
+                        mcp: convert::resource_template(t)?,
+                    })
+                });
+                match entry {
+                    Ok(entry) => templates.push(Claim {
+                        key: t.uri_template.clone(),
+                        plugin: plugin.clone(),
+                        entry,
+                    }),
+                    Err(e) => report(format!(
+                        "resource template '{}' skipped: {e}",
+                        t.uri_template
+                    )),
+                }
+            }
+        }
+
+        let tools = exclusive("tool name", tools, &mut problems);
+        let prompts = exclusive("prompt name", prompts, &mut problems);
+        let resources = exclusive("resource URI", resources, &mut problems);
+        let templates = exclusive("resource template", templates, &mut problems)
+            .into_values()
+            .collect::<Vec<_>>();
+
+        let summaries = plugins
+            .iter()
+            .map(|p| {
+                let name = p.image.name();
+                let mine = |owner: &Arc<PluginImage>| owner.name() == name;
+                PluginSummary {
+                    name: name.to_string(),
+                    display_name: p.metadata.name.clone(),
+                    version: p.metadata.version.clone(),
+                    description: p.metadata.description.clone(),
+                    path: p.path.clone(),
+                    exports: p.exports,
+                    requests: requests(&p.metadata.requests),
+                    tools: tools
+                        .iter()
+                        .filter(|(_, e)| mine(&e.plugin))
+                        .map(|(k, _)| k.clone())
+                        .collect(),
+                    resources: resources
+                        .iter()
+                        .filter(|(_, e)| mine(&e.plugin))
+                        .map(|(k, _)| k.clone())
+                        .collect(),
+                    resource_templates: templates
+                        .iter()
+                        .filter(|e| mine(&e.plugin))
+                        .map(|e| e.template.as_str().to_string())
+                        .collect(),
+                    prompts: prompts
+                        .iter()
+                        .filter(|(_, e)| mine(&e.plugin))
+                        .map(|(k, _)| k.clone())
+                        .collect(),
+                }
+            })
+            .collect();
+
+        Catalog {
+            plugins: summaries,
+            tools,
+            prompts,
+            resources,
+            templates,
+            problems,
+        }
+    }
+
+    pub fn plugins(&self) -> &[PluginSummary] {
+        &self.plugins
+    }
+
+    /// Items that were not published, with the reason.
+    pub fn problems(&self) -> &[Problem] {
+        &self.problems
+    }
+
+    pub fn tool(&self, name: &str) -> Option<&ToolEntry> {
+        self.tools.get(name)
+    }
+
+    pub fn prompt(&self, name: &str) -> Option<&PromptEntry> {
+        self.prompts.get(name)
+    }
+
+    /// Published tools, sorted by name.
+    pub fn tool_list(&self) -> Vec<mcp::Tool> {
+        self.tools.values().map(|e| e.tool.clone()).collect()
+    }
+
+    /// Published prompts, sorted by name.
+    pub fn prompt_list(&self) -> Vec<mcp::Prompt> {
+        self.prompts.values().map(|e| e.prompt.clone()).collect()
+    }
+
+    /// Concrete resources, sorted by URI.
+    pub fn resource_list(&self) -> Vec<mcp::Resource> {
+        self.resources
+            .values()
+            .map(|e| e.resource.clone())
+            .collect()
+    }
+
+    /// Resource templates, sorted by template.
+    pub fn template_list(&self) -> Vec<mcp::ResourceTemplate> {
+        self.templates.iter().map(|e| e.mcp.clone()).collect()
+    }
+
+    /// Whether any plugin provides resources (concrete or templated).
+    pub fn has_resources(&self) -> bool {
+        !self.resources.is_empty() || !self.templates.is_empty()
+    }
+
+    /// Whether any plugin provides prompts.
+    pub fn has_prompts(&self) -> bool {
+        !self.prompts.is_empty()
+    }
+
+    /// The MCP `ServerCapabilities` this catalog supports: `tools` always (the server exists to
+    /// serve them, even when none are loaded), `resources` and `prompts` only when provided.
+    pub fn capabilities(&self) -> mcp::ServerCapabilities {
+        let mut caps = serde_json::Map::new();
+        caps.insert("tools".into(), Value::Object(Default::default()));
+        if self.has_resources() {
+            caps.insert("resources".into(), Value::Object(Default::default()));
+        }
+        if self.has_prompts() {
+            caps.insert("prompts".into(), Value::Object(Default::default()));
+        }
+        serde_json::from_value(Value::Object(caps)).unwrap_or_default()
+    }
+
+    /// The plugin that serves `uri`: the owner of that exact resource, else the one plugin whose
+    /// templates match it.
+    ///
+    /// # Errors
+    /// [`ResolveError::NotFound`] when nothing claims it, [`ResolveError::Ambiguous`] when
+    /// templates of several plugins match.
+    pub fn resource_owner(&self, uri: &str) -> Result<Arc<PluginImage>, ResolveError> {
+        if let Some(entry) = self.resources.get(uri) {
+            return Ok(entry.plugin.clone());
+        }
+        let mut owners: Vec<&Arc<PluginImage>> = self
+            .templates
+            .iter()
+            .filter(|t| t.template.matches(uri).is_some())
+            .map(|t| &t.plugin)
+            .collect();
+        owners.sort_by(|a, b| a.name().cmp(b.name()));
+        owners.dedup_by(|a, b| a.name() == b.name());
+        match owners.as_slice() {
+            [] => Err(ResolveError::NotFound(uri.to_string())),
+            [one] => Ok((*one).clone()),
+            many => Err(ResolveError::Ambiguous {
+                uri: uri.to_string(),
+                plugins: many.iter().map(|p| p.name()).collect::<Vec<_>>().join(", "),
+            }),
+        }
+    }
+}
+
+fn tool_entry(
+    plugin: &Arc<PluginImage>,
+    t: &crate::runtime::bindings::tools::Tool,
+) -> Result<ToolEntry, String> {
+    let published = published_name(plugin.name(), &t.name)?;
+    let tool = convert::tool(&published, t)?;
+    let input = Schema::compile(&Value::Object((*tool.input_schema).clone()))
+        .map_err(|e| format!("invalid input-schema: {e}"))?;
+    let output = match &tool.output_schema {
+        Some(schema) => Some(
+            Schema::compile(&Value::Object((**schema).clone()))
+                .map_err(|e| format!("invalid output-schema: {e}"))?,
+        ),
+        None => None,
+    };
+    Ok(ToolEntry {
+        plugin: plugin.clone(),
+        name: t.name.clone(),
+        tool,
+        input,
+        output,
+    })
+}
+
+fn prompt_entry(
+    plugin: &Arc<PluginImage>,
+    p: &crate::runtime::bindings::prompts::Prompt,
+) -> Result<PromptEntry, String> {
+    let published = published_name(plugin.name(), &p.name)?;
+    Ok(PromptEntry {
+        plugin: plugin.clone(),
+        name: p.name.clone(),
+        prompt: convert::prompt(&published, p)?,
+        required: p
+            .arguments
+            .iter()
+            .filter(|a| a.required)
+            .map(|a| a.name.clone())
+            .collect(),
+    })
+}
+
+fn requests(r: &crate::runtime::bindings::plugin::CapabilityRequests) -> Requests {
+    Requests {
+        filesystem: r
+            .filesystem
+            .iter()
+            .map(|f| FilesystemRequest {
+                path: f.path.clone(),
+                access: match f.access {
+                    Access::ReadOnly => "read-only",
+                    Access::ReadWrite => "read-write",
+                },
+                reason: f.reason.clone(),
+            })
+            .collect(),
+        network: r.network.clone(),
+        env: r.env.clone(),
+    }
+}
+
+/// Keep each key that exactly one plugin claims. A key claimed by several plugins is withheld
+/// from all of them; a key one plugin declares twice keeps its first declaration. Both are
+/// reported.
+fn exclusive<E>(
+    kind: &str,
+    claims: Vec<Claim<E>>,
+    problems: &mut Vec<Problem>,
+) -> BTreeMap<String, E> {
+    let mut by_key: BTreeMap<String, Vec<Claim<E>>> = BTreeMap::new();
+    for claim in claims {
+        by_key.entry(claim.key.clone()).or_default().push(claim);
+    }
+    let mut out = BTreeMap::new();
+    for (key, mut claims) in by_key {
+        let mut owners: Vec<&str> = claims.iter().map(|c| c.plugin.as_str()).collect();
+        owners.dedup();
+        if owners.len() > 1 {
+            let plugins = owners.join(", ");
+            problems.push(Problem {
+                plugin: plugins.clone(),
+                message: format!(
+                    "{kind} '{key}' is claimed by plugins {plugins}; it is withheld from all of \
+                     them until the conflict is removed"
+                ),
+            });
+            continue;
+        }
+        if claims.len() > 1 {
+            problems.push(Problem {
+                plugin: owners[0].to_string(),
+                message: format!(
+                    "{kind} '{key}' is declared {} times; the first one is used",
+                    claims.len()
+                ),
+            });
+        }
+        let first = claims.swap_remove(0);
+        out.insert(key, first.entry);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claim(key: &str, plugin: &str, entry: u32) -> Claim<u32> {
+        Claim {
+            key: key.into(),
+            plugin: plugin.into(),
+            entry,
+        }
+    }
+
+    #[test]
+    fn collisions_are_withheld_from_every_claimant() {
+        let mut problems = Vec::new();
+        let out = exclusive(
+            "resource URI",
+            vec![
+                claim("a://x", "alpha", 1),
+                claim("a://y", "alpha", 2),
+                claim("a://x", "beta", 3),
+            ],
+            &mut problems,
+        );
+        assert_eq!(
+            out.into_iter().collect::<Vec<_>>(),
+            vec![("a://y".to_string(), 2)]
+        );
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].plugin, "alpha, beta");
+        assert!(
+            problems[0]
+                .message
+                .contains("'a://x' is claimed by plugins alpha, beta")
+        );
+    }
+
+    #[test]
+    fn duplicates_within_one_plugin_keep_the_first() {
+        let mut problems = Vec::new();
+        let out = exclusive(
+            "tool name",
+            vec![claim("p_t", "p", 1), claim("p_t", "p", 2)],
+            &mut problems,
+        );
+        assert_eq!(out.get("p_t"), Some(&1));
+        assert!(problems[0].message.contains("declared 2 times"));
+    }
+
+    #[test]
+    fn empty_catalog_serves_tools_only() {
+        let c = Catalog::build(Vec::new());
+        let caps = serde_json::to_value(c.capabilities()).unwrap();
+        assert!(caps.get("tools").is_some());
+        assert!(caps.get("resources").is_none());
+        assert!(caps.get("prompts").is_none());
+        assert_eq!(
+            c.resource_owner("x://y").err(),
+            Some(ResolveError::NotFound("x://y".into()))
+        );
+    }
+}

@@ -1,0 +1,67 @@
+//! The `capsule` command line (clap).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::grants::Mount;
+
+/// Capsule: an MCP server whose tools, resources and prompts live in sandboxed WebAssembly
+/// components.
+#[derive(Debug, Parser)]
+#[command(name = "capsule", version, about, long_about = None)]
+pub struct Cli {
+    /// Log filter for stderr (e.g. `info`, `debug`, `capsule=debug,warn`). Defaults to $RUST_LOG,
+    /// else `info`.
+    #[arg(long, global = true, value_name = "FILTER")]
+    pub log_level: Option<String>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the plugins in a directory over MCP (stdio).
+    Serve(ServeArgs),
+    /// Load the plugins in a directory and describe them (exit status 1 if a file failed).
+    Plugins(PluginsArgs),
+}
+
+/// Where plugins come from and what they are granted.
+#[derive(Debug, Args)]
+pub struct PluginSource {
+    /// Directory of plugin components (`*.wasm`); each plugin is named after its file stem.
+    #[arg(long, value_name = "DIR")]
+    pub plugins: PathBuf,
+
+    /// Grant plugin PLUGIN the host directory HOST_DIR at guest path GUEST, read-only (`:ro`, the
+    /// default) or read-write (`:rw`). Repeatable. Example: `--fs notes:/notes=./data:ro`.
+    #[arg(long = "fs", value_name = "PLUGIN:GUEST=HOST_DIR[:ro|:rw]")]
+    pub mounts: Vec<Mount>,
+
+    /// Wall-clock limit of one plugin call (e.g. `30s`, `500ms`).
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub timeout: Duration,
+
+    /// Largest memory one plugin instance may use, in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 256)]
+    pub memory_mib: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub source: PluginSource,
+}
+
+#[derive(Debug, Args)]
+pub struct PluginsArgs {
+    #[command(flatten)]
+    pub source: PluginSource,
+
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}

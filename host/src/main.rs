@@ -1,0 +1,127 @@
+//! The `capsule` binary.
+
+use std::io::IsTerminal as _;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use clap::Parser as _;
+use rmcp::ServiceExt as _;
+use tracing_subscriber::EnvFilter;
+
+use capsule_host::catalog::Catalog;
+use capsule_host::cli::{Cli, Command, PluginSource};
+use capsule_host::loader::{self, LoadReport};
+use capsule_host::report::{self, PluginsReport};
+use capsule_host::runtime::{Limits, Runtime};
+use capsule_host::server::CapsuleServer;
+
+fn init_logging(filter: Option<&str>) {
+    let filter = match filter {
+        Some(f) => EnvFilter::new(f),
+        None => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+}
+
+async fn load(source: &PluginSource) -> anyhow::Result<(Catalog, Vec<loader::LoadFailure>)> {
+    let runtime = Runtime::new(Limits {
+        call_timeout: source.timeout,
+        memory_bytes: source.memory_mib << 20,
+    })?;
+    let LoadReport { plugins, failures } =
+        loader::load_dir(&runtime, &source.plugins, &source.mounts).await?;
+    for f in &failures {
+        tracing::error!(path = %f.path.display(), "plugin skipped: {}", f.reason);
+    }
+    let catalog = Catalog::build(plugins);
+    for p in catalog.problems() {
+        tracing::warn!(plugin = %p.plugin, "{}", p.message);
+    }
+    Ok((catalog, failures))
+}
+
+fn banner(catalog: &Catalog, failures: usize) -> String {
+    let plugins = catalog.plugins();
+    let names: Vec<String> = plugins
+        .iter()
+        .map(|p| format!("{} {}", p.name, p.version))
+        .collect();
+    let count = |f: fn(&capsule_host::catalog::PluginSummary) -> usize| {
+        plugins.iter().map(f).sum::<usize>()
+    };
+    format!(
+        "{} plugin(s) [{}]: {} tools, {} resources, {} resource templates, {} prompts; {} file(s) skipped",
+        plugins.len(),
+        names.join(", "),
+        count(|p| p.tools.len()),
+        count(|p| p.resources.len()),
+        count(|p| p.resource_templates.len()),
+        count(|p| p.prompts.len()),
+        failures,
+    )
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Serve(args) => {
+            let (catalog, failures) = load(&args.source).await?;
+            tracing::info!(
+                plugins_dir = %args.source.plugins.display(),
+                "capsule {} serving on stdio: {}",
+                env!("CARGO_PKG_VERSION"),
+                banner(&catalog, failures.len())
+            );
+            let server = CapsuleServer::new(Arc::new(catalog));
+            let service = server
+                .serve(rmcp::transport::stdio())
+                .await
+                .context("starting the MCP session on stdio")?;
+            let reason = service.waiting().await.context("serving MCP on stdio")?;
+            tracing::info!(?reason, "stdio session ended");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Plugins(args) => {
+            let (catalog, failures) = load(&args.source).await?;
+            if args.json {
+                let doc = PluginsReport {
+                    plugins: catalog.plugins(),
+                    errors: &failures,
+                    problems: catalog.problems(),
+                };
+                println!("{}", serde_json::to_string_pretty(&doc)?);
+            } else {
+                print!("{}", report::table(&catalog, &failures));
+            }
+            Ok(if failures.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.log_level.as_deref());
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("capsule: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            eprintln!("capsule: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

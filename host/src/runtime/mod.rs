@@ -1,0 +1,150 @@
+//! The WebAssembly runtime: one wasmtime [`Engine`], a [`Linker`] with WASI and the Capsule host
+//! imports, compilation of plugin components, and per-call instances with limits.
+//!
+//! Every request runs in a fresh `Store` + instance created from the plugin's `InstancePre`, so no
+//! state leaks between calls, users or tenants. CPU time is bounded by epoch interruption (a ticker
+//! thread advances the epoch every [`EPOCH_TICK`]); the same check stops a call whose client
+//! cancelled it. Memory is bounded per store by [`StoreLimits`].
+
+pub mod bindings;
+pub mod output;
+pub mod plugin;
+pub mod state;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::{Config, Engine};
+
+pub use plugin::{CallError, LoadError, LoadedPlugin, PluginImage};
+pub use state::{CallState, RequestScope};
+
+/// How often the epoch advances; the granularity of timeouts and cancellation.
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Limits applied to every call of every plugin.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Wall-clock budget of one call (instantiation included).
+    pub call_timeout: Duration,
+    /// Largest linear memory (or table, in elements) one instance may grow, in bytes.
+    pub memory_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            call_timeout: Duration::from_secs(30),
+            memory_bytes: 256 << 20,
+        }
+    }
+}
+
+/// The engine and linker shared by every plugin.
+#[derive(Clone)]
+pub struct Runtime {
+    engine: Engine,
+    linker: Arc<Linker<CallState>>,
+    limits: Limits,
+}
+
+impl Runtime {
+    /// Create the engine (component model, epoch interruption), link WASI 0.2 and the
+    /// `capsule:plugin/host` imports, and start the epoch ticker thread.
+    ///
+    /// # Errors
+    /// Engine creation fails only if the host CPU is unsupported by Cranelift.
+    pub fn new(limits: Limits) -> anyhow::Result<Self> {
+        let mut config = Config::new();
+        config.wasm_component_model(true);
+        config.epoch_interruption(true);
+        let engine = Engine::new(&config).map_err(|e| anyhow::anyhow!("{e}"))?;
+
+        let mut linker = Linker::<CallState>::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)
+            .map_err(|e| anyhow::anyhow!("linking WASI: {e}"))?;
+        bindings::capsule::plugin::host::add_to_linker::<_, HasSelf<CallState>>(
+            &mut linker,
+            |state| state,
+        )
+        .map_err(|e| anyhow::anyhow!("linking capsule:plugin/host: {e}"))?;
+        bindings::capsule::plugin::types::add_to_linker::<_, HasSelf<CallState>>(
+            &mut linker,
+            |state| state,
+        )
+        .map_err(|e| anyhow::anyhow!("linking capsule:plugin/types: {e}"))?;
+
+        let weak = engine.weak();
+        std::thread::Builder::new()
+            .name("capsule-epoch".into())
+            .spawn(move || {
+                while let Some(engine) = weak.upgrade() {
+                    engine.increment_epoch();
+                    drop(engine);
+                    std::thread::sleep(EPOCH_TICK);
+                }
+            })?;
+
+        Ok(Self {
+            engine,
+            linker: Arc::new(linker),
+            limits,
+        })
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    pub(crate) fn linker(&self) -> &Linker<CallState> {
+        &self.linker
+    }
+
+    /// Compile component bytes. CPU-heavy: call it from a blocking thread.
+    ///
+    /// # Errors
+    /// A core module (not a component) or invalid bytes, with a message that says which.
+    pub fn compile(&self, bytes: &[u8]) -> Result<Component, LoadError> {
+        match wasm_kind(bytes) {
+            WasmKind::Component => {}
+            WasmKind::CoreModule => return Err(LoadError::CoreModule),
+            WasmKind::NotWasm => return Err(LoadError::NotWasm),
+        }
+        Component::new(&self.engine, bytes).map_err(|e| LoadError::Compile(format!("{e:#}")))
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum WasmKind {
+    Component,
+    CoreModule,
+    NotWasm,
+}
+
+/// Tell a component from a core module by the preamble (magic `\0asm`, then the version and
+/// layer fields: `1 0 0 0` for core modules, `0x0d 0 1 0` for components).
+fn wasm_kind(bytes: &[u8]) -> WasmKind {
+    match bytes {
+        [0, b'a', b's', b'm', 1, 0, 0, 0, ..] => WasmKind::CoreModule,
+        [0, b'a', b's', b'm', _, _, 1, 0, ..] => WasmKind::Component,
+        _ => WasmKind::NotWasm,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tells_components_from_core_modules() {
+        assert_eq!(wasm_kind(b"\0asm\x01\0\0\0rest"), WasmKind::CoreModule);
+        assert_eq!(wasm_kind(b"\0asm\x0d\0\x01\0rest"), WasmKind::Component);
+        assert_eq!(wasm_kind(b""), WasmKind::NotWasm);
+        assert_eq!(wasm_kind(b"#!/bin/sh\necho hi"), WasmKind::NotWasm);
+    }
+}

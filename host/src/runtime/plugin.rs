@@ -1,0 +1,339 @@
+//! One plugin: its compiled component, which interfaces it exports, and per-call instances.
+//!
+//! Loading (`PluginImage::load`) compiles the component, links it, checks it exports
+//! `capsule:plugin/plugin@0.1.0`, looks up each optional interface, then runs one instance to read
+//! the metadata and the static lists (`list-tools`, `list-resources`, `list-resource-templates`,
+//! `list-prompts`), which are cached in [`LoadedPlugin`]. Each later request gets its own instance.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use wasmtime::component::{Instance, InstancePre};
+use wasmtime::{Store, StoreLimitsBuilder, UpdateDeadline};
+
+use super::bindings::{plugin, prompts, resources, tools, types};
+use super::state::Interrupt;
+use super::{CallState, RequestScope, Runtime};
+use crate::grants::Grants;
+
+/// Why a file in the plugin directory did not load. The message says what to do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("cannot read the file: {0}")]
+    Io(String),
+    #[error("not a WebAssembly file (no '\\0asm' header)")]
+    NotWasm,
+    #[error(
+        "a core WebAssembly module, not a component: build for the wasm32-wasip2 target (or run \
+         `wasm-tools component new` on it) so it implements the capsule:plugin world"
+    )]
+    CoreModule,
+    #[error("the component does not compile: {0}")]
+    Compile(String),
+    #[error(
+        "the component's imports cannot be satisfied (Capsule provides WASI 0.2 and \
+         capsule:plugin/host@0.1.0): {0}"
+    )]
+    Link(String),
+    #[error(
+        "not a Capsule plugin: it does not export capsule:plugin/plugin@0.1.0 (implement one of \
+         the worlds in wit/plugin.wit): {0}"
+    )]
+    NotAPlugin(String),
+    #[error("reading the plugin's metadata and lists failed: {0}")]
+    Metadata(#[from] CallError),
+}
+
+/// Why a call into a plugin did not produce an answer.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    /// The plugin returned one of the contract's typed errors.
+    #[error("{}", describe_plugin_error(.0))]
+    Plugin(types::Error),
+    /// The plugin trapped (panic, `unreachable`, out of bounds, ...) or a host import failed.
+    /// The string is the full diagnostic, for the host log only.
+    #[error("the plugin crashed: {0}")]
+    Trap(String),
+    #[error("the plugin ran longer than its time limit of {0:?}")]
+    Timeout(Duration),
+    #[error("the request was cancelled")]
+    Cancelled,
+    /// The sandbox could not be set up (a granted directory vanished, ...).
+    #[error("the sandbox could not be prepared: {0}")]
+    Setup(String),
+}
+
+fn describe_plugin_error(error: &types::Error) -> String {
+    match error {
+        types::Error::InvalidArguments(m) => format!("invalid arguments: {m}"),
+        types::Error::NotFound(m) => format!("not found: {m}"),
+        types::Error::Denied(m) => format!("denied by policy: {m}"),
+        types::Error::Internal(m) => m.clone(),
+    }
+}
+
+/// Which optional interfaces a component exports.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Exports {
+    pub tools: bool,
+    pub resources: bool,
+    pub prompts: bool,
+}
+
+/// A compiled, linked plugin ready to be instantiated once per request.
+pub struct PluginImage {
+    name: Arc<str>,
+    runtime: Runtime,
+    grants: Grants,
+    pre: InstancePre<CallState>,
+    plugin: plugin::GuestIndices,
+    tools: Option<tools::GuestIndices>,
+    resources: Option<resources::GuestIndices>,
+    prompts: Option<prompts::GuestIndices>,
+}
+
+/// A plugin that loaded: its image plus the metadata and static lists read at load time.
+pub struct LoadedPlugin {
+    pub image: Arc<PluginImage>,
+    /// Where it was loaded from.
+    pub path: PathBuf,
+    pub metadata: plugin::Metadata,
+    pub exports: Exports,
+    pub tools: Vec<tools::Tool>,
+    pub resources: Vec<resources::Resource>,
+    pub resource_templates: Vec<resources::ResourceTemplate>,
+    pub prompts: Vec<prompts::Prompt>,
+}
+
+/// A live instance for one request.
+struct Call {
+    store: Store<CallState>,
+    instance: Instance,
+}
+
+impl PluginImage {
+    /// Compile and link `bytes` as plugin `name`, then read its metadata and static lists.
+    /// Compilation runs on a blocking thread.
+    ///
+    /// # Errors
+    /// [`LoadError`] says why, in terms a plugin author can act on.
+    pub async fn load(
+        runtime: &Runtime,
+        name: &str,
+        path: PathBuf,
+        bytes: Vec<u8>,
+        grants: Grants,
+    ) -> Result<LoadedPlugin, LoadError> {
+        let rt = runtime.clone();
+        let component = tokio::task::spawn_blocking(move || rt.compile(&bytes))
+            .await
+            .map_err(|e| LoadError::Compile(format!("compiler thread failed: {e}")))??;
+        let pre = runtime
+            .linker()
+            .instantiate_pre(&component)
+            .map_err(|e| LoadError::Link(format!("{e:#}")))?;
+        let plugin_indices =
+            plugin::GuestIndices::new(&pre).map_err(|e| LoadError::NotAPlugin(format!("{e:#}")))?;
+        let image = Arc::new(PluginImage {
+            name: Arc::from(name),
+            runtime: runtime.clone(),
+            grants,
+            tools: tools::GuestIndices::new(&pre).ok(),
+            resources: resources::GuestIndices::new(&pre).ok(),
+            prompts: prompts::GuestIndices::new(&pre).ok(),
+            plugin: plugin_indices,
+            pre,
+        });
+        image.read_static(path).await
+    }
+
+    /// The plugin's name (its file stem).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Which optional interfaces the component exports.
+    pub fn exports(&self) -> Exports {
+        Exports {
+            tools: self.tools.is_some(),
+            resources: self.resources.is_some(),
+            prompts: self.prompts.is_some(),
+        }
+    }
+
+    async fn read_static(self: Arc<Self>, path: PathBuf) -> Result<LoadedPlugin, LoadError> {
+        let mut call = self.start(RequestScope::default()).await?;
+        let metadata = {
+            let guest = self
+                .plugin
+                .load(&mut call.store, &call.instance)
+                .map_err(trap)?;
+            let r = guest.call_describe(&mut call.store).await;
+            self.finish(&call, r)?
+        };
+        let tools = match &self.tools {
+            Some(idx) => {
+                let guest = idx.load(&mut call.store, &call.instance).map_err(trap)?;
+                let r = guest.call_list_tools(&mut call.store).await;
+                self.finish(&call, r)?
+            }
+            None => Vec::new(),
+        };
+        let (resources, resource_templates) = match &self.resources {
+            Some(idx) => {
+                let guest = idx.load(&mut call.store, &call.instance).map_err(trap)?;
+                let r = guest.call_list_resources(&mut call.store).await;
+                let list = self.finish(&call, r)?;
+                let r = guest.call_list_resource_templates(&mut call.store).await;
+                (list, self.finish(&call, r)?)
+            }
+            None => (Vec::new(), Vec::new()),
+        };
+        let prompts = match &self.prompts {
+            Some(idx) => {
+                let guest = idx.load(&mut call.store, &call.instance).map_err(trap)?;
+                let r = guest.call_list_prompts(&mut call.store).await;
+                self.finish(&call, r)?
+            }
+            None => Vec::new(),
+        };
+        Ok(LoadedPlugin {
+            exports: self.exports(),
+            image: self,
+            path,
+            metadata,
+            tools,
+            resources,
+            resource_templates,
+            prompts,
+        })
+    }
+
+    /// Run tool `name` with `arguments` (a JSON object, already validated).
+    ///
+    /// # Errors
+    /// [`CallError`] for typed plugin errors, traps, timeouts and cancellation.
+    pub async fn call_tool(
+        &self,
+        scope: RequestScope,
+        name: &str,
+        arguments: String,
+    ) -> Result<tools::CallOutcome, CallError> {
+        let idx = self.tools.as_ref().ok_or_else(|| not_exported("tools"))?;
+        let mut call = self.start(scope).await?;
+        let guest = idx.load(&mut call.store, &call.instance).map_err(trap)?;
+        let r = guest
+            .call_call_tool(&mut call.store, name, &arguments)
+            .await;
+        self.finish(&call, r)?.map_err(CallError::Plugin)
+    }
+
+    /// Read resource `uri`.
+    ///
+    /// # Errors
+    /// As [`Self::call_tool`].
+    pub async fn read_resource(
+        &self,
+        scope: RequestScope,
+        uri: &str,
+    ) -> Result<Vec<types::ResourceContents>, CallError> {
+        let idx = self
+            .resources
+            .as_ref()
+            .ok_or_else(|| not_exported("resources"))?;
+        let mut call = self.start(scope).await?;
+        let guest = idx.load(&mut call.store, &call.instance).map_err(trap)?;
+        let r = guest.call_read_resource(&mut call.store, uri).await;
+        self.finish(&call, r)?.map_err(CallError::Plugin)
+    }
+
+    /// Render prompt `name` with `arguments` (name, value pairs).
+    ///
+    /// # Errors
+    /// As [`Self::call_tool`].
+    pub async fn get_prompt(
+        &self,
+        scope: RequestScope,
+        name: &str,
+        arguments: &[(String, String)],
+    ) -> Result<prompts::GetPromptResult, CallError> {
+        let idx = self
+            .prompts
+            .as_ref()
+            .ok_or_else(|| not_exported("prompts"))?;
+        let mut call = self.start(scope).await?;
+        let guest = idx.load(&mut call.store, &call.instance).map_err(trap)?;
+        let r = guest
+            .call_get_prompt(&mut call.store, name, arguments)
+            .await;
+        self.finish(&call, r)?.map_err(CallError::Plugin)
+    }
+
+    /// A fresh store and instance, with the time limit and cancellation armed before
+    /// instantiation (a component's start function runs inside `instantiate_async`).
+    async fn start(&self, scope: RequestScope) -> Result<Call, CallError> {
+        let limits = self.runtime.limits();
+        let wasi = self
+            .grants
+            .wasi_ctx(&self.name)
+            .map_err(|e| CallError::Setup(format!("{e:#}")))?;
+        let store_limits = StoreLimitsBuilder::new()
+            .memory_size(limits.memory_bytes)
+            .table_elements(1 << 20)
+            .trap_on_grow_failure(false)
+            .build();
+        let state = CallState::new(self.name.clone(), wasi, store_limits, scope);
+        let mut store = Store::new(self.runtime.engine(), state);
+        store.limiter(|state| state.limiter());
+        let deadline = Instant::now() + limits.call_timeout;
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |mut ctx| {
+            let state = ctx.data_mut();
+            let interrupt = if state.scope.cancel.is_cancelled() {
+                Some(Interrupt::Cancelled)
+            } else if Instant::now() >= deadline {
+                Some(Interrupt::Timeout)
+            } else {
+                None
+            };
+            Ok(match interrupt {
+                Some(why) => {
+                    state.interrupt = Some(why);
+                    UpdateDeadline::Interrupt
+                }
+                None => UpdateDeadline::Yield(1),
+            })
+        });
+        let instance = self.pre.instantiate_async(&mut store).await;
+        let instance = self.finish_store(&store, instance)?;
+        Ok(Call { store, instance })
+    }
+
+    fn finish<R>(&self, call: &Call, result: wasmtime::Result<R>) -> Result<R, CallError> {
+        self.finish_store(&call.store, result)
+    }
+
+    /// Map a wasmtime result to a [`CallError`], telling traps from interruptions.
+    fn finish_store<R>(
+        &self,
+        store: &Store<CallState>,
+        result: wasmtime::Result<R>,
+    ) -> Result<R, CallError> {
+        result.map_err(|error| match store.data().interrupt {
+            Some(Interrupt::Timeout) => CallError::Timeout(self.runtime.limits().call_timeout),
+            Some(Interrupt::Cancelled) => CallError::Cancelled,
+            None => trap(error),
+        })
+    }
+}
+
+fn trap(error: wasmtime::Error) -> CallError {
+    CallError::Trap(format!("{error:?}"))
+}
+
+fn not_exported(interface: &str) -> CallError {
+    CallError::Trap(format!(
+        "the plugin does not export capsule:plugin/{interface}@0.1.0"
+    ))
+}

@@ -1,0 +1,121 @@
+//! Per-call store state: the WASI context a plugin sees, and the request it is serving.
+//!
+//! One [`CallState`] lives in one `wasmtime::Store` for exactly one request (or one load-time
+//! listing), then it is dropped with the instance. The host imports of `capsule:plugin/host`
+//! (`log`, `progress`, `cancelled`) are implemented here and act on [`RequestScope`].
+
+use std::sync::Arc;
+
+use rmcp::model::{ProgressNotificationParam, ProgressToken};
+use rmcp::service::{Peer, RoleServer};
+use tokio_util::sync::CancellationToken;
+use wasmtime::component::ResourceTable;
+use wasmtime::{ResourceLimiter, StoreLimits};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use super::bindings::capsule::plugin::{host, types};
+
+/// What a call is serving: the client to report to and the cancellation signal.
+///
+/// A default scope (no peer, never cancelled) is used for load-time calls, where the host imports
+/// only log.
+#[derive(Clone, Default)]
+pub struct RequestScope {
+    /// The client connection of the request, for progress notifications.
+    pub peer: Option<Peer<RoleServer>>,
+    /// The request's `_meta.progressToken`, if the client asked for progress.
+    pub progress_token: Option<ProgressToken>,
+    /// Cancelled when the client cancels the request (`notifications/cancelled`).
+    pub cancel: CancellationToken,
+}
+
+/// The data of one plugin store.
+pub struct CallState {
+    pub(crate) plugin: Arc<str>,
+    pub(crate) wasi: WasiCtx,
+    pub(crate) table: ResourceTable,
+    pub(crate) limits: StoreLimits,
+    pub(crate) scope: RequestScope,
+    /// Why the epoch callback stopped the call, if it did.
+    pub(crate) interrupt: Option<Interrupt>,
+    /// Last progress value sent, to keep notifications monotonic (MCP requires increasing values).
+    last_progress: Option<f64>,
+}
+
+/// Why the host stopped a running call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Interrupt {
+    /// The call ran past its wall-clock budget.
+    Timeout,
+    /// The client cancelled the request.
+    Cancelled,
+}
+
+impl CallState {
+    pub fn new(plugin: Arc<str>, wasi: WasiCtx, limits: StoreLimits, scope: RequestScope) -> Self {
+        Self {
+            plugin,
+            wasi,
+            table: ResourceTable::new(),
+            limits,
+            scope,
+            interrupt: None,
+            last_progress: None,
+        }
+    }
+
+    pub(crate) fn limiter(&mut self) -> &mut dyn ResourceLimiter {
+        &mut self.limits
+    }
+}
+
+impl WasiView for CallState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl types::Host for CallState {}
+
+impl host::Host for CallState {
+    async fn log(&mut self, level: types::LogLevel, message: String) {
+        use types::LogLevel as L;
+        let plugin = &*self.plugin;
+        match level {
+            L::Debug => tracing::debug!(target: "capsule::plugin", plugin, "{message}"),
+            L::Info | L::Notice => tracing::info!(target: "capsule::plugin", plugin, "{message}"),
+            L::Warning => tracing::warn!(target: "capsule::plugin", plugin, "{message}"),
+            L::Error | L::Critical | L::Alert | L::Emergency => {
+                tracing::error!(target: "capsule::plugin", plugin, "{message}")
+            }
+        }
+    }
+
+    async fn progress(&mut self, progress: f64, total: Option<f64>, message: Option<String>) {
+        let (Some(peer), Some(token)) = (&self.scope.peer, &self.scope.progress_token) else {
+            return;
+        };
+        if !progress.is_finite() || self.last_progress.is_some_and(|last| progress <= last) {
+            tracing::debug!(plugin = %self.plugin, progress, "dropping non-increasing progress report");
+            return;
+        }
+        self.last_progress = Some(progress);
+        let mut param = ProgressNotificationParam::new(token.clone(), progress);
+        if let Some(total) = total.filter(|t| t.is_finite()) {
+            param = param.with_total(total);
+        }
+        if let Some(message) = message {
+            param = param.with_message(message);
+        }
+        if let Err(error) = peer.notify_progress(param).await {
+            tracing::debug!(plugin = %self.plugin, %error, "could not send progress notification");
+        }
+    }
+
+    async fn cancelled(&mut self) -> bool {
+        self.scope.cancel.is_cancelled()
+    }
+}
