@@ -15,4 +15,5 @@ pub mod report;
 pub mod runtime;
 pub mod schema;
 pub mod server;
+pub mod transport;
 pub mod uri_template;

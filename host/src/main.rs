@@ -77,11 +77,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 banner(&catalog, failures.len())
             );
             let server = CapsuleServer::new(Arc::new(catalog));
+            let pipes = capsule_host::transport::stdio::transport();
             let service = server
-                .serve(rmcp::transport::stdio())
+                .serve((pipes.reader, pipes.writer))
                 .await
                 .context("starting the MCP session on stdio")?;
             let reason = service.waiting().await.context("serving MCP on stdio")?;
+            // rmcp has dropped its writer: wait until its last lines reach stdout.
+            let _ = pipes.flushed.await;
             tracing::info!(?reason, "stdio session ended");
             Ok(ExitCode::SUCCESS)
         }

@@ -129,6 +129,8 @@ mod tests {
     #[test]
     fn rejects_bad_values_with_the_reason() {
         let err = "notes/notes=/tmp".parse::<Mount>().unwrap_err();
+        assert!(err.to_string().contains("missing 'PLUGIN:'"), "{err}");
+        let err = "notes:/notes".parse::<Mount>().unwrap_err();
         assert!(err.to_string().contains("missing '=HOST_DIR'"), "{err}");
         let err = "notes:notes=/tmp".parse::<Mount>().unwrap_err();
         assert!(err.to_string().contains("absolute"), "{err}");

@@ -1,0 +1,3 @@
+//! Transports: how MCP messages reach the server. Only stdio for now.
+
+pub mod stdio;

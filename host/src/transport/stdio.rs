@@ -1,0 +1,261 @@
+//! stdio transport with JSON-RPC hygiene in front of rmcp.
+//!
+//! rmcp's stdio codec silently drops lines it cannot parse; a client that sent one would wait
+//! forever. This layer answers them as JSON-RPC 2.0 §5.1 requires: a line that is not JSON gets
+//! `-32700 Parse error`, a batch array or an object that is not a JSON-RPC 2.0 message gets
+//! `-32600 Invalid Request` (MCP 2025-11-25 removed batching), with the request `id` when one can
+//! be read, else `null`. Valid lines pass through unchanged. Output from rmcp and these errors are
+//! written to stdout whole lines at a time, so they never interleave.
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader, DuplexStream};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+/// JSON-RPC 2.0 error codes (spec §5.1).
+pub const PARSE_ERROR: i64 = -32700;
+pub const INVALID_REQUEST: i64 = -32600;
+
+/// Size of the in-process pipes between this layer and rmcp.
+const PIPE_BYTES: usize = 1 << 16;
+
+/// What to do with one input line.
+#[derive(Debug, PartialEq)]
+pub enum Screened {
+    /// A JSON-RPC message: hand it to rmcp.
+    Forward,
+    /// Blank: ignore.
+    Skip,
+    /// Not acceptable: answer with this error response.
+    Reject(Value),
+}
+
+fn error_response(id: Value, code: i64, message: String) -> Value {
+    json!({ "jsonrpc": "2.0", "id": id, "error": { "code": code, "message": message } })
+}
+
+/// Classify one input line.
+pub fn screen(line: &str) -> Screened {
+    let line = line.trim_start_matches('\u{feff}').trim();
+    if line.is_empty() {
+        return Screened::Skip;
+    }
+    let value: Value = match serde_json::from_str(line) {
+        Ok(value) => value,
+        Err(e) => {
+            return Screened::Reject(error_response(
+                Value::Null,
+                PARSE_ERROR,
+                format!(
+                    "Parse error: the line is not valid JSON ({e}); send one JSON-RPC 2.0 message per line"
+                ),
+            ));
+        }
+    };
+    let Value::Object(map) = &value else {
+        let what = if value.is_array() {
+            "JSON-RPC batches are not supported (removed in MCP 2025-11-25); send one message per line"
+        } else {
+            "a JSON-RPC message must be a JSON object"
+        };
+        return Screened::Reject(error_response(
+            Value::Null,
+            INVALID_REQUEST,
+            format!("Invalid Request: {what}"),
+        ));
+    };
+    let id = map.get("id").cloned().unwrap_or(Value::Null);
+    let id_ok = matches!(id, Value::Null | Value::String(_) | Value::Number(_));
+    let reply_id = if id_ok { id.clone() } else { Value::Null };
+    if map.get("jsonrpc") != Some(&Value::from("2.0")) {
+        return Screened::Reject(error_response(
+            reply_id,
+            INVALID_REQUEST,
+            "Invalid Request: \"jsonrpc\" must be \"2.0\"".into(),
+        ));
+    }
+    if !id_ok {
+        return Screened::Reject(error_response(
+            Value::Null,
+            INVALID_REQUEST,
+            "Invalid Request: \"id\" must be a string or a number".into(),
+        ));
+    }
+    let is_message = match map.get("method") {
+        Some(Value::String(_)) => true,
+        Some(_) => false,
+        None => map.contains_key("result") || map.contains_key("error"),
+    };
+    if !is_message {
+        return Screened::Reject(error_response(
+            reply_id,
+            INVALID_REQUEST,
+            "Invalid Request: expected a request or notification (string \"method\") or a response (\"result\" or \"error\")".into(),
+        ));
+    }
+    Screened::Forward
+}
+
+/// The streams to hand to rmcp, and the task that writes its output.
+pub struct Pipes {
+    /// What rmcp reads: the screened input lines.
+    pub reader: DuplexStream,
+    /// What rmcp writes: copied to the real output line by line.
+    pub writer: DuplexStream,
+    /// Ends once rmcp dropped `writer` and every line reached the output. Await it before the
+    /// process exits, or the last responses may be lost.
+    pub flushed: JoinHandle<()>,
+}
+
+/// Wrap real stdin/stdout. Spawns two tasks on the current tokio runtime; both end when stdin
+/// closes and rmcp drops its writer.
+pub fn transport() -> Pipes {
+    wrap(tokio::io::stdin(), tokio::io::stdout())
+}
+
+/// [`transport`] over any byte streams (for tests).
+pub fn wrap<R, W>(input: R, output: W) -> Pipes
+where
+    R: AsyncRead + Unpin + Send + 'static,
+    W: AsyncWrite + Unpin + Send + 'static,
+{
+    let (mut to_rmcp, rmcp_reader) = tokio::io::duplex(PIPE_BYTES);
+    let (rmcp_writer, from_rmcp) = tokio::io::duplex(PIPE_BYTES);
+    let (errors_tx, mut errors_rx) = mpsc::unbounded_channel::<Value>();
+
+    tokio::spawn(async move {
+        let mut lines = BufReader::new(input).lines();
+        loop {
+            let line = match lines.next_line().await {
+                Ok(Some(line)) => line,
+                Ok(None) => break,
+                Err(e) => {
+                    // Invalid UTF-8 ends the line reader; report and stop reading.
+                    let _ = errors_tx.send(error_response(
+                        Value::Null,
+                        PARSE_ERROR,
+                        format!("Parse error: input is not UTF-8 text ({e})"),
+                    ));
+                    break;
+                }
+            };
+            match screen(&line) {
+                Screened::Forward => {
+                    if to_rmcp.write_all(line.as_bytes()).await.is_err()
+                        || to_rmcp.write_all(b"\n").await.is_err()
+                    {
+                        break;
+                    }
+                }
+                Screened::Skip => {}
+                Screened::Reject(error) => {
+                    tracing::warn!(
+                        "rejected malformed JSON-RPC input: {}",
+                        error["error"]["message"]
+                    );
+                    let _ = errors_tx.send(error);
+                }
+            }
+        }
+        let _ = to_rmcp.shutdown().await;
+    });
+
+    let flushed = tokio::spawn(async move {
+        let mut output = output;
+        let mut rmcp_lines = BufReader::new(from_rmcp).lines();
+        let mut errors_open = true;
+        loop {
+            let line = tokio::select! {
+                line = rmcp_lines.next_line() => match line {
+                    Ok(Some(line)) => line,
+                    _ => break,
+                },
+                error = errors_rx.recv(), if errors_open => match error {
+                    Some(error) => error.to_string(),
+                    None => { errors_open = false; continue; }
+                },
+            };
+            if output.write_all(line.as_bytes()).await.is_err()
+                || output.write_all(b"\n").await.is_err()
+                || output.flush().await.is_err()
+            {
+                break;
+            }
+        }
+    });
+
+    Pipes {
+        reader: rmcp_reader,
+        writer: rmcp_writer,
+        flushed,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code(s: Screened) -> (i64, Value) {
+        match s {
+            Screened::Reject(v) => (v["error"]["code"].as_i64().unwrap(), v["id"].clone()),
+            other => panic!("expected a rejection, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn passes_requests_notifications_and_responses() {
+        assert_eq!(
+            screen(r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#),
+            Screened::Forward
+        );
+        assert_eq!(
+            screen(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#),
+            Screened::Forward
+        );
+        assert_eq!(
+            screen(r#"{"jsonrpc":"2.0","id":"a","result":{}}"#),
+            Screened::Forward
+        );
+        assert_eq!(screen("   "), Screened::Skip);
+    }
+
+    #[test]
+    fn rejects_malformed_lines_with_the_right_code_and_id() {
+        assert_eq!(code(screen("garbage{")), (PARSE_ERROR, Value::Null));
+        assert_eq!(code(screen("[1,2]")), (INVALID_REQUEST, Value::Null));
+        assert_eq!(code(screen("42")), (INVALID_REQUEST, Value::Null));
+        assert_eq!(
+            code(screen(r#"{"id":7,"method":"ping"}"#)),
+            (INVALID_REQUEST, json!(7))
+        );
+        assert_eq!(
+            code(screen(r#"{"jsonrpc":"2.0","id":{"x":1},"method":"ping"}"#)),
+            (INVALID_REQUEST, Value::Null)
+        );
+        assert_eq!(
+            code(screen(r#"{"jsonrpc":"2.0","id":"q","method":3}"#)),
+            (INVALID_REQUEST, json!("q"))
+        );
+    }
+
+    #[tokio::test]
+    async fn answers_garbage_and_forwards_the_rest() {
+        let input: &[u8] = b"not json\n{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}\n";
+        let (output_writer, mut output_reader) = tokio::io::duplex(4096);
+        let pipes = wrap(input, output_writer);
+        let mut forwarded = BufReader::new(pipes.reader).lines();
+        assert_eq!(
+            forwarded.next_line().await.unwrap().as_deref(),
+            Some(r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#)
+        );
+        drop(pipes.writer);
+        pipes.flushed.await.unwrap();
+        let mut out = String::new();
+        tokio::io::AsyncReadExt::read_to_string(&mut output_reader, &mut out)
+            .await
+            .unwrap();
+        let reply: Value = serde_json::from_str(out.trim()).unwrap();
+        assert_eq!(reply["error"]["code"], PARSE_ERROR);
+        assert_eq!(reply["id"], Value::Null);
+    }
+}
