@@ -25,8 +25,8 @@ $(VENV)/.ok: tests/requirements.txt
 plugins:
 	@mkdir -p $(PLUGIN_OUT) $(EXAMPLES_DIR)
 	@for p in $(PLUGINS); do \
-	  $(CARGO) build --quiet --release --target wasm32-wasip2 -p $$p || exit 1; \
-	  cp target/wasm32-wasip2/release/$$p.wasm $(PLUGIN_OUT)/$$p.wasm; \
+	  $(CARGO) build --quiet --profile plugin --target wasm32-wasip2 -p $$p || exit 1; \
+	  cp target/wasm32-wasip2/plugin/$$p.wasm $(PLUGIN_OUT)/$$p.wasm; \
 	done
 	@for p in $(EXAMPLES); do cp $(PLUGIN_OUT)/$$p.wasm $(EXAMPLES_DIR)/; done
 	@ls -la $(PLUGIN_OUT)

@@ -305,11 +305,13 @@ impl Catalog {
         !self.prompts.is_empty()
     }
 
-    /// The MCP `ServerCapabilities` this catalog supports: `tools` always (the server exists to
-    /// serve them, even when none are loaded), `resources` and `prompts` only when provided.
+    /// The MCP `ServerCapabilities` this catalog supports: `tools` and `logging` always (the
+    /// server exists to serve tools, even when none are loaded, and forwards plugin logs),
+    /// `resources` and `prompts` only when provided.
     pub fn capabilities(&self) -> mcp::ServerCapabilities {
         let mut caps = serde_json::Map::new();
         caps.insert("tools".into(), Value::Object(Default::default()));
+        caps.insert("logging".into(), Value::Object(Default::default()));
         if self.has_resources() {
             caps.insert("resources".into(), Value::Object(Default::default()));
         }

@@ -13,6 +13,10 @@ use serde_json::{Map, Value, json};
 
 use crate::runtime::bindings::{prompts, resources, tools, types};
 
+/// `resultType` of a finished request (MCP 2026-07-28, SEP-2322). rmcp strips it for clients of
+/// older protocol versions.
+const RESULT_COMPLETE: &str = "complete";
+
 /// Parse a WIT `json` string that must hold a JSON object (a schema or `_meta`).
 ///
 /// # Errors
@@ -168,6 +172,7 @@ pub fn call_tool_result(r: &tools::CallToolResult) -> Result<mcp::CallToolResult
         .map(content_block_json)
         .collect::<Result<Vec<_>, _>>()?;
     let mut map = Map::new();
+    map.insert("resultType".into(), RESULT_COMPLETE.into());
     map.insert("content".into(), Value::Array(content));
     if let Some(sc) = &r.structured_content {
         let value: Value = serde_json::from_str(sc)
@@ -223,7 +228,10 @@ pub fn read_resource_result(
         .iter()
         .map(resource_contents_json)
         .collect::<Result<Vec<_>, _>>()?;
-    into_model(json!({ "contents": contents }), "resource contents")
+    into_model(
+        json!({ "resultType": RESULT_COMPLETE, "contents": contents }),
+        "resource contents",
+    )
 }
 
 /// A prompt definition, published as `published_name`.
@@ -269,6 +277,7 @@ pub fn get_prompt_result(r: &prompts::GetPromptResult) -> Result<mcp::GetPromptR
         })
         .collect::<Result<Vec<_>, String>>()?;
     let mut map = Map::new();
+    map.insert("resultType".into(), RESULT_COMPLETE.into());
     insert_opt(&mut map, "description", r.description.clone());
     map.insert("messages".into(), Value::Array(messages));
     into_model(Value::Object(map), "prompt result")

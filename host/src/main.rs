@@ -78,10 +78,16 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             let server = CapsuleServer::new(Arc::new(catalog));
             let pipes = capsule_host::transport::stdio::transport();
-            let service = server
-                .serve((pipes.reader, pipes.writer))
-                .await
-                .context("starting the MCP session on stdio")?;
+            let service = match server.serve((pipes.reader, pipes.writer)).await {
+                Ok(service) => service,
+                Err(rmcp::service::ServerInitializeError::ConnectionClosed(_)) => {
+                    tracing::info!("stdin closed before the client initialized; exiting");
+                    return Ok(ExitCode::SUCCESS);
+                }
+                Err(e) => {
+                    return Err(anyhow::Error::new(e).context("starting the MCP session on stdio"));
+                }
+            };
             let reason = service.waiting().await.context("serving MCP on stdio")?;
             // rmcp has dropped its writer: wait until its last lines reach stdout.
             let _ = pipes.flushed.await;

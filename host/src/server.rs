@@ -8,8 +8,14 @@
 //!   a `CallToolResult` with `isError: true` (the model sees it and can correct itself); the
 //!   trap's details go to the log only;
 //! - methods for capabilities no loaded plugin provides → `-32601` (method not found).
+//!
+//! Plugin log lines reach the client as `notifications/message` when it asked: per request with
+//! `_meta` `io.modelcontextprotocol/logLevel` (2026-07-28), or for the session with
+//! `logging/setLevel` (2025-11-25). Until then a session gets none.
 
-use std::sync::Arc;
+#![allow(deprecated)] // MCP logging is deprecated by SEP-2577 but still part of both revisions we serve.
+
+use std::sync::{Arc, Mutex};
 
 use rmcp::model::*;
 use rmcp::service::{RequestContext, RoleServer};
@@ -25,19 +31,26 @@ use crate::runtime::{CallError, RequestScope};
 #[derive(Clone)]
 pub struct CapsuleServer {
     catalog: Arc<Catalog>,
+    /// The session's `logging/setLevel` choice (one handler serves one session).
+    log_level: Arc<Mutex<Option<LoggingLevel>>>,
 }
 
 impl CapsuleServer {
     pub fn new(catalog: Arc<Catalog>) -> Self {
-        Self { catalog }
+        Self {
+            catalog,
+            log_level: Arc::default(),
+        }
     }
-}
 
-fn scope(ctx: &RequestContext<RoleServer>) -> RequestScope {
-    RequestScope {
-        peer: Some(ctx.peer.clone()),
-        progress_token: ctx.meta.get_progress_token(),
-        cancel: ctx.ct.clone(),
+    fn scope(&self, ctx: &RequestContext<RoleServer>) -> RequestScope {
+        let session_level = *self.log_level.lock().unwrap_or_else(|e| e.into_inner());
+        RequestScope {
+            peer: Some(ctx.peer.clone()),
+            progress_token: ctx.meta.get_progress_token(),
+            cancel: ctx.ct.clone(),
+            log_level: ctx.meta.log_level().or(session_level),
+        }
     }
 }
 
@@ -92,7 +105,7 @@ impl CapsuleServer {
         let plugin = entry.plugin.name();
         let outcome = entry
             .plugin
-            .call_tool(scope(&ctx), &entry.name, arguments.to_string())
+            .call_tool(self.scope(&ctx), &entry.name, arguments.to_string())
             .await;
         let result = match outcome {
             Ok(tools::CallOutcome::Complete(result)) => result,
@@ -147,6 +160,15 @@ impl ServerHandler for CapsuleServer {
                 "Capsule serves tools, resources and prompts from sandboxed WebAssembly plugins. \
                  Tool and prompt names are prefixed with the plugin that provides them.",
             )
+    }
+
+    async fn set_level(
+        &self,
+        request: SetLevelRequestParams,
+        _ctx: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        *self.log_level.lock().unwrap_or_else(|e| e.into_inner()) = Some(request.level);
+        Ok(())
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
@@ -216,7 +238,7 @@ impl ServerHandler for CapsuleServer {
         })?;
         let what = format!("resource '{uri}'");
         let contents = plugin
-            .read_resource(scope(&ctx), uri)
+            .read_resource(self.scope(&ctx), uri)
             .await
             .map_err(|e| match e {
                 CallError::Plugin(types::Error::NotFound(m)) => McpError::resource_not_found(
@@ -287,7 +309,7 @@ impl ServerHandler for CapsuleServer {
         let plugin = entry.plugin.name();
         let result = entry
             .plugin
-            .get_prompt(scope(&ctx), &entry.name, &arguments)
+            .get_prompt(self.scope(&ctx), &entry.name, &arguments)
             .await
             .map_err(|e| request_error(plugin, &what, e))?;
         let result = convert::get_prompt_result(&result).map_err(|m| {

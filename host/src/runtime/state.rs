@@ -4,9 +4,13 @@
 //! listing), then it is dropped with the instance. The host imports of `capsule:plugin/host`
 //! (`log`, `progress`, `cancelled`) are implemented here and act on [`RequestScope`].
 
+#![allow(deprecated)] // MCP logging is deprecated by SEP-2577 but still part of both revisions we serve.
+
 use std::sync::Arc;
 
-use rmcp::model::{ProgressNotificationParam, ProgressToken};
+use rmcp::model::{
+    LoggingLevel, LoggingMessageNotificationParam, ProgressNotificationParam, ProgressToken,
+};
 use rmcp::service::{Peer, RoleServer};
 use tokio_util::sync::CancellationToken;
 use wasmtime::component::ResourceTable;
@@ -27,6 +31,37 @@ pub struct RequestScope {
     pub progress_token: Option<ProgressToken>,
     /// Cancelled when the client cancels the request (`notifications/cancelled`).
     pub cancel: CancellationToken,
+    /// Least severe level the client wants as `notifications/message`; `None` sends none. From
+    /// the request's `_meta` (2026-07-28) or the session's `logging/setLevel` (2025-11-25).
+    pub log_level: Option<LoggingLevel>,
+}
+
+/// Severity rank shared by WIT and MCP levels (RFC 5424 order, debug lowest).
+fn rank_mcp(level: LoggingLevel) -> u8 {
+    match level {
+        LoggingLevel::Debug => 0,
+        LoggingLevel::Info => 1,
+        LoggingLevel::Notice => 2,
+        LoggingLevel::Warning => 3,
+        LoggingLevel::Error => 4,
+        LoggingLevel::Critical => 5,
+        LoggingLevel::Alert => 6,
+        LoggingLevel::Emergency => 7,
+    }
+}
+
+fn to_mcp(level: types::LogLevel) -> LoggingLevel {
+    use types::LogLevel as L;
+    match level {
+        L::Debug => LoggingLevel::Debug,
+        L::Info => LoggingLevel::Info,
+        L::Notice => LoggingLevel::Notice,
+        L::Warning => LoggingLevel::Warning,
+        L::Error => LoggingLevel::Error,
+        L::Critical => LoggingLevel::Critical,
+        L::Alert => LoggingLevel::Alert,
+        L::Emergency => LoggingLevel::Emergency,
+    }
 }
 
 /// The data of one plugin store.
@@ -91,6 +126,18 @@ impl host::Host for CallState {
             L::Error | L::Critical | L::Alert | L::Emergency => {
                 tracing::error!(target: "capsule::plugin", plugin, "{message}")
             }
+        }
+        let (Some(peer), Some(min)) = (&self.scope.peer, self.scope.log_level) else {
+            return;
+        };
+        let level = to_mcp(level);
+        if rank_mcp(level) < rank_mcp(min) {
+            return;
+        }
+        let param =
+            LoggingMessageNotificationParam::new(level, message.into()).with_logger(&*self.plugin);
+        if let Err(error) = peer.notify_logging_message(param).await {
+            tracing::debug!(plugin = %self.plugin, %error, "could not send log notification");
         }
     }
 

@@ -1,0 +1,197 @@
+//! # capsule-plugin — write Capsule plugins in Rust
+//!
+//! A Capsule plugin is a WebAssembly component implementing the WIT package
+//! `capsule:plugin@0.1.0`. This crate hides the component plumbing: a tool
+//! is a plain function from a `Deserialize + JsonSchema` arguments struct to
+//! a `Serialize + JsonSchema` result, resources and prompts are functions
+//! too, and one macro exports the lot.
+//!
+//! ```
+//! use capsule_plugin::prelude::*;
+//!
+//! #[derive(Deserialize, JsonSchema)]
+//! struct GreetArgs {
+//!     /// Who to greet
+//!     name: String,
+//! }
+//!
+//! #[derive(Serialize, JsonSchema)]
+//! struct Greeting {
+//!     greeting: String,
+//! }
+//!
+//! fn greet(args: GreetArgs) -> Result<Greeting, ToolError> {
+//!     Ok(Greeting { greeting: format!("Hello, {}!", args.name) })
+//! }
+//!
+//! capsule_plugin::plugin! {
+//!     metadata: Metadata::new("hello", "0.1.0").description("Says hello"),
+//!     tools: [tool("greet", "Greet someone by name", greet)],
+//! }
+//! # fn main() {}
+//! ```
+//!
+//! Build it with `cargo build --release --target wasm32-wasip2` and drop the
+//! `.wasm` into the host's plugin directory.
+//!
+//! [`plugin!`] covers the common case. For more (resources listed from data
+//! with `Plugin::resources_from`, shared helpers), build a [`Plugin`] in a
+//! function and export it with [`export_plugin!`]; see their docs.
+//!
+//! ## Features choose the exported interfaces
+//!
+//! The component always exports `capsule:plugin/plugin` (metadata). The
+//! cargo features `tools`, `resources` and `prompts` add the interface of
+//! the same name, and with it `Plugin::tool`, `Plugin::resource` /
+//! `Plugin::template` and `Plugin::prompt`. Enable exactly the ones the
+//! plugin provides, and build each plugin with its own cargo invocation:
+//! cargo unifies features across the packages it builds together.
+//!
+//! ## Errors
+//!
+//! Handlers return [`Error`] (alias [`ToolError`]), whose cases are those of
+//! the WIT `error` variant; arguments that do not deserialize become
+//! [`Error::InvalidArguments`] before the handler runs. A tool that ran but
+//! wants the model to see a failure returns `ToolOutput::error`
+//! (`isError: true`).
+//!
+//! ## Host functions
+//!
+//! [`log()`], the [`log`](mod@log) shorthands, [`progress`] and [`cancelled`]
+//! act on the request being served.
+
+#![warn(missing_docs)]
+
+extern crate self as capsule_plugin;
+
+#[doc(hidden)]
+pub mod bindings;
+mod content;
+mod error;
+mod glue;
+mod host;
+mod metadata;
+mod plugin;
+#[cfg(feature = "prompts")]
+mod prompt;
+#[cfg(feature = "resources")]
+mod resource;
+#[cfg(feature = "tools")]
+mod schema;
+#[cfg(feature = "tools")]
+mod tool;
+#[cfg(feature = "resources")]
+pub mod uri_template;
+
+pub use content::{Annotations, Content, ResourceBody, ResourceContents, ResourceLink, Role};
+pub use error::{Error, ToolError};
+pub use host::{LogLevel, cancelled, log, progress};
+pub use metadata::{Access, FilesystemRequest, Metadata};
+pub use plugin::Plugin;
+#[cfg(feature = "prompts")]
+pub use prompt::{
+    IntoPromptOutput, Message, Prompt, PromptArgs, PromptArgument, PromptOutput, prompt,
+};
+#[cfg(feature = "resources")]
+pub use resource::{IntoResourceContents, Resource, ResourceTemplate, Vars, resource, template};
+#[cfg(feature = "tools")]
+pub use schema::object_schema;
+#[cfg(feature = "tools")]
+pub use tool::{IntoToolOutput, NoArgs, Tool, ToolAnnotations, ToolOutput, tool};
+
+/// Everything a plugin file usually needs, plus serde's and schemars'
+/// derives: `use capsule_plugin::prelude::*;`.
+pub mod prelude {
+    pub use crate::{
+        Access, Annotations, Content, Error, LogLevel, Metadata, Plugin, ResourceBody,
+        ResourceContents, ResourceLink, Role, ToolError, cancelled, log, progress,
+    };
+    #[cfg(feature = "prompts")]
+    pub use crate::{Message, Prompt, PromptArgs, PromptOutput, prompt};
+    #[cfg(feature = "tools")]
+    pub use crate::{NoArgs, Tool, ToolAnnotations, ToolOutput, tool};
+    #[cfg(feature = "resources")]
+    pub use crate::{Resource, ResourceTemplate, Vars, resource, template};
+    pub use schemars::JsonSchema;
+    pub use serde::{Deserialize, Serialize};
+}
+
+/// Implementation details used by the macros. Not a stable API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::bindings;
+    pub use crate::glue::{Definition, Exports};
+    pub use wit_bindgen;
+}
+
+/// Export a plugin built by a function: `export_plugin!(plugin)` where
+/// `fn plugin() -> Plugin`. Use it once, in the plugin crate (a `cdylib`).
+///
+/// ```
+/// use capsule_plugin::prelude::*;
+///
+/// fn plugin() -> Plugin {
+///     Plugin::new(Metadata::new("ping", env!("CARGO_PKG_VERSION")))
+///         .tool(tool("ping", "Answer pong", |_: NoArgs| Ok(ToolOutput::text("pong"))))
+/// }
+///
+/// capsule_plugin::export_plugin!(plugin);
+/// # fn main() {}
+/// ```
+///
+/// The function runs once per request (the host gives every request a fresh
+/// instance), so keep it cheap: no I/O, just declarations.
+#[macro_export]
+macro_rules! export_plugin {
+    ($build:expr $(,)?) => {
+        const _: () = {
+            struct __CapsuleDefinition;
+            impl $crate::__private::Definition for __CapsuleDefinition {
+                fn plugin() -> $crate::Plugin {
+                    ($build)()
+                }
+            }
+            type __CapsuleExports = $crate::__private::Exports<__CapsuleDefinition>;
+            $crate::__private::bindings::__capsule_export!(
+                __CapsuleExports with_types_in $crate::__private::bindings
+            );
+        };
+    };
+}
+
+/// Declare and export a plugin in one go.
+///
+/// ```text
+/// capsule_plugin::plugin! {
+///     metadata: Metadata::new("name", env!("CARGO_PKG_VERSION")).description("..."),
+///     tools: [tool(...), ...],            // feature "tools"
+///     resources: [resource(...), ...],    // feature "resources"
+///     templates: [template(...), ...],    // feature "resources"
+///     prompts: [prompt(...), ...],        // feature "prompts"
+/// }
+/// ```
+///
+/// Sections are optional but keep this order. For anything more (resources
+/// listed from data with `Plugin::resources_from`), build a [`Plugin`] in a
+/// function and use [`export_plugin!`].
+#[macro_export]
+macro_rules! plugin {
+    (
+        metadata: $metadata:expr
+        $(, tools: [$($tool:expr),* $(,)?])?
+        $(, resources: [$($resource:expr),* $(,)?])?
+        $(, templates: [$($template:expr),* $(,)?])?
+        $(, prompts: [$($prompt:expr),* $(,)?])?
+        $(,)?
+    ) => {
+        $crate::export_plugin!(|| {
+            #[allow(unused_mut)]
+            let mut plugin = $crate::Plugin::new($metadata);
+            $($(plugin = plugin.tool($tool);)*)?
+            $($(plugin = plugin.resource($resource);)*)?
+            $($(plugin = plugin.template($template);)*)?
+            $($(plugin = plugin.prompt($prompt);)*)?
+            plugin
+        });
+    };
+}

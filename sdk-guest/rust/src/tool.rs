@@ -1,0 +1,403 @@
+//! Tools: typed functions from an arguments struct to a result.
+
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::content::{Content, ResourceLink};
+use crate::error::Error;
+use crate::schema::object_schema;
+
+type Handler = Box<dyn Fn(&str) -> Result<ToolOutput, Error>>;
+
+/// A tool: a name, a description, schemas derived from its types, and the
+/// function that runs it. Build one with [`tool`], then refine it with the
+/// builder methods.
+pub struct Tool {
+    pub(crate) name: String,
+    pub(crate) title: Option<String>,
+    pub(crate) description: Option<String>,
+    pub(crate) annotations: Option<ToolAnnotations>,
+    pub(crate) meta: Option<Value>,
+    input_schema: fn() -> Value,
+    output_schema: fn() -> Option<Value>,
+    handler: Handler,
+}
+
+/// Behaviour hints for clients (MCP `ToolAnnotations`). Hints, not
+/// guarantees: the sandbox is what enforces.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ToolAnnotations {
+    /// A human-readable title.
+    pub title: Option<String>,
+    /// The tool does not modify its environment.
+    pub read_only_hint: Option<bool>,
+    /// The tool may perform destructive updates.
+    pub destructive_hint: Option<bool>,
+    /// Calling it twice with the same arguments has no further effect.
+    pub idempotent_hint: Option<bool>,
+    /// The tool talks to an open world (the internet) rather than a closed
+    /// domain.
+    pub open_world_hint: Option<bool>,
+}
+
+/// Declare a tool named `name` that runs `handler`.
+///
+/// `A`, the arguments type, derives `Deserialize` and `JsonSchema`; its
+/// schema is the tool's input schema. `R` is either a type deriving
+/// `Serialize` and `JsonSchema`, which becomes the structured content (and a
+/// text block with the same JSON) and gives the output schema, or a
+/// [`ToolOutput`] for free-form content without an output schema.
+///
+/// Arguments that do not deserialize into `A` are answered with
+/// [`Error::InvalidArguments`] carrying serde's message; `handler` does not
+/// run.
+///
+/// ```
+/// use capsule_plugin::prelude::*;
+///
+/// #[derive(Deserialize, JsonSchema)]
+/// struct Args { a: f64, b: f64 }
+/// #[derive(Serialize, JsonSchema)]
+/// struct Sum { sum: f64 }
+///
+/// fn add(args: Args) -> Result<Sum, ToolError> {
+///     Ok(Sum { sum: args.a + args.b })
+/// }
+///
+/// let t = tool("add", "Add two numbers", add).read_only();
+/// assert_eq!(t.name(), "add");
+/// ```
+pub fn tool<A, R, F>(name: impl Into<String>, description: impl Into<String>, handler: F) -> Tool
+where
+    A: DeserializeOwned + JsonSchema,
+    R: IntoToolOutput,
+    F: Fn(A) -> Result<R, Error> + 'static,
+{
+    Tool {
+        name: name.into(),
+        title: None,
+        description: Some(description.into()),
+        annotations: None,
+        meta: None,
+        input_schema: object_schema::<A>,
+        output_schema: R::output_schema,
+        handler: Box::new(move |arguments| {
+            let args = parse_arguments::<A>(arguments)?;
+            handler(args)?.into_tool_output()
+        }),
+    }
+}
+
+/// Deserialize tool arguments; an empty or `null` document counts as `{}`.
+pub(crate) fn parse_arguments<A: DeserializeOwned>(arguments: &str) -> Result<A, Error> {
+    let text = arguments.trim();
+    let text = if text.is_empty() || text == "null" {
+        "{}"
+    } else {
+        text
+    };
+    serde_json::from_str(text)
+        .map_err(|e| Error::InvalidArguments(format!("invalid arguments: {e}")))
+}
+
+impl Tool {
+    /// The tool's name (without the host's `<plugin>_` prefix).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The JSON Schema of the arguments (generated on each call; the SDK only
+    /// calls it from `list-tools`).
+    pub fn input_schema(&self) -> Value {
+        (self.input_schema)()
+    }
+
+    /// The JSON Schema of the structured content, if the tool returns one.
+    pub fn output_schema(&self) -> Option<Value> {
+        (self.output_schema)()
+    }
+
+    /// Run the tool on `arguments` (JSON text), exactly as `call-tool` does.
+    /// Handy in unit tests of a plugin.
+    pub fn call(&self, arguments: &str) -> Result<ToolOutput, Error> {
+        (self.handler)(arguments)
+    }
+
+    /// Set a human-readable title.
+    pub fn title(mut self, title: impl Into<String>) -> Self {
+        self.title = Some(title.into());
+        self
+    }
+
+    /// Replace all annotations.
+    pub fn annotations(mut self, annotations: ToolAnnotations) -> Self {
+        self.annotations = Some(annotations);
+        self
+    }
+
+    fn hints(&mut self) -> &mut ToolAnnotations {
+        self.annotations
+            .get_or_insert_with(ToolAnnotations::default)
+    }
+
+    /// Hint that the tool only reads (`readOnlyHint: true`).
+    pub fn read_only(mut self) -> Self {
+        self.hints().read_only_hint = Some(true);
+        self
+    }
+
+    /// Hint whether the tool may destroy data (`destructiveHint`).
+    pub fn destructive(mut self, destructive: bool) -> Self {
+        self.hints().destructive_hint = Some(destructive);
+        self
+    }
+
+    /// Hint that repeating a call has no further effect (`idempotentHint: true`).
+    pub fn idempotent(mut self) -> Self {
+        self.hints().idempotent_hint = Some(true);
+        self
+    }
+
+    /// Hint whether the tool reaches an open world such as the web
+    /// (`openWorldHint`).
+    pub fn open_world(mut self, open_world: bool) -> Self {
+        self.hints().open_world_hint = Some(open_world);
+        self
+    }
+
+    /// Attach `_meta` (a JSON object).
+    pub fn meta(mut self, meta: Value) -> Self {
+        self.meta = Some(meta);
+        self
+    }
+}
+
+/// Arguments for a tool that takes none: `fn ping(_: NoArgs) -> ...`.
+/// Its schema is `{"type": "object", "additionalProperties": false}`, as MCP
+/// recommends for tools without parameters.
+#[derive(Debug, Clone, Copy, Default, serde::Deserialize)]
+pub struct NoArgs {}
+
+impl JsonSchema for NoArgs {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "NoArgs".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({"type": "object", "additionalProperties": false})
+    }
+}
+
+/// A finished tool call (MCP `CallToolResult`): content blocks, optional
+/// structured content, and whether it is an error the model should see.
+///
+/// ```
+/// use capsule_plugin::prelude::*;
+/// let out = ToolOutput::text("done").with(Content::resource_link("notes://a", "a"));
+/// assert_eq!(out.content.len(), 2);
+/// assert!(ToolOutput::error("nope").is_error);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ToolOutput {
+    /// The content blocks, in order.
+    pub content: Vec<Content>,
+    /// A JSON value matching the tool's output schema, if any.
+    pub structured_content: Option<Value>,
+    /// The tool ran but failed in a way the model should see (MCP `isError`).
+    pub is_error: bool,
+    /// Extra `_meta` (a JSON object), if any.
+    pub meta: Option<Value>,
+}
+
+impl ToolOutput {
+    /// No content at all.
+    pub fn new() -> Self {
+        ToolOutput::default()
+    }
+
+    /// One text block.
+    pub fn text(text: impl Into<String>) -> Self {
+        ToolOutput::new().with(Content::text(text))
+    }
+
+    /// One text block with `isError: true`: the call ran but failed, and the
+    /// model should read why (unlike an [`Error`], which the host also
+    /// reports as `isError: true` but which says the request itself failed).
+    pub fn error(message: impl Into<String>) -> Self {
+        let mut out = ToolOutput::text(message);
+        out.is_error = true;
+        out
+    }
+
+    /// One image block from the raw bytes of an image file.
+    pub fn image(data: impl Into<Vec<u8>>, mime_type: impl Into<String>) -> Self {
+        ToolOutput::new().with(Content::image(data, mime_type))
+    }
+
+    /// Structured content from `value` (which must serialize to a JSON
+    /// object) plus a text block with the same JSON, as MCP recommends for
+    /// clients that do not read structured content.
+    pub fn structured(value: &impl Serialize) -> Result<Self, Error> {
+        let value = serde_json::to_value(value)
+            .map_err(|e| Error::Internal(format!("cannot serialize the tool result: {e}")))?;
+        if !value.is_object() {
+            return Err(Error::Internal(
+                "a structured tool result must serialize to a JSON object".into(),
+            ));
+        }
+        let text = value.to_string();
+        Ok(ToolOutput {
+            content: vec![Content::text(text)],
+            structured_content: Some(value),
+            is_error: false,
+            meta: None,
+        })
+    }
+
+    /// Append a content block.
+    pub fn with(mut self, block: impl Into<Content>) -> Self {
+        self.content.push(block.into());
+        self
+    }
+
+    /// Append a resource-link block.
+    pub fn link(self, link: ResourceLink) -> Self {
+        self.with(Content::ResourceLink(link))
+    }
+
+    /// Attach `_meta` (a JSON object).
+    pub fn meta(mut self, meta: Value) -> Self {
+        self.meta = Some(meta);
+        self
+    }
+}
+
+/// What a tool function may return inside `Ok(...)`.
+///
+/// Implemented for every `Serialize + JsonSchema` type (structured content
+/// plus its JSON as text, with an output schema) and for [`ToolOutput`]
+/// (free-form content, no output schema).
+pub trait IntoToolOutput {
+    /// The output schema, if any.
+    fn output_schema() -> Option<Value>;
+    /// Turn the value into the call's result.
+    fn into_tool_output(self) -> Result<ToolOutput, Error>;
+}
+
+impl<T: Serialize + JsonSchema> IntoToolOutput for T {
+    fn output_schema() -> Option<Value> {
+        Some(object_schema::<T>())
+    }
+
+    fn into_tool_output(self) -> Result<ToolOutput, Error> {
+        ToolOutput::structured(&self)
+    }
+}
+
+impl IntoToolOutput for ToolOutput {
+    fn output_schema() -> Option<Value> {
+        None
+    }
+
+    fn into_tool_output(self) -> Result<ToolOutput, Error> {
+        Ok(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+    use serde_json::json;
+
+    #[derive(Deserialize, JsonSchema)]
+    struct GreetArgs {
+        name: String,
+    }
+
+    #[derive(Serialize, JsonSchema)]
+    struct Greeting {
+        greeting: String,
+    }
+
+    fn greet(args: GreetArgs) -> Result<Greeting, Error> {
+        Ok(Greeting {
+            greeting: format!("Hello, {}!", args.name),
+        })
+    }
+
+    #[test]
+    fn structured_result_gives_text_copy_and_schema() {
+        let t = tool("greet", "Greet", greet);
+        let out = t.call(r#"{"name":"Ada"}"#).expect("ok");
+        assert_eq!(
+            out.structured_content,
+            Some(json!({"greeting": "Hello, Ada!"}))
+        );
+        assert_eq!(
+            out.content,
+            vec![Content::text(r#"{"greeting":"Hello, Ada!"}"#)]
+        );
+        assert!(!out.is_error);
+        let schema = t.output_schema().expect("output schema");
+        assert_eq!(schema["type"], "object");
+        assert_eq!(schema["properties"]["greeting"]["type"], "string");
+        assert_eq!(t.input_schema()["required"], json!(["name"]));
+    }
+
+    #[test]
+    fn bad_arguments_are_invalid_arguments_with_serde_message() {
+        let t = tool("greet", "Greet", greet);
+        match t.call(r#"{"nom":"Ada"}"#) {
+            Err(Error::InvalidArguments(m)) => assert!(m.contains("missing field `name`"), "{m}"),
+            other => panic!("unexpected {other:?}"),
+        }
+        match t.call("not json") {
+            Err(Error::InvalidArguments(_)) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn free_form_output_has_no_schema_and_errors_pass_through() {
+        let t = tool("x", "x", |_: NoArgs| Ok(ToolOutput::error("bad input")));
+        assert!(t.output_schema().is_none());
+        let out = t.call("").expect("ok");
+        assert!(out.is_error);
+        assert_eq!(out.content, vec![Content::text("bad input")]);
+
+        let t = tool("y", "y", |_: NoArgs| -> Result<ToolOutput, Error> {
+            Err(Error::denied("no /data"))
+        });
+        assert_eq!(t.call("{}"), Err(Error::Denied("no /data".into())));
+        assert_eq!(
+            t.input_schema(),
+            json!({"type": "object", "additionalProperties": false})
+        );
+    }
+
+    #[test]
+    fn non_object_structured_result_is_internal() {
+        let t = tool("s", "s", |_: NoArgs| Ok(String::from("plain")));
+        assert!(matches!(t.call("{}"), Err(Error::Internal(_))));
+    }
+
+    #[test]
+    fn hints_accumulate() {
+        let t = tool("s", "s", |_: NoArgs| Ok(ToolOutput::new()))
+            .read_only()
+            .idempotent()
+            .open_world(false);
+        assert_eq!(
+            t.annotations,
+            Some(ToolAnnotations {
+                read_only_hint: Some(true),
+                idempotent_hint: Some(true),
+                open_world_hint: Some(false),
+                ..Default::default()
+            })
+        );
+    }
+}
