@@ -40,7 +40,7 @@ run: plugins build
 demo: setup plugins build
 	$(VENV)/bin/python tests/demo.py -- ./target/release/capsule serve --plugins $(EXAMPLES_DIR) --fs notes:/notes=$(NOTES_DATA):ro
 
-test-unit:
+test-unit: plugins
 	$(CARGO) test -p capsule-host
 
 test-e2e: setup plugins

@@ -1,0 +1,158 @@
+//! Loading real plugin components (built by `make plugins` into `target/plugins`, or
+//! `$CAPSULE_PLUGINS`): metadata and static lists are read through the WIT contract, exports are
+//! detected per interface, and a URI claimed by two plugins is withheld from both.
+
+use std::path::{Path, PathBuf};
+
+use capsule_host::catalog::Catalog;
+use capsule_host::grants::{Grants, Mount};
+use capsule_host::loader;
+use capsule_host::runtime::{Limits, LoadedPlugin, PluginImage, Runtime};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn plugin_file(name: &str) -> PathBuf {
+    let dir = std::env::var_os("CAPSULE_PLUGINS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("target/plugins"));
+    let path = dir.join(format!("{name}.wasm"));
+    assert!(
+        path.is_file(),
+        "{} is missing: run `make plugins` first (make test does)",
+        path.display()
+    );
+    path
+}
+
+fn notes_mount(plugin: &str) -> Mount {
+    format!(
+        "{plugin}:/notes={}:ro",
+        repo().join("plugins/notes/data").display()
+    )
+    .parse()
+    .expect("notes data directory exists")
+}
+
+async fn load(runtime: &Runtime, file: &str, as_name: &str, grants: Grants) -> LoadedPlugin {
+    let path = plugin_file(file);
+    let bytes = std::fs::read(&path).expect("readable plugin");
+    match PluginImage::load(runtime, as_name, path, bytes, grants).await {
+        Ok(plugin) => plugin,
+        Err(e) => panic!("{file} did not load: {e}"),
+    }
+}
+
+#[tokio::test]
+async fn reads_metadata_and_static_lists_through_the_contract() {
+    let runtime = Runtime::new(Limits::default()).unwrap();
+    let hello = load(&runtime, "hello", "hello", Grants::default()).await;
+    assert_eq!(hello.metadata.name, "hello");
+    assert!(!hello.metadata.version.is_empty());
+    assert!(hello.exports.tools && !hello.exports.resources && !hello.exports.prompts);
+    assert_eq!(hello.tools.len(), 1);
+    assert_eq!(hello.tools[0].name, "greet");
+    assert!(hello.tools[0].input_schema.contains("\"name\""));
+
+    let grants = Grants {
+        mounts: vec![notes_mount("notes")],
+    };
+    let notes = load(&runtime, "notes", "notes", grants).await;
+    assert!(notes.exports.tools && notes.exports.resources && notes.exports.prompts);
+    let fs = &notes.metadata.requests.filesystem;
+    assert_eq!(fs.len(), 1, "notes requests its /notes directory");
+    assert_eq!(fs[0].path, "/notes");
+    let mut uris: Vec<_> = notes.resources.iter().map(|r| r.uri.as_str()).collect();
+    uris.sort();
+    assert_eq!(uris, ["notes://ideas", "notes://todo", "notes://welcome"]);
+    assert_eq!(notes.resource_templates[0].uri_template, "notes://{name}");
+    assert!(notes.prompts.iter().any(
+        |p| p.name == "summarize" && p.arguments.iter().any(|a| a.name == "name" && a.required)
+    ));
+}
+
+#[tokio::test]
+async fn a_uri_claimed_by_two_plugins_is_withheld_from_both() {
+    let runtime = Runtime::new(Limits::default()).unwrap();
+    let a = load(
+        &runtime,
+        "notes",
+        "notes",
+        Grants {
+            mounts: vec![notes_mount("notes")],
+        },
+    )
+    .await;
+    let b = load(
+        &runtime,
+        "notes",
+        "notes2",
+        Grants {
+            mounts: vec![notes_mount("notes2")],
+        },
+    )
+    .await;
+    let catalog = Catalog::build(vec![b, a]);
+    assert!(
+        catalog.resource_list().is_empty(),
+        "no colliding URI is served"
+    );
+    assert!(
+        catalog.template_list().is_empty(),
+        "nor the colliding template"
+    );
+    let collision = catalog
+        .problems()
+        .iter()
+        .find(|p| p.message.contains("'notes://welcome'"))
+        .expect("the collision is reported");
+    assert_eq!(collision.plugin, "notes, notes2");
+    // Namespaced names do not collide: both plugins' tools and prompts are served.
+    assert!(catalog.tool("notes_search").is_some() && catalog.tool("notes2_search").is_some());
+    assert!(catalog.prompt("notes2_summarize").is_some());
+}
+
+#[tokio::test]
+async fn a_directory_with_broken_files_still_loads_the_good_ones() {
+    let dir = std::env::temp_dir().join(format!("capsule-load-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(plugin_file("hello"), dir.join("hello.wasm")).unwrap();
+    std::fs::write(dir.join("empty.wasm"), b"").unwrap();
+    std::fs::write(dir.join("core.wasm"), b"\0asm\x01\0\0\0").unwrap();
+    std::fs::write(dir.join("bad__name.wasm"), b"\0asm\x01\0\0\0").unwrap();
+    std::fs::write(dir.join("notes.txt"), b"not a plugin, ignored").unwrap();
+    let runtime = Runtime::new(Limits::default()).unwrap();
+    let report = loader::load_dir(&runtime, &dir, &[]).await.unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    let names: Vec<_> = report
+        .plugins
+        .iter()
+        .map(|p| p.image.name().to_string())
+        .collect();
+    assert_eq!(names, ["hello"]);
+    let reasons: Vec<(String, String)> = report
+        .failures
+        .iter()
+        .map(|f| {
+            (
+                f.path.file_name().unwrap().to_string_lossy().into_owned(),
+                f.reason.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(reasons.len(), 3, "{reasons:?}");
+    assert!(
+        reasons[0].0 == "bad__name.wasm" && reasons[0].1.contains("'__'"),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons[1].0 == "core.wasm" && reasons[1].1.contains("core WebAssembly module"),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons[2].0 == "empty.wasm" && reasons[2].1.contains("not a WebAssembly file"),
+        "{reasons:?}"
+    );
+}
