@@ -241,18 +241,18 @@ class Capsule:
         mode: str = LEGACY,
         extra: Mapping[str, bytes] | None = None,
         log_level: types.LoggingLevel | None = None,
+        args: Sequence[str] = (),
     ) -> AsyncIterator[Running]:
         """Run `capsule serve` on a directory with `plugins` and connect a client in `mode`.
 
         `log_level` asks for log notifications the era's way: `logging/setLevel` on a legacy session,
-        the per-request `_meta` opt-in on 2026-07-28.
+        the per-request `_meta` opt-in on 2026-07-28. `args` are extra `capsule serve` flags.
         """
         plugins = tuple(plugins)
         plugin_dir = self.plugin_dir(plugins, extra)
-        args = self.serve_args(plugin_dir, notes="notes" in plugins)
         params = StdioServerParameters(
             command=str(self.binary),
-            args=args,
+            args=[*self.serve_args(plugin_dir, notes="notes" in plugins), *args],
             env={k: os.environ[k] for k in ("RUST_LOG", "RUST_BACKTRACE") if k in os.environ},
         )
         fd, name = tempfile.mkstemp(prefix="capsule-stderr-", suffix=".log", dir=self.tmp_path)

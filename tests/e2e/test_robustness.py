@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 
@@ -96,3 +97,32 @@ async def test_many_sequential_and_concurrent_calls(capsule, mode):
                 tg.start_soon(call, i)
         assert results == {i: {"text": f"concurrent {i}"[::-1]} for i in range(32)}
         assert not srv.stream_errors
+
+
+def test_malformed_json_rpc_gets_an_error_and_the_session_goes_on(capsule):
+    """JSON-RPC 2.0 §5.1 over stdio: a line that is not JSON gets -32700, a batch array or a
+    non-JSON-RPC object gets -32600 (MCP 2025-11-25 removed batching); valid messages after them
+    are served as usual."""
+    plugin_dir = capsule.plugin_dir(["hello"])
+    lines = [
+        "this is not json",
+        '[{"jsonrpc":"2.0","id":90,"method":"ping"}]',
+        '{"id":91,"method":"ping"}',
+        '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25",'
+        '"capabilities":{},"clientInfo":{"name":"raw","version":"0"}}}',
+        '{"jsonrpc":"2.0","method":"notifications/initialized"}',
+        '{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"hello_greet","arguments":{"name":"raw"}}}',
+    ]
+    proc = subprocess.run(
+        [str(capsule.binary), *capsule.serve_args(plugin_dir, notes=False)],
+        input=("\n".join(lines) + "\n").encode(),
+        capture_output=True,
+        timeout=30,
+    )
+    assert proc.returncode == 0, proc.stderr.decode(errors="replace")[-2000:]
+    replies = [json.loads(line) for line in proc.stdout.decode().splitlines()]
+    errors = [(r["id"], r["error"]["code"]) for r in replies if "error" in r]
+    assert sorted(errors, key=str) == sorted([(None, -32700), (None, -32600), (91, -32600)], key=str), replies
+    by_id = {r["id"]: r for r in replies if "result" in r}
+    assert by_id[1]["result"]["serverInfo"]["name"] == "capsule"
+    assert by_id[2]["result"]["structuredContent"] == {"greeting": "Hello, raw!"}

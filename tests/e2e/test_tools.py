@@ -151,3 +151,13 @@ async def test_image_and_resource_link_blocks(capsule, mode):
         link = links[0]
         assert re.match(r"^[a-z][a-z0-9+.-]*:", link.uri), link.uri
         assert link.name, link
+
+
+async def test_a_runaway_plugin_is_stopped_at_the_time_limit(capsule, mode):
+    """`fixture_spin` loops forever and never checks `cancelled()`: the epoch deadline must stop it,
+    report an `isError` result naming the limit, and leave the server serving."""
+    async with capsule.serve(["fixture"], mode=mode, args=["--timeout", "500ms"]) as srv:
+        result = await srv.client.call_tool("fixture_spin", {})
+        assert result.is_error, result
+        assert "time limit" in all_text(result), result
+        assert structured(await srv.client.call_tool("fixture_echo", {"value": 1})) == {"value": 1}
