@@ -42,6 +42,8 @@ demo: setup plugins build
 
 test-unit: plugins
 	$(CARGO) test -p capsule-host
+	$(CARGO) test -p capsule-plugin --features tools,resources,prompts
+	$(CARGO) test -p hello -p textkit -p notes -p fixture
 
 test-e2e: setup plugins
 	$(CARGO) build -p capsule-host

@@ -13,7 +13,7 @@ use crate::grants::Mount;
 #[command(name = "capsule", version, about, long_about = None)]
 pub struct Cli {
     /// Log filter for stderr (e.g. `info`, `debug`, `capsule=debug,warn`). Defaults to $RUST_LOG,
-    /// else `info`.
+    /// else `info,rmcp=warn`.
     #[arg(long, global = true, value_name = "FILTER")]
     pub log_level: Option<String>,
 

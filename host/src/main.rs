@@ -16,10 +16,13 @@ use capsule_host::report::{self, PluginsReport};
 use capsule_host::runtime::{Limits, Runtime};
 use capsule_host::server::CapsuleServer;
 
+/// Log filter when neither `--log-level` nor `RUST_LOG` is given: our INFO lines, rmcp's warnings.
+const DEFAULT_LOG_FILTER: &str = "info,rmcp=warn";
+
 fn init_logging(filter: Option<&str>) {
     let filter = match filter {
         Some(f) => EnvFilter::new(f),
-        None => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        None => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_LOG_FILTER)),
     };
     tracing_subscriber::fmt()
         .with_env_filter(filter)
