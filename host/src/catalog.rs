@@ -130,7 +130,8 @@ struct Claim<E> {
 
 impl Catalog {
     /// Merge `plugins` (any order; the result does not depend on it).
-    pub fn build(mut plugins: Vec<LoadedPlugin>) -> Self {
+    pub fn build(plugins: &[Arc<LoadedPlugin>]) -> Self {
+        let mut plugins: Vec<&Arc<LoadedPlugin>> = plugins.iter().collect();
         plugins.sort_by(|a, b| a.image.name().cmp(b.image.name()));
         let mut problems = Vec::new();
         let mut tools = Vec::new();
@@ -138,7 +139,7 @@ impl Catalog {
         let mut resources = Vec::new();
         let mut templates = Vec::new();
 
-        for p in &plugins {
+        for p in plugins.iter().copied() {
             let plugin = p.image.name().to_string();
             let mut report = |message: String| {
                 problems.push(Problem {
@@ -307,16 +308,24 @@ impl Catalog {
 
     /// The MCP `ServerCapabilities` this catalog supports: `tools` and `logging` always (the
     /// server exists to serve tools, even when none are loaded, and forwards plugin logs),
-    /// `resources` and `prompts` only when provided.
-    pub fn capabilities(&self) -> mcp::ServerCapabilities {
+    /// `resources` and `prompts` only when provided. With `list_changed` (the plugin directory is
+    /// watched) each list capability says `listChanged: true`.
+    pub fn capabilities(&self, list_changed: bool) -> mcp::ServerCapabilities {
+        let list = || {
+            let mut cap = serde_json::Map::new();
+            if list_changed {
+                cap.insert("listChanged".into(), Value::Bool(true));
+            }
+            Value::Object(cap)
+        };
         let mut caps = serde_json::Map::new();
-        caps.insert("tools".into(), Value::Object(Default::default()));
+        caps.insert("tools".into(), list());
         caps.insert("logging".into(), Value::Object(Default::default()));
         if self.has_resources() {
-            caps.insert("resources".into(), Value::Object(Default::default()));
+            caps.insert("resources".into(), list());
         }
         if self.has_prompts() {
-            caps.insert("prompts".into(), Value::Object(Default::default()));
+            caps.insert("prompts".into(), list());
         }
         serde_json::from_value(Value::Object(caps)).unwrap_or_default()
     }
@@ -504,8 +513,9 @@ mod tests {
 
     #[test]
     fn empty_catalog_serves_tools_only() {
-        let c = Catalog::build(Vec::new());
-        let caps = serde_json::to_value(c.capabilities()).unwrap();
+        let c = Catalog::build(&[]);
+        let caps = serde_json::to_value(c.capabilities(true)).unwrap();
+        assert_eq!(caps["tools"]["listChanged"], true);
         assert!(caps.get("tools").is_some());
         assert!(caps.get("resources").is_none());
         assert!(caps.get("prompts").is_none());

@@ -48,12 +48,36 @@ pub struct PluginSource {
     /// Largest memory one plugin instance may use, in MiB.
     #[arg(long, value_name = "MIB", default_value_t = 256)]
     pub memory_mib: usize,
+
+    /// Where compiled plugins are cached (default: the user cache directory, e.g.
+    /// ~/.cache/capsule/compiled). Must be private to this user.
+    #[arg(long, value_name = "DIR", conflicts_with = "no_cache")]
+    pub cache_dir: Option<PathBuf>,
+
+    /// Compile every plugin at start-up instead of using the compile cache.
+    #[arg(long)]
+    pub no_cache: bool,
+}
+
+/// Hot reload of the plugin directory.
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// Watch the plugin directory and apply changes live (the default).
+    #[arg(long, overrides_with = "no_watch")]
+    pub watch: bool,
+
+    /// Serve the plugins found at start-up and ignore later changes.
+    #[arg(long)]
+    pub no_watch: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     #[command(flatten)]
     pub source: PluginSource,
+
+    #[command(flatten)]
+    pub watch: WatchArgs,
 }
 
 #[derive(Debug, Args)]

@@ -2,7 +2,6 @@
 
 use std::io::IsTerminal as _;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::Parser as _;
@@ -11,10 +10,12 @@ use tracing_subscriber::EnvFilter;
 
 use capsule_host::catalog::Catalog;
 use capsule_host::cli::{Cli, Command, PluginSource};
-use capsule_host::loader::{self, LoadReport};
+use capsule_host::hub::Hub;
+use capsule_host::loader::Library;
 use capsule_host::report::{self, PluginsReport};
 use capsule_host::runtime::{Limits, Runtime};
 use capsule_host::server::CapsuleServer;
+use capsule_host::watch;
 
 /// Log filter when neither `--log-level` nor `RUST_LOG` is given: our INFO lines, rmcp's warnings.
 const DEFAULT_LOG_FILTER: &str = "info,rmcp=warn";
@@ -22,7 +23,9 @@ const DEFAULT_LOG_FILTER: &str = "info,rmcp=warn";
 fn init_logging(filter: Option<&str>) {
     let filter = match filter {
         Some(f) => EnvFilter::new(f),
-        None => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_LOG_FILTER)),
+        None => {
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_LOG_FILTER))
+        }
     };
     tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -31,21 +34,31 @@ fn init_logging(filter: Option<&str>) {
         .init();
 }
 
-async fn load(source: &PluginSource) -> anyhow::Result<(Catalog, Vec<loader::LoadFailure>)> {
-    let runtime = Runtime::new(Limits {
-        call_timeout: source.timeout,
-        memory_bytes: source.memory_mib << 20,
-    })?;
-    let LoadReport { plugins, failures } =
-        loader::load_dir(&runtime, &source.plugins, &source.mounts).await?;
-    for f in &failures {
-        tracing::error!(path = %f.path.display(), "plugin skipped: {}", f.reason);
-    }
-    let catalog = Catalog::build(plugins);
-    for p in catalog.problems() {
-        tracing::warn!(plugin = %p.plugin, "{}", p.message);
-    }
-    Ok((catalog, failures))
+fn runtime(source: &PluginSource) -> anyhow::Result<Runtime> {
+    let cache_root = match (&source.cache_dir, source.no_cache) {
+        (_, true) => None,
+        (Some(dir), false) => Some(dir.clone()),
+        (None, false) => capsule_host::runtime::cache::default_root(),
+    };
+    Runtime::new(
+        Limits {
+            call_timeout: source.timeout,
+            memory_bytes: source.memory_mib << 20,
+        },
+        cache_root.as_deref(),
+    )
+}
+
+/// Load the plugin directory once.
+async fn load(source: &PluginSource) -> anyhow::Result<Library> {
+    let mut library = Library::new(
+        runtime(source)?,
+        source.plugins.clone(),
+        source.mounts.clone(),
+    );
+    library.scan().await?;
+    library.warn_unused_mounts();
+    Ok(library)
 }
 
 fn banner(catalog: &Catalog, failures: usize) -> String {
@@ -72,14 +85,21 @@ fn banner(catalog: &Catalog, failures: usize) -> String {
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve(args) => {
-            let (catalog, failures) = load(&args.source).await?;
+            let library = load(&args.source).await?;
+            let catalog = library.catalog();
             tracing::info!(
                 plugins_dir = %args.source.plugins.display(),
                 "capsule {} serving on stdio: {}",
                 env!("CARGO_PKG_VERSION"),
-                banner(&catalog, failures.len())
+                banner(&catalog, library.failures().len())
             );
-            let server = CapsuleServer::new(Arc::new(catalog));
+            let hub = Hub::new(catalog);
+            let _watcher = if args.watch.no_watch {
+                None
+            } else {
+                Some(watch::spawn(library, hub.clone())?)
+            };
+            let server = CapsuleServer::new(hub, _watcher.is_some());
             let pipes = capsule_host::transport::stdio::transport();
             let service = match server.serve((pipes.reader, pipes.writer)).await {
                 Ok(service) => service,
@@ -98,7 +118,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Plugins(args) => {
-            let (catalog, failures) = load(&args.source).await?;
+            let library = load(&args.source).await?;
+            let catalog = library.catalog();
+            let failures = library.failures();
             if args.json {
                 let doc = PluginsReport {
                     plugins: catalog.plugins(),

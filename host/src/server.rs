@@ -18,29 +18,40 @@
 use std::sync::{Arc, Mutex};
 
 use rmcp::model::*;
-use rmcp::service::{RequestContext, RoleServer};
+use rmcp::service::{NotificationContext, RequestContext, RoleServer, SubscriptionContext};
 use rmcp::{ErrorData as McpError, ServerHandler};
 use serde_json::{Value, json};
 
 use crate::catalog::{Catalog, ResolveError};
 use crate::convert;
+use crate::hub::Hub;
 use crate::runtime::bindings::{tools, types};
 use crate::runtime::{CallError, RequestScope};
 
 /// The Capsule MCP server over a fixed catalog.
 #[derive(Clone)]
 pub struct CapsuleServer {
-    catalog: Arc<Catalog>,
+    hub: Arc<Hub>,
+    /// Whether the catalog can change (the plugin directory is watched): advertised as
+    /// `listChanged: true`.
+    live: bool,
     /// The session's `logging/setLevel` choice (one handler serves one session).
     log_level: Arc<Mutex<Option<LoggingLevel>>>,
 }
 
 impl CapsuleServer {
-    pub fn new(catalog: Arc<Catalog>) -> Self {
+    /// A server answering from `hub`'s catalog; `live` when the catalog is kept current by a
+    /// watcher.
+    pub fn new(hub: Arc<Hub>, live: bool) -> Self {
         Self {
-            catalog,
+            hub,
+            live,
             log_level: Arc::default(),
         }
+    }
+
+    fn catalog(&self) -> Arc<Catalog> {
+        self.hub.catalog()
     }
 
     fn scope(&self, ctx: &RequestContext<RoleServer>) -> RequestScope {
@@ -90,7 +101,8 @@ impl CapsuleServer {
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, McpError> {
         let name = request.name.as_ref();
-        let Some(entry) = self.catalog.tool(name) else {
+        let catalog = self.catalog();
+        let Some(entry) = catalog.tool(name) else {
             return Err(McpError::invalid_params(
                 format!("unknown tool '{name}'; tools/list shows the available tools"),
                 Some(json!({ "tool": name })),
@@ -154,12 +166,40 @@ impl CapsuleServer {
 
 impl ServerHandler for CapsuleServer {
     fn get_info(&self) -> ServerConfig {
-        InitializeResult::new(self.catalog.capabilities())
+        InitializeResult::new(self.catalog().capabilities(self.live))
             .with_server_info(Implementation::new("capsule", env!("CARGO_PKG_VERSION")))
             .with_instructions(
                 "Capsule serves tools, resources and prompts from sandboxed WebAssembly plugins. \
                  Tool and prompt names are prefixed with the plugin that provides them.",
             )
+    }
+
+    async fn on_initialized(&self, ctx: NotificationContext<RoleServer>) {
+        // A 2025-11-25 session: it gets list_changed notifications from now on.
+        self.hub.add_session(ctx.peer.clone());
+    }
+
+    fn accepted_subscription_filter(
+        &self,
+        requested: &SubscriptionFilter,
+    ) -> Option<SubscriptionFilter> {
+        // 2026-07-28 `subscriptions/listen`: every list-changed kind; rmcp narrows it to what was
+        // requested and what the capabilities advertise. Resource subscriptions come later.
+        let _ = requested;
+        let mut accepted = SubscriptionFilter::builder()
+            .tools_list_changed()
+            .prompts_list_changed()
+            .resources_list_changed()
+            .build();
+        accepted.resource_subscriptions = None;
+        Some(accepted)
+    }
+
+    async fn listen(&self, ctx: SubscriptionContext) -> Result<(), McpError> {
+        let key = self.hub.add_listener(ctx.sink().clone());
+        ctx.cancelled().await;
+        self.hub.remove_listener(key);
+        Ok(())
     }
 
     async fn set_level(
@@ -172,7 +212,7 @@ impl ServerHandler for CapsuleServer {
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
-        self.catalog.tool(name).map(|entry| entry.tool.clone())
+        self.catalog().tool(name).map(|entry| entry.tool.clone())
     }
 
     async fn list_tools(
@@ -180,7 +220,7 @@ impl ServerHandler for CapsuleServer {
         _request: Option<PaginatedRequestParams>,
         _ctx: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
-        Ok(ListToolsResult::with_all_items(self.catalog.tool_list()))
+        Ok(ListToolsResult::with_all_items(self.catalog().tool_list()))
     }
 
     async fn call_tool(
@@ -198,11 +238,11 @@ impl ServerHandler for CapsuleServer {
         _request: Option<PaginatedRequestParams>,
         _ctx: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, McpError> {
-        if !self.catalog.has_resources() {
+        if !self.catalog().has_resources() {
             return Err(McpError::method_not_found::<ListResourcesRequestMethod>());
         }
         Ok(ListResourcesResult::with_all_items(
-            self.catalog.resource_list(),
+            self.catalog().resource_list(),
         ))
     }
 
@@ -211,13 +251,13 @@ impl ServerHandler for CapsuleServer {
         _request: Option<PaginatedRequestParams>,
         _ctx: RequestContext<RoleServer>,
     ) -> Result<ListResourceTemplatesResult, McpError> {
-        if !self.catalog.has_resources() {
+        if !self.catalog().has_resources() {
             return Err(McpError::method_not_found::<
                 ListResourceTemplatesRequestMethod,
             >());
         }
         Ok(ListResourceTemplatesResult::with_all_items(
-            self.catalog.template_list(),
+            self.catalog().template_list(),
         ))
     }
 
@@ -226,11 +266,12 @@ impl ServerHandler for CapsuleServer {
         request: ReadResourceRequestParams,
         ctx: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, McpError> {
-        if !self.catalog.has_resources() {
+        let catalog = self.catalog();
+        if !catalog.has_resources() {
             return Err(McpError::method_not_found::<ReadResourceRequestMethod>());
         }
         let uri = request.uri.as_str();
-        let plugin = self.catalog.resource_owner(uri).map_err(|e| match e {
+        let plugin = catalog.resource_owner(uri).map_err(|e| match e {
             ResolveError::NotFound(_) => {
                 McpError::resource_not_found(e.to_string(), Some(json!({ "uri": uri })))
             }
@@ -262,11 +303,11 @@ impl ServerHandler for CapsuleServer {
         _request: Option<PaginatedRequestParams>,
         _ctx: RequestContext<RoleServer>,
     ) -> Result<ListPromptsResult, McpError> {
-        if !self.catalog.has_prompts() {
+        if !self.catalog().has_prompts() {
             return Err(McpError::method_not_found::<ListPromptsRequestMethod>());
         }
         Ok(ListPromptsResult::with_all_items(
-            self.catalog.prompt_list(),
+            self.catalog().prompt_list(),
         ))
     }
 
@@ -275,11 +316,12 @@ impl ServerHandler for CapsuleServer {
         request: GetPromptRequestParams,
         ctx: RequestContext<RoleServer>,
     ) -> Result<GetPromptResponse, McpError> {
-        if !self.catalog.has_prompts() {
+        let catalog = self.catalog();
+        if !catalog.has_prompts() {
             return Err(McpError::method_not_found::<GetPromptRequestMethod>());
         }
         let name = request.name.as_str();
-        let Some(entry) = self.catalog.prompt(name) else {
+        let Some(entry) = catalog.prompt(name) else {
             return Err(McpError::invalid_params(
                 format!("unknown prompt '{name}'; prompts/list shows the available prompts"),
                 Some(json!({ "prompt": name })),

@@ -4,9 +4,12 @@
 
 use std::path::{Path, PathBuf};
 
+use std::sync::Arc;
+
 use capsule_host::catalog::Catalog;
 use capsule_host::grants::{Grants, Mount};
-use capsule_host::loader;
+use capsule_host::loader::Library;
+use capsule_host::runtime::cache::content_hash;
 use capsule_host::runtime::{Limits, LoadedPlugin, PluginImage, Runtime};
 
 fn repo() -> PathBuf {
@@ -38,7 +41,8 @@ fn notes_mount(plugin: &str) -> Mount {
 async fn load(runtime: &Runtime, file: &str, as_name: &str, grants: Grants) -> LoadedPlugin {
     let path = plugin_file(file);
     let bytes = std::fs::read(&path).expect("readable plugin");
-    match PluginImage::load(runtime, as_name, path, bytes, grants).await {
+    let hash = content_hash(&bytes);
+    match PluginImage::load(runtime, as_name, path, bytes, hash, grants).await {
         Ok(plugin) => plugin,
         Err(e) => panic!("{file} did not load: {e}"),
     }
@@ -46,7 +50,7 @@ async fn load(runtime: &Runtime, file: &str, as_name: &str, grants: Grants) -> L
 
 #[tokio::test]
 async fn reads_metadata_and_static_lists_through_the_contract() {
-    let runtime = Runtime::new(Limits::default()).unwrap();
+    let runtime = Runtime::new(Limits::default(), None).unwrap();
     let hello = load(&runtime, "hello", "hello", Grants::default()).await;
     assert_eq!(hello.metadata.name, "hello");
     assert!(!hello.metadata.version.is_empty());
@@ -74,7 +78,7 @@ async fn reads_metadata_and_static_lists_through_the_contract() {
 
 #[tokio::test]
 async fn a_uri_claimed_by_two_plugins_is_withheld_from_both() {
-    let runtime = Runtime::new(Limits::default()).unwrap();
+    let runtime = Runtime::new(Limits::default(), None).unwrap();
     let a = load(
         &runtime,
         "notes",
@@ -93,7 +97,7 @@ async fn a_uri_claimed_by_two_plugins_is_withheld_from_both() {
         },
     )
     .await;
-    let catalog = Catalog::build(vec![b, a]);
+    let catalog = Catalog::build(&[Arc::new(b), Arc::new(a)]);
     assert!(
         catalog.resource_list().is_empty(),
         "no colliding URI is served"
@@ -122,18 +126,26 @@ async fn a_directory_with_broken_files_still_loads_the_good_ones() {
     std::fs::write(dir.join("core.wasm"), b"\0asm\x01\0\0\0").unwrap();
     std::fs::write(dir.join("bad__name.wasm"), b"\0asm\x01\0\0\0").unwrap();
     std::fs::write(dir.join("notes.txt"), b"not a plugin, ignored").unwrap();
-    let runtime = Runtime::new(Limits::default()).unwrap();
-    let report = loader::load_dir(&runtime, &dir, &[]).await.unwrap();
+    let runtime = Runtime::new(Limits::default(), None).unwrap();
+    let mut library = Library::new(runtime, dir.clone(), Vec::new());
+    assert!(
+        library.scan().await.unwrap(),
+        "the first scan loads plugins"
+    );
+    assert!(
+        !library.scan().await.unwrap(),
+        "nothing changed: a rescan is a no-op"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 
-    let names: Vec<_> = report
-        .plugins
+    let names: Vec<_> = library
+        .plugins()
         .iter()
         .map(|p| p.image.name().to_string())
         .collect();
     assert_eq!(names, ["hello"]);
-    let reasons: Vec<(String, String)> = report
-        .failures
+    let reasons: Vec<(String, String)> = library
+        .failures()
         .iter()
         .map(|f| {
             (
@@ -155,4 +167,80 @@ async fn a_directory_with_broken_files_still_loads_the_good_ones() {
         reasons[2].0 == "empty.wasm" && reasons[2].1.contains("not a WebAssembly file"),
         "{reasons:?}"
     );
+}
+
+#[tokio::test]
+async fn rescans_apply_adds_replacements_failures_and_removals() {
+    let dir = std::env::temp_dir().join(format!("capsule-rescan-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let runtime = Runtime::new(Limits::default(), None).unwrap();
+    let mut library = Library::new(runtime, dir.clone(), Vec::new());
+    let names = |l: &Library| -> Vec<String> {
+        Catalog::build(&l.plugins())
+            .tool_list()
+            .iter()
+            .map(|t| t.name.to_string())
+            .collect()
+    };
+    assert!(
+        !library.scan().await.unwrap(),
+        "an empty directory loads nothing"
+    );
+
+    std::fs::copy(plugin_file("hello"), dir.join("p.wasm")).unwrap();
+    assert!(library.scan().await.unwrap());
+    assert_eq!(names(&library), ["p_greet"]);
+
+    // A broken new version never replaces the working one.
+    std::fs::write(dir.join("p.wasm"), b"\0asm\x0d\0\x01\0 truncated").unwrap();
+    assert!(!library.scan().await.unwrap());
+    assert_eq!(names(&library), ["p_greet"]);
+    let failures = library.failures();
+    assert_eq!(failures.len(), 1);
+    assert!(failures[0].serving_previous);
+
+    // A good new version does, and clears the error.
+    std::fs::copy(plugin_file("textkit"), dir.join("p.wasm")).unwrap();
+    assert!(library.scan().await.unwrap());
+    assert!(names(&library).contains(&"p_sha256".to_string()));
+    assert!(library.failures().is_empty());
+
+    std::fs::remove_file(dir.join("p.wasm")).unwrap();
+    assert!(library.scan().await.unwrap());
+    assert!(names(&library).is_empty());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn the_compile_cache_serves_a_second_load_and_survives_damage() {
+    use capsule_host::runtime::Compiled;
+    let root = std::env::temp_dir().join(format!("capsule-cache-it-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let runtime = Runtime::new(Limits::default(), Some(&root)).unwrap();
+    let first = load(&runtime, "hello", "hello", Grants::default()).await;
+    assert!(matches!(first.compiled, Compiled::Fresh(_)));
+    let second = load(&runtime, "hello", "hello", Grants::default()).await;
+    assert!(
+        matches!(second.compiled, Compiled::FromCache(_)),
+        "{:?}",
+        second.compiled
+    );
+
+    // Damage every entry: the next load compiles again (and works).
+    for entry in std::fs::read_dir(&root).unwrap().flatten() {
+        for file in std::fs::read_dir(entry.path()).unwrap().flatten() {
+            let mut bytes = std::fs::read(file.path()).unwrap();
+            let last = bytes.len() - 1;
+            bytes[last] ^= 0xff;
+            std::fs::write(file.path(), bytes).unwrap();
+        }
+    }
+    let third = load(&runtime, "hello", "hello", Grants::default()).await;
+    assert!(
+        matches!(third.compiled, Compiled::Fresh(_)),
+        "{:?}",
+        third.compiled
+    );
+    assert_eq!(third.tools.len(), 1);
+    std::fs::remove_dir_all(&root).unwrap();
 }

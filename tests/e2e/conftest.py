@@ -77,6 +77,7 @@ EXPECTED_TOOLS = {
         "fixture_add",
         "fixture_image",
         "fixture_spin",
+        "fixture_sleep",
     },
 }
 NOTE_URIS = {"notes://welcome", "notes://ideas", "notes://todo"}
@@ -163,6 +164,7 @@ class Running:
     mode: str
     stderr_path: Path
     capabilities: types.ServerCapabilities
+    plugin_dir: Path
     notifications: list[types.ServerNotification] = field(default_factory=list)
     logs: list[types.LoggingMessageNotificationParams] = field(default_factory=list)
     stream_errors: list[Exception] = field(default_factory=list)
@@ -305,6 +307,7 @@ class Capsule:
                         mode=mode,
                         stderr_path=stderr_path,
                         capabilities=capabilities,
+                        plugin_dir=plugin_dir,
                         notifications=notifications,
                         logs=logs,
                         stream_errors=stream_errors,

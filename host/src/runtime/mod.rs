@@ -7,16 +7,19 @@
 //! cancelled it. Memory is bounded per store by [`StoreLimits`].
 
 pub mod bindings;
+pub mod cache;
 pub mod output;
 pub mod plugin;
 pub mod state;
 
+use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Config, Engine};
 
+use cache::{CompileCache, ContentHash};
 pub use plugin::{CallError, LoadError, LoadedPlugin, PluginImage};
 pub use state::{CallState, RequestScope};
 
@@ -47,15 +50,27 @@ pub struct Runtime {
     engine: Engine,
     linker: Arc<Linker<CallState>>,
     limits: Limits,
+    cache: Option<CompileCache>,
+}
+
+/// How a component was obtained.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Compiled {
+    /// Loaded from the compile cache, no compilation.
+    FromCache(Duration),
+    /// Compiled now (and stored in the cache if there is one).
+    Fresh(Duration),
 }
 
 impl Runtime {
     /// Create the engine (component model, epoch interruption), link WASI 0.2 and the
-    /// `capsule:plugin/host` imports, and start the epoch ticker thread.
+    /// `capsule:plugin/host` imports, and start the epoch ticker thread. With `cache_root`,
+    /// compiled components are kept in a [`CompileCache`] below it; a cache directory that cannot
+    /// be used safely is logged and ignored.
     ///
     /// # Errors
     /// Engine creation fails only if the host CPU is unsupported by Cranelift.
-    pub fn new(limits: Limits) -> anyhow::Result<Self> {
+    pub fn new(limits: Limits, cache_root: Option<&Path>) -> anyhow::Result<Self> {
         let mut config = Config::new();
         config.wasm_component_model(true);
         config.epoch_interruption(true);
@@ -86,10 +101,22 @@ impl Runtime {
                 }
             })?;
 
+        let cache = cache_root.and_then(|root| match CompileCache::open(root, &engine) {
+            Ok(cache) => {
+                tracing::debug!(dir = %cache.dir().display(), "compile cache ready");
+                Some(cache)
+            }
+            Err(e) => {
+                tracing::warn!("compile cache disabled: {e}");
+                None
+            }
+        });
+
         Ok(Self {
             engine,
             linker: Arc::new(linker),
             limits,
+            cache,
         })
     }
 
@@ -105,17 +132,32 @@ impl Runtime {
         &self.linker
     }
 
-    /// Compile component bytes. CPU-heavy: call it from a blocking thread.
+    /// Compile component bytes whose [`cache::content_hash`] is `hash`, or load them from the
+    /// compile cache. CPU-heavy: call it from a blocking thread.
     ///
     /// # Errors
     /// A core module (not a component) or invalid bytes, with a message that says which.
-    pub fn compile(&self, bytes: &[u8]) -> Result<Component, LoadError> {
+    pub fn compile(
+        &self,
+        bytes: &[u8],
+        hash: &ContentHash,
+    ) -> Result<(Component, Compiled), LoadError> {
         match wasm_kind(bytes) {
             WasmKind::Component => {}
             WasmKind::CoreModule => return Err(LoadError::CoreModule),
             WasmKind::NotWasm => return Err(LoadError::NotWasm),
         }
-        Component::new(&self.engine, bytes).map_err(|e| LoadError::Compile(format!("{e:#}")))
+        let start = Instant::now();
+        if let Some(component) = self.cache.as_ref().and_then(|c| c.get(&self.engine, hash)) {
+            return Ok((component, Compiled::FromCache(start.elapsed())));
+        }
+        let component = Component::new(&self.engine, bytes)
+            .map_err(|e| LoadError::Compile(format!("{e:#}")))?;
+        let took = start.elapsed();
+        if let Some(cache) = &self.cache {
+            cache.put(hash, &component);
+        }
+        Ok((component, Compiled::Fresh(took)))
     }
 }
 

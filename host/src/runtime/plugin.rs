@@ -13,8 +13,9 @@ use wasmtime::component::{Instance, InstancePre};
 use wasmtime::{Store, StoreLimitsBuilder, UpdateDeadline};
 
 use super::bindings::{plugin, prompts, resources, tools, types};
+use super::cache::ContentHash;
 use super::state::Interrupt;
-use super::{CallState, RequestScope, Runtime};
+use super::{CallState, Compiled, RequestScope, Runtime};
 use crate::grants::Grants;
 
 /// Why a file in the plugin directory did not load. The message says what to do about it.
@@ -98,6 +99,10 @@ pub struct LoadedPlugin {
     pub image: Arc<PluginImage>,
     /// Where it was loaded from.
     pub path: PathBuf,
+    /// BLAKE3 of the component bytes.
+    pub hash: ContentHash,
+    /// Whether it came from the compile cache.
+    pub compiled: Compiled,
     pub metadata: plugin::Metadata,
     pub exports: Exports,
     pub tools: Vec<tools::Tool>,
@@ -113,8 +118,9 @@ struct Call {
 }
 
 impl PluginImage {
-    /// Compile and link `bytes` as plugin `name`, then read its metadata and static lists.
-    /// Compilation runs on a blocking thread.
+    /// Compile (or fetch from the compile cache) and link `bytes`, whose
+    /// [`content_hash`](super::cache::content_hash) is `hash`, as plugin `name`, then read its
+    /// metadata and static lists. Compilation runs on a blocking thread.
     ///
     /// # Errors
     /// [`LoadError`] says why, in terms a plugin author can act on.
@@ -123,12 +129,29 @@ impl PluginImage {
         name: &str,
         path: PathBuf,
         bytes: Vec<u8>,
+        hash: ContentHash,
         grants: Grants,
     ) -> Result<LoadedPlugin, LoadError> {
         let rt = runtime.clone();
-        let component = tokio::task::spawn_blocking(move || rt.compile(&bytes))
+        let (component, compiled) = tokio::task::spawn_blocking(move || rt.compile(&bytes, &hash))
             .await
             .map_err(|e| LoadError::Compile(format!("compiler thread failed: {e}")))??;
+        match compiled {
+            Compiled::FromCache(took) => {
+                tracing::info!(
+                    plugin = name,
+                    ms = took.as_secs_f64() * 1e3,
+                    "loaded the component from the compile cache"
+                )
+            }
+            Compiled::Fresh(took) => {
+                tracing::info!(
+                    plugin = name,
+                    ms = took.as_secs_f64() * 1e3,
+                    "compiled the component"
+                )
+            }
+        }
         let pre = runtime
             .linker()
             .instantiate_pre(&component)
@@ -145,7 +168,7 @@ impl PluginImage {
             plugin: plugin_indices,
             pre,
         });
-        image.read_static(path).await
+        image.read_static(path, hash, compiled).await
     }
 
     /// The plugin's name (its file stem).
@@ -162,7 +185,12 @@ impl PluginImage {
         }
     }
 
-    async fn read_static(self: Arc<Self>, path: PathBuf) -> Result<LoadedPlugin, LoadError> {
+    async fn read_static(
+        self: Arc<Self>,
+        path: PathBuf,
+        hash: ContentHash,
+        compiled: Compiled,
+    ) -> Result<LoadedPlugin, LoadError> {
         let mut call = self.start(RequestScope::default()).await?;
         let metadata = {
             let guest = self
@@ -202,6 +230,8 @@ impl PluginImage {
             exports: self.exports(),
             image: self,
             path,
+            hash,
+            compiled,
             metadata,
             tools,
             resources,

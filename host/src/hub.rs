@@ -1,0 +1,170 @@
+//! The hub: the catalog every request reads, swapped atomically, and the clients to tell when it
+//! changes.
+//!
+//! Requests take a snapshot (`Arc<Catalog>`) when they start and keep the plugin images they
+//! resolved, so a call in flight finishes on the version it started with while new calls see the
+//! new catalog. After a swap the hub sends `notifications/{tools,prompts,resources}/list_changed`
+//! for each list that really changed: to every 2025-11-25 session (registered when the client
+//! sends `notifications/initialized`) and to every 2026-07-28 `subscriptions/listen` stream that
+//! accepted that notification. Closed sessions and streams are forgotten on the next broadcast.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use arc_swap::ArcSwap;
+use rmcp::service::{Peer, RoleServer, SubscriptionSendError, SubscriptionSink};
+
+use crate::catalog::Catalog;
+
+/// Which lists differ between two catalogs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Changes {
+    pub tools: bool,
+    pub prompts: bool,
+    /// Resources or resource templates.
+    pub resources: bool,
+}
+
+impl Changes {
+    /// Compare what clients can list.
+    pub fn between(old: &Catalog, new: &Catalog) -> Self {
+        Self {
+            tools: old.tool_list() != new.tool_list(),
+            prompts: old.prompt_list() != new.prompt_list(),
+            resources: old.resource_list() != new.resource_list()
+                || old.template_list() != new.template_list(),
+        }
+    }
+
+    pub fn any(&self) -> bool {
+        self.tools || self.prompts || self.resources
+    }
+}
+
+/// Shared by the server (reads) and the watcher (publishes).
+pub struct Hub {
+    catalog: ArcSwap<Catalog>,
+    sessions: Mutex<Vec<Peer<RoleServer>>>,
+    listeners: Mutex<Vec<(u64, SubscriptionSink)>>,
+    next_listener: AtomicU64,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Hub {
+    pub fn new(catalog: Catalog) -> Arc<Self> {
+        Arc::new(Self {
+            catalog: ArcSwap::from_pointee(catalog),
+            sessions: Mutex::default(),
+            listeners: Mutex::default(),
+            next_listener: AtomicU64::new(1),
+        })
+    }
+
+    /// The current catalog.
+    pub fn catalog(&self) -> Arc<Catalog> {
+        self.catalog.load_full()
+    }
+
+    /// Remember a 2025-11-25 session for list-changed notifications.
+    pub fn add_session(&self, peer: Peer<RoleServer>) {
+        lock(&self.sessions).push(peer);
+    }
+
+    /// Remember a 2026-07-28 `subscriptions/listen` stream; returns the key for
+    /// [`Self::remove_listener`].
+    pub fn add_listener(&self, sink: SubscriptionSink) -> u64 {
+        let id = self.next_listener.fetch_add(1, Ordering::Relaxed);
+        lock(&self.listeners).push((id, sink));
+        id
+    }
+
+    /// Forget a listen stream (its request ended).
+    pub fn remove_listener(&self, id: u64) {
+        lock(&self.listeners).retain(|(key, _)| *key != id);
+    }
+
+    /// How many sessions and listen streams are registered (closed ones are dropped lazily).
+    pub fn audience(&self) -> (usize, usize) {
+        (lock(&self.sessions).len(), lock(&self.listeners).len())
+    }
+
+    /// Swap in `catalog` and notify every client of the lists that changed.
+    pub async fn publish(&self, catalog: Catalog) -> Changes {
+        let old = self.catalog.swap(Arc::new(catalog));
+        let new = self.catalog.load_full();
+        let changes = Changes::between(&old, &new);
+        if changes.any() {
+            self.broadcast(changes).await;
+        }
+        changes
+    }
+
+    async fn broadcast(&self, changes: Changes) {
+        let sessions: Vec<_> = lock(&self.sessions).clone();
+        for peer in &sessions {
+            let sent = async {
+                if changes.tools {
+                    peer.notify_tool_list_changed().await?;
+                }
+                if changes.prompts {
+                    peer.notify_prompt_list_changed().await?;
+                }
+                if changes.resources {
+                    peer.notify_resource_list_changed().await?;
+                }
+                Ok::<(), rmcp::service::ServiceError>(())
+            };
+            if let Err(error) = sent.await {
+                tracing::debug!(%error, "a session did not take a list_changed notification");
+            }
+        }
+        lock(&self.sessions).retain(|p| !p.is_transport_closed());
+
+        let listeners: Vec<_> = lock(&self.listeners).clone();
+        let mut closed = Vec::new();
+        for (id, sink) in &listeners {
+            for (wanted, kind) in [
+                (changes.tools, Kind::Tools),
+                (changes.prompts, Kind::Prompts),
+                (changes.resources, Kind::Resources),
+            ] {
+                if !wanted {
+                    continue;
+                }
+                match sink_send(sink, kind).await {
+                    Ok(()) => {}
+                    Err(SubscriptionSendError::SubscriptionClosed) => closed.push(*id),
+                    Err(error) => {
+                        tracing::debug!(%error, "a listen stream did not take a notification")
+                    }
+                }
+            }
+        }
+        lock(&self.listeners).retain(|(id, _)| !closed.contains(id));
+    }
+}
+
+enum Kind {
+    Tools,
+    Prompts,
+    Resources,
+}
+
+async fn sink_send(sink: &SubscriptionSink, kind: Kind) -> Result<(), SubscriptionSendError> {
+    let accepted = sink.accepted();
+    match kind {
+        Kind::Tools if accepted.tools_list_changed == Some(true) => {
+            sink.notify_tool_list_changed().await
+        }
+        Kind::Prompts if accepted.prompts_list_changed == Some(true) => {
+            sink.notify_prompt_list_changed().await
+        }
+        Kind::Resources if accepted.resources_list_changed == Some(true) => {
+            sink.notify_resource_list_changed().await
+        }
+        _ => Ok(()),
+    }
+}
