@@ -80,6 +80,30 @@ pub struct Requests {
     pub env: Vec<String>,
 }
 
+/// A granted filesystem path (effective: requested ∩ granted).
+#[derive(Clone, Debug, Serialize)]
+pub struct GrantedPath {
+    pub path: String,
+    pub host: PathBuf,
+    pub access: String,
+}
+
+/// What a plugin effectively gets. Environment values are never shown, only names.
+#[derive(Clone, Debug, Serialize, Default)]
+pub struct Granted {
+    pub filesystem: Vec<GrantedPath>,
+    pub env: Vec<String>,
+}
+
+/// A plugin's effective limits, human-readable.
+#[derive(Clone, Debug, Serialize)]
+pub struct LimitsSummary {
+    pub memory: String,
+    pub timeout: String,
+    pub max_concurrency: usize,
+    pub max_output: String,
+}
+
 /// One loaded plugin as `capsule plugins` and the start-up log describe it.
 #[derive(Clone, Debug, Serialize)]
 pub struct PluginSummary {
@@ -91,7 +115,11 @@ pub struct PluginSummary {
     pub description: Option<String>,
     pub path: PathBuf,
     pub exports: Exports,
+    /// What it asks for.
     pub requests: Requests,
+    /// What it gets: requested ∩ granted.
+    pub granted: Granted,
+    pub limits: LimitsSummary,
     /// Published tool names.
     pub tools: Vec<String>,
     pub resources: Vec<String>,
@@ -222,6 +250,8 @@ impl Catalog {
                     path: p.path.clone(),
                     exports: p.exports,
                     requests: requests(&p.metadata.requests),
+                    granted: granted(p.image.grants()),
+                    limits: limits(&p.image.grants().limits),
                     tools: tools
                         .iter()
                         .filter(|(_, e)| mine(&e.plugin))
@@ -399,6 +429,30 @@ fn prompt_entry(
             .map(|a| a.name.clone())
             .collect(),
     })
+}
+
+fn granted(g: &crate::grants::Grants) -> Granted {
+    Granted {
+        filesystem: g
+            .mounts
+            .iter()
+            .map(|m| GrantedPath {
+                path: m.guest.clone(),
+                host: m.host.clone(),
+                access: m.access.to_string(),
+            })
+            .collect(),
+        env: g.env.iter().map(|v| v.name.clone()).collect(),
+    }
+}
+
+fn limits(l: &crate::grants::Limits) -> LimitsSummary {
+    LimitsSummary {
+        memory: bytesize::ByteSize(l.memory_bytes as u64).to_string(),
+        timeout: humantime::format_duration(l.call_timeout).to_string(),
+        max_concurrency: l.max_concurrency,
+        max_output: bytesize::ByteSize(l.max_output_bytes as u64).to_string(),
+    }
 }
 
 fn requests(r: &crate::runtime::bindings::plugin::CapabilityRequests) -> Requests {

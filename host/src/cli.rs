@@ -41,13 +41,20 @@ pub struct PluginSource {
     #[arg(long = "fs", value_name = "PLUGIN:GUEST=HOST_DIR[:ro|:rw]")]
     pub mounts: Vec<Mount>,
 
-    /// Wall-clock limit of one plugin call (e.g. `30s`, `500ms`).
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = humantime::parse_duration)]
-    pub timeout: Duration,
+    /// Host config file: default limits for every plugin and the caps no policy may exceed.
+    /// Each plugin's own policy is `NAME.toml` beside `NAME.wasm`.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 
-    /// Largest memory one plugin instance may use, in MiB.
-    #[arg(long, value_name = "MIB", default_value_t = 256)]
-    pub memory_mib: usize,
+    /// Default wall-clock limit of one plugin call (e.g. `30s`, `500ms`); overrides the config's
+    /// `[defaults] timeout` (30s when neither is given). A plugin's policy may set its own.
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub timeout: Option<Duration>,
+
+    /// Default memory limit of one plugin instance, in MiB; overrides the config's
+    /// `[defaults] memory` (256 when neither is given). A plugin's policy may set its own.
+    #[arg(long, value_name = "MIB")]
+    pub memory_mib: Option<usize>,
 
     /// Where compiled plugins are cached (default: the user cache directory, e.g.
     /// ~/.cache/capsule/compiled). Must be private to this user.

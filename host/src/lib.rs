@@ -13,6 +13,7 @@ pub mod grants;
 pub mod hub;
 pub mod loader;
 pub mod naming;
+pub mod policy;
 pub mod report;
 pub mod runtime;
 pub mod schema;

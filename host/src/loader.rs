@@ -19,8 +19,9 @@ use serde::Serialize;
 use tokio::task::JoinSet;
 
 use crate::catalog::Catalog;
-use crate::grants::{Grants, Mount};
+use crate::grants::Mount;
 use crate::naming::check_plugin_name;
+use crate::policy::{HostConfig, Policy, policy_path};
 use crate::runtime::cache::{ContentHash, content_hash};
 use crate::runtime::{LoadedPlugin, PluginImage, Runtime};
 
@@ -40,10 +41,14 @@ struct Stamp {
     modified: Option<SystemTime>,
 }
 
+/// The stamps of a plugin file and of its policy file (absent: `None`).
+type Stamps = (Stamp, Option<Stamp>);
+
 #[derive(Default)]
 struct Slot {
-    stamp: Option<Stamp>,
-    hash: Option<ContentHash>,
+    stamp: Option<Stamps>,
+    /// Hashes of the component and of the policy file text that were last loaded (or failed).
+    hash: Option<(ContentHash, ContentHash)>,
     plugin: Option<Arc<LoadedPlugin>>,
     error: Option<String>,
 }
@@ -53,6 +58,7 @@ pub struct Library {
     runtime: Runtime,
     dir: PathBuf,
     mounts: Vec<Mount>,
+    config: HostConfig,
     slots: BTreeMap<PathBuf, Slot>,
 }
 
@@ -105,13 +111,14 @@ enum Outcome {
 }
 
 impl Library {
-    /// An empty library for `dir`; call [`Self::scan`] to load it. `mounts` are the filesystem
-    /// grants for all plugins; each plugin gets those naming it.
-    pub fn new(runtime: Runtime, dir: PathBuf, mounts: Vec<Mount>) -> Self {
+    /// An empty library for `dir`; call [`Self::scan`] to load it. Each plugin's policy is its
+    /// `NAME.toml` beside `NAME.wasm`, plus the `--fs` `mounts` naming it, over `config`'s limits.
+    pub fn new(runtime: Runtime, dir: PathBuf, mounts: Vec<Mount>, config: HostConfig) -> Self {
         Self {
             runtime,
             dir,
             mounts,
+            config,
             slots: BTreeMap::new(),
         }
     }
@@ -145,8 +152,9 @@ impl Library {
         let mut tasks = JoinSet::new();
         for path in files {
             let slot = self.slots.entry(path.clone()).or_default();
+            let policy_file = policy_path(&path);
             let now = match stamp(&path) {
-                Ok(now) => now,
+                Ok(now) => (now, stamp(&policy_file).ok()),
                 Err(e) => {
                     slot.fail(&path, format!("cannot read the file: {e}"));
                     continue;
@@ -163,7 +171,8 @@ impl Library {
                     continue;
                 }
             };
-            let hash = content_hash(&bytes);
+            let policy_text = std::fs::read(&policy_file).unwrap_or_default();
+            let hash = (content_hash(&bytes), content_hash(&policy_text));
             if slot.hash == Some(hash) {
                 continue; // touched, or rewritten with the same bytes: nothing to do
             }
@@ -179,23 +188,21 @@ impl Library {
                 slot.fail(&path, reason);
                 continue;
             }
-            let grants = Grants {
-                mounts: self
-                    .mounts
-                    .iter()
-                    .filter(|m| m.plugin == name)
-                    .cloned()
-                    .collect(),
+            let policy = match Policy::load(&name, &policy_file, &self.mounts, &self.config) {
+                Ok(policy) => policy,
+                Err(e) => {
+                    slot.fail(&path, format!("policy not applied: {e}"));
+                    continue;
+                }
             };
             let runtime = self.runtime.clone();
             tasks.spawn(async move {
-                let outcome =
-                    match PluginImage::load(&runtime, &name, path.clone(), bytes, hash, grants)
-                        .await
-                    {
-                        Ok(plugin) => Outcome::Loaded(plugin),
-                        Err(e) => Outcome::Failed(e.to_string()),
-                    };
+                let loaded =
+                    PluginImage::load(&runtime, &name, path.clone(), bytes, hash.0, &policy);
+                let outcome = match loaded.await {
+                    Ok(plugin) => Outcome::Loaded(plugin),
+                    Err(e) => Outcome::Failed(e.to_string()),
+                };
                 (path, outcome)
             });
         }

@@ -12,8 +12,9 @@ use capsule_host::catalog::Catalog;
 use capsule_host::cli::{Cli, Command, PluginSource};
 use capsule_host::hub::Hub;
 use capsule_host::loader::Library;
+use capsule_host::policy::HostConfig;
 use capsule_host::report::{self, PluginsReport};
-use capsule_host::runtime::{Limits, Runtime};
+use capsule_host::runtime::Runtime;
 use capsule_host::server::CapsuleServer;
 use capsule_host::watch;
 
@@ -40,13 +41,25 @@ fn runtime(source: &PluginSource) -> anyhow::Result<Runtime> {
         (Some(dir), false) => Some(dir.clone()),
         (None, false) => capsule_host::runtime::cache::default_root(),
     };
-    Runtime::new(
-        Limits {
-            call_timeout: source.timeout,
-            memory_bytes: source.memory_mib << 20,
-        },
-        cache_root.as_deref(),
-    )
+    Runtime::new(cache_root.as_deref())
+}
+
+/// The host config (`--config`), with `--timeout` / `--memory-mib` overriding its defaults.
+fn host_config(source: &PluginSource) -> anyhow::Result<HostConfig> {
+    let mut config = match &source.config {
+        Some(file) => HostConfig::load(file)?,
+        None => HostConfig::default(),
+    };
+    if let Some(timeout) = source.timeout {
+        config.defaults.call_timeout = timeout;
+    }
+    if let Some(mib) = source.memory_mib {
+        config.defaults.memory_bytes = mib << 20;
+    }
+    config
+        .check_caps(&config.defaults)
+        .map_err(|e| anyhow::anyhow!("command-line limits: {e}"))?;
+    Ok(config)
 }
 
 /// Load the plugin directory once.
@@ -55,6 +68,7 @@ async fn load(source: &PluginSource) -> anyhow::Result<Library> {
         runtime(source)?,
         source.plugins.clone(),
         source.mounts.clone(),
+        host_config(source)?,
     );
     library.scan().await?;
     library.warn_unused_mounts();

@@ -74,15 +74,31 @@ pub fn table(catalog: &Catalog, failures: &[LoadFailure]) -> String {
             .iter()
             .map(|f| format!("{} ({})", f.path, f.access))
             .collect();
-        if !(fs.is_empty() && r.network.is_empty() && r.env.is_empty()) {
-            let _ = writeln!(
-                out,
-                "  requests:   filesystem: {}; network: {}; env: {}",
-                list(&fs),
-                list(&r.network),
-                list(&r.env)
-            );
-        }
+        let _ = writeln!(
+            out,
+            "  requests:   filesystem: {}; network: {}; env: {}",
+            list(&fs),
+            list(&r.network),
+            list(&r.env)
+        );
+        let g = &p.granted;
+        let fs: Vec<String> = g
+            .filesystem
+            .iter()
+            .map(|f| format!("{} = {} ({})", f.path, f.host.display(), f.access))
+            .collect();
+        let _ = writeln!(
+            out,
+            "  granted:    filesystem: {}; network: -; env: {}",
+            list(&fs),
+            list(&g.env)
+        );
+        let l = &p.limits;
+        let _ = writeln!(
+            out,
+            "  limits:     memory {}, timeout {}, max_concurrency {}, max_output {}",
+            l.memory, l.timeout, l.max_concurrency, l.max_output
+        );
     }
     if !failures.is_empty() {
         let _ = writeln!(out, "\nSkipped files:");

@@ -7,10 +7,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use capsule_host::catalog::Catalog;
-use capsule_host::grants::{Grants, Mount};
+use capsule_host::grants::Mount;
 use capsule_host::loader::Library;
+use capsule_host::policy::{HostConfig, Policy};
 use capsule_host::runtime::cache::content_hash;
-use capsule_host::runtime::{Limits, LoadedPlugin, PluginImage, Runtime};
+use capsule_host::runtime::{LoadedPlugin, PluginImage, Runtime};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -38,11 +39,11 @@ fn notes_mount(plugin: &str) -> Mount {
     .expect("notes data directory exists")
 }
 
-async fn load(runtime: &Runtime, file: &str, as_name: &str, grants: Grants) -> LoadedPlugin {
+async fn load(runtime: &Runtime, file: &str, as_name: &str, policy: Policy) -> LoadedPlugin {
     let path = plugin_file(file);
     let bytes = std::fs::read(&path).expect("readable plugin");
     let hash = content_hash(&bytes);
-    match PluginImage::load(runtime, as_name, path, bytes, hash, grants).await {
+    match PluginImage::load(runtime, as_name, path, bytes, hash, &policy).await {
         Ok(plugin) => plugin,
         Err(e) => panic!("{file} did not load: {e}"),
     }
@@ -50,8 +51,8 @@ async fn load(runtime: &Runtime, file: &str, as_name: &str, grants: Grants) -> L
 
 #[tokio::test]
 async fn reads_metadata_and_static_lists_through_the_contract() {
-    let runtime = Runtime::new(Limits::default(), None).unwrap();
-    let hello = load(&runtime, "hello", "hello", Grants::default()).await;
+    let runtime = Runtime::new(None).unwrap();
+    let hello = load(&runtime, "hello", "hello", Policy::default()).await;
     assert_eq!(hello.metadata.name, "hello");
     assert!(!hello.metadata.version.is_empty());
     assert!(hello.exports.tools && !hello.exports.resources && !hello.exports.prompts);
@@ -59,8 +60,9 @@ async fn reads_metadata_and_static_lists_through_the_contract() {
     assert_eq!(hello.tools[0].name, "greet");
     assert!(hello.tools[0].input_schema.contains("\"name\""));
 
-    let grants = Grants {
+    let grants = Policy {
         mounts: vec![notes_mount("notes")],
+        ..Policy::default()
     };
     let notes = load(&runtime, "notes", "notes", grants).await;
     assert!(notes.exports.tools && notes.exports.resources && notes.exports.prompts);
@@ -78,13 +80,14 @@ async fn reads_metadata_and_static_lists_through_the_contract() {
 
 #[tokio::test]
 async fn a_uri_claimed_by_two_plugins_is_withheld_from_both() {
-    let runtime = Runtime::new(Limits::default(), None).unwrap();
+    let runtime = Runtime::new(None).unwrap();
     let a = load(
         &runtime,
         "notes",
         "notes",
-        Grants {
+        Policy {
             mounts: vec![notes_mount("notes")],
+            ..Policy::default()
         },
     )
     .await;
@@ -92,8 +95,9 @@ async fn a_uri_claimed_by_two_plugins_is_withheld_from_both() {
         &runtime,
         "notes",
         "notes2",
-        Grants {
+        Policy {
             mounts: vec![notes_mount("notes2")],
+            ..Policy::default()
         },
     )
     .await;
@@ -126,8 +130,8 @@ async fn a_directory_with_broken_files_still_loads_the_good_ones() {
     std::fs::write(dir.join("core.wasm"), b"\0asm\x01\0\0\0").unwrap();
     std::fs::write(dir.join("bad__name.wasm"), b"\0asm\x01\0\0\0").unwrap();
     std::fs::write(dir.join("notes.txt"), b"not a plugin, ignored").unwrap();
-    let runtime = Runtime::new(Limits::default(), None).unwrap();
-    let mut library = Library::new(runtime, dir.clone(), Vec::new());
+    let runtime = Runtime::new(None).unwrap();
+    let mut library = Library::new(runtime, dir.clone(), Vec::new(), HostConfig::default());
     assert!(
         library.scan().await.unwrap(),
         "the first scan loads plugins"
@@ -173,8 +177,8 @@ async fn a_directory_with_broken_files_still_loads_the_good_ones() {
 async fn rescans_apply_adds_replacements_failures_and_removals() {
     let dir = std::env::temp_dir().join(format!("capsule-rescan-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let runtime = Runtime::new(Limits::default(), None).unwrap();
-    let mut library = Library::new(runtime, dir.clone(), Vec::new());
+    let runtime = Runtime::new(None).unwrap();
+    let mut library = Library::new(runtime, dir.clone(), Vec::new(), HostConfig::default());
     let names = |l: &Library| -> Vec<String> {
         Catalog::build(&l.plugins())
             .tool_list()
@@ -216,10 +220,10 @@ async fn the_compile_cache_serves_a_second_load_and_survives_damage() {
     use capsule_host::runtime::Compiled;
     let root = std::env::temp_dir().join(format!("capsule-cache-it-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&root);
-    let runtime = Runtime::new(Limits::default(), Some(&root)).unwrap();
-    let first = load(&runtime, "hello", "hello", Grants::default()).await;
+    let runtime = Runtime::new(Some(&root)).unwrap();
+    let first = load(&runtime, "hello", "hello", Policy::default()).await;
     assert!(matches!(first.compiled, Compiled::Fresh(_)));
-    let second = load(&runtime, "hello", "hello", Grants::default()).await;
+    let second = load(&runtime, "hello", "hello", Policy::default()).await;
     assert!(
         matches!(second.compiled, Compiled::FromCache(_)),
         "{:?}",
@@ -235,7 +239,7 @@ async fn the_compile_cache_serves_a_second_load_and_survives_damage() {
             std::fs::write(file.path(), bytes).unwrap();
         }
     }
-    let third = load(&runtime, "hello", "hello", Grants::default()).await;
+    let third = load(&runtime, "hello", "hello", Policy::default()).await;
     assert!(
         matches!(third.compiled, Compiled::Fresh(_)),
         "{:?}",

@@ -4,7 +4,8 @@
 //! Every request runs in a fresh `Store` + instance created from the plugin's `InstancePre`, so no
 //! state leaks between calls, users or tenants. CPU time is bounded by epoch interruption (a ticker
 //! thread advances the epoch every [`EPOCH_TICK`]); the same check stops a call whose client
-//! cancelled it. Memory is bounded per store by [`StoreLimits`].
+//! cancelled it. Memory is bounded per instance by a [`ResourceLimiter`](wasmtime::ResourceLimiter)
+//! that counts every memory of the instance. The limits are per plugin ([`Limits`], from policy).
 
 pub mod bindings;
 pub mod cache;
@@ -19,6 +20,7 @@ use std::time::{Duration, Instant};
 use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Config, Engine};
 
+pub use crate::grants::Limits;
 use cache::{CompileCache, ContentHash};
 pub use plugin::{CallError, LoadError, LoadedPlugin, PluginImage};
 pub use state::{CallState, RequestScope};
@@ -26,30 +28,11 @@ pub use state::{CallState, RequestScope};
 /// How often the epoch advances; the granularity of timeouts and cancellation.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 
-/// Limits applied to every call of every plugin.
-#[derive(Clone, Copy, Debug)]
-pub struct Limits {
-    /// Wall-clock budget of one call (instantiation included).
-    pub call_timeout: Duration,
-    /// Largest linear memory (or table, in elements) one instance may grow, in bytes.
-    pub memory_bytes: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Self {
-            call_timeout: Duration::from_secs(30),
-            memory_bytes: 256 << 20,
-        }
-    }
-}
-
 /// The engine and linker shared by every plugin.
 #[derive(Clone)]
 pub struct Runtime {
     engine: Engine,
     linker: Arc<Linker<CallState>>,
-    limits: Limits,
     cache: Option<CompileCache>,
 }
 
@@ -70,7 +53,7 @@ impl Runtime {
     ///
     /// # Errors
     /// Engine creation fails only if the host CPU is unsupported by Cranelift.
-    pub fn new(limits: Limits, cache_root: Option<&Path>) -> anyhow::Result<Self> {
+    pub fn new(cache_root: Option<&Path>) -> anyhow::Result<Self> {
         let mut config = Config::new();
         config.wasm_component_model(true);
         config.epoch_interruption(true);
@@ -115,17 +98,12 @@ impl Runtime {
         Ok(Self {
             engine,
             linker: Arc::new(linker),
-            limits,
             cache,
         })
     }
 
     pub fn engine(&self) -> &Engine {
         &self.engine
-    }
-
-    pub fn limits(&self) -> Limits {
-        self.limits
     }
 
     pub(crate) fn linker(&self) -> &Linker<CallState> {

@@ -9,14 +9,17 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bytesize::ByteSize;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use wasmtime::component::{Instance, InstancePre};
-use wasmtime::{Store, StoreLimitsBuilder, UpdateDeadline};
+use wasmtime::{Store, UpdateDeadline};
 
 use super::bindings::{plugin, prompts, resources, tools, types};
 use super::cache::ContentHash;
 use super::state::Interrupt;
 use super::{CallState, Compiled, RequestScope, Runtime};
-use crate::grants::Grants;
+use crate::grants::{Access, Grants, Requested};
+use crate::policy::Policy;
 
 /// Why a file in the plugin directory did not load. The message says what to do about it.
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +61,12 @@ pub enum CallError {
     Trap(String),
     #[error("the plugin ran longer than its time limit of {0:?}")]
     Timeout(Duration),
+    #[error("the plugin exceeded its memory limit of {}", ByteSize(*.0 as u64))]
+    MemoryLimit(usize),
+    #[error("the plugin returned {} of output, over its limit of {}", ByteSize(*.size as u64), ByteSize(*.limit as u64))]
+    OutputTooLarge { size: usize, limit: usize },
+    #[error("the plugin is busy: {0} calls are running and none finished in time; try again later")]
+    Busy(usize),
     #[error("the request was cancelled")]
     Cancelled,
     /// The sandbox could not be set up (a granted directory vanished, ...).
@@ -87,6 +96,8 @@ pub struct PluginImage {
     name: Arc<str>,
     runtime: Runtime,
     grants: Grants,
+    /// One permit per concurrent call (`limits.max_concurrency`).
+    slots: Arc<Semaphore>,
     pre: InstancePre<CallState>,
     plugin: plugin::GuestIndices,
     tools: Option<tools::GuestIndices>,
@@ -115,6 +126,7 @@ pub struct LoadedPlugin {
 struct Call {
     store: Store<CallState>,
     instance: Instance,
+    _permit: Option<OwnedSemaphorePermit>,
 }
 
 impl PluginImage {
@@ -130,7 +142,7 @@ impl PluginImage {
         path: PathBuf,
         bytes: Vec<u8>,
         hash: ContentHash,
-        grants: Grants,
+        policy: &Policy,
     ) -> Result<LoadedPlugin, LoadError> {
         let rt = runtime.clone();
         let (component, compiled) = tokio::task::spawn_blocking(move || rt.compile(&bytes, &hash))
@@ -158,17 +170,32 @@ impl PluginImage {
             .map_err(|e| LoadError::Link(format!("{e:#}")))?;
         let plugin_indices =
             plugin::GuestIndices::new(&pre).map_err(|e| LoadError::NotAPlugin(format!("{e:#}")))?;
-        let image = Arc::new(PluginImage {
+        let image = |grants: Grants| PluginImage {
             name: Arc::from(name),
             runtime: runtime.clone(),
+            slots: Arc::new(Semaphore::new(grants.limits.max_concurrency.max(1))),
             grants,
             tools: tools::GuestIndices::new(&pre).ok(),
             resources: resources::GuestIndices::new(&pre).ok(),
             prompts: prompts::GuestIndices::new(&pre).ok(),
-            plugin: plugin_indices,
-            pre,
-        });
-        image.read_static(path, hash, compiled).await
+            plugin: plugin_indices.clone(),
+            pre: pre.clone(),
+        };
+        // Metadata first, with nothing granted: what the plugin requests decides what it gets.
+        let probe = image(Grants::deny_all(policy.limits));
+        let metadata = {
+            let mut call = probe.start(RequestScope::default()).await?;
+            let guest = probe
+                .plugin
+                .load(&mut call.store, &call.instance)
+                .map_err(trap)?;
+            let r = guest.call_describe(&mut call.store).await;
+            probe.finish(&call, r)?
+        };
+        let grants = Grants::effective(name, policy, &requested(&metadata.requests));
+        Arc::new(image(grants))
+            .read_static(path, hash, compiled, metadata)
+            .await
     }
 
     /// The plugin's name (its file stem).
@@ -185,21 +212,19 @@ impl PluginImage {
         }
     }
 
+    /// The effective grants (requested ∩ granted) and limits of every call.
+    pub fn grants(&self) -> &Grants {
+        &self.grants
+    }
+
     async fn read_static(
         self: Arc<Self>,
         path: PathBuf,
         hash: ContentHash,
         compiled: Compiled,
+        metadata: plugin::Metadata,
     ) -> Result<LoadedPlugin, LoadError> {
         let mut call = self.start(RequestScope::default()).await?;
-        let metadata = {
-            let guest = self
-                .plugin
-                .load(&mut call.store, &call.instance)
-                .map_err(trap)?;
-            let r = guest.call_describe(&mut call.store).await;
-            self.finish(&call, r)?
-        };
         let tools = match &self.tools {
             Some(idx) => {
                 let guest = idx.load(&mut call.store, &call.instance).map_err(trap)?;
@@ -256,7 +281,18 @@ impl PluginImage {
         let r = guest
             .call_call_tool(&mut call.store, name, &arguments)
             .await;
-        self.finish(&call, r)?.map_err(CallError::Plugin)
+        let outcome = self.finish(&call, r)?.map_err(CallError::Plugin)?;
+        let tools::CallOutcome::Complete(result) = &outcome;
+        self.check_output(output::call_tool_result(result))?;
+        Ok(outcome)
+    }
+
+    fn check_output(&self, size: usize) -> Result<(), CallError> {
+        let limit = self.grants.limits.max_output_bytes;
+        if size > limit {
+            return Err(CallError::OutputTooLarge { size, limit });
+        }
+        Ok(())
     }
 
     /// Read resource `uri`.
@@ -275,7 +311,9 @@ impl PluginImage {
         let mut call = self.start(scope).await?;
         let guest = idx.load(&mut call.store, &call.instance).map_err(trap)?;
         let r = guest.call_read_resource(&mut call.store, uri).await;
-        self.finish(&call, r)?.map_err(CallError::Plugin)
+        let contents = self.finish(&call, r)?.map_err(CallError::Plugin)?;
+        self.check_output(contents.iter().map(output::resource_contents).sum())?;
+        Ok(contents)
     }
 
     /// Render prompt `name` with `arguments` (name, value pairs).
@@ -297,23 +335,27 @@ impl PluginImage {
         let r = guest
             .call_get_prompt(&mut call.store, name, arguments)
             .await;
-        self.finish(&call, r)?.map_err(CallError::Plugin)
+        let result = self.finish(&call, r)?.map_err(CallError::Plugin)?;
+        self.check_output(output::prompt_result(&result))?;
+        Ok(result)
     }
 
     /// A fresh store and instance, with the time limit and cancellation armed before
     /// instantiation (a component's start function runs inside `instantiate_async`).
     async fn start(&self, scope: RequestScope) -> Result<Call, CallError> {
-        let limits = self.runtime.limits();
+        let limits = self.grants.limits;
+        let permit = match self.slots.clone().try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(_) => tokio::time::timeout(limits.call_timeout, self.slots.clone().acquire_owned())
+                .await
+                .map_err(|_| CallError::Busy(limits.max_concurrency))?
+                .map_err(|_| CallError::Busy(limits.max_concurrency))?,
+        };
         let wasi = self
             .grants
             .wasi_ctx(&self.name)
             .map_err(|e| CallError::Setup(format!("{e:#}")))?;
-        let store_limits = StoreLimitsBuilder::new()
-            .memory_size(limits.memory_bytes)
-            .table_elements(1 << 20)
-            .trap_on_grow_failure(false)
-            .build();
-        let state = CallState::new(self.name.clone(), wasi, store_limits, scope);
+        let state = CallState::new(self.name.clone(), wasi, limits.memory_bytes, scope);
         let mut store = Store::new(self.runtime.engine(), state);
         store.limiter(|state| state.limiter());
         let deadline = Instant::now() + limits.call_timeout;
@@ -337,7 +379,11 @@ impl PluginImage {
         });
         let instance = self.pre.instantiate_async(&mut store).await;
         let instance = self.finish_store(&store, instance)?;
-        Ok(Call { store, instance })
+        Ok(Call {
+            store,
+            instance,
+            _permit: Some(permit),
+        })
     }
 
     fn finish<R>(&self, call: &Call, result: wasmtime::Result<R>) -> Result<R, CallError> {
@@ -350,11 +396,65 @@ impl PluginImage {
         store: &Store<CallState>,
         result: wasmtime::Result<R>,
     ) -> Result<R, CallError> {
-        result.map_err(|error| match store.data().interrupt {
-            Some(Interrupt::Timeout) => CallError::Timeout(self.runtime.limits().call_timeout),
+        let state = store.data();
+        result.map_err(|error| match state.interrupt {
+            Some(Interrupt::Timeout) => CallError::Timeout(self.grants.limits.call_timeout),
             Some(Interrupt::Cancelled) => CallError::Cancelled,
+            None if state.memory.exceeded => {
+                CallError::MemoryLimit(self.grants.limits.memory_bytes)
+            }
             None => trap(error),
         })
+    }
+}
+
+/// What a plugin asks for, in the terms of [`Grants::effective`].
+fn requested(r: &plugin::CapabilityRequests) -> Requested {
+    Requested {
+        filesystem: r
+            .filesystem
+            .iter()
+            .map(|f| {
+                let access = match f.access {
+                    plugin::Access::ReadOnly => Access::ReadOnly,
+                    plugin::Access::ReadWrite => Access::ReadWrite,
+                };
+                (f.path.clone(), access)
+            })
+            .collect(),
+        env: r.env.clone(),
+    }
+}
+
+/// Bytes of payload in results (text, binary data, JSON), to enforce `max_output`.
+mod output {
+    use super::{prompts, tools, types};
+
+    fn block(b: &types::ContentBlock) -> usize {
+        match b {
+            types::ContentBlock::Text(t) => t.text.len(),
+            types::ContentBlock::Image(m) | types::ContentBlock::Audio(m) => m.data.len(),
+            types::ContentBlock::ResourceLink(l) => l.uri.len() + l.name.len(),
+            types::ContentBlock::EmbeddedResource(c) => resource_contents(c),
+        }
+    }
+
+    pub fn resource_contents(c: &types::ResourceContents) -> usize {
+        c.uri.len()
+            + match &c.body {
+                types::ResourceBody::Text(t) => t.len(),
+                types::ResourceBody::Blob(b) => b.len(),
+            }
+    }
+
+    pub fn call_tool_result(r: &tools::CallToolResult) -> usize {
+        r.content.iter().map(block).sum::<usize>()
+            + r.structured_content.as_ref().map_or(0, String::len)
+            + r.meta.as_ref().map_or(0, String::len)
+    }
+
+    pub fn prompt_result(r: &prompts::GetPromptResult) -> usize {
+        r.messages.iter().map(|m| block(&m.content)).sum()
     }
 }
 

@@ -13,8 +13,8 @@ use rmcp::model::{
 };
 use rmcp::service::{Peer, RoleServer};
 use tokio_util::sync::CancellationToken;
+use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
-use wasmtime::{ResourceLimiter, StoreLimits};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::bindings::capsule::plugin::{host, types};
@@ -69,7 +69,7 @@ pub struct CallState {
     pub(crate) plugin: Arc<str>,
     pub(crate) wasi: WasiCtx,
     pub(crate) table: ResourceTable,
-    pub(crate) limits: StoreLimits,
+    pub(crate) memory: MemoryBudget,
     pub(crate) scope: RequestScope,
     /// Why the epoch callback stopped the call, if it did.
     pub(crate) interrupt: Option<Interrupt>,
@@ -87,12 +87,16 @@ pub enum Interrupt {
 }
 
 impl CallState {
-    pub fn new(plugin: Arc<str>, wasi: WasiCtx, limits: StoreLimits, scope: RequestScope) -> Self {
+    pub fn new(plugin: Arc<str>, wasi: WasiCtx, memory_limit: usize, scope: RequestScope) -> Self {
         Self {
             plugin,
             wasi,
             table: ResourceTable::new(),
-            limits,
+            memory: MemoryBudget {
+                limit: memory_limit,
+                used: 0,
+                exceeded: false,
+            },
             scope,
             interrupt: None,
             last_progress: None,
@@ -100,7 +104,45 @@ impl CallState {
     }
 
     pub(crate) fn limiter(&mut self) -> &mut dyn ResourceLimiter {
-        &mut self.limits
+        &mut self.memory
+    }
+}
+
+/// Total linear memory of one instance: every memory counts against one budget (wasmtime's
+/// `StoreLimits` bounds each memory separately).
+pub struct MemoryBudget {
+    limit: usize,
+    used: usize,
+    /// A growth was refused: if the call then fails, it failed for lack of memory.
+    pub(crate) exceeded: bool,
+}
+
+/// Most table elements one instance may have (function tables of big guests reach ~10^5).
+const MAX_TABLE_ELEMENTS: usize = 1 << 20;
+
+impl ResourceLimiter for MemoryBudget {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let extra = desired.saturating_sub(current);
+        if self.used.saturating_add(extra) > self.limit {
+            self.exceeded = true;
+            return Ok(false);
+        }
+        self.used += extra;
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= MAX_TABLE_ELEMENTS)
     }
 }
 

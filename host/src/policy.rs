@@ -1,0 +1,574 @@
+//! Operator policy: per-plugin policy files (`NAME.toml` beside `NAME.wasm`) and the host config
+//! (`capsule.toml`, `--config`), parsed strictly.
+//!
+//! Deny by default (DESIGN.md §3): a plugin with no policy file gets no filesystem, no environment
+//! and the default limits, and still loads. Every key is checked: an unknown key, a value of the
+//! wrong type, a host directory that does not exist or a limit above the host's cap is an error
+//! that names the file, the line and what is expected, and the plugin does not load with a
+//! half-applied policy.
+//!
+//! ```toml
+//! # plugins/notes.toml
+//! [filesystem]
+//! "/notes" = { host = "../data/notes", access = "read-only" }   # relative to this file
+//!
+//! [env]
+//! NOTES_TITLE = { value = "My notes" }
+//! API_TOKEN = { from_host = "NOTES_API_TOKEN" }
+//!
+//! [limits]
+//! memory = "64MiB"
+//! timeout = "10s"
+//! max_concurrency = 4
+//! max_output = "1MiB"
+//! ```
+//!
+//! ```toml
+//! # capsule.toml
+//! [defaults]          # limits of every plugin whose policy does not set them
+//! memory = "256MiB"
+//! timeout = "30s"
+//! [caps]              # ceilings no policy may exceed
+//! memory = "1GiB"
+//! ```
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use bytesize::ByteSize;
+use serde::{Deserialize, Deserializer};
+use toml::Spanned;
+
+use crate::grants::{Access, EnvVar, Limits, Mount, Secret};
+
+/// A policy or config file that cannot be used. The message names the file, the line, and what
+/// is expected.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("{file}{}: {message}", line.map(|l| format!(":{l}")).unwrap_or_default())]
+pub struct PolicyError {
+    pub file: PathBuf,
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+/// Access names as written in policy files.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+enum AccessName {
+    ReadOnly,
+    ReadWrite,
+}
+
+fn default_access() -> AccessName {
+    AccessName::ReadOnly
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FsEntry {
+    /// Host directory; relative paths are relative to the policy file's directory.
+    host: Spanned<String>,
+    #[serde(default = "default_access")]
+    access: AccessName,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EnvEntry {
+    from_host: Option<String>,
+    value: Option<String>,
+}
+
+fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    let text = String::deserialize(d)?;
+    humantime::parse_duration(&text).map(Some).map_err(|e| {
+        serde::de::Error::custom(format!(
+            "invalid duration '{text}' ({e}); write e.g. \"10s\" or \"500ms\""
+        ))
+    })
+}
+
+fn size<'de, D: Deserializer<'de>>(d: D) -> Result<Option<ByteSize>, D::Error> {
+    let text = String::deserialize(d)?;
+    text.parse::<ByteSize>().map(Some).map_err(|e| {
+        serde::de::Error::custom(format!(
+            "invalid size '{text}' ({e}); write e.g. \"64MiB\" or \"1GiB\""
+        ))
+    })
+}
+
+/// The `[limits]`, `[defaults]` and `[caps]` tables. Unset keys inherit.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LimitsTable {
+    #[serde(default, deserialize_with = "size")]
+    memory: Option<ByteSize>,
+    #[serde(default, deserialize_with = "duration")]
+    timeout: Option<Duration>,
+    max_concurrency: Option<u32>,
+    #[serde(default, deserialize_with = "size")]
+    max_output: Option<ByteSize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PolicyToml {
+    #[serde(default)]
+    filesystem: BTreeMap<String, Spanned<FsEntry>>,
+    #[serde(default)]
+    env: BTreeMap<String, Spanned<EnvEntry>>,
+    limits: Option<Spanned<LimitsTable>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigToml {
+    #[serde(default)]
+    defaults: LimitsTable,
+    #[serde(default)]
+    caps: LimitsTable,
+}
+
+fn line_of(source: &str, span: Range<usize>) -> usize {
+    source[..span.start.min(source.len())].matches('\n').count() + 1
+}
+
+fn parse<T: for<'de> Deserialize<'de>>(file: &Path, source: &str) -> Result<T, PolicyError> {
+    toml::from_str(source).map_err(|e| PolicyError {
+        file: file.to_path_buf(),
+        line: e.span().map(|span| line_of(source, span)),
+        message: e.message().trim().to_string(),
+    })
+}
+
+/// The host configuration: default limits and their ceilings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HostConfig {
+    /// Limits of plugins whose policy does not set them.
+    pub defaults: Limits,
+    /// Ceilings: a policy asking for more is refused.
+    pub caps: Caps,
+    /// Where it came from (for error messages).
+    pub file: Option<PathBuf>,
+}
+
+/// Ceilings on per-plugin limits; `None` means no ceiling.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Caps {
+    pub memory_bytes: Option<usize>,
+    pub call_timeout: Option<Duration>,
+    pub max_concurrency: Option<usize>,
+    pub max_output_bytes: Option<usize>,
+}
+
+fn bytes(size: ByteSize) -> usize {
+    usize::try_from(size.as_u64()).unwrap_or(usize::MAX)
+}
+
+impl LimitsTable {
+    fn apply_to(&self, limits: &mut Limits) {
+        if let Some(m) = self.memory {
+            limits.memory_bytes = bytes(m);
+        }
+        if let Some(t) = self.timeout {
+            limits.call_timeout = t;
+        }
+        if let Some(c) = self.max_concurrency {
+            limits.max_concurrency = c as usize;
+        }
+        if let Some(o) = self.max_output {
+            limits.max_output_bytes = bytes(o);
+        }
+    }
+}
+
+impl Default for HostConfig {
+    fn default() -> Self {
+        Self {
+            defaults: Limits::default(),
+            caps: Caps::default(),
+            file: None,
+        }
+    }
+}
+
+impl HostConfig {
+    /// Read `capsule.toml`.
+    ///
+    /// # Errors
+    /// The file cannot be read, or a key or value is wrong ([`PolicyError`] names the line).
+    pub fn load(file: &Path) -> Result<Self, PolicyError> {
+        let source = std::fs::read_to_string(file).map_err(|e| PolicyError {
+            file: file.to_path_buf(),
+            line: None,
+            message: format!("cannot read the config file: {e}"),
+        })?;
+        let parsed: ConfigToml = parse(file, &source)?;
+        let mut defaults = Limits::default();
+        parsed.defaults.apply_to(&mut defaults);
+        let caps = Caps {
+            memory_bytes: parsed.caps.memory.map(bytes),
+            call_timeout: parsed.caps.timeout,
+            max_concurrency: parsed.caps.max_concurrency.map(|c| c as usize),
+            max_output_bytes: parsed.caps.max_output.map(bytes),
+        };
+        let config = Self {
+            defaults,
+            caps,
+            file: Some(file.to_path_buf()),
+        };
+        config
+            .check_caps(&config.defaults)
+            .map_err(|message| PolicyError {
+                file: file.to_path_buf(),
+                line: None,
+                message: format!("[defaults]: {message}"),
+            })?;
+        Ok(config)
+    }
+
+    /// Check `limits` against the caps; the message names the first limit over its cap.
+    pub fn check_caps(&self, limits: &Limits) -> Result<(), String> {
+        let over = |what: &str, value: String, cap: String| {
+            Err(format!(
+                "{what} = {value} exceeds the cap of {cap} set in {}",
+                self.file
+                    .as_deref()
+                    .map(|f| f.display().to_string())
+                    .unwrap_or_else(|| "the host config".into())
+            ))
+        };
+        if let Some(cap) = self.caps.memory_bytes.filter(|c| limits.memory_bytes > *c) {
+            return over(
+                "memory",
+                ByteSize(limits.memory_bytes as u64).to_string(),
+                ByteSize(cap as u64).to_string(),
+            );
+        }
+        if let Some(cap) = self.caps.call_timeout.filter(|c| limits.call_timeout > *c) {
+            return over(
+                "timeout",
+                format!("{:?}", limits.call_timeout),
+                format!("{cap:?}"),
+            );
+        }
+        if let Some(cap) = self
+            .caps
+            .max_concurrency
+            .filter(|c| limits.max_concurrency > *c)
+        {
+            return over(
+                "max_concurrency",
+                limits.max_concurrency.to_string(),
+                cap.to_string(),
+            );
+        }
+        if let Some(cap) = self
+            .caps
+            .max_output_bytes
+            .filter(|c| limits.max_output_bytes > *c)
+        {
+            return over(
+                "max_output",
+                ByteSize(limits.max_output_bytes as u64).to_string(),
+                ByteSize(cap as u64).to_string(),
+            );
+        }
+        Ok(())
+    }
+}
+
+/// What the operator grants one plugin, before intersecting with what it requests.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Policy {
+    /// The policy file, if there is one.
+    pub file: Option<PathBuf>,
+    pub mounts: Vec<Mount>,
+    pub env: Vec<EnvVar>,
+    pub limits: Limits,
+}
+
+/// The policy file of the plugin at `wasm` (`NAME.wasm` → `NAME.toml`).
+pub fn policy_path(wasm: &Path) -> PathBuf {
+    wasm.with_extension("toml")
+}
+
+impl Policy {
+    /// The policy of plugin `plugin`: its policy file (if `file` exists), plus the `--fs`
+    /// grants naming it, over the host config's default limits.
+    ///
+    /// # Errors
+    /// Anything wrong in the file, a missing host directory or environment variable, a limit over
+    /// its cap, or a guest path granted both in the file and by `--fs`.
+    pub fn load(
+        plugin: &str,
+        file: &Path,
+        cli_mounts: &[Mount],
+        config: &HostConfig,
+    ) -> Result<Self, PolicyError> {
+        let mut policy = Policy {
+            file: None,
+            mounts: Vec::new(),
+            env: Vec::new(),
+            limits: config.defaults,
+        };
+        let source = match std::fs::read_to_string(file) {
+            Ok(source) => Some(source),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => {
+                return Err(PolicyError {
+                    file: file.to_path_buf(),
+                    line: None,
+                    message: format!("cannot read the policy file: {e}"),
+                });
+            }
+        };
+        if let Some(source) = &source {
+            policy.file = Some(file.to_path_buf());
+            policy.apply_file(plugin, file, source, config)?;
+        }
+        for mount in cli_mounts.iter().filter(|m| m.plugin == plugin) {
+            if policy.mounts.iter().any(|m| m.guest == mount.guest) {
+                return Err(PolicyError {
+                    file: file.to_path_buf(),
+                    line: None,
+                    message: format!(
+                        "guest path '{}' is granted both here and by --fs; keep one of them",
+                        mount.guest
+                    ),
+                });
+            }
+            policy.mounts.push(mount.clone());
+        }
+        Ok(policy)
+    }
+
+    fn apply_file(
+        &mut self,
+        plugin: &str,
+        file: &Path,
+        source: &str,
+        config: &HostConfig,
+    ) -> Result<(), PolicyError> {
+        let parsed: PolicyToml = parse(file, source)?;
+        let err = |span: Range<usize>, message: String| PolicyError {
+            file: file.to_path_buf(),
+            line: Some(line_of(source, span)),
+            message,
+        };
+        let base = file.parent().unwrap_or(Path::new("."));
+        for (guest, entry) in &parsed.filesystem {
+            let span = entry.span();
+            let entry = entry.get_ref();
+            if !guest.starts_with('/') || guest.split('/').any(|p| p == "..") {
+                return Err(err(
+                    span,
+                    format!(
+                        "filesystem: guest path '{guest}' must be absolute and must not contain '..'"
+                    ),
+                ));
+            }
+            let host_text = entry.host.get_ref();
+            let host = std::fs::canonicalize(base.join(host_text)).map_err(|e| {
+                err(
+                    entry.host.span(),
+                    format!("filesystem.\"{guest}\".host: directory '{host_text}' (relative to the policy file): {e}"),
+                )
+            })?;
+            if !host.is_dir() {
+                return Err(err(
+                    entry.host.span(),
+                    format!(
+                        "filesystem.\"{guest}\".host: '{}' is not a directory",
+                        host.display()
+                    ),
+                ));
+            }
+            self.mounts.push(Mount {
+                plugin: plugin.to_string(),
+                guest: guest.clone(),
+                host,
+                access: match entry.access {
+                    AccessName::ReadOnly => Access::ReadOnly,
+                    AccessName::ReadWrite => Access::ReadWrite,
+                },
+            });
+        }
+        for (name, entry) in &parsed.env {
+            let span = entry.span();
+            let entry = entry.get_ref();
+            let value = match (&entry.from_host, &entry.value) {
+                (Some(var), None) => std::env::var(var).map_err(|_| {
+                    err(span.clone(), format!("env.{name}: host environment variable '{var}' is not set (or not UTF-8)"))
+                })?,
+                (None, Some(value)) => value.clone(),
+                _ => {
+                    return Err(err(span, format!("env.{name}: give exactly one of from_host = \"VAR\" or value = \"...\"")));
+                }
+            };
+            self.env.push(EnvVar {
+                name: name.clone(),
+                value: Secret::new(value),
+            });
+        }
+        if let Some(limits) = &parsed.limits {
+            limits.get_ref().apply_to(&mut self.limits);
+            config
+                .check_caps(&self.limits)
+                .map_err(|message| err(limits.span(), format!("limits: {message}")))?;
+            if self.limits.max_concurrency == 0 {
+                return Err(err(
+                    limits.span(),
+                    "limits.max_concurrency must be at least 1".into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    fn tmpdir(tag: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("capsule-policy-{tag}-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("data")).unwrap();
+        dir
+    }
+
+    #[test]
+    fn a_full_policy_resolves_paths_env_and_limits() {
+        let dir = tmpdir("full");
+        // SAFETY: tests in this module do not read this variable concurrently.
+        unsafe { std::env::set_var("CAPSULE_TEST_TOKEN", "s3cret") };
+        let file = write(
+            &dir,
+            "p.toml",
+            "[filesystem]\n\"/data\" = { host = \"data\", access = \"read-write\" }\n\
+             [env]\nTOKEN = { from_host = \"CAPSULE_TEST_TOKEN\" }\nMODE = { value = \"fast\" }\n\
+             [limits]\nmemory = \"64MiB\"\ntimeout = \"2s\"\nmax_concurrency = 3\nmax_output = \"1KiB\"\n",
+        );
+        let p = Policy::load("p", &file, &[], &HostConfig::default()).unwrap();
+        assert_eq!(p.mounts.len(), 1);
+        assert_eq!(p.mounts[0].guest, "/data");
+        assert_eq!(p.mounts[0].access, Access::ReadWrite);
+        assert_eq!(
+            p.mounts[0].host,
+            std::fs::canonicalize(dir.join("data")).unwrap()
+        );
+        let env: Vec<_> = p
+            .env
+            .iter()
+            .map(|e| (e.name.as_str(), e.value.expose()))
+            .collect();
+        assert_eq!(env, [("MODE", "fast"), ("TOKEN", "s3cret")]);
+        assert!(
+            !format!("{p:?}").contains("s3cret"),
+            "secrets never reach Debug output"
+        );
+        assert_eq!(p.limits.memory_bytes, 64 << 20);
+        assert_eq!(p.limits.call_timeout, Duration::from_secs(2));
+        assert_eq!(p.limits.max_concurrency, 3);
+        assert_eq!(p.limits.max_output_bytes, 1024);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn no_file_means_nothing_but_default_limits() {
+        let dir = tmpdir("none");
+        let p = Policy::load("p", &dir.join("p.toml"), &[], &HostConfig::default()).unwrap();
+        assert_eq!(
+            p,
+            Policy {
+                limits: Limits::default(),
+                ..Policy::default()
+            }
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn errors_name_the_file_the_line_and_the_expectation() {
+        let dir = tmpdir("errors");
+        let cases = [
+            (
+                "[filesystem]\n\"/d\" = { host = \"data\", acces = \"read-only\" }\n",
+                2,
+                "unknown field `acces`",
+            ),
+            ("[network]\nallow = []\n", 1, "unknown field `network`"),
+            (
+                "\n[filesystem]\n\"/d\" = { host = \"nope\" }\n",
+                3,
+                "directory 'nope'",
+            ),
+            (
+                "[filesystem]\n\"d\" = { host = \"data\" }\n",
+                2,
+                "must be absolute",
+            ),
+            (
+                "[env]\nX = { from_host = \"CAPSULE_SURELY_UNSET_VAR\" }\n",
+                2,
+                "is not set",
+            ),
+            ("[env]\nX = { }\n", 2, "exactly one of"),
+            ("[limits]\nmemory = \"lots\"\n", 2, "invalid size 'lots'"),
+            (
+                "[limits]\ntimeout = \"soon\"\n",
+                2,
+                "invalid duration 'soon'",
+            ),
+            ("[limits]\nmax_concurrency = 0\n", 1, "at least 1"),
+        ];
+        for (text, line, needle) in cases {
+            let file = write(&dir, "p.toml", text);
+            let err = Policy::load("p", &file, &[], &HostConfig::default()).unwrap_err();
+            assert_eq!(err.line, Some(line), "{text:?}: {err}");
+            assert!(err.to_string().contains(needle), "{text:?}: {err}");
+            assert!(
+                err.to_string().starts_with(&file.display().to_string()),
+                "{err}"
+            );
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn host_config_defaults_and_caps() {
+        let dir = tmpdir("config");
+        let config_file = write(
+            &dir,
+            "capsule.toml",
+            "[defaults]\nmemory = \"32MiB\"\n[caps]\nmemory = \"128MiB\"\ntimeout = \"1m\"\n",
+        );
+        let config = HostConfig::load(&config_file).unwrap();
+        assert_eq!(config.defaults.memory_bytes, 32 << 20);
+        let p = Policy::load("p", &dir.join("absent.toml"), &[], &config).unwrap();
+        assert_eq!(p.limits.memory_bytes, 32 << 20);
+        let file = write(&dir, "p.toml", "[limits]\nmemory = \"1GiB\"\n");
+        let err = Policy::load("p", &file, &[], &config).unwrap_err();
+        assert!(err.message.contains("exceeds the cap"), "{err}");
+        let bad = write(
+            &dir,
+            "bad.toml",
+            "[defaults]\nmemory = \"1GiB\"\n[caps]\nmemory = \"1MiB\"\n",
+        );
+        assert!(
+            HostConfig::load(&bad)
+                .unwrap_err()
+                .message
+                .contains("[defaults]")
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
