@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 PLUGIN_OUT := target/plugins
 EXAMPLES_DIR := target/examples
-PLUGINS := hello textkit notes fixture
+PLUGINS := hello textkit notes fixture mallory
 EXAMPLES := hello textkit notes
 NOTES_DATA := plugins/notes/data
 
@@ -43,7 +43,7 @@ demo: setup plugins build
 test-unit: plugins
 	$(CARGO) test -p capsule-host
 	$(CARGO) test -p capsule-plugin --features tools,resources,prompts
-	$(CARGO) test -p hello -p textkit -p notes -p fixture
+	$(CARGO) test -p hello -p textkit -p notes -p fixture -p mallory
 
 test-e2e: setup plugins
 	$(CARGO) build -p capsule-host

@@ -244,18 +244,20 @@ class Capsule:
         extra: Mapping[str, bytes] | None = None,
         log_level: types.LoggingLevel | None = None,
         args: Sequence[str] = (),
+        env: Mapping[str, str] | None = None,
     ) -> AsyncIterator[Running]:
         """Run `capsule serve` on a directory with `plugins` and connect a client in `mode`.
 
         `log_level` asks for log notifications the era's way: `logging/setLevel` on a legacy session,
-        the per-request `_meta` opt-in on 2026-07-28. `args` are extra `capsule serve` flags.
+        the per-request `_meta` opt-in on 2026-07-28. `args` are extra `capsule serve` flags; `env` is
+        added to the server's (otherwise minimal) environment.
         """
         plugins = tuple(plugins)
         plugin_dir = self.plugin_dir(plugins, extra)
         params = StdioServerParameters(
             command=str(self.binary),
             args=[*self.serve_args(plugin_dir, notes="notes" in plugins), *args],
-            env={k: os.environ[k] for k in ("RUST_LOG", "RUST_BACKTRACE") if k in os.environ},
+            env={**{k: os.environ[k] for k in ("RUST_LOG", "RUST_BACKTRACE") if k in os.environ}, **(env or {})},
         )
         fd, name = tempfile.mkstemp(prefix="capsule-stderr-", suffix=".log", dir=self.tmp_path)
         os.close(fd)
