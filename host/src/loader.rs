@@ -164,7 +164,7 @@ impl Library {
                 continue;
             }
             slot.stamp = Some(now);
-            let bytes = match std::fs::read(&path) {
+            let bytes = match tokio::fs::read(&path).await {
                 Ok(bytes) => bytes,
                 Err(e) => {
                     slot.fail(&path, format!("cannot read the file: {e}"));

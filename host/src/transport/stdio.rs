@@ -22,8 +22,9 @@ const PIPE_BYTES: usize = 1 << 16;
 /// What to do with one input line.
 #[derive(Debug, PartialEq)]
 pub enum Screened {
-    /// A JSON-RPC message: hand it to rmcp.
-    Forward,
+    /// A JSON-RPC message: hand it to rmcp. `request` when it expects a response (it has an
+    /// `id` and a `method`).
+    Forward { request: bool },
     /// Blank: ignore.
     Skip,
     /// Not acceptable: answer with this error response.
@@ -93,7 +94,51 @@ pub fn screen(line: &str) -> Screened {
             "Invalid Request: expected a request or notification (string \"method\") or a response (\"result\" or \"error\")".into(),
         ));
     }
-    Screened::Forward
+    Screened::Forward {
+        request: map.contains_key("method") && map.contains_key("id"),
+    }
+}
+
+/// Whether an output line is a response (it has an `id` and no `method`).
+fn is_response(line: &str) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Shape {
+        id: Option<serde::de::IgnoredAny>,
+        method: Option<serde::de::IgnoredAny>,
+    }
+    serde_json::from_str::<Shape>(line).is_ok_and(|s| s.id.is_some() && s.method.is_none())
+}
+
+/// Longest wait, after stdin closed, for responses to requests already received.
+pub const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Requests handed to rmcp and not yet answered, so that closing stdin does not drop them.
+#[derive(Default)]
+struct InFlight {
+    count: std::sync::Mutex<usize>,
+    changed: tokio::sync::Notify,
+}
+
+impl InFlight {
+    fn add(&self) {
+        *self.count.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+    }
+
+    fn done(&self) {
+        let mut count = self.count.lock().unwrap_or_else(|e| e.into_inner());
+        *count = count.saturating_sub(1);
+        self.changed.notify_waiters();
+    }
+
+    async fn drained(&self) {
+        loop {
+            let notified = self.changed.notified();
+            if *self.count.lock().unwrap_or_else(|e| e.into_inner()) == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
 }
 
 /// The streams to hand to rmcp, and the task that writes its output.
@@ -108,7 +153,9 @@ pub struct Pipes {
 }
 
 /// Wrap real stdin/stdout. Spawns two tasks on the current tokio runtime; both end when stdin
-/// closes and rmcp drops its writer.
+/// closes and rmcp drops its writer. When stdin closes, rmcp is told only after every request
+/// already received has been answered (at most [`DRAIN_TIMEOUT`]), so a client that writes its
+/// requests and closes its end still gets every response.
 pub fn transport() -> Pipes {
     wrap(tokio::io::stdin(), tokio::io::stdout())
 }
@@ -122,6 +169,8 @@ where
     let (mut to_rmcp, rmcp_reader) = tokio::io::duplex(PIPE_BYTES);
     let (rmcp_writer, from_rmcp) = tokio::io::duplex(PIPE_BYTES);
     let (errors_tx, mut errors_rx) = mpsc::unbounded_channel::<Value>();
+    let in_flight = std::sync::Arc::new(InFlight::default());
+    let pending = in_flight.clone();
 
     tokio::spawn(async move {
         let mut lines = BufReader::new(input).lines();
@@ -140,7 +189,10 @@ where
                 }
             };
             match screen(&line) {
-                Screened::Forward => {
+                Screened::Forward { request } => {
+                    if request {
+                        pending.add();
+                    }
                     if to_rmcp.write_all(line.as_bytes()).await.is_err()
                         || to_rmcp.write_all(b"\n").await.is_err()
                     {
@@ -157,6 +209,9 @@ where
                 }
             }
         }
+        if tokio::time::timeout(DRAIN_TIMEOUT, pending.drained()).await.is_err() {
+            tracing::warn!("stdin closed; gave up waiting for requests still running");
+        }
         let _ = to_rmcp.shutdown().await;
     });
 
@@ -167,7 +222,12 @@ where
         loop {
             let line = tokio::select! {
                 line = rmcp_lines.next_line() => match line {
-                    Ok(Some(line)) => line,
+                    Ok(Some(line)) => {
+                        if is_response(&line) {
+                            in_flight.done();
+                        }
+                        line
+                    }
                     _ => break,
                 },
                 error = errors_rx.recv(), if errors_open => match error {
@@ -175,11 +235,15 @@ where
                     None => { errors_open = false; continue; }
                 },
             };
-            if output.write_all(line.as_bytes()).await.is_err()
-                || output.write_all(b"\n").await.is_err()
-                || output.flush().await.is_err()
-            {
-                break;
+            if write_line(&mut output, &line).await.is_err() {
+                return;
+            }
+        }
+        // rmcp is done; errors for lines read before stdin closed may still be queued.
+        errors_rx.close();
+        while let Some(error) = errors_rx.recv().await {
+            if write_line(&mut output, &error.to_string()).await.is_err() {
+                return;
             }
         }
     });
@@ -189,6 +253,12 @@ where
         writer: rmcp_writer,
         flushed,
     }
+}
+
+async fn write_line<W: AsyncWrite + Unpin>(output: &mut W, line: &str) -> std::io::Result<()> {
+    output.write_all(line.as_bytes()).await?;
+    output.write_all(b"\n").await?;
+    output.flush().await
 }
 
 #[cfg(test)]
@@ -206,15 +276,15 @@ mod tests {
     fn passes_requests_notifications_and_responses() {
         assert_eq!(
             screen(r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#),
-            Screened::Forward
+            Screened::Forward { request: true }
         );
         assert_eq!(
             screen(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#),
-            Screened::Forward
+            Screened::Forward { request: false }
         );
         assert_eq!(
             screen(r#"{"jsonrpc":"2.0","id":"a","result":{}}"#),
-            Screened::Forward
+            Screened::Forward { request: false }
         );
         assert_eq!(screen("   "), Screened::Skip);
     }
