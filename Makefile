@@ -10,6 +10,12 @@ EXAMPLES := hello textkit notes
 NOTES_DATA := plugins/notes/data
 
 .PHONY: setup plugins build run demo test test-unit test-e2e fmt clean
+.DEFAULT_GOAL := build
+
+# Guest SDKs for Python, TypeScript/JavaScript and C, and their example plugins.
+include sdk-guest/guests.mk
+plugins: guest-plugins
+test-unit: guest-test
 
 setup: $(VENV)/.ok
 	rustup target add wasm32-wasip2

@@ -1,0 +1,442 @@
+/* checksum: CRC-32 and Adler-32 over text, bytes or files — a Capsule plugin in C.
+ *
+ * Tools `checksum` (text or base64 input), `checksum_file` (a file in /data, streamed in chunks,
+ * with progress and cancellation) and `verify` (compare with an expected value); every file in
+ * /data is a resource `checksum://{name}` whose contents are its checksums (JSON); the prompt
+ * `verify_file` asks the model to compare a file's checksums with a published one. /data exists
+ * only when the operator grants it (`capsule serve --fs checksum:/data=DIR:ro`).
+ *
+ * Build: sdk-guest/c/capsule-cc --world full-plugin plugins/checksum/checksum.c -o target/plugins/checksum.wasm
+ */
+#include "capsule.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define DATA "/data"
+#define CHUNK 65536
+
+/* ------------------------------------------------------------------------------ algorithms */
+
+static uint32_t crc_table[256];
+
+static void crc32_init(void) {
+    if (crc_table[1]) return;
+    for (uint32_t n = 0; n < 256; n++) {
+        uint32_t c = n;
+        for (int k = 0; k < 8; k++) c = c & 1 ? 0xedb88320u ^ (c >> 1) : c >> 1;
+        crc_table[n] = c;
+    }
+}
+
+/* CRC-32 (IEEE 802.3, as zlib and PNG): start with 0, feed chunks. */
+static uint32_t crc32_update(uint32_t crc, const unsigned char *p, size_t n) {
+    crc32_init();
+    crc = ~crc;
+    while (n--) crc = crc_table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
+    return ~crc;
+}
+
+/* Adler-32 (RFC 1950): start with 1, feed chunks. */
+static uint32_t adler32_update(uint32_t adler, const unsigned char *p, size_t n) {
+    uint32_t a = adler & 0xffff, b = adler >> 16;
+    while (n) {
+        size_t run = n < 5552 ? n : 5552; /* the largest run before b can overflow */
+        n -= run;
+        while (run--) {
+            a += *p++;
+            b += a;
+        }
+        a %= 65521;
+        b %= 65521;
+    }
+    return (b << 16) | a;
+}
+
+typedef enum { CRC32, ADLER32 } algorithm;
+
+typedef struct {
+    uint32_t crc, adler;
+    unsigned long long bytes;
+} sums;
+
+static void sums_init(sums *s) {
+    s->crc = 0;
+    s->adler = 1;
+    s->bytes = 0;
+}
+
+static void sums_update(sums *s, const void *p, size_t n) {
+    s->crc = crc32_update(s->crc, p, n);
+    s->adler = adler32_update(s->adler, p, n);
+    s->bytes += n;
+}
+
+static uint32_t sums_value(const sums *s, algorithm alg) { return alg == CRC32 ? s->crc : s->adler; }
+
+static const char *algorithm_name(algorithm alg) { return alg == CRC32 ? "crc32" : "adler32"; }
+
+/* ------------------------------------------------------------------------------ input */
+
+static capsule_status parse_algorithm(const capsule_json *args, algorithm *out) {
+    const char *name = capsule_arg_string(args, "algorithm", NULL);
+    if (!name || strcmp(name, "crc32") == 0) *out = CRC32;
+    else if (strcmp(name, "adler32") == 0) *out = ADLER32;
+    else return capsule_fail(CAPSULE_INVALID_ARGUMENTS, "unknown algorithm `%s`: use crc32 or adler32", name);
+    return CAPSULE_OK;
+}
+
+static int base64_value(unsigned char c) {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+' || c == '-') return 62;
+    if (c == '/' || c == '_') return 63;
+    return -1;
+}
+
+/* Decode standard or URL-safe base64 (padding optional, whitespace ignored). */
+static capsule_status base64_decode(const char *in, size_t len, unsigned char **out, size_t *out_len) {
+    unsigned char *buf = malloc(len / 4 * 3 + 3);
+    size_t n = 0;
+    uint32_t acc = 0;
+    int bits = 0;
+    bool padding = false;
+    if (!buf) return capsule_fail(CAPSULE_INTERNAL, "out of memory");
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)in[i];
+        if (c == ' ' || c == '\n' || c == '\r' || c == '\t') continue;
+        if (c == '=') {
+            padding = true;
+            continue;
+        }
+        int v = base64_value(c);
+        if (v < 0 || padding) {
+            free(buf);
+            return capsule_fail(CAPSULE_INVALID_ARGUMENTS, "`base64` is not valid base64 (offending character at offset %zu)", i);
+        }
+        acc = (acc << 6) | (uint32_t)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            buf[n++] = (unsigned char)(acc >> bits);
+        }
+    }
+    *out = buf;
+    *out_len = n;
+    return CAPSULE_OK;
+}
+
+/* The input bytes: exactly one of `text` (UTF-8) and `base64`. `*owned` is set when they were decoded. */
+static capsule_status input_bytes(const capsule_json *args, const unsigned char **bytes, size_t *len, unsigned char **owned) {
+    size_t text_len = 0, b64_len = 0;
+    const char *text = capsule_arg_string(args, "text", &text_len);
+    const char *b64 = capsule_arg_string(args, "base64", &b64_len);
+    *owned = NULL;
+    if ((text != NULL) == (b64 != NULL)) {
+        return capsule_fail(CAPSULE_INVALID_ARGUMENTS, "give exactly one of `text` and `base64`");
+    }
+    if (text) {
+        *bytes = (const unsigned char *)text;
+        *len = text_len;
+        return CAPSULE_OK;
+    }
+    capsule_status s = base64_decode(b64, b64_len, owned, len);
+    *bytes = *owned;
+    return s;
+}
+
+static void write_result(capsule_jw *w, algorithm alg, const sums *s) {
+    char hex[9];
+    snprintf(hex, sizeof hex, "%08x", sums_value(s, alg));
+    capsule_jw_key(w, "algorithm");
+    capsule_jw_string(w, algorithm_name(alg));
+    capsule_jw_key(w, "hex");
+    capsule_jw_string(w, hex);
+    capsule_jw_key(w, "value");
+    capsule_jw_uint(w, sums_value(s, alg));
+    capsule_jw_key(w, "bytes");
+    capsule_jw_uint(w, s->bytes);
+}
+
+/* Checksums of a file, read in chunks; reports progress, stops when the client cancels. */
+static capsule_status file_sums(const char *path, sums *s) {
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return capsule_fail_errno(errno, "cannot open %s", path);
+    struct stat st;
+    double total = fstat(fd, &st) == 0 ? (double)st.st_size : -1;
+    unsigned char *buf = malloc(CHUNK);
+    if (!buf) {
+        close(fd);
+        return capsule_fail(CAPSULE_INTERNAL, "out of memory");
+    }
+    sums_init(s);
+    for (;;) {
+        ssize_t n = read(fd, buf, CHUNK);
+        if (n < 0) {
+            int e = errno;
+            free(buf);
+            close(fd);
+            return capsule_fail_errno(e, "cannot read %s", path);
+        }
+        if (n == 0) break;
+        sums_update(s, buf, (size_t)n);
+        if (total > CHUNK) {
+            capsule_progress((double)s->bytes, total, NULL);
+            if (capsule_cancelled()) {
+                free(buf);
+                close(fd);
+                return capsule_fail(CAPSULE_INTERNAL, "cancelled after %llu bytes", s->bytes);
+            }
+        }
+    }
+    free(buf);
+    close(fd);
+    return CAPSULE_OK;
+}
+
+/* A file name from a URI or prompt argument: no directories, no "..". */
+static capsule_status check_name(const char *name) {
+    if (!*name || strchr(name, '/') || strchr(name, '\\') || name[0] == '.') {
+        return capsule_fail(CAPSULE_INVALID_ARGUMENTS, "invalid file name `%s`: give a file in " DATA ", e.g. release.txt", name);
+    }
+    return CAPSULE_OK;
+}
+
+/* ------------------------------------------------------------------------------ tools */
+
+static const char RESULT_SCHEMA[] =
+    "{\"type\":\"object\",\"properties\":{"
+    "\"algorithm\":{\"type\":\"string\"},"
+    "\"hex\":{\"type\":\"string\",\"description\":\"8 lower-case hex digits\"},"
+    "\"value\":{\"type\":\"integer\",\"minimum\":0},"
+    "\"bytes\":{\"type\":\"integer\",\"minimum\":0},"
+    "\"path\":{\"type\":\"string\"}},"
+    "\"required\":[\"algorithm\",\"hex\",\"value\",\"bytes\"]}";
+
+static capsule_status tool_checksum(const capsule_json *args, capsule_result *out) {
+    algorithm alg;
+    const unsigned char *bytes;
+    size_t len;
+    unsigned char *owned;
+    if (parse_algorithm(args, &alg) != CAPSULE_OK) return CAPSULE_INVALID_ARGUMENTS;
+    capsule_status s = input_bytes(args, &bytes, &len, &owned);
+    if (s != CAPSULE_OK) return s;
+    sums sum;
+    sums_init(&sum);
+    sums_update(&sum, bytes, len);
+    free(owned);
+    capsule_jw *w = capsule_structured(out);
+    capsule_jw_object(w);
+    write_result(w, alg, &sum);
+    capsule_jw_end(w);
+    return CAPSULE_OK;
+}
+
+static capsule_status tool_checksum_file(const capsule_json *args, capsule_result *out) {
+    algorithm alg;
+    if (parse_algorithm(args, &alg) != CAPSULE_OK) return CAPSULE_INVALID_ARGUMENTS;
+    const char *path = capsule_arg_string(args, "path", NULL);
+    /* Relative paths are in /data; the sandbox refuses anything outside what was granted. */
+    char full[4096];
+    snprintf(full, sizeof full, "%s%s%s", path[0] == '/' ? "" : DATA, path[0] == '/' ? "" : "/", path);
+    sums sum;
+    capsule_status s = file_sums(full, &sum);
+    if (s != CAPSULE_OK) return s;
+    capsule_jw *w = capsule_structured(out);
+    capsule_jw_object(w);
+    write_result(w, alg, &sum);
+    capsule_jw_key(w, "path");
+    capsule_jw_string(w, full);
+    capsule_jw_end(w);
+    return CAPSULE_OK;
+}
+
+static capsule_status tool_verify(const capsule_json *args, capsule_result *out) {
+    algorithm alg;
+    if (parse_algorithm(args, &alg) != CAPSULE_OK) return CAPSULE_INVALID_ARGUMENTS;
+    const char *expected = capsule_arg_string(args, "expected", NULL);
+    char *end = NULL;
+    unsigned long want = strtoul(expected, &end, 16);
+    size_t digits = (size_t)(end - expected);
+    if (digits == 0 || digits > 8 || *end != '\0' || (expected[0] == '0' && (expected[1] == 'x' || expected[1] == 'X'))) {
+        return capsule_fail(CAPSULE_INVALID_ARGUMENTS, "`expected` must be 1 to 8 hex digits (e.g. cbf43926), not `%s`", expected);
+    }
+    const unsigned char *bytes;
+    size_t len;
+    unsigned char *owned;
+    capsule_status s = input_bytes(args, &bytes, &len, &owned);
+    if (s != CAPSULE_OK) return s;
+    sums sum;
+    sums_init(&sum);
+    sums_update(&sum, bytes, len);
+    free(owned);
+    capsule_jw *w = capsule_structured(out);
+    capsule_jw_object(w);
+    capsule_jw_key(w, "match");
+    capsule_jw_bool(w, sums_value(&sum, alg) == (uint32_t)want);
+    write_result(w, alg, &sum);
+    capsule_jw_end(w);
+    return CAPSULE_OK;
+}
+
+static const capsule_tool tools[] = {
+    {
+        .name = "checksum",
+        .description = "CRC-32 (as zlib, PNG, gzip) or Adler-32 (as zlib streams) of text or base64 bytes",
+        .input_schema = "{\"type\":\"object\",\"properties\":{\"text\":{\"type\":\"string\",\"description\":\"The input as UTF-8 text\"},"
+                        "\"base64\":{\"type\":\"string\",\"description\":\"The input as base64 bytes (instead of text)\"},"
+                        "\"algorithm\":{\"type\":\"string\",\"enum\":[\"crc32\",\"adler32\"],\"default\":\"crc32\"}}}",
+        .output_schema = RESULT_SCHEMA,
+        .call = tool_checksum,
+        .read_only = CAPSULE_YES,
+        .idempotent = CAPSULE_YES,
+        .open_world = CAPSULE_NO,
+    },
+    {
+        .name = "checksum_file",
+        .description = "CRC-32 or Adler-32 of a file in the data folder, read in chunks (reports progress)",
+        .input_schema = "{\"type\":\"object\",\"properties\":{\"path\":{\"type\":\"string\",\"description\":\"The file, relative to /data\"},"
+                        "\"algorithm\":{\"type\":\"string\",\"enum\":[\"crc32\",\"adler32\"],\"default\":\"crc32\"}},"
+                        "\"required\":[\"path\"]}",
+        .output_schema = RESULT_SCHEMA,
+        .call = tool_checksum_file,
+        .read_only = CAPSULE_YES,
+        .idempotent = CAPSULE_YES,
+        .open_world = CAPSULE_NO,
+    },
+    {
+        .name = "verify",
+        .description = "Whether text or base64 bytes have the expected CRC-32 or Adler-32",
+        .input_schema = "{\"type\":\"object\",\"properties\":{\"text\":{\"type\":\"string\"},\"base64\":{\"type\":\"string\"},"
+                        "\"algorithm\":{\"type\":\"string\",\"enum\":[\"crc32\",\"adler32\"],\"default\":\"crc32\"},"
+                        "\"expected\":{\"type\":\"string\",\"description\":\"The expected value in hex, e.g. cbf43926\"}},"
+                        "\"required\":[\"expected\"]}",
+        .output_schema = "{\"type\":\"object\",\"properties\":{\"match\":{\"type\":\"boolean\"},\"algorithm\":{\"type\":\"string\"},"
+                         "\"hex\":{\"type\":\"string\"},\"value\":{\"type\":\"integer\"},\"bytes\":{\"type\":\"integer\"}},"
+                         "\"required\":[\"match\",\"hex\"]}",
+        .call = tool_verify,
+        .read_only = CAPSULE_YES,
+        .idempotent = CAPSULE_YES,
+        .open_world = CAPSULE_NO,
+    },
+};
+
+/* ------------------------------------------------------------------------------ resources */
+
+/* Every regular file in /data (nothing when /data is not granted). */
+static void list_files(capsule_resource_list *list) {
+    DIR *dir = opendir(DATA);
+    if (!dir) return;
+    struct dirent *e;
+    char path[4096], uri[4200];
+    while ((e = readdir(dir)) != NULL) {
+        if (e->d_name[0] == '.') continue;
+        struct stat st;
+        snprintf(path, sizeof path, DATA "/%s", e->d_name);
+        if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) continue;
+        snprintf(uri, sizeof uri, "checksum://%s", e->d_name);
+        capsule_list_add(list, uri, e->d_name, "application/json", "CRC-32 and Adler-32 of the file", -1);
+    }
+    closedir(dir);
+}
+
+static capsule_status read_sums(const capsule_vars *vars, const char *uri, capsule_contents *out) {
+    const char *name = capsule_var(vars, "name");
+    if (check_name(name) != CAPSULE_OK) return CAPSULE_INVALID_ARGUMENTS;
+    char path[4096];
+    snprintf(path, sizeof path, DATA "/%s", name);
+    sums sum;
+    capsule_status s = file_sums(path, &sum);
+    if (s != CAPSULE_OK) return s;
+    char hex[2][9];
+    snprintf(hex[0], sizeof hex[0], "%08x", sum.crc);
+    snprintf(hex[1], sizeof hex[1], "%08x", sum.adler);
+    capsule_jw w = {0};
+    capsule_jw_object(&w);
+    capsule_jw_key(&w, "name");
+    capsule_jw_string(&w, name);
+    capsule_jw_key(&w, "bytes");
+    capsule_jw_uint(&w, sum.bytes);
+    capsule_jw_key(&w, "crc32");
+    capsule_jw_string(&w, hex[0]);
+    capsule_jw_key(&w, "adler32");
+    capsule_jw_string(&w, hex[1]);
+    capsule_jw_end(&w);
+    capsule_contents_text(out, uri, w.buf, w.len, NULL);
+    capsule_jw_free(&w);
+    return CAPSULE_OK;
+}
+
+static const capsule_template templates[] = {
+    {
+        .uri_template = "checksum://{name}",
+        .name = "file-checksums",
+        .description = "The CRC-32 and Adler-32 of a file in /data, by file name (JSON)",
+        .mime_type = "application/json",
+        .read = read_sums,
+    },
+};
+
+/* ------------------------------------------------------------------------------ prompts */
+
+static capsule_status prompt_verify_file(const capsule_prompt_args *args, capsule_messages *out) {
+    const char *name = capsule_prompt_arg(args, "name");
+    const char *published = capsule_prompt_arg(args, "published");
+    if (check_name(name) != CAPSULE_OK) return CAPSULE_INVALID_ARGUMENTS;
+    char path[4096];
+    snprintf(path, sizeof path, DATA "/%s", name);
+    sums sum;
+    capsule_status s = file_sums(path, &sum);
+    if (s != CAPSULE_OK) return s;
+    capsule_message(out, CAPSULE_USER,
+                    "I downloaded %s (%llu bytes). Its CRC-32 is %08x and its Adler-32 is %08x.\n\n"
+                    "The publisher lists this checksum: %s\n\n"
+                    "Does the file match? Say which algorithm the published value most likely uses, and what "
+                    "to do if it does not match.",
+                    name, sum.bytes, sum.crc, sum.adler, published ? published : "(none given: ask me for it)");
+    return CAPSULE_OK;
+}
+
+static const capsule_prompt_argument verify_arguments[] = {
+    {.name = "name", .description = "The file in /data, e.g. release.txt", .required = true},
+    {.name = "published", .description = "The checksum the publisher lists"},
+};
+
+static const capsule_prompt prompts[] = {
+    {
+        .name = "verify_file",
+        .title = "Verify a download",
+        .description = "Compare a file's checksums with the one its publisher lists",
+        .arguments = verify_arguments,
+        .argument_count = CAPSULE_LEN(verify_arguments),
+        .render = prompt_verify_file,
+    },
+};
+
+/* ------------------------------------------------------------------------------ the plugin */
+
+static const capsule_fs_request filesystem[] = {
+    {DATA, CAPSULE_READ_ONLY, "reads the files it checksums and lists them as resources"},
+};
+
+const capsule_plugin capsule_definition = {
+    .name = "checksum",
+    .version = "0.1.0",
+    .description = "CRC-32 and Adler-32 checksums of text, bytes and files",
+    .filesystem = filesystem,
+    .filesystem_count = CAPSULE_LEN(filesystem),
+    .tools = tools,
+    .tool_count = CAPSULE_LEN(tools),
+    .templates = templates,
+    .template_count = CAPSULE_LEN(templates),
+    .list_resources = list_files,
+    .prompts = prompts,
+    .prompt_count = CAPSULE_LEN(prompts),
+};

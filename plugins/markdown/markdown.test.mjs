@@ -1,0 +1,68 @@
+// Unit tests of the markdown plugin in Node (no component): `node --test plugins/markdown/`.
+// loadPlugin bundles the TypeScript entry with the SDK and imports it.
+
+import assert from "node:assert/strict";
+import { dirname } from "node:path";
+import { before, test } from "node:test";
+import { fileURLToPath } from "node:url";
+
+import { loadPlugin } from "../../sdk-guest/js/src/build.js";
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+let plugin;
+
+before(async () => {
+  plugin = await loadPlugin(`${HERE}/markdown.ts`);
+  plugin.fs.useHostRoot(HERE); // guest /docs → plugins/markdown/docs
+});
+
+const call = (name, args) => plugin.dispatch.callTool(name, args);
+const kind = (fn) => {
+  try {
+    fn();
+  } catch (e) {
+    return plugin.classify(e);
+  }
+  return undefined;
+};
+
+test("outline skips code fences and numbers duplicate anchors", () => {
+  const md = "# Title\n\n```\n# not a heading\n```\n\n## Part\n\n## Part\n\n### Deep *one*\n";
+  assert.deepEqual(call("outline", { markdown: md }).structuredContent.headings, [
+    { level: 1, text: "Title", line: 1, anchor: "title" },
+    { level: 2, text: "Part", line: 7, anchor: "part" },
+    { level: 2, text: "Part", line: 9, anchor: "part-1" },
+    { level: 3, text: "Deep one", line: 11, anchor: "deep-one" },
+  ]);
+  assert.equal(call("outline", { markdown: md, max_level: 1 }).structuredContent.headings.length, 1);
+});
+
+test("render", () => {
+  const html = call("render", { markdown: "# Hi\n\nSome *em*, **strong**, `a<b`.\n\n1. one\n2. two\n\n> quoted\n\n```js\nx < 1\n```\n" }).content[0].text;
+  assert.equal(
+    html,
+    '<h1 id="hi">Hi</h1>\n<p>Some <em>em</em>, <strong>strong</strong>, <code>a&lt;b</code>.</p>\n' +
+      "<ol>\n<li>one</li>\n<li>two</li>\n</ol>\n<blockquote>\n<p>quoted</p>\n</blockquote>\n" +
+      '<pre><code class="language-js">x &lt; 1\n</code></pre>',
+  );
+});
+
+test("section, and an unknown heading is invalid-arguments", () => {
+  const md = "# A\n\nintro\n\n## B\n\nbee\n\n## C\n\nsee\n";
+  assert.equal(call("section", { markdown: md, heading: "b" }).content[0].text, "## B\n\nbee");
+  const [k, message] = kind(() => call("section", { markdown: md, heading: "Z" }));
+  assert.equal(k, "invalid-arguments");
+  assert.match(message, /its headings are "A", "B", "C"/);
+});
+
+test("files, resources and the prompt", () => {
+  assert.equal(call("outline_file", { path: "guide.md" }).structuredContent.headings[0].text, "Writing plugins");
+  assert.equal(kind(() => call("outline_file", { path: "nope.md" }))[0], "not-found");
+  assert.deepEqual(plugin.dispatch.listResources().map((r) => r.uri), ["markdown://changelog.md", "markdown://guide.md"]);
+  assert.match(plugin.dispatch.readResource("markdown://guide.md")[0].text, /^# Writing plugins/);
+  assert.equal(kind(() => plugin.dispatch.readResource("markdown://..%2Fsecret.md"))[0], "invalid-arguments");
+  const review = plugin.dispatch.getPrompt("review", { name: "changelog.md", focus: "tone" });
+  assert.equal(review.messages[0].content.type, "resource");
+  assert.match(review.messages[1].content.text, /- Changelog \(line 1\)/);
+  assert.match(review.messages[1].content.text, /Focus on tone/);
+});

@@ -1,0 +1,58 @@
+"""Native unit tests of the tabular plugin (no component): `python -m pytest plugins/tabular -q`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE.parents[1] / "sdk-guest" / "python"), str(HERE)]
+
+import tabular  # noqa: E402
+from capsule_plugin import Denied, InvalidArguments, NotFound, plugin  # noqa: E402
+
+
+@pytest.fixture
+def data(monkeypatch):
+    monkeypatch.setattr(tabular, "DATA", str(HERE / "data"))
+    return HERE / "data"
+
+
+def test_inline_summary():
+    out = plugin.call_tool("summarize", {"csv_text": "n,word\n1,a\n2,b\n3,a\n,\n", "top": 1}).structured_content
+    assert out["rows"] == 4
+    n, word = out["columns"]
+    assert (n["kind"], n["count"], n["missing"], n["mean"], n["median"], n["stdev"]) == ("number", 3, 1, 2.0, 2.0, 1.0)
+    assert (word["kind"], word["distinct"], word["top"]) == ("text", 2, [{"value": "a", "count": 2}])
+
+
+def test_bad_input_is_invalid_arguments():
+    with pytest.raises(InvalidArguments, match="empty"):
+        plugin.call_tool("summarize", {"csv_text": ""})
+    with pytest.raises(InvalidArguments, match="no column named 'z'"):
+        plugin.call_tool("summarize", {"csv_text": "a\n1", "columns": ["z"]})
+    with pytest.raises(InvalidArguments, match="malformed CSV at line 2"):
+        plugin.call_tool("summarize", {"csv_text": 'a,b\n"x"y,1'})
+
+
+def test_files(data):
+    out = plugin.call_tool("summarize_file", {"path": "sales.tsv", "columns": ["units"]}).structured_content
+    assert out["rows"] == 10 and out["columns"][0]["missing"] == 1
+    with pytest.raises(NotFound):
+        plugin.call_tool("summarize_file", {"path": "nope.csv"})
+    assert [r.uri for r in plugin.list_resources()] == ["tabular://cities.csv", "tabular://sales.tsv"]
+    contents = plugin.read_resource("tabular://cities.csv")[0]
+    assert contents.mime_type == "text/csv" and contents.text.startswith("city,country")
+    with pytest.raises(InvalidArguments):
+        plugin.read_resource("tabular://..%2Fsecret.csv")
+    prompt = plugin.get_prompt("analyze", {"name": "cities.csv"})
+    assert "10 rows and 5 columns" in prompt.messages[1].content
+
+
+def test_without_the_grant(monkeypatch):
+    monkeypatch.setattr(tabular, "DATA", "/nonexistent-capsule-data")
+    assert plugin.list_resources() == []
+    with pytest.raises(Denied, match="operator must grant"):
+        plugin.call_tool("summarize_file", {"path": "cities.csv"})

@@ -1,0 +1,772 @@
+/* capsule.c — the C SDK's implementation of the capsule:plugin@0.1.0 exports, on top of the
+ * wit-bindgen C bindings in sdk-guest/c/bindings.
+ *
+ * Compile it with the plugin and with the macros of what the plugin provides: CAPSULE_TOOLS,
+ * CAPSULE_RESOURCES, CAPSULE_PROMPTS (any subset). They pick the WIT world (tools-plugin,
+ * tools-resources-plugin, ..., full-plugin; none = plugin-base), so the component exports
+ * exactly those interfaces; `capsule-cc --world ...` sets them.
+ *
+ * Memory: everything handed to the bindings is malloc'ed (the generated post-return functions
+ * free it), and the bindings' arguments are ours to free.
+ */
+#define CAPSULE_JSON_IMPLEMENTATION
+#include "capsule.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(CAPSULE_TOOLS) && defined(CAPSULE_RESOURCES) && defined(CAPSULE_PROMPTS)
+#include "full_plugin.h"
+#define W(x) full_plugin_##x
+#elif defined(CAPSULE_TOOLS) && defined(CAPSULE_RESOURCES)
+#include "tools_resources_plugin.h"
+#define W(x) tools_resources_plugin_##x
+#elif defined(CAPSULE_TOOLS) && defined(CAPSULE_PROMPTS)
+#include "tools_prompts_plugin.h"
+#define W(x) tools_prompts_plugin_##x
+#elif defined(CAPSULE_RESOURCES) && defined(CAPSULE_PROMPTS)
+#include "resources_prompts_plugin.h"
+#define W(x) resources_prompts_plugin_##x
+#elif defined(CAPSULE_TOOLS)
+#include "tools_plugin.h"
+#define W(x) tools_plugin_##x
+#elif defined(CAPSULE_RESOURCES)
+#include "resources_plugin.h"
+#define W(x) resources_plugin_##x
+#elif defined(CAPSULE_PROMPTS)
+#include "prompts_plugin.h"
+#define W(x) prompts_plugin_##x
+#else
+#include "plugin_base.h"
+#define W(x) plugin_base_##x
+#endif
+
+typedef W(string_t) wstring;
+
+/* ------------------------------------------------------------------------------ helpers */
+
+static void *xmalloc(size_t n) {
+    void *p = malloc(n ? n : 1);
+    if (!p) abort(); /* out of memory: the instance is gone anyway */
+    return p;
+}
+
+static void *xrealloc(void *p, size_t n) {
+    p = realloc(p, n ? n : 1);
+    if (!p) abort();
+    return p;
+}
+
+static void set_string(wstring *out, const char *s) { W(string_dup)(out, s ? s : ""); }
+
+static void set_string_n(wstring *out, const char *s, size_t len) { W(string_dup_n)(out, s, len); }
+
+static void set_option(W(option_string_t) *out, const char *s) {
+    out->is_some = s != NULL;
+    if (s) set_string(&out->val, s);
+    else memset(&out->val, 0, sizeof out->val);
+}
+
+/* A NUL-terminated copy of a WIT string. */
+static char *cstring(const wstring *s) {
+    char *out = xmalloc(s->len + 1);
+    memcpy(out, s->ptr, s->len);
+    out[s->len] = '\0';
+    return out;
+}
+
+static char *vformat(const char *fmt, va_list ap) {
+    va_list copy;
+    va_copy(copy, ap);
+    int n = vsnprintf(NULL, 0, fmt, copy);
+    va_end(copy);
+    if (n < 0) n = 0;
+    char *out = xmalloc((size_t)n + 1);
+    vsnprintf(out, (size_t)n + 1, fmt, ap);
+    return out;
+}
+
+#define GROW(array, count, cap)                                              \
+    do {                                                                     \
+        if ((count) == (cap)) {                                              \
+            (cap) = (cap) ? (cap) * 2 : 4;                                   \
+            (array) = xrealloc((array), (cap) * sizeof *(array));            \
+        }                                                                    \
+    } while (0)
+
+/* ------------------------------------------------------------------------------ errors */
+
+static char *error_message; /* the current request's (one request per instance) */
+
+capsule_status capsule_fail(capsule_status status, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    free(error_message);
+    error_message = vformat(fmt, ap);
+    va_end(ap);
+    return status == CAPSULE_OK ? CAPSULE_INTERNAL : status;
+}
+
+capsule_status capsule_fail_errno(int errnum, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    char *what = vformat(fmt, ap);
+    va_end(ap);
+    capsule_status status = CAPSULE_INTERNAL;
+    if (errnum == ENOENT) status = CAPSULE_NOT_FOUND;
+    else if (errnum == EACCES || errnum == EPERM || errnum == EROFS
+#ifdef ENOTCAPABLE
+             || errnum == ENOTCAPABLE
+#endif
+    )
+        status = CAPSULE_DENIED;
+    else if (errnum == EISDIR || errnum == ENOTDIR || errnum == ENAMETOOLONG) status = CAPSULE_INVALID_ARGUMENTS;
+    capsule_fail(status, "%s: %s", what, strerror(errnum));
+    free(what);
+    return status;
+}
+
+#if defined(CAPSULE_TOOLS) || defined(CAPSULE_RESOURCES) || defined(CAPSULE_PROMPTS)
+/* Fill a WIT error from a handler's status and the message it set. */
+static void set_error(capsule_plugin_types_error_t *err, capsule_status status, const char *fallback) {
+    const char *message = error_message ? error_message : fallback;
+    switch (status) {
+    case CAPSULE_INVALID_ARGUMENTS: err->tag = CAPSULE_PLUGIN_TYPES_ERROR_INVALID_ARGUMENTS; break;
+    case CAPSULE_NOT_FOUND: err->tag = CAPSULE_PLUGIN_TYPES_ERROR_NOT_FOUND; break;
+    case CAPSULE_DENIED: err->tag = CAPSULE_PLUGIN_TYPES_ERROR_DENIED; break;
+    default: err->tag = CAPSULE_PLUGIN_TYPES_ERROR_INTERNAL; break;
+    }
+    /* Every case carries a string in the same place of the union. */
+    set_string(&err->val.internal, message);
+    free(error_message);
+    error_message = NULL;
+}
+#endif
+
+/* ------------------------------------------------------------------------------ host */
+
+void capsule_log(capsule_log_level level, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    char *text = vformat(fmt, ap);
+    va_end(ap);
+    wstring message = {(uint8_t *)text, strlen(text)};
+    capsule_plugin_host_log((capsule_plugin_host_log_level_t)level, &message);
+    free(text);
+}
+
+void capsule_progress(double progress, double total, const char *message) {
+    wstring text = {(uint8_t *)message, message ? strlen(message) : 0};
+    capsule_plugin_host_progress(progress, total < 0 ? NULL : &total, message ? &text : NULL);
+}
+
+bool capsule_cancelled(void) { return capsule_plugin_host_cancelled(); }
+
+/* ------------------------------------------------------------------------------ plugin */
+
+void exports_capsule_plugin_plugin_describe(exports_capsule_plugin_plugin_metadata_t *ret) {
+    const capsule_plugin *p = &capsule_definition;
+    memset(ret, 0, sizeof *ret);
+    set_string(&ret->name, p->name ? p->name : "plugin");
+    set_string(&ret->version, p->version ? p->version : "0.1.0");
+    set_option(&ret->description, p->description);
+    ret->requests.filesystem.len = p->filesystem_count;
+    ret->requests.filesystem.ptr = xmalloc(p->filesystem_count * sizeof *ret->requests.filesystem.ptr);
+    for (size_t i = 0; i < p->filesystem_count; i++) {
+        exports_capsule_plugin_plugin_filesystem_request_t *f = &ret->requests.filesystem.ptr[i];
+        set_string(&f->path, p->filesystem[i].path);
+        f->access = p->filesystem[i].access == CAPSULE_READ_WRITE ? EXPORTS_CAPSULE_PLUGIN_PLUGIN_ACCESS_READ_WRITE
+                                                                   : EXPORTS_CAPSULE_PLUGIN_PLUGIN_ACCESS_READ_ONLY;
+        set_option(&f->reason, p->filesystem[i].reason);
+    }
+    ret->requests.network.len = p->network_count;
+    ret->requests.network.ptr = xmalloc(p->network_count * sizeof(wstring));
+    for (size_t i = 0; i < p->network_count; i++) set_string(&ret->requests.network.ptr[i], p->network[i]);
+    ret->requests.env.len = p->env_count;
+    ret->requests.env.ptr = xmalloc(p->env_count * sizeof(wstring));
+    for (size_t i = 0; i < p->env_count; i++) set_string(&ret->requests.env.ptr[i], p->env[i]);
+}
+
+/* ------------------------------------------------------------------------------ content */
+
+#if defined(CAPSULE_TOOLS) || defined(CAPSULE_PROMPTS)
+typedef capsule_plugin_types_content_block_t block_t;
+
+static void text_block(block_t *b, const char *text, size_t len) {
+    memset(b, 0, sizeof *b);
+    b->tag = CAPSULE_PLUGIN_TYPES_CONTENT_BLOCK_TEXT;
+    set_string_n(&b->val.text.text, text, len);
+}
+#endif
+
+#if defined(CAPSULE_TOOLS) || defined(CAPSULE_RESOURCES) || defined(CAPSULE_PROMPTS)
+static void resource_contents(capsule_plugin_types_resource_contents_t *c, const char *uri, const void *data, size_t len,
+                              const char *mime_type, bool text) {
+    memset(c, 0, sizeof *c);
+    set_string(&c->uri, uri);
+    set_option(&c->mime_type, mime_type);
+    if (text) {
+        c->body.tag = CAPSULE_PLUGIN_TYPES_RESOURCE_BODY_TEXT;
+        set_string_n(&c->body.val.text, data, len);
+    } else {
+        c->body.tag = CAPSULE_PLUGIN_TYPES_RESOURCE_BODY_BLOB;
+        c->body.val.blob.ptr = xmalloc(len);
+        memcpy(c->body.val.blob.ptr, data, len);
+        c->body.val.blob.len = len;
+    }
+}
+#endif
+
+/* ------------------------------------------------------------------------------ tools */
+
+#ifdef CAPSULE_TOOLS
+struct capsule_result {
+    block_t *blocks;
+    size_t count, cap;
+    capsule_jw structured;
+    bool used_structured;
+    bool is_error;
+};
+
+static block_t *next_block(capsule_result *out) {
+    GROW(out->blocks, out->count, out->cap);
+    return &out->blocks[out->count++];
+}
+
+capsule_status capsule_text_n(capsule_result *out, const char *text, size_t len) {
+    text_block(next_block(out), text, len);
+    return CAPSULE_OK;
+}
+
+capsule_status capsule_text(capsule_result *out, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    char *text = vformat(fmt, ap);
+    va_end(ap);
+    text_block(next_block(out), text, strlen(text));
+    free(text);
+    return CAPSULE_OK;
+}
+
+capsule_status capsule_image(capsule_result *out, const void *data, size_t len, const char *mime_type) {
+    block_t *b = next_block(out);
+    memset(b, 0, sizeof *b);
+    b->tag = CAPSULE_PLUGIN_TYPES_CONTENT_BLOCK_IMAGE;
+    b->val.image.data.ptr = xmalloc(len);
+    memcpy(b->val.image.data.ptr, data, len);
+    b->val.image.data.len = len;
+    set_string(&b->val.image.mime_type, mime_type);
+    return CAPSULE_OK;
+}
+
+capsule_status capsule_link(capsule_result *out, const char *uri, const char *name, const char *mime_type) {
+    block_t *b = next_block(out);
+    memset(b, 0, sizeof *b);
+    b->tag = CAPSULE_PLUGIN_TYPES_CONTENT_BLOCK_RESOURCE_LINK;
+    set_string(&b->val.resource_link.uri, uri);
+    set_string(&b->val.resource_link.name, name);
+    set_option(&b->val.resource_link.mime_type, mime_type);
+    return CAPSULE_OK;
+}
+
+capsule_jw *capsule_structured(capsule_result *out) {
+    out->used_structured = true;
+    return &out->structured;
+}
+
+capsule_status capsule_tool_error(capsule_result *out, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    char *text = vformat(fmt, ap);
+    va_end(ap);
+    text_block(next_block(out), text, strlen(text));
+    free(text);
+    out->is_error = true;
+    return CAPSULE_OK;
+}
+
+const char *capsule_arg_string(const capsule_json *args, const char *name, size_t *len) {
+    return capsule_json_string(capsule_json_get(args, name), len);
+}
+
+bool capsule_arg_number(const capsule_json *args, const char *name, double *out) {
+    return capsule_json_number(capsule_json_get(args, name), out);
+}
+
+bool capsule_arg_int(const capsule_json *args, const char *name, long long *out) {
+    double x;
+    if (!capsule_json_number(capsule_json_get(args, name), &x)) return false;
+    if (x != x || x < -9.2e18 || x > 9.2e18 || (double)(long long)x != x) return false;
+    if (out) *out = (long long)x;
+    return true;
+}
+
+bool capsule_arg_bool(const capsule_json *args, const char *name, bool *out) {
+    return capsule_json_bool(capsule_json_get(args, name), out);
+}
+
+static void set_hint(W(option_bool_t) *out, capsule_hint hint) {
+    out->is_some = hint != CAPSULE_UNSET;
+    out->val = hint == CAPSULE_YES;
+}
+
+static void set_json_option(exports_capsule_plugin_tools_option_json_t *out, const char *json) {
+    out->is_some = json != NULL;
+    if (json) set_string(&out->val, json);
+}
+
+void exports_capsule_plugin_tools_list_tools(exports_capsule_plugin_tools_list_tool_t *ret) {
+    const capsule_plugin *p = &capsule_definition;
+    ret->len = p->tool_count;
+    ret->ptr = xmalloc(p->tool_count * sizeof *ret->ptr);
+    for (size_t i = 0; i < p->tool_count; i++) {
+        const capsule_tool *t = &p->tools[i];
+        exports_capsule_plugin_tools_tool_t *w = &ret->ptr[i];
+        memset(w, 0, sizeof *w);
+        set_string(&w->name, t->name);
+        set_option(&w->title, t->title);
+        set_option(&w->description, t->description);
+        set_string(&w->input_schema, t->input_schema ? t->input_schema : "{\"type\":\"object\",\"additionalProperties\":false}");
+        set_json_option(&w->output_schema, t->output_schema);
+        bool hints = t->read_only || t->destructive || t->idempotent || t->open_world;
+        w->annotations.is_some = hints;
+        if (hints) {
+            set_hint(&w->annotations.val.read_only_hint, t->read_only);
+            set_hint(&w->annotations.val.destructive_hint, t->destructive);
+            set_hint(&w->annotations.val.idempotent_hint, t->idempotent);
+            set_hint(&w->annotations.val.open_world_hint, t->open_world);
+        }
+    }
+}
+
+bool exports_capsule_plugin_tools_call_tool(wstring *name, exports_capsule_plugin_tools_json_t *arguments,
+                                            exports_capsule_plugin_tools_call_outcome_t *ret,
+                                            exports_capsule_plugin_tools_error_t *err) {
+    const capsule_plugin *p = &capsule_definition;
+    char *tool_name = cstring(name);
+    W(string_free)(name);
+    const capsule_tool *tool = NULL;
+    for (size_t i = 0; i < p->tool_count; i++) {
+        if (strcmp(p->tools[i].name, tool_name) == 0) tool = &p->tools[i];
+    }
+    if (!tool) {
+        set_error(err, capsule_fail(CAPSULE_NOT_FOUND, "unknown tool `%s`", tool_name), "");
+        free(tool_name);
+        W(string_free)(arguments);
+        return false;
+    }
+    free(tool_name);
+
+    char parse_error[128] = "";
+    capsule_json *args = arguments->len ? capsule_json_parse((const char *)arguments->ptr, arguments->len, parse_error, sizeof parse_error)
+                                        : capsule_json_parse("{}", 2, NULL, 0);
+    W(string_free)(arguments);
+    if (!args || args->type != CAPSULE_JSON_OBJECT) {
+        set_error(err, capsule_fail(CAPSULE_INVALID_ARGUMENTS, "invalid arguments: %s", args ? "expected a JSON object" : parse_error), "");
+        capsule_json_free(args);
+        free(args);
+        return false;
+    }
+
+    capsule_result res = {0};
+    capsule_status status = tool->call(args, &res);
+    capsule_json_free(args);
+    free(args);
+    if (status == CAPSULE_OK && res.used_structured && (res.structured.failed || res.structured.depth != 0 || !res.structured.buf)) {
+        status = capsule_fail(CAPSULE_INTERNAL, "tool `%s` wrote incomplete structured content", tool->name);
+    }
+    if (status != CAPSULE_OK) {
+        set_error(err, status, "the tool failed");
+        for (size_t i = 0; i < res.count; i++) capsule_plugin_types_content_block_free(&res.blocks[i]);
+        free(res.blocks);
+        capsule_jw_free(&res.structured);
+        return false;
+    }
+
+    exports_capsule_plugin_tools_call_tool_result_t *r = &ret->val.complete;
+    memset(ret, 0, sizeof *ret);
+    ret->tag = EXPORTS_CAPSULE_PLUGIN_TOOLS_CALL_OUTCOME_COMPLETE;
+    size_t extra = res.used_structured ? 1 : 0;
+    r->content.len = res.count + extra;
+    r->content.ptr = xmalloc(r->content.len * sizeof *r->content.ptr);
+    if (extra) text_block(&r->content.ptr[0], res.structured.buf, res.structured.len);
+    if (res.count) memcpy(r->content.ptr + extra, res.blocks, res.count * sizeof *res.blocks);
+    free(res.blocks);
+    if (res.used_structured) {
+        r->structured_content.is_some = true;
+        set_string_n(&r->structured_content.val, res.structured.buf, res.structured.len);
+    }
+    capsule_jw_free(&res.structured);
+    r->is_error = res.is_error;
+    return true;
+}
+#endif /* CAPSULE_TOOLS */
+
+/* ------------------------------------------------------------------------------ resources */
+
+#ifdef CAPSULE_RESOURCES
+struct capsule_contents {
+    capsule_plugin_types_resource_contents_t *items;
+    size_t count, cap;
+    const char *default_mime;
+};
+
+struct capsule_resource_list {
+    exports_capsule_plugin_resources_resource_t *items;
+    size_t count, cap;
+};
+
+#define CAPSULE_MAX_VARS 16
+struct capsule_vars {
+    size_t count;
+    char *names[CAPSULE_MAX_VARS];
+    char *values[CAPSULE_MAX_VARS];
+};
+
+capsule_status capsule_contents_text(capsule_contents *out, const char *uri, const char *text, size_t len, const char *mime_type) {
+    GROW(out->items, out->count, out->cap);
+    resource_contents(&out->items[out->count++], uri, text, len, mime_type ? mime_type : out->default_mime, true);
+    return CAPSULE_OK;
+}
+
+capsule_status capsule_contents_blob(capsule_contents *out, const char *uri, const void *data, size_t len, const char *mime_type) {
+    GROW(out->items, out->count, out->cap);
+    resource_contents(&out->items[out->count++], uri, data, len, mime_type ? mime_type : out->default_mime, false);
+    return CAPSULE_OK;
+}
+
+const char *capsule_var(const capsule_vars *vars, const char *name) {
+    for (size_t i = 0; i < vars->count; i++) {
+        if (strcmp(vars->names[i], name) == 0) return vars->values[i];
+    }
+    return NULL;
+}
+
+void capsule_list_add(capsule_resource_list *list, const char *uri, const char *name, const char *mime_type,
+                      const char *description, long long size) {
+    GROW(list->items, list->count, list->cap);
+    exports_capsule_plugin_resources_resource_t *r = &list->items[list->count++];
+    memset(r, 0, sizeof *r);
+    set_string(&r->uri, uri);
+    set_string(&r->name, name);
+    set_option(&r->mime_type, mime_type);
+    set_option(&r->description, description);
+    r->size.is_some = size >= 0;
+    r->size.val = size >= 0 ? (uint64_t)size : 0;
+}
+
+void exports_capsule_plugin_resources_list_resources(exports_capsule_plugin_resources_list_resource_t *ret) {
+    const capsule_plugin *p = &capsule_definition;
+    capsule_resource_list list = {0};
+    for (size_t i = 0; i < p->resource_count; i++) {
+        const capsule_resource *r = &p->resources[i];
+        capsule_list_add(&list, r->uri, r->name, r->mime_type, r->description, -1);
+        set_option(&list.items[list.count - 1].title, r->title);
+    }
+    if (p->list_resources) p->list_resources(&list);
+    ret->ptr = list.items;
+    ret->len = list.count;
+}
+
+void exports_capsule_plugin_resources_list_resource_templates(exports_capsule_plugin_resources_list_resource_template_t *ret) {
+    const capsule_plugin *p = &capsule_definition;
+    ret->len = p->template_count;
+    ret->ptr = xmalloc(p->template_count * sizeof *ret->ptr);
+    for (size_t i = 0; i < p->template_count; i++) {
+        const capsule_template *t = &p->templates[i];
+        exports_capsule_plugin_resources_resource_template_t *w = &ret->ptr[i];
+        memset(w, 0, sizeof *w);
+        set_string(&w->uri_template, t->uri_template);
+        set_string(&w->name, t->name);
+        set_option(&w->title, t->title);
+        set_option(&w->description, t->description);
+        set_option(&w->mime_type, t->mime_type);
+    }
+}
+
+/* --- RFC 6570 level-1 matching, with the host's rules (see sdk-guest/rust/src/uri_template.rs) */
+
+static bool simple_name(const char *s, size_t n) {
+    if (n == 0) return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '%')) return false;
+    }
+    return true;
+}
+
+static int hexval(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+static bool valid_utf8(const unsigned char *s, size_t n) {
+    for (size_t i = 0; i < n;) {
+        unsigned char c = s[i];
+        size_t need;
+        unsigned cp, min;
+        if (c < 0x80) { i++; continue; }
+        if (c >= 0xc2 && c <= 0xdf) { need = 1; cp = c & 0x1f; min = 0x80; }
+        else if (c >= 0xe0 && c <= 0xef) { need = 2; cp = c & 0x0f; min = 0x800; }
+        else if (c >= 0xf0 && c <= 0xf4) { need = 3; cp = c & 0x07; min = 0x10000; }
+        else return false;
+        for (size_t k = 1; k <= need; k++) {
+            if (i + k >= n || (s[i + k] & 0xc0) != 0x80) return false;
+            cp = (cp << 6) | (s[i + k] & 0x3f);
+        }
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
+        i += need + 1;
+    }
+    return true;
+}
+
+/* Decode %XX escapes (a '%' without two hex digits stays); NULL if the result is not UTF-8. */
+static char *percent_decode(const char *s, size_t n) {
+    char *out = xmalloc(n + 1);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
+            out[k++] = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+            i += 2;
+        } else {
+            out[k++] = s[i];
+        }
+    }
+    out[k] = '\0';
+    if (!valid_utf8((const unsigned char *)out, k)) {
+        free(out);
+        return NULL;
+    }
+    return out;
+}
+
+static void vars_clear(capsule_vars *v) {
+    for (size_t i = 0; i < v->count; i++) {
+        free(v->names[i]);
+        free(v->values[i]);
+    }
+    v->count = 0;
+}
+
+/* Match template `t` against `u`; binds raw (still encoded) values. */
+static bool match_from(const char *t, const char *u, capsule_vars *v) {
+    while (*t && *t != '{') {
+        if (*t != *u) return false;
+        t++;
+        u++;
+    }
+    if (!*t) return *u == '\0';
+    const char *close = strchr(t, '}');
+    if (!close) return strcmp(t, u) == 0; /* an unclosed '{' is literal text */
+    size_t name_len = (size_t)(close - t - 1);
+    const char *rest = close + 1;
+    if (v->count >= CAPSULE_MAX_VARS) return false;
+    size_t slot = v->count++;
+    v->names[slot] = xmalloc(name_len + 1);
+    memcpy(v->names[slot], t + 1, name_len);
+    v->names[slot][name_len] = '\0';
+    size_t ulen = strlen(u);
+    for (size_t n = 0; n <= ulen; n++) {
+        if (n < ulen && ((unsigned char)u[n] & 0xc0) == 0x80) continue; /* only at character boundaries */
+        if (*rest == '\0' && n != ulen) continue;                        /* the last variable takes the rest */
+        v->values[slot] = xmalloc(n + 1);
+        memcpy(v->values[slot], u, n);
+        v->values[slot][n] = '\0';
+        size_t mark = v->count;
+        if (match_from(rest, u + n, v)) return true;
+        while (v->count > mark) {
+            v->count--;
+            free(v->names[v->count]);
+            free(v->values[v->count]);
+        }
+        free(v->values[slot]);
+        v->values[slot] = NULL;
+    }
+    free(v->names[slot]);
+    v->count--;
+    return false;
+}
+
+static bool template_match(const char *tmpl, const char *uri, capsule_vars *v) {
+    /* Every expression must be a simple variable name, else the template never matches. */
+    for (const char *p = strchr(tmpl, '{'); p; p = strchr(p + 1, '{')) {
+        const char *close = strchr(p, '}');
+        if (!close) break;
+        if (!simple_name(p + 1, (size_t)(close - p - 1))) return false;
+    }
+    v->count = 0;
+    if (!match_from(tmpl, uri, v)) return false;
+    for (size_t i = 0; i < v->count; i++) {
+        char *decoded = percent_decode(v->values[i], strlen(v->values[i]));
+        if (!decoded) {
+            vars_clear(v);
+            return false;
+        }
+        free(v->values[i]);
+        v->values[i] = decoded;
+    }
+    return true;
+}
+
+bool exports_capsule_plugin_resources_read_resource(wstring *uri_in, exports_capsule_plugin_resources_list_resource_contents_t *ret,
+                                                    exports_capsule_plugin_resources_error_t *err) {
+    const capsule_plugin *p = &capsule_definition;
+    char *uri = cstring(uri_in);
+    W(string_free)(uri_in);
+    capsule_contents out = {0};
+    capsule_status status = CAPSULE_NOT_FOUND;
+    bool found = false;
+    for (size_t i = 0; i < p->resource_count && !found; i++) {
+        if (strcmp(p->resources[i].uri, uri) == 0) {
+            found = true;
+            out.default_mime = p->resources[i].mime_type;
+            status = p->resources[i].read(uri, &out);
+        }
+    }
+    for (size_t i = 0; i < p->template_count && !found; i++) {
+        capsule_vars vars = {0};
+        if (template_match(p->templates[i].uri_template, uri, &vars)) {
+            found = true;
+            out.default_mime = p->templates[i].mime_type;
+            status = p->templates[i].read(&vars, uri, &out);
+            vars_clear(&vars);
+        }
+    }
+    if (!found) capsule_fail(CAPSULE_NOT_FOUND, "unknown resource `%s`", uri);
+    free(uri);
+    if (status != CAPSULE_OK) {
+        set_error(err, status, "reading the resource failed");
+        for (size_t i = 0; i < out.count; i++) capsule_plugin_types_resource_contents_free(&out.items[i]);
+        free(out.items);
+        return false;
+    }
+    ret->ptr = out.items;
+    ret->len = out.count;
+    return true;
+}
+#endif /* CAPSULE_RESOURCES */
+
+/* ------------------------------------------------------------------------------ prompts */
+
+#ifdef CAPSULE_PROMPTS
+struct capsule_messages {
+    exports_capsule_plugin_prompts_prompt_message_t *items;
+    size_t count, cap;
+};
+
+struct capsule_prompt_args {
+    size_t count;
+    char **names;
+    char **values;
+};
+
+const char *capsule_prompt_arg(const capsule_prompt_args *args, const char *name) {
+    for (size_t i = 0; i < args->count; i++) {
+        if (strcmp(args->names[i], name) == 0) return args->values[i];
+    }
+    return NULL;
+}
+
+static exports_capsule_plugin_prompts_prompt_message_t *next_message(capsule_messages *out, capsule_role role) {
+    GROW(out->items, out->count, out->cap);
+    exports_capsule_plugin_prompts_prompt_message_t *m = &out->items[out->count++];
+    memset(m, 0, sizeof *m);
+    m->role = role == CAPSULE_ASSISTANT ? CAPSULE_PLUGIN_TYPES_ROLE_ASSISTANT : CAPSULE_PLUGIN_TYPES_ROLE_USER;
+    return m;
+}
+
+capsule_status capsule_message(capsule_messages *out, capsule_role role, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    char *text = vformat(fmt, ap);
+    va_end(ap);
+    text_block(&next_message(out, role)->content, text, strlen(text));
+    free(text);
+    return CAPSULE_OK;
+}
+
+capsule_status capsule_message_resource(capsule_messages *out, capsule_role role, const char *uri, const char *text, size_t len,
+                                        const char *mime_type) {
+    block_t *b = &next_message(out, role)->content;
+    b->tag = CAPSULE_PLUGIN_TYPES_CONTENT_BLOCK_EMBEDDED_RESOURCE;
+    resource_contents(&b->val.embedded_resource, uri, text, len, mime_type, true);
+    return CAPSULE_OK;
+}
+
+void exports_capsule_plugin_prompts_list_prompts(exports_capsule_plugin_prompts_list_prompt_t *ret) {
+    const capsule_plugin *p = &capsule_definition;
+    ret->len = p->prompt_count;
+    ret->ptr = xmalloc(p->prompt_count * sizeof *ret->ptr);
+    for (size_t i = 0; i < p->prompt_count; i++) {
+        const capsule_prompt *q = &p->prompts[i];
+        exports_capsule_plugin_prompts_prompt_t *w = &ret->ptr[i];
+        memset(w, 0, sizeof *w);
+        set_string(&w->name, q->name);
+        set_option(&w->title, q->title);
+        set_option(&w->description, q->description);
+        w->arguments.len = q->argument_count;
+        w->arguments.ptr = xmalloc(q->argument_count * sizeof *w->arguments.ptr);
+        for (size_t k = 0; k < q->argument_count; k++) {
+            exports_capsule_plugin_prompts_prompt_argument_t *a = &w->arguments.ptr[k];
+            memset(a, 0, sizeof *a);
+            set_string(&a->name, q->arguments[k].name);
+            set_option(&a->description, q->arguments[k].description);
+            a->required = q->arguments[k].required;
+        }
+    }
+}
+
+bool exports_capsule_plugin_prompts_get_prompt(wstring *name, W(list_tuple2_string_string_t) *arguments,
+                                               exports_capsule_plugin_prompts_get_prompt_result_t *ret,
+                                               exports_capsule_plugin_prompts_error_t *err) {
+    const capsule_plugin *p = &capsule_definition;
+    char *prompt_name = cstring(name);
+    W(string_free)(name);
+    capsule_prompt_args args = {arguments->len, xmalloc(arguments->len * sizeof(char *)), xmalloc(arguments->len * sizeof(char *))};
+    for (size_t i = 0; i < arguments->len; i++) {
+        args.names[i] = cstring(&arguments->ptr[i].f0);
+        args.values[i] = cstring(&arguments->ptr[i].f1);
+    }
+    W(list_tuple2_string_string_free)(arguments);
+
+    const capsule_prompt *prompt = NULL;
+    for (size_t i = 0; i < p->prompt_count; i++) {
+        if (strcmp(p->prompts[i].name, prompt_name) == 0) prompt = &p->prompts[i];
+    }
+    capsule_status status = CAPSULE_OK;
+    capsule_messages out = {0};
+    if (!prompt) {
+        status = capsule_fail(CAPSULE_NOT_FOUND, "unknown prompt `%s`", prompt_name);
+    } else {
+        for (size_t k = 0; k < prompt->argument_count && status == CAPSULE_OK; k++) {
+            if (prompt->arguments[k].required && !capsule_prompt_arg(&args, prompt->arguments[k].name)) {
+                status = capsule_fail(CAPSULE_INVALID_ARGUMENTS, "missing required argument `%s`", prompt->arguments[k].name);
+            }
+        }
+        if (status == CAPSULE_OK) status = prompt->render(&args, &out);
+    }
+    free(prompt_name);
+    for (size_t i = 0; i < args.count; i++) {
+        free(args.names[i]);
+        free(args.values[i]);
+    }
+    free(args.names);
+    free(args.values);
+    if (status != CAPSULE_OK) {
+        set_error(err, status, "rendering the prompt failed");
+        for (size_t i = 0; i < out.count; i++) exports_capsule_plugin_prompts_prompt_message_free(&out.items[i]);
+        free(out.items);
+        return false;
+    }
+    memset(ret, 0, sizeof *ret);
+    set_option(&ret->description, prompt->description);
+    ret->messages.ptr = out.items;
+    ret->messages.len = out.count;
+    return true;
+}
+#endif /* CAPSULE_PROMPTS */
