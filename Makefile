@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 PLUGIN_OUT := target/plugins
 EXAMPLES_DIR := target/examples
-PLUGINS := hello textkit notes fixture mallory
+PLUGINS := hello textkit notes fixture mallory fetch
 EXAMPLES := hello textkit notes
 NOTES_DATA := plugins/notes/data
 
@@ -49,7 +49,7 @@ demo: setup plugins build
 test-unit: plugins
 	$(CARGO) test -p capsule-host
 	$(CARGO) test -p capsule-plugin --features tools,resources,prompts
-	$(CARGO) test -p hello -p textkit -p notes -p fixture -p mallory
+	$(CARGO) test -p hello -p textkit -p notes -p fixture -p mallory -p fetch
 
 test-e2e: setup plugins
 	$(CARGO) build -p capsule-host

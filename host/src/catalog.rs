@@ -92,6 +92,12 @@ pub struct GrantedPath {
 #[derive(Clone, Debug, Serialize, Default)]
 pub struct Granted {
     pub filesystem: Vec<GrantedPath>,
+    /// Outgoing HTTP origins, canonical (`https://api.github.com`, `https://*.example.com:8443`).
+    pub network: Vec<String>,
+    /// Raw TCP addresses (`host:port`).
+    pub tcp: Vec<String>,
+    /// Whether granted names may resolve to loopback, private, link-local ... addresses.
+    pub allow_private: bool,
     pub env: Vec<String>,
 }
 
@@ -442,6 +448,21 @@ fn granted(g: &crate::grants::Grants) -> Granted {
                 access: m.access.to_string(),
             })
             .collect(),
+        network: g
+            .network
+            .effective
+            .allow
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
+        tcp: g
+            .network
+            .effective
+            .tcp
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
+        allow_private: g.network.effective.allow_private && !g.network.effective.is_empty(),
         env: g.env.iter().map(|v| v.name.clone()).collect(),
     }
 }

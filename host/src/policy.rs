@@ -16,6 +16,11 @@
 //! NOTES_TITLE = { value = "My notes" }
 //! API_TOKEN = { from_host = "NOTES_API_TOKEN" }
 //!
+//! [network]                                 # see crate::grants::NetworkGrants
+//! allow = ["https://api.github.com", "https://*.example.com:8443", "http://127.0.0.1:8080"]
+//! tcp = ["db.internal:5432"]                # raw wasi:sockets TCP connections
+//! allow_private = false                     # may granted names resolve to private addresses?
+//!
 //! [limits]
 //! memory = "64MiB"
 //! timeout = "10s"
@@ -41,7 +46,9 @@ use bytesize::ByteSize;
 use serde::{Deserialize, Deserializer};
 use toml::Spanned;
 
-use crate::grants::{Access, EnvVar, Limits, Mount, Secret};
+use crate::grants::{
+    Access, EnvVar, Limits, Mount, NetworkGrants, OriginPattern, Secret, TcpGrant,
+};
 
 /// A policy or config file that cannot be used. The message names the file, the line, and what
 /// is expected.
@@ -112,6 +119,19 @@ struct LimitsTable {
     max_output: Option<ByteSize>,
 }
 
+/// The `[network]` table: origins (`allow`), raw TCP addresses (`tcp`), and whether names may
+/// resolve to special-use addresses (`allow_private`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NetworkTable {
+    #[serde(default)]
+    allow: Vec<Spanned<String>>,
+    #[serde(default)]
+    tcp: Vec<Spanned<String>>,
+    #[serde(default)]
+    allow_private: bool,
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PolicyToml {
@@ -119,6 +139,8 @@ struct PolicyToml {
     filesystem: BTreeMap<String, Spanned<FsEntry>>,
     #[serde(default)]
     env: BTreeMap<String, Spanned<EnvEntry>>,
+    #[serde(default)]
+    network: NetworkTable,
     limits: Option<Spanned<LimitsTable>>,
 }
 
@@ -287,6 +309,8 @@ pub struct Policy {
     pub file: Option<PathBuf>,
     pub mounts: Vec<Mount>,
     pub env: Vec<EnvVar>,
+    /// `[network]`: origins, TCP addresses, `allow_private`.
+    pub network: NetworkGrants,
     pub limits: Limits,
 }
 
@@ -312,6 +336,7 @@ impl Policy {
             file: None,
             mounts: Vec::new(),
             env: Vec::new(),
+            network: NetworkGrants::default(),
             limits: config.defaults,
         };
         let source = match std::fs::read_to_string(file) {
@@ -413,6 +438,21 @@ impl Policy {
                 value: Secret::new(value),
             });
         }
+        for entry in &parsed.network.allow {
+            let origin = OriginPattern::parse(entry.get_ref())
+                .map_err(|e| err(entry.span(), format!("network.allow: {e}")))?;
+            if !self.network.allow.contains(&origin) {
+                self.network.allow.push(origin);
+            }
+        }
+        for entry in &parsed.network.tcp {
+            let addr = TcpGrant::parse(entry.get_ref())
+                .map_err(|e| err(entry.span(), format!("network.tcp: {e}")))?;
+            if !self.network.tcp.contains(&addr) {
+                self.network.tcp.push(addr);
+            }
+        }
+        self.network.allow_private = parsed.network.allow_private;
         if let Some(limits) = &parsed.limits {
             limits.get_ref().apply_to(&mut self.limits);
             config
@@ -455,6 +495,8 @@ mod tests {
             "p.toml",
             "[filesystem]\n\"/data\" = { host = \"data\", access = \"read-write\" }\n\
              [env]\nTOKEN = { from_host = \"CAPSULE_TEST_TOKEN\" }\nMODE = { value = \"fast\" }\n\
+             [network]\nallow = [\"https://api.github.com\", \"https://*.example.com:8443\"]\n\
+             tcp = [\"127.0.0.1:5432\"]\nallow_private = true\n\
              [limits]\nmemory = \"64MiB\"\ntimeout = \"2s\"\nmax_concurrency = 3\nmax_output = \"1KiB\"\n",
         );
         let p = Policy::load("p", &file, &[], &HostConfig::default()).unwrap();
@@ -475,6 +517,13 @@ mod tests {
             !format!("{p:?}").contains("s3cret"),
             "secrets never reach Debug output"
         );
+        let allow: Vec<String> = p.network.allow.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            allow,
+            ["https://api.github.com", "https://*.example.com:8443"]
+        );
+        assert_eq!(p.network.tcp, [TcpGrant::parse("127.0.0.1:5432").unwrap()]);
+        assert!(p.network.allow_private);
         assert_eq!(p.limits.memory_bytes, 64 << 20);
         assert_eq!(p.limits.call_timeout, Duration::from_secs(2));
         assert_eq!(p.limits.max_concurrency, 3);
@@ -505,7 +554,23 @@ mod tests {
                 2,
                 "unknown field `acces`",
             ),
-            ("[network]\nallow = []\n", 1, "unknown field `network`"),
+            ("[network]\nalow = []\n", 2, "unknown field `alow`"),
+            (
+                "[network]\nallow = [\n  \"https://ok.example\",\n  \"https://x.com/path\",\n]\n",
+                4,
+                "network.allow: 'https://x.com/path': an origin has no path",
+            ),
+            (
+                "[network]\nallow = [\"ftp://x.com\"]\n",
+                2,
+                "the scheme must be http or https",
+            ),
+            (
+                "\n[network]\ntcp = [\"db.internal\"]\n",
+                3,
+                "network.tcp: 'db.internal': the port is missing",
+            ),
+            ("[network]\nallow_private = \"yes\"\n", 2, "invalid type"),
             (
                 "\n[filesystem]\n\"/d\" = { host = \"nope\" }\n",
                 3,

@@ -87,10 +87,18 @@ pub fn table(catalog: &Catalog, failures: &[LoadFailure]) -> String {
             .iter()
             .map(|f| format!("{} = {} ({})", f.path, f.host.display(), f.access))
             .collect();
+        let mut network = g.network.clone();
+        network.extend(g.tcp.iter().map(|t| format!("tcp://{t}")));
+        let private = if g.allow_private {
+            " (private addresses allowed)"
+        } else {
+            ""
+        };
         let _ = writeln!(
             out,
-            "  granted:    filesystem: {}; network: -; env: {}",
+            "  granted:    filesystem: {}; network: {}{private}; env: {}",
             list(&fs),
+            list(&network),
             list(&g.env)
         );
         let l = &p.limits;

@@ -1,20 +1,25 @@
 //! Grants: what a plugin may reach, and the single door through which it gets it — the WASI
 //! context of each call (DESIGN.md §3).
 //!
-//! Deny by default: with no grant a plugin gets no filesystem, no network (TCP, UDP and name
-//! lookups all refused), no environment variables and no arguments, and its stdout/stderr go to
-//! the host log. The operator grants in policy ([`crate::policy`]); the plugin requests in its
+//! Deny by default: with no grant a plugin gets no filesystem, no network (HTTP, TCP, UDP and
+//! name lookups all refused), no environment variables and no arguments, and its stdout/stderr go
+//! to the host log. The operator grants in policy ([`crate::policy`]); the plugin requests in its
 //! metadata; the plugin gets the intersection ([`Grants::effective`]). One file per capability.
 
 mod env;
 mod filesystem;
 mod limits;
+mod network;
 
 use std::sync::Arc;
 
 pub use env::{EnvVar, Secret};
 pub use filesystem::{Access, Mount, MountParseError};
 pub use limits::Limits;
+pub use network::{
+    Denials, HostPattern, NetworkAccess, NetworkGrants, NetworkGuard, NetworkRequest,
+    OriginPattern, Refusal, Scheme, Target, TargetHost, TcpGrant, special_use,
+};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder};
 
 use crate::policy::Policy;
@@ -27,6 +32,8 @@ pub struct Grants {
     pub mounts: Vec<Mount>,
     /// Environment variables.
     pub env: Vec<EnvVar>,
+    /// Outgoing HTTP origins and raw TCP addresses.
+    pub network: Arc<NetworkAccess>,
     pub limits: Limits,
 }
 
@@ -37,6 +44,8 @@ pub struct Requested {
     pub filesystem: Vec<(String, Access)>,
     /// Environment variable names.
     pub env: Vec<String>,
+    /// Origins, `tcp://host:port` addresses, or `*` for whatever is granted.
+    pub network: Vec<NetworkRequest>,
 }
 
 impl Grants {
@@ -93,26 +102,56 @@ impl Grants {
                 );
             }
         }
+        let (effective, ignored) = policy.network.effective(&requested.network);
+        for grant in ignored {
+            tracing::warn!(
+                plugin,
+                "network grant '{grant}' in {source} ignored: the plugin does not request it"
+            );
+        }
+        let network = NetworkAccess {
+            effective,
+            granted: policy.network.clone(),
+            policy: policy
+                .file
+                .as_deref()
+                .map(|f| f.display().to_string())
+                .unwrap_or_else(|| format!("{plugin}.toml (beside {plugin}.wasm; there is none)")),
+        };
         Self {
             mounts,
             env,
+            network: Arc::new(network),
             limits: policy.limits,
         }
     }
 
-    /// Build the WASI context for one call of `plugin`.
+    /// Build the WASI context for one call; `guard` checks its sockets.
+    ///
+    /// TCP sockets can be created, but every address passes [`NetworkGuard::check_socket`]:
+    /// only connections to `[network].tcp` grants get through, and each refusal is logged and
+    /// recorded with a clear message. UDP is off. Name lookups (`wasi:sockets/ip-name-lookup`)
+    /// are on only when a TCP grant is a DNS name, and then only for those names
+    /// ([`NetworkGuard::check_lookup`], wired in by `runtime::lookup`). `wasi:http` does not use
+    /// these sockets: see `runtime::http`.
     ///
     /// # Errors
     /// A mount whose host directory cannot be opened (it was removed after loading, or
     /// permissions changed) is an error naming the directory.
-    pub fn wasi_ctx(&self, plugin: &Arc<str>) -> anyhow::Result<WasiCtx> {
+    pub fn wasi_ctx(&self, guard: &NetworkGuard) -> anyhow::Result<WasiCtx> {
+        let plugin = &guard.plugin;
         let mut builder = WasiCtxBuilder::new();
+        let check = guard.clone();
         builder
             .stdout(LogOutput::new(plugin.clone(), Stream::Stdout))
             .stderr(LogOutput::new(plugin.clone(), Stream::Stderr))
-            .allow_tcp(false)
+            .allow_tcp(true)
+            .socket_addr_check(move |addr, usage| {
+                let check = check.clone();
+                Box::pin(async move { check.check_socket(addr, usage).await })
+            })
             .allow_udp(false)
-            .allow_ip_name_lookup(false);
+            .allow_ip_name_lookup(self.network.effective.tcp_needs_lookups());
         for mount in &self.mounts {
             mount.apply(&mut builder)?;
         }
@@ -155,6 +194,7 @@ mod tests {
                     value: Secret::new("2".into()),
                 },
             ],
+            network: NetworkGrants::default(),
             limits: Limits::default(),
         };
         let requested = Requested {
@@ -164,6 +204,7 @@ mod tests {
                 ("/d".into(), Access::ReadOnly),
             ],
             env: vec!["WANTED".into(), "NOT_GRANTED".into()],
+            network: Vec::new(),
         };
         let g = Grants::effective("p", &policy, &requested);
         let mounts: Vec<_> = g

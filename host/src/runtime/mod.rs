@@ -9,6 +9,8 @@
 
 pub mod bindings;
 pub mod cache;
+pub mod http;
+pub mod lookup;
 pub mod output;
 pub mod plugin;
 pub mod state;
@@ -46,8 +48,9 @@ pub enum Compiled {
 }
 
 impl Runtime {
-    /// Create the engine (component model, epoch interruption), link WASI 0.2 and the
-    /// `capsule:plugin/host` imports, and start the epoch ticker thread. With `cache_root`,
+    /// Create the engine (component model, epoch interruption), link WASI 0.2, outgoing
+    /// `wasi:http` and the `capsule:plugin/host` imports, and start the epoch ticker thread.
+    /// With `cache_root`,
     /// compiled components are kept in a [`CompileCache`] below it; a cache directory that cannot
     /// be used safely is logged and ignored.
     ///
@@ -62,6 +65,12 @@ impl Runtime {
         let mut linker = Linker::<CallState>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)
             .map_err(|e| anyhow::anyhow!("linking WASI: {e}"))?;
+        lookup::filter_name_lookups(&mut linker)
+            .map_err(|e| anyhow::anyhow!("linking the name lookup filter: {e}"))?;
+        // Outgoing HTTP only (the full wasi-http `add_to_linker` would define WASI twice);
+        // every request passes `http::CheckedHooks`.
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
+            .map_err(|e| anyhow::anyhow!("linking wasi:http: {e}"))?;
         bindings::capsule::plugin::host::add_to_linker::<_, HasSelf<CallState>>(
             &mut linker,
             |state| state,

@@ -16,9 +16,10 @@ use wasmtime::{Store, UpdateDeadline};
 
 use super::bindings::{plugin, prompts, resources, tools, types};
 use super::cache::ContentHash;
+use super::http::CheckedHooks;
 use super::state::Interrupt;
 use super::{CallState, Compiled, RequestScope, Runtime};
-use crate::grants::{Access, Grants, Requested};
+use crate::grants::{Access, Denials, Grants, NetworkGuard, NetworkRequest, Requested};
 use crate::policy::Policy;
 
 /// Why a file in the plugin directory did not load. The message says what to do about it.
@@ -192,7 +193,7 @@ impl PluginImage {
             let r = guest.call_describe(&mut call.store).await;
             probe.finish(&call, r)?
         };
-        let grants = Grants::effective(name, policy, &requested(&metadata.requests));
+        let grants = Grants::effective(name, policy, &requested(name, &metadata.requests));
         Arc::new(image(grants))
             .read_static(path, hash, compiled, metadata)
             .await
@@ -281,8 +282,20 @@ impl PluginImage {
         let r = guest
             .call_call_tool(&mut call.store, name, &arguments)
             .await;
-        let outcome = self.finish(&call, r)?.map_err(CallError::Plugin)?;
-        let tools::CallOutcome::Complete(result) = &outcome;
+        let denials = call.store.data().denials.take();
+        let mut outcome = self
+            .finish(&call, r)
+            .map_err(|e| explain(e, &denials))?
+            .map_err(|e| explain(CallError::Plugin(e), &denials))?;
+        let tools::CallOutcome::Complete(result) = &mut outcome;
+        if result.is_error && !denials.is_empty() {
+            result
+                .content
+                .push(types::ContentBlock::Text(types::TextContent {
+                    text: denials.join("\n"),
+                    annotations: None,
+                }));
+        }
         self.check_output(output::call_tool_result(result))?;
         Ok(outcome)
     }
@@ -351,14 +364,28 @@ impl PluginImage {
                 .map_err(|_| CallError::Busy(limits.max_concurrency))?
                 .map_err(|_| CallError::Busy(limits.max_concurrency))?,
         };
+        let deadline = Instant::now() + limits.call_timeout;
+        let guard = NetworkGuard {
+            plugin: self.name.clone(),
+            access: self.grants.network.clone(),
+            denials: Denials::default(),
+            deadline,
+        };
         let wasi = self
             .grants
-            .wasi_ctx(&self.name)
+            .wasi_ctx(&guard)
             .map_err(|e| CallError::Setup(format!("{e:#}")))?;
-        let state = CallState::new(self.name.clone(), wasi, limits.memory_bytes, scope);
+        let denials = guard.denials.clone();
+        let state = CallState::new(
+            self.name.clone(),
+            wasi,
+            CheckedHooks::new(guard),
+            denials,
+            limits.memory_bytes,
+            scope,
+        );
         let mut store = Store::new(self.runtime.engine(), state);
         store.limiter(|state| state.limiter());
-        let deadline = Instant::now() + limits.call_timeout;
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(move |mut ctx| {
             let state = ctx.data_mut();
@@ -408,8 +435,9 @@ impl PluginImage {
     }
 }
 
-/// What a plugin asks for, in the terms of [`Grants::effective`].
-fn requested(r: &plugin::CapabilityRequests) -> Requested {
+/// What a plugin asks for, in the terms of [`Grants::effective`]. A network request that does not
+/// parse is logged and left out (it grants nothing either way).
+fn requested(name: &str, r: &plugin::CapabilityRequests) -> Requested {
     Requested {
         filesystem: r
             .filesystem
@@ -423,6 +451,35 @@ fn requested(r: &plugin::CapabilityRequests) -> Requested {
             })
             .collect(),
         env: r.env.clone(),
+        network: r
+            .network
+            .iter()
+            .filter_map(|text| match NetworkRequest::parse(text) {
+                Ok(request) => Some(request),
+                Err(e) => {
+                    tracing::warn!(plugin = name, "network request ignored: {e}");
+                    None
+                }
+            })
+            .collect(),
+    }
+}
+
+/// Add the host's denial messages of a call to the error it ended with, so the client learns
+/// what was refused and which policy line would allow it (the guest only saw an error code).
+fn explain(error: CallError, denials: &[String]) -> CallError {
+    if denials.is_empty() {
+        return error;
+    }
+    let add = |m: String| format!("{m}\n{}", denials.join("\n"));
+    match error {
+        CallError::Plugin(e) => CallError::Plugin(match e {
+            types::Error::InvalidArguments(m) => types::Error::InvalidArguments(add(m)),
+            types::Error::NotFound(m) => types::Error::NotFound(add(m)),
+            types::Error::Denied(m) => types::Error::Denied(add(m)),
+            types::Error::Internal(m) => types::Error::Internal(add(m)),
+        }),
+        other => other,
     }
 }
 

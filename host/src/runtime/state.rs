@@ -16,8 +16,11 @@ use tokio_util::sync::CancellationToken;
 use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use super::bindings::capsule::plugin::{host, types};
+use super::http::CheckedHooks;
+use crate::grants::Denials;
 
 /// What a call is serving: the client to report to and the cancellation signal.
 ///
@@ -68,6 +71,12 @@ fn to_mcp(level: types::LogLevel) -> LoggingLevel {
 pub struct CallState {
     pub(crate) plugin: Arc<str>,
     pub(crate) wasi: WasiCtx,
+    /// `wasi:http` state; it shares `table` with WASI.
+    http: WasiHttpCtx,
+    /// Every outgoing HTTP request passes these hooks' policy checks.
+    pub(crate) hooks: CheckedHooks,
+    /// Network denials of this call, to add to its error result.
+    pub(crate) denials: Denials,
     pub(crate) table: ResourceTable,
     pub(crate) memory: MemoryBudget,
     pub(crate) scope: RequestScope,
@@ -87,10 +96,22 @@ pub enum Interrupt {
 }
 
 impl CallState {
-    pub fn new(plugin: Arc<str>, wasi: WasiCtx, memory_limit: usize, scope: RequestScope) -> Self {
+    /// The state of one call: `wasi` and `hooks` come from the plugin's grants, and `denials`
+    /// is the log their checks write to.
+    pub fn new(
+        plugin: Arc<str>,
+        wasi: WasiCtx,
+        hooks: CheckedHooks,
+        denials: Denials,
+        memory_limit: usize,
+        scope: RequestScope,
+    ) -> Self {
         Self {
             plugin,
             wasi,
+            http: WasiHttpCtx::new(),
+            hooks,
+            denials,
             table: ResourceTable::new(),
             memory: MemoryBudget {
                 limit: memory_limit,
@@ -151,6 +172,16 @@ impl WasiView for CallState {
         WasiCtxView {
             ctx: &mut self.wasi,
             table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for CallState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.hooks,
         }
     }
 }

@@ -209,7 +209,10 @@ where
                 }
             }
         }
-        if tokio::time::timeout(DRAIN_TIMEOUT, pending.drained()).await.is_err() {
+        if tokio::time::timeout(DRAIN_TIMEOUT, pending.drained())
+            .await
+            .is_err()
+        {
             tracing::warn!("stdin closed; gave up waiting for requests still running");
         }
         let _ = to_rmcp.shutdown().await;

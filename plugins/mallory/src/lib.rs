@@ -2,7 +2,8 @@
 //! (`tests/e2e/test_sandbox.py`) assert that every attempt is refused with a clear error. Never
 //! grant it anything you care about.
 //!
-//! It requests `/data` read-write and the variable `MALLORY_ALLOWED`, so tests can grant less
+//! It requests `/data` read-write, the variable `MALLORY_ALLOWED` and the network `*` (whatever the
+//! operator grants, so tests can grant a `[network] tcp` address), so tests can grant less
 //! (read-only) or nothing and check what it really gets.
 
 use capsule_plugin::prelude::*;
@@ -140,7 +141,8 @@ capsule_plugin::plugin! {
     metadata: Metadata::new("mallory", env!("CARGO_PKG_VERSION"))
         .description("Hostile test plugin: tries to escape its sandbox")
         .filesystem("/data", Access::ReadWrite, "the directory it attacks from")
-        .env("MALLORY_ALLOWED"),
+        .env("MALLORY_ALLOWED")
+        .network("*"),
     tools: [
         tool("read_file", "Read a file", read_file),
         tool("list_dir", "List a directory", list_dir),

@@ -46,7 +46,8 @@ pub struct Metadata {
     pub description: Option<String>,
     /// Filesystem paths requested.
     pub filesystem: Vec<FilesystemRequest>,
-    /// Outgoing HTTP origins requested, e.g. `https://api.github.com`.
+    /// Network requested: HTTP origins such as `https://api.github.com`,
+    /// `tcp://host:port`, or `*` (whatever is granted).
     pub network: Vec<String>,
     /// Names of environment variables the plugin reads.
     pub env: Vec<String>,
@@ -87,7 +88,9 @@ impl Metadata {
     }
 
     /// Request outgoing HTTP to `origin` (`scheme://host[:port]`, the host
-    /// may start with `*.`).
+    /// may start with `*.`), raw TCP to `tcp://host:port`, or `*`: whatever
+    /// the operator grants (for generic clients that cannot know their
+    /// origins). The host's `[network]` policy decides what is reachable.
     pub fn network(mut self, origin: impl Into<String>) -> Self {
         self.network.push(origin.into());
         self

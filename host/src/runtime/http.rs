@@ -1,0 +1,282 @@
+//! Outgoing `wasi:http`, policed: the [`WasiHttpHooks`] of every call.
+//!
+//! wasi-http does not go through `wasi:sockets`, so `socket_addr_check` never sees its requests;
+//! [`CheckedHooks::send_request`] is the only door. For each request (and so for each redirect
+//! hop: wasi-http never follows redirects, the guest must send a new request) it
+//!
+//! 1. checks scheme, host and port against the plugin's effective `[network].allow`
+//!    ([`NetworkGuard::check_origin`]); a miss is `HTTP-request-denied`;
+//! 2. resolves the host once and refuses special-use addresses unless allowed
+//!    ([`NetworkGuard::resolve`]); that is `destination-IP-prohibited`;
+//! 3. connects to exactly the checked addresses (wasmtime-wasi-http's default sender resolves
+//!    the name again inside `TcpStream::connect`, which would let a DNS answer change between
+//!    check and use, so this module sends itself): TCP, then TLS (webpki roots, SNI and
+//!    certificate name = the requested host), then HTTP/1.1 with hyper. The `Host` header is the
+//!    authority the guest asked for (wasi-http sets it and guests cannot override it).
+//!
+//! Every wait is bounded by the call's deadline, because a guest blocked in a host call is not
+//! interrupted by the epoch deadline until it returns.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body::{Body, Frame};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use rustls::pki_types::ServerName;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+use wasmtime_wasi_http::io::TokioIo;
+use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
+
+use crate::grants::{NetworkGuard, Refusal, Scheme, Target, TargetHost};
+
+/// What `send_request` resolves to: the response and the future that drives the connection.
+type Sent = Result<(http::Response<WasiBody>, IoFuture), Error>;
+type IoFuture = Box<dyn Future<Output = Result<(), Error>> + Send>;
+
+/// The `wasi:http` hooks of one call: everything default except sending.
+pub struct CheckedHooks {
+    guard: NetworkGuard,
+}
+
+impl CheckedHooks {
+    pub fn new(guard: NetworkGuard) -> Self {
+        Self { guard }
+    }
+
+    /// The network checks of this call (also used for name lookups).
+    pub fn guard(&self) -> &NetworkGuard {
+        &self.guard
+    }
+}
+
+impl WasiHttpHooks for CheckedHooks {
+    fn send_request(
+        &mut self,
+        request: http::Request<WasiBody>,
+        options: Option<RequestOptions>,
+        _fut: Box<dyn Future<Output = Result<(), Error>> + Send>,
+    ) -> Box<dyn Future<Output = Sent> + Send> {
+        let guard = self.guard.clone();
+        Box::new(async move { send_checked(guard, request, options).await })
+    }
+}
+
+/// Check `request` against the plugin's grants, then send it to the checked addresses.
+async fn send_checked(
+    guard: NetworkGuard,
+    request: http::Request<WasiBody>,
+    options: Option<RequestOptions>,
+) -> Sent {
+    let uri = request.uri();
+    let target = match (uri.scheme_str(), uri.host()) {
+        (Some(scheme), Some(host)) => Target::http(scheme, host, uri.port_u16()),
+        _ => Err("the request has no scheme or host".to_string()),
+    };
+    let target = target.map_err(|e| {
+        tracing::debug!(plugin = %guard.plugin, "refusing a malformed request: {e}");
+        Error::HttpRequestUriInvalid
+    })?;
+    let addrs = {
+        let pattern = guard.check_origin(&target).map_err(refusal)?;
+        guard.resolve(&target, pattern).await.map_err(refusal)?
+    };
+    let timeouts = Timeouts::new(guard.deadline, options);
+    send_to(&target, &addrs, request, timeouts).await
+}
+
+fn refusal(r: Refusal) -> Error {
+    match r {
+        Refusal::Denied => Error::HttpRequestDenied,
+        Refusal::Prohibited => Error::DestinationIpProhibited,
+        Refusal::DnsTimeout => Error::DnsTimeout,
+        Refusal::Unresolvable(why) => Error::DnsError {
+            rcode: Some(why),
+            info_code: None,
+        },
+    }
+}
+
+/// The guest's request options, each capped by what is left of the call.
+#[derive(Clone, Copy)]
+struct Timeouts {
+    deadline: Instant,
+    connect: Option<Duration>,
+    first_byte: Option<Duration>,
+    between_bytes: Option<Duration>,
+}
+
+impl Timeouts {
+    fn new(deadline: Instant, options: Option<RequestOptions>) -> Self {
+        let o = options.unwrap_or_default();
+        Self {
+            deadline,
+            connect: o.connect_timeout,
+            first_byte: o.first_byte_timeout,
+            between_bytes: o.between_bytes_timeout,
+        }
+    }
+
+    /// `wanted`, but never past the call's deadline.
+    fn cap(&self, wanted: Option<Duration>) -> Duration {
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        wanted.map_or(left, |w| w.min(left))
+    }
+}
+
+trait Stream: AsyncRead + AsyncWrite + Send + Unpin + 'static {}
+impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Stream for T {}
+
+/// Connect to the first of `addrs` that answers.
+async fn connect(addrs: &[SocketAddr], timeouts: &Timeouts) -> Result<TcpStream, Error> {
+    let mut last = Error::ConnectionRefused;
+    for addr in addrs {
+        match tokio::time::timeout(timeouts.cap(timeouts.connect), TcpStream::connect(addr)).await {
+            Ok(Ok(stream)) => return Ok(stream),
+            Ok(Err(e)) => last = Error::Connect(e),
+            Err(_) => last = Error::ConnectionTimeout,
+        }
+    }
+    Err(last)
+}
+
+/// TLS client settings: the webpki root certificates, ring, TLS 1.2 and 1.3.
+fn tls_config() -> Result<Arc<rustls::ClientConfig>, Error> {
+    static CONFIG: OnceLock<Result<Arc<rustls::ClientConfig>, String>> = OnceLock::new();
+    CONFIG
+        .get_or_init(|| {
+            let roots = rustls::RootCertStore {
+                roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+            };
+            rustls::ClientConfig::builder_with_provider(Arc::new(
+                rustls::crypto::ring::default_provider(),
+            ))
+            .with_safe_default_protocol_versions()
+            .map(|b| Arc::new(b.with_root_certificates(roots).with_no_client_auth()))
+            .map_err(|e| e.to_string())
+        })
+        .clone()
+        .map_err(|e| Error::InternalError(Some(format!("TLS setup: {e}"))))
+}
+
+/// Send `request` to `target` over a connection to one of `addrs` (already checked).
+async fn send_to(
+    target: &Target,
+    addrs: &[SocketAddr],
+    mut request: http::Request<WasiBody>,
+    timeouts: Timeouts,
+) -> Sent {
+    let tcp = connect(addrs, &timeouts).await?;
+    let stream: Box<dyn Stream> = if target.scheme == Some(Scheme::Https) {
+        let name = match &target.host {
+            TargetHost::Name(name) => ServerName::try_from(name.clone())?,
+            TargetHost::Ip(ip) => ServerName::IpAddress((*ip).into()),
+        };
+        let tls = tokio_rustls::TlsConnector::from(tls_config()?);
+        match tokio::time::timeout(timeouts.cap(timeouts.connect), tls.connect(name, tcp)).await {
+            Ok(Ok(stream)) => Box::new(stream),
+            Ok(Err(e)) => return Err(Error::Tls(e)),
+            Err(_) => return Err(Error::ConnectionTimeout),
+        }
+    } else {
+        Box::new(tcp)
+    };
+    let (mut sender, conn) = tokio::time::timeout(
+        timeouts.cap(timeouts.connect),
+        hyper::client::conn::http1::handshake(TokioIo::new(stream)),
+    )
+    .await
+    .map_err(|_| Error::ConnectionTimeout)??;
+
+    // Origin form on the wire (RFC 9112 §3.2.1): the authority travels in `Host`.
+    let path = request
+        .uri()
+        .path_and_query()
+        .map_or("/", |p| p.as_str())
+        .to_string();
+    *request.uri_mut() = http::Uri::try_from(path).map_err(|_| Error::HttpRequestUriInvalid)?;
+
+    // Drive the connection while waiting for the response head.
+    let mut conn = Some(Box::pin(conn));
+    let exchange = async {
+        let mut response = std::pin::pin!(sender.send_request(request));
+        loop {
+            let Some(driving) = conn.as_mut() else {
+                return response.await.map_err(Error::from);
+            };
+            tokio::select! {
+                r = &mut response => return r.map_err(Error::from),
+                ended = driving => {
+                    conn = None;
+                    ended?;
+                }
+            }
+        }
+    };
+    let response = tokio::time::timeout(timeouts.cap(timeouts.first_byte), exchange)
+        .await
+        .map_err(|_| Error::ConnectionReadTimeout)??;
+
+    let io: IoFuture = Box::new(async move {
+        match conn {
+            Some(conn) => conn.await.map_err(Error::from),
+            None => Ok(()),
+        }
+    });
+    let response = response.map(|incoming| {
+        TimedBody {
+            incoming,
+            timeouts,
+            timer: Box::pin(tokio::time::sleep(timeouts.cap(timeouts.between_bytes))),
+        }
+        .boxed_unsync()
+    });
+    Ok((response, io))
+}
+
+/// A response body that fails when no data arrives for `between_bytes` or the call's deadline
+/// passes.
+struct TimedBody {
+    incoming: Incoming,
+    timeouts: Timeouts,
+    timer: Pin<Box<tokio::time::Sleep>>,
+}
+
+impl Body for TimedBody {
+    type Data = Bytes;
+    type Error = Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Error>>> {
+        match Pin::new(&mut self.incoming).poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => {
+                let next =
+                    tokio::time::Instant::now() + self.timeouts.cap(self.timeouts.between_bytes);
+                self.timer.as_mut().reset(next);
+                Poll::Ready(Some(Ok(frame)))
+            }
+            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(Error::from(e)))),
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => match self.timer.as_mut().poll(cx) {
+                Poll::Ready(()) => Poll::Ready(Some(Err(Error::ConnectionReadTimeout))),
+                Poll::Pending => Poll::Pending,
+            },
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.incoming.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.incoming.size_hint()
+    }
+}
