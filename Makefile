@@ -7,7 +7,6 @@ PLUGIN_OUT := target/plugins
 EXAMPLES_DIR := target/examples
 PLUGINS := hello textkit notes fixture mallory fetch
 EXAMPLES := hello textkit notes
-NOTES_DATA := plugins/notes/data
 
 .PHONY: setup plugins build run demo test test-unit test-e2e fmt clean
 .DEFAULT_GOAL := build
@@ -35,16 +34,17 @@ plugins:
 	  cp target/wasm32-wasip2/plugin/$$p.wasm $(PLUGIN_OUT)/$$p.wasm; \
 	done
 	@for p in $(EXAMPLES); do cp $(PLUGIN_OUT)/$$p.wasm $(EXAMPLES_DIR)/; done
+	@cp plugins/notes/notes.toml $(EXAMPLES_DIR)/notes.toml
 	@ls -la $(PLUGIN_OUT)
 
 build:
 	$(CARGO) build --release -p capsule-host
 
 run: plugins build
-	./target/release/capsule serve --plugins $(EXAMPLES_DIR) --fs notes:/notes=$(NOTES_DATA):ro
+	./target/release/capsule serve --plugins $(EXAMPLES_DIR)
 
 demo: setup plugins build
-	$(VENV)/bin/python tests/demo.py -- ./target/release/capsule serve --plugins $(EXAMPLES_DIR) --fs notes:/notes=$(NOTES_DATA):ro
+	$(VENV)/bin/python tests/demo.py -- ./target/release/capsule serve --plugins $(EXAMPLES_DIR)
 
 test-unit: plugins
 	$(CARGO) test -p capsule-host
