@@ -84,7 +84,8 @@ async def test_listing_outside_the_grant_fails(capsule, land):
 
 async def test_a_read_only_grant_refuses_every_mutation(capsule, land):
     async with capsule.serve(["mallory"], extra=policy(land, "read-only")) as srv:
-        await assert_refused(srv, "write_file", path="/data/new.txt", text="x")
+        text = await assert_refused(srv, "write_file", path="/data/new.txt", text="x")
+        assert "requests /data read-write but" in text and "grants it read-only" in text, text
         await assert_refused(srv, "write_file", path="/data/inside.txt", text="overwritten")
         await assert_refused(srv, "hard_link", **{"from": "/data/inside.txt", "to": "/data/copy.txt"})
     assert (land / "data" / "inside.txt").read_text() == "inside\n"
@@ -117,7 +118,10 @@ async def test_a_grant_the_plugin_did_not_request_is_ignored(capsule, land):
 
 async def test_no_policy_means_no_filesystem(capsule, land):
     async with capsule.serve(["mallory"]) as srv:
-        await assert_refused(srv, "read_file", path="/data/inside.txt")
+        text = await assert_refused(srv, "read_file", path="/data/inside.txt")
+        # The refusal says which policy line would grant what the plugin asked for.
+        assert 'requests /data (read-write), which its policy does not grant' in text, text
+        assert str(srv.plugin_dir / "mallory.toml") in text and '[filesystem] "/data"' in text, text
         await assert_refused(srv, "list_dir", path="/")
 
 

@@ -99,6 +99,9 @@ pub struct PluginImage {
     grants: Grants,
     /// One permit per concurrent call (`limits.max_concurrency`).
     slots: Arc<Semaphore>,
+    /// Filesystem and environment requests the policy does not grant, as sentences naming the
+    /// policy line that would: added to a call's not-found/denied error (see [`hint`]).
+    hints: Vec<String>,
     pre: InstancePre<CallState>,
     plugin: plugin::GuestIndices,
     tools: Option<tools::GuestIndices>,
@@ -171,10 +174,11 @@ impl PluginImage {
             .map_err(|e| LoadError::Link(format!("{e:#}")))?;
         let plugin_indices =
             plugin::GuestIndices::new(&pre).map_err(|e| LoadError::NotAPlugin(format!("{e:#}")))?;
-        let image = |grants: Grants| PluginImage {
+        let image = |grants: Grants, hints: Vec<String>| PluginImage {
             name: Arc::from(name),
             runtime: runtime.clone(),
             slots: Arc::new(Semaphore::new(grants.limits.max_concurrency.max(1))),
+            hints,
             grants,
             tools: tools::GuestIndices::new(&pre).ok(),
             resources: resources::GuestIndices::new(&pre).ok(),
@@ -183,7 +187,7 @@ impl PluginImage {
             pre: pre.clone(),
         };
         // Metadata first, with nothing granted: what the plugin requests decides what it gets.
-        let probe = image(Grants::deny_all(policy.limits));
+        let probe = image(Grants::deny_all(policy.limits), Vec::new());
         let metadata = {
             let mut call = probe.start(RequestScope::default()).await?;
             let guest = probe
@@ -193,8 +197,14 @@ impl PluginImage {
             let r = guest.call_describe(&mut call.store).await;
             probe.finish(&call, r)?
         };
-        let grants = Grants::effective(name, policy, &requested(name, &metadata.requests));
-        Arc::new(image(grants))
+        let asked = requested(name, &metadata.requests);
+        let grants = Grants::effective(name, policy, &asked);
+        let policy_file = policy
+            .file
+            .clone()
+            .unwrap_or_else(|| path.with_extension("toml"));
+        let hints = ungranted(name, &asked, &grants, &policy_file);
+        Arc::new(image(grants, hints))
             .read_static(path, hash, compiled, metadata)
             .await
     }
@@ -286,7 +296,7 @@ impl PluginImage {
         let mut outcome = self
             .finish(&call, r)
             .map_err(|e| explain(e, &denials))?
-            .map_err(|e| explain(CallError::Plugin(e), &denials))?;
+            .map_err(|e| self.hint(explain(CallError::Plugin(e), &denials), &denials))?;
         let tools::CallOutcome::Complete(result) = &mut outcome;
         if result.is_error && !denials.is_empty() {
             result
@@ -298,6 +308,21 @@ impl PluginImage {
         }
         self.check_output(output::call_tool_result(result))?;
         Ok(outcome)
+    }
+
+    /// Add the ungranted-request hints to a not-found or denied plugin error when the host saw
+    /// no specific denial (`denials` empty): the guest only got an io error such as "Operation
+    /// not permitted", and a missing grant is the likely cause.
+    fn hint(&self, error: CallError, denials: &[String]) -> CallError {
+        if !denials.is_empty() || self.hints.is_empty() {
+            return error;
+        }
+        match error {
+            CallError::Plugin(types::Error::NotFound(_) | types::Error::Denied(_)) => {
+                explain(error, &self.hints)
+            }
+            other => other,
+        }
     }
 
     fn check_output(&self, size: usize) -> Result<(), CallError> {
@@ -324,7 +349,9 @@ impl PluginImage {
         let mut call = self.start(scope).await?;
         let guest = idx.load(&mut call.store, &call.instance).map_err(trap)?;
         let r = guest.call_read_resource(&mut call.store, uri).await;
-        let contents = self.finish(&call, r)?.map_err(CallError::Plugin)?;
+        let contents = self
+            .finish(&call, r)?
+            .map_err(|e| self.hint(CallError::Plugin(e), &[]))?;
         self.check_output(contents.iter().map(output::resource_contents).sum())?;
         Ok(contents)
     }
@@ -348,7 +375,9 @@ impl PluginImage {
         let r = guest
             .call_get_prompt(&mut call.store, name, arguments)
             .await;
-        let result = self.finish(&call, r)?.map_err(CallError::Plugin)?;
+        let result = self
+            .finish(&call, r)?
+            .map_err(|e| self.hint(CallError::Plugin(e), &[]))?;
         self.check_output(output::prompt_result(&result))?;
         Ok(result)
     }
@@ -463,6 +492,39 @@ fn requested(name: &str, r: &plugin::CapabilityRequests) -> Requested {
             })
             .collect(),
     }
+}
+
+/// What `requested` asks for that `grants` does not give, as sentences that name the policy
+/// file and the line to add.
+fn ungranted(
+    plugin: &str,
+    requested: &Requested,
+    grants: &Grants,
+    policy_file: &std::path::Path,
+) -> Vec<String> {
+    let file = policy_file.display();
+    let mut hints = Vec::new();
+    for (path, access) in &requested.filesystem {
+        match grants.mounts.iter().find(|m| m.guest == *path) {
+            None => hints.push(format!(
+                "note: plugin \"{plugin}\" requests {path} ({access}), which its policy does not grant; \
+                 to allow it, add to {file}: [filesystem] \"{path}\" = {{ host = \"DIR\", access = \"{access}\" }}"
+            )),
+            Some(m) if m.access == Access::ReadOnly && *access == Access::ReadWrite => hints.push(format!(
+                "note: plugin \"{plugin}\" requests {path} read-write but {file} grants it read-only"
+            )),
+            Some(_) => {}
+        }
+    }
+    for name in &requested.env {
+        if !grants.env.iter().any(|v| v.name == *name) {
+            hints.push(format!(
+                "note: plugin \"{plugin}\" requests the environment variable {name}, which its policy \
+                 does not grant; to allow it, add to {file}: [env] {name} = {{ from_host = \"{name}\" }}"
+            ));
+        }
+    }
+    hints
 }
 
 /// Add the host's denial messages of a call to the error it ended with, so the client learns
