@@ -314,6 +314,20 @@ async def test_a_tcp_grant_allows_exactly_that_address(capsule, listener):
         listener.accept()
 
 
+async def test_a_granted_socket_that_never_answers_cannot_outlast_the_call_timeout(capsule, listener):
+    """The guest blocks inside a host call (a read on a granted TCP socket), where the epoch deadline
+    cannot reach it: the host's deadline backstop still ends the call at its time limit."""
+    port = listener.getsockname()[1]
+    policy = {"mallory.toml": f'[network]\ntcp = ["127.0.0.1:{port}"]\n[limits]\ntimeout = "1s"\n'.encode()}
+    async with capsule.serve(["mallory"], extra=policy) as srv:
+        started = time.monotonic()
+        result = await srv.client.call_tool("mallory_connect_and_read", {"addr": f"127.0.0.1:{port}"})
+        took = time.monotonic() - started
+        assert result.is_error and "time limit" in all_text(result), all_text(result)
+        assert took < 10, f"the call took {took:.1f} s with a 1 s limit"
+        assert structured(await srv.client.call_tool("mallory_env_names", {})) == {"names": []}, "still serving"
+
+
 def hosts_file_names() -> list[str]:
     """Names /etc/hosts resolves besides localhost: looking one up never leaves the machine."""
     try:

@@ -130,7 +130,33 @@ pub struct LoadedPlugin {
 struct Call {
     store: Store<CallState>,
     instance: Instance,
+    /// When the call's time is up (the epoch callback enforces it inside guest code).
+    deadline: Instant,
     _permit: Option<OwnedSemaphorePermit>,
+}
+
+/// Extra time past the deadline before [`within_deadline`] gives up on a call, so that the epoch
+/// check (10 ms ticks) normally wins.
+const DEADLINE_GRACE: Duration = Duration::from_millis(50);
+
+/// Run `future` (one export call) until the call's deadline. The epoch deadline cannot stop a
+/// guest that is blocked inside a host call (a read on a granted TCP socket, say): this backstop
+/// drops the whole call instead, which is safe with async wasmtime (the store is dropped after).
+async fn within_deadline<T>(
+    deadline: Instant,
+    future: impl Future<Output = wasmtime::Result<T>>,
+) -> Option<wasmtime::Result<T>> {
+    tokio::time::timeout_at((deadline + DEADLINE_GRACE).into(), future)
+        .await
+        .ok()
+}
+
+impl Call {
+    /// The error for a call [`within_deadline`] gave up on.
+    fn timed_out(&mut self) -> wasmtime::Error {
+        self.store.data_mut().interrupt = Some(Interrupt::Timeout);
+        wasmtime::format_err!("the call's deadline passed inside a host call")
+    }
 }
 
 impl PluginImage {
@@ -289,9 +315,13 @@ impl PluginImage {
         let idx = self.tools.as_ref().ok_or_else(|| not_exported("tools"))?;
         let mut call = self.start(scope).await?;
         let guest = idx.load(&mut call.store, &call.instance).map_err(trap)?;
-        let r = guest
-            .call_call_tool(&mut call.store, name, &arguments)
-            .await;
+        let deadline = call.deadline;
+        let r = within_deadline(
+            deadline,
+            guest.call_call_tool(&mut call.store, name, &arguments),
+        )
+        .await
+        .unwrap_or_else(|| Err(call.timed_out()));
         let denials = call.store.data().denials.take();
         let mut outcome = self
             .finish(&call, r)
@@ -348,7 +378,10 @@ impl PluginImage {
             .ok_or_else(|| not_exported("resources"))?;
         let mut call = self.start(scope).await?;
         let guest = idx.load(&mut call.store, &call.instance).map_err(trap)?;
-        let r = guest.call_read_resource(&mut call.store, uri).await;
+        let deadline = call.deadline;
+        let r = within_deadline(deadline, guest.call_read_resource(&mut call.store, uri))
+            .await
+            .unwrap_or_else(|| Err(call.timed_out()));
         let contents = self
             .finish(&call, r)?
             .map_err(|e| self.hint(CallError::Plugin(e), &[]))?;
@@ -372,9 +405,13 @@ impl PluginImage {
             .ok_or_else(|| not_exported("prompts"))?;
         let mut call = self.start(scope).await?;
         let guest = idx.load(&mut call.store, &call.instance).map_err(trap)?;
-        let r = guest
-            .call_get_prompt(&mut call.store, name, arguments)
-            .await;
+        let deadline = call.deadline;
+        let r = within_deadline(
+            deadline,
+            guest.call_get_prompt(&mut call.store, name, arguments),
+        )
+        .await
+        .unwrap_or_else(|| Err(call.timed_out()));
         let result = self
             .finish(&call, r)?
             .map_err(|e| self.hint(CallError::Plugin(e), &[]))?;
@@ -438,6 +475,7 @@ impl PluginImage {
         Ok(Call {
             store,
             instance,
+            deadline,
             _permit: Some(permit),
         })
     }

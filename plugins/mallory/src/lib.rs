@@ -128,6 +128,14 @@ fn connect(args: ConnectArgs) -> Result<Done, ToolError> {
     Ok(Done { done: true })
 }
 
+fn connect_and_read(args: ConnectArgs) -> Result<Text, ToolError> {
+    use std::io::Read as _;
+    let mut stream = std::net::TcpStream::connect(&args.addr)?;
+    let mut text = String::new();
+    stream.read_to_string(&mut text)?; // blocks inside a host call until the peer closes
+    Ok(Text { text })
+}
+
 #[derive(Deserialize, JsonSchema)]
 struct BytesArgs {
     bytes: usize,
@@ -152,6 +160,7 @@ capsule_plugin::plugin! {
         tool("env_names", "List the environment variable names", env_names),
         tool("alloc", "Allocate and touch memory", alloc),
         tool("connect", "Open a TCP connection", connect),
+        tool("connect_and_read", "Open a TCP connection and read until the peer closes", connect_and_read),
         tool("output", "Return a text block of the given size", output),
     ],
 }
