@@ -8,7 +8,7 @@ EXAMPLES_DIR := target/examples
 PLUGINS := hello textkit notes fixture mallory fetch
 EXAMPLES := hello textkit notes
 
-.PHONY: setup plugins build run demo test test-unit test-e2e fmt clean
+.PHONY: setup wasm-target plugins build run demo test test-unit test-e2e fmt clean
 .DEFAULT_GOAL := build
 
 # Guest SDKs for Python, TypeScript/JavaScript and C, and their example plugins.
@@ -16,8 +16,11 @@ include sdk-guest/guests.mk
 plugins: guest-plugins
 test-unit: guest-test
 
-setup: $(VENV)/.ok
-	rustup target add wasm32-wasip2
+setup: $(VENV)/.ok wasm-target
+
+# The Rust target plugins build for (a no-op when installed).
+wasm-target:
+	@rustup target add wasm32-wasip2 >/dev/null 2>&1 || rustup target add wasm32-wasip2
 
 $(VENV)/.ok: tests/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -27,7 +30,7 @@ $(VENV)/.ok: tests/requirements.txt
 
 # Each plugin is built on its own: the SDK's features choose which interfaces a plugin exports,
 # and one cargo invocation would unify them across plugins.
-plugins:
+plugins: wasm-target
 	@mkdir -p $(PLUGIN_OUT) $(EXAMPLES_DIR)
 	@for p in $(PLUGINS); do \
 	  $(CARGO) build --quiet --profile plugin --target wasm32-wasip2 -p $$p || exit 1; \
