@@ -560,11 +560,12 @@ fn special_v6(ip: Ipv6Addr) -> Option<&'static str> {
 mod tests {
     use super::*;
 
-    fn origin(text: &str) -> OriginPattern {
+    /// Test helpers, shared with `guard`'s tests.
+    pub(super) fn origin(text: &str) -> OriginPattern {
         OriginPattern::parse(text).unwrap()
     }
 
-    fn target(url: &str) -> Target {
+    pub(super) fn target(url: &str) -> Target {
         let (scheme, rest) = url.split_once("://").unwrap();
         let (host, port) = split_host_port(rest).unwrap();
         Target::http(scheme, host, port).unwrap()

@@ -282,18 +282,7 @@ mod tests {
     use super::*;
     use crate::grants::TcpGrant;
 
-    fn origin(text: &str) -> OriginPattern {
-        OriginPattern::parse(text).unwrap()
-    }
-
-    fn target(url: &str) -> Target {
-        let (scheme, rest) = url.split_once("://").unwrap();
-        let (host, port) = match rest.rsplit_once(':') {
-            Some((h, p)) => (h, Some(p.parse().unwrap())),
-            None => (rest, None),
-        };
-        Target::http(scheme, host, port).unwrap()
-    }
+    use super::super::tests::{origin, target};
 
     fn guard(effective: NetworkGrants, granted: NetworkGrants) -> NetworkGuard {
         NetworkGuard {
