@@ -1,11 +1,13 @@
 //! The `capsule` command line (clap).
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
 use crate::grants::Mount;
+use crate::transport::http::guard::{HostRule, OriginRule};
 
 /// Capsule: an MCP server whose tools, resources and prompts live in sandboxed WebAssembly
 /// components.
@@ -23,7 +25,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Serve the plugins in a directory over MCP (stdio).
+    /// Serve the plugins in a directory over MCP: stdio (the default), or HTTP with `--http`.
     Serve(ServeArgs),
     /// Load the plugins in a directory and describe them (exit status 1 if a file failed).
     Plugins(PluginsArgs),
@@ -78,6 +80,51 @@ pub struct WatchArgs {
     pub no_watch: bool,
 }
 
+/// Serving MCP over HTTP.
+#[derive(Debug, Args)]
+pub struct HttpArgs {
+    /// Serve MCP over HTTP on this address (e.g. `127.0.0.1:8080`; port 0 picks a free port):
+    /// Streamable HTTP at `/mcp`, legacy HTTP+SSE at `/sse`, `/healthz` and `/readyz`. Without
+    /// `--stdio`, stdio is not served.
+    #[arg(long, value_name = "ADDR")]
+    pub http: Option<SocketAddr>,
+
+    /// With `--http`: serve stdio as well (the process ends when stdin closes).
+    #[arg(long, requires = "http")]
+    pub stdio: bool,
+
+    /// Accept this `Host` header too (`NAME` or `NAME:PORT`); loopback names are always
+    /// accepted. Needed when clients reach the server by another name. Repeatable.
+    #[arg(long = "allowed-host", value_name = "HOST[:PORT]", requires = "http")]
+    pub allowed_hosts: Vec<HostRule>,
+
+    /// Accept requests from this browser origin too (`SCHEME://HOST[:PORT|:*]`, `null`);
+    /// `http(s)://localhost|127.0.0.1|[::1]` on any port are always accepted. Repeatable.
+    #[arg(long = "allowed-origin", value_name = "ORIGIN", requires = "http")]
+    pub allowed_origins: Vec<OriginRule>,
+
+    /// Serve HTTPS with this PEM certificate chain (with `--tls-key`). Reloaded on SIGHUP.
+    #[arg(long, value_name = "PEM", requires_all = ["http", "tls_key"])]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The PEM private key of `--tls-cert`.
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// Allow binding a non-loopback address although Capsule authenticates nobody: anyone who
+    /// can reach the port can run your plugins. Only behind an authenticating reverse proxy.
+    #[arg(long, requires = "http")]
+    pub insecure_no_auth: bool,
+
+    /// Largest HTTP request body (e.g. `4MiB`, `512KiB`); larger ones get 413.
+    #[arg(long, value_name = "SIZE", default_value = "4MiB", requires = "http")]
+    pub max_request_body: bytesize::ByteSize,
+
+    /// On SIGINT/SIGTERM, how long to let calls in flight finish before closing every stream.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub shutdown_timeout: Duration,
+}
+
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     #[command(flatten)]
@@ -85,6 +132,9 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub watch: WatchArgs,
+
+    #[command(flatten)]
+    pub http: HttpArgs,
 }
 
 #[derive(Debug, Args)]

@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
 use rmcp::service::{Peer, RoleServer, SubscriptionSendError, SubscriptionSink};
+use tokio_util::task::TaskTracker;
 
 use crate::catalog::Catalog;
 
@@ -47,6 +48,7 @@ pub struct Hub {
     sessions: Mutex<Vec<Peer<RoleServer>>>,
     listeners: Mutex<Vec<(u64, SubscriptionSink)>>,
     next_listener: AtomicU64,
+    calls: TaskTracker,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -60,12 +62,19 @@ impl Hub {
             sessions: Mutex::default(),
             listeners: Mutex::default(),
             next_listener: AtomicU64::new(1),
+            calls: TaskTracker::new(),
         })
     }
 
     /// The current catalog.
     pub fn catalog(&self) -> Arc<Catalog> {
         self.catalog.load_full()
+    }
+
+    /// The plugin calls in flight (tool calls, resource reads, prompt gets), for graceful
+    /// shutdown: close it, then `wait()` until they are done.
+    pub fn calls(&self) -> &TaskTracker {
+        &self.calls
     }
 
     /// Remember a 2025-11-25 session for list-changed notifications.

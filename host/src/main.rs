@@ -9,14 +9,17 @@ use rmcp::ServiceExt as _;
 use tracing_subscriber::EnvFilter;
 
 use capsule_host::catalog::Catalog;
-use capsule_host::cli::{Cli, Command, PluginSource};
+use capsule_host::cli::{Cli, Command, HttpArgs, PluginSource, ServeArgs};
 use capsule_host::hub::Hub;
 use capsule_host::loader::Library;
 use capsule_host::policy::HostConfig;
 use capsule_host::report::{self, PluginsReport};
 use capsule_host::runtime::Runtime;
 use capsule_host::server::CapsuleServer;
+use capsule_host::transport::http::{self, HttpOptions, TlsFiles, guard::Allowlist};
 use capsule_host::watch;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
 
 /// Log filter when neither `--log-level` nor `RUST_LOG` is given: our INFO lines, rmcp's warnings.
 const DEFAULT_LOG_FILTER: &str = "info,rmcp=warn";
@@ -96,41 +99,141 @@ fn banner(catalog: &Catalog, failures: usize) -> String {
     )
 }
 
+/// Refuse a non-loopback bind unless `--insecure-no-auth` says the risk is understood.
+fn check_bind(addr: std::net::SocketAddr, args: &HttpArgs) -> anyhow::Result<()> {
+    if addr.ip().is_loopback() {
+        return Ok(());
+    }
+    if !args.insecure_no_auth {
+        anyhow::bail!(
+            "refusing to serve MCP on {addr}: it is not a loopback address and no authentication \
+             is configured, so anyone who can reach it could run your plugins. Bind 127.0.0.1 \
+             (e.g. --http 127.0.0.1:{port}) and publish it through an authenticating reverse \
+             proxy, or pass --insecure-no-auth if such a proxy already guards this address",
+            port = addr.port()
+        );
+    }
+    let banner = format!(
+        "WARNING: serving MCP WITHOUT AUTHENTICATION on {addr} (--insecure-no-auth): anyone who \
+         can reach this address can call every plugin. Use it only behind an authenticating proxy."
+    );
+    eprintln!("\n{}\n{banner}\n{}\n", "!".repeat(78), "!".repeat(78));
+    tracing::warn!("{banner}");
+    if args.allowed_hosts.is_empty() {
+        tracing::warn!(
+            "only loopback Host headers are accepted; add --allowed-host NAME[:PORT] for the name \
+             clients use to reach {addr}"
+        );
+    }
+    Ok(())
+}
+
+/// Resolve once SIGINT or SIGTERM arrives.
+async fn termination() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut int), Ok(mut term)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        tracing::warn!("cannot install signal handlers; graceful shutdown disabled");
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = int.recv() => tracing::info!("SIGINT received"),
+        _ = term.recv() => tracing::info!("SIGTERM received"),
+    }
+}
+
+/// Serve one MCP session on stdin/stdout until the client closes stdin.
+async fn serve_stdio(hub: Arc<Hub>, live: bool) -> anyhow::Result<()> {
+    let server = CapsuleServer::new(hub, live);
+    let pipes = capsule_host::transport::stdio::transport();
+    let service = match server.serve((pipes.reader, pipes.writer)).await {
+        Ok(service) => service,
+        Err(rmcp::service::ServerInitializeError::ConnectionClosed(_)) => {
+            tracing::info!("stdin closed before the client initialized");
+            return Ok(());
+        }
+        Err(e) => {
+            return Err(anyhow::Error::new(e).context("starting the MCP session on stdio"));
+        }
+    };
+    let reason = service.waiting().await.context("serving MCP on stdio")?;
+    // rmcp has dropped its writer: wait until its last lines reach stdout.
+    let _ = pipes.flushed.await;
+    tracing::info!(?reason, "stdio session ended");
+    Ok(())
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    // Checked and bound before plugins load, so a refused or busy address fails fast.
+    let listener = match args.http.http {
+        Some(addr) => {
+            check_bind(addr, &args.http)?;
+            Some(http::bind(addr)?)
+        }
+        None => None,
+    };
+    let library = load(&args.source).await?;
+    let catalog = library.catalog();
+    let transports = match (&listener, args.http.stdio) {
+        (None, _) => "stdio",
+        (Some(_), false) => "HTTP",
+        (Some(_), true) => "HTTP and stdio",
+    };
+    tracing::info!(
+        plugins_dir = %args.source.plugins.display(),
+        "capsule {} serving on {transports}: {}",
+        env!("CARGO_PKG_VERSION"),
+        banner(&catalog, library.failures().len())
+    );
+    let hub = Hub::new(catalog);
+    let watcher = if args.watch.no_watch {
+        None
+    } else {
+        Some(watch::spawn(library, hub.clone())?)
+    };
+    let live = watcher.is_some();
+    let Some(listener) = listener else {
+        serve_stdio(hub, live).await?;
+        return Ok(ExitCode::SUCCESS);
+    };
+    let options = HttpOptions {
+        allow: Allowlist::new(args.http.allowed_hosts, args.http.allowed_origins),
+        tls: match (args.http.tls_cert, args.http.tls_key) {
+            (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+            _ => None,
+        },
+        max_body: usize::try_from(args.http.max_request_body.as_u64()).unwrap_or(usize::MAX),
+        shutdown_timeout: args.http.shutdown_timeout,
+    };
+    let shutdown = CancellationToken::new();
+    {
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            termination().await;
+            shutdown.cancel();
+        });
+    }
+    if args.http.stdio {
+        let (hub, shutdown) = (hub.clone(), shutdown.clone());
+        tokio::spawn(async move {
+            if let Err(e) = serve_stdio(hub, live).await {
+                tracing::error!("{e:#}");
+            }
+            tracing::info!("stdin closed: shutting down");
+            shutdown.cancel();
+        });
+    }
+    http::serve(listener, hub, live, options, shutdown).await?;
+    drop(watcher);
+    tracing::info!("stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Serve(args) => {
-            let library = load(&args.source).await?;
-            let catalog = library.catalog();
-            tracing::info!(
-                plugins_dir = %args.source.plugins.display(),
-                "capsule {} serving on stdio: {}",
-                env!("CARGO_PKG_VERSION"),
-                banner(&catalog, library.failures().len())
-            );
-            let hub = Hub::new(catalog);
-            let _watcher = if args.watch.no_watch {
-                None
-            } else {
-                Some(watch::spawn(library, hub.clone())?)
-            };
-            let server = CapsuleServer::new(hub, _watcher.is_some());
-            let pipes = capsule_host::transport::stdio::transport();
-            let service = match server.serve((pipes.reader, pipes.writer)).await {
-                Ok(service) => service,
-                Err(rmcp::service::ServerInitializeError::ConnectionClosed(_)) => {
-                    tracing::info!("stdin closed before the client initialized; exiting");
-                    return Ok(ExitCode::SUCCESS);
-                }
-                Err(e) => {
-                    return Err(anyhow::Error::new(e).context("starting the MCP session on stdio"));
-                }
-            };
-            let reason = service.waiting().await.context("serving MCP on stdio")?;
-            // rmcp has dropped its writer: wait until its last lines reach stdout.
-            let _ = pipes.flushed.await;
-            tracing::info!(?reason, "stdio session ended");
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Serve(args) => serve(args).await,
         Command::Plugins(args) => {
             let library = load(&args.source).await?;
             let catalog = library.catalog();

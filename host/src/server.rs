@@ -228,7 +228,9 @@ impl ServerHandler for CapsuleServer {
         request: CallToolRequestParams,
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
-        self.run_tool(request, ctx)
+        self.hub
+            .calls()
+            .track_future(self.run_tool(request, ctx))
             .await
             .map(CallToolResponse::from)
     }
@@ -278,8 +280,10 @@ impl ServerHandler for CapsuleServer {
             ResolveError::Ambiguous { .. } => McpError::internal_error(e.to_string(), None),
         })?;
         let what = format!("resource '{uri}'");
-        let contents = plugin
-            .read_resource(self.scope(&ctx), uri)
+        let contents = self
+            .hub
+            .calls()
+            .track_future(plugin.read_resource(self.scope(&ctx), uri))
             .await
             .map_err(|e| match e {
                 CallError::Plugin(types::Error::NotFound(m)) => McpError::resource_not_found(
@@ -349,9 +353,10 @@ impl ServerHandler for CapsuleServer {
         }
         let what = format!("prompt '{name}'");
         let plugin = entry.plugin.name();
-        let result = entry
-            .plugin
-            .get_prompt(self.scope(&ctx), &entry.name, &arguments)
+        let result = self
+            .hub
+            .calls()
+            .track_future(entry.plugin.get_prompt(self.scope(&ctx), &entry.name, &arguments))
             .await
             .map_err(|e| request_error(plugin, &what, e))?;
         let result = convert::get_prompt_result(&result).map_err(|m| {

@@ -21,8 +21,8 @@ import shutil
 import subprocess
 import tempfile
 import warnings
-from collections.abc import AsyncIterator, Iterable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,9 @@ import anyio
 import mcp_types as types
 import pytest
 from mcp import Client, StdioServerParameters
+from mcp.client.sse import sse_client
 from mcp.client.stdio import stdio_client
+from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -51,6 +53,13 @@ RESOURCE_NOT_FOUND_LEGACY = -32002
 # Per-test wall clock (pytest-timeout) and per-request client timeout: a hang fails, it never blocks CI.
 TEST_TIMEOUT_S = 60
 REQUEST_TIMEOUT_S = 30
+STARTUP_TIMEOUT_S = 30
+
+# How a client reaches the server: the client spawns it (stdio), or it listens on 127.0.0.1 for
+# Streamable HTTP (`/mcp`) or the 2024-11-05 HTTP+SSE transport (`/sse`).
+TRANSPORTS = ("stdio", "http", "sse")
+# The line `capsule serve --http` logs once it accepts connections.
+LISTENING_RE = re.compile(r"listening on (https?)://(127\.0\.0\.1):(\d+)/mcp")
 
 ALL_PLUGINS = ("hello", "textkit", "notes", "fixture")
 
@@ -192,6 +201,46 @@ def _tail(text: str, limit: int = 4000) -> str:
     return text if len(text) <= limit else "...\n" + text[-limit:]
 
 
+@dataclass
+class HttpServer:
+    """A `capsule serve --http` subprocess on 127.0.0.1."""
+
+    process: subprocess.Popen[bytes]
+    base_url: str
+    port: int
+    stderr_path: Path
+    plugin_dir: Path
+
+    @property
+    def mcp_url(self) -> str:
+        return f"{self.base_url}/mcp"
+
+    @property
+    def sse_url(self) -> str:
+        return f"{self.base_url}/sse"
+
+    def stderr(self) -> str:
+        return self.stderr_path.read_text(encoding="utf-8", errors="replace")
+
+    async def wait_for_stderr(self, *needles: str, timeout: float = 10.0) -> str:
+        with anyio.move_on_after(timeout):
+            while not all(n in self.stderr() for n in needles):
+                await anyio.sleep(0.05)
+        return self.stderr()
+
+
+def stop_process(process: subprocess.Popen[bytes], timeout: float = 15.0) -> int:
+    """SIGTERM `process` and wait for it (SIGKILL after `timeout` seconds); return its exit status."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            return process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            return process.wait()
+    return process.returncode
+
+
 class Capsule:
     """Starts `capsule` processes for one test, in plugin directories under the test's tmp_path."""
 
@@ -245,23 +294,48 @@ class Capsule:
         log_level: types.LoggingLevel | None = None,
         args: Sequence[str] = (),
         env: Mapping[str, str] | None = None,
+        transport: str = "stdio",
     ) -> AsyncIterator[Running]:
         """Run `capsule serve` on a directory with `plugins` and connect a client in `mode`.
+
+        `transport`: "stdio" (the client spawns the server), "http" (Streamable HTTP at `/mcp`) or
+        "sse" (the 2024-11-05 HTTP+SSE transport, legacy mode only); for the HTTP ones the server
+        runs from [`http_server`] on 127.0.0.1 and is stopped with SIGTERM afterwards.
 
         `log_level` asks for log notifications the era's way: `logging/setLevel` on a legacy session,
         the per-request `_meta` opt-in on 2026-07-28. `args` are extra `capsule serve` flags; `env` is
         added to the server's (otherwise minimal) environment.
         """
         plugins = tuple(plugins)
-        plugin_dir = self.plugin_dir(plugins, extra)
-        params = StdioServerParameters(
-            command=str(self.binary),
-            args=[*self.serve_args(plugin_dir, notes="notes" in plugins), *args],
-            env={**{k: os.environ[k] for k in ("RUST_LOG", "RUST_BACKTRACE") if k in os.environ}, **(env or {})},
-        )
-        fd, name = tempfile.mkstemp(prefix="capsule-stderr-", suffix=".log", dir=self.tmp_path)
-        os.close(fd)
-        stderr_path = Path(name)
+        if transport not in TRANSPORTS:
+            raise ValueError(f"unknown transport {transport!r}")
+        if transport == "sse" and mode != LEGACY:
+            raise ValueError("the HTTP+SSE transport (2024-11-05) has no 2026-07-28 mode")
+        stack = AsyncExitStack()
+        await stack.__aenter__()
+        if transport == "stdio":
+            plugin_dir = self.plugin_dir(plugins, extra)
+            params = StdioServerParameters(
+                command=str(self.binary),
+                args=[*self.serve_args(plugin_dir, notes="notes" in plugins), *args],
+                env={**{k: os.environ[k] for k in ("RUST_LOG", "RUST_BACKTRACE") if k in os.environ}, **(env or {})},
+            )
+            fd, name = tempfile.mkstemp(prefix="capsule-stderr-", suffix=".log", dir=self.tmp_path)
+            os.close(fd)
+            stderr_path = Path(name)
+            errlog = stack.enter_context(stderr_path.open("w", encoding="utf-8"))
+            client_transport = stdio_client(params, errlog=errlog)
+        else:
+            try:
+                server = await stack.enter_async_context(self.http_server(plugins, extra=extra, args=args, env=env))
+            except BaseException:
+                await stack.aclose()
+                raise
+            plugin_dir = server.plugin_dir
+            stderr_path = server.stderr_path
+            client_transport = (
+                streamable_http_client(server.mcp_url) if transport == "http" else sse_client(server.sse_url)
+            )
 
         notifications: list[types.ServerNotification] = []
         logs: list[types.LoggingMessageNotificationParams] = []
@@ -277,9 +351,9 @@ class Capsule:
             logs.append(params)
 
         try:
-            with stderr_path.open("w", encoding="utf-8") as errlog:
+            async with stack:
                 client = Client(
-                    stdio_client(params, errlog=errlog),
+                    client_transport,
                     mode=mode,
                     cache=None,  # always see what the server says now
                     read_timeout_seconds=REQUEST_TIMEOUT_S,
@@ -321,6 +395,66 @@ class Capsule:
             if leaf is exc:
                 raise
             raise leaf from None
+
+    @asynccontextmanager
+    async def http_server(
+        self,
+        plugins: Iterable[str] = ALL_PLUGINS,
+        *,
+        extra: Mapping[str, bytes] | None = None,
+        args: Sequence[str] = (),
+        env: Mapping[str, str] | None = None,
+        plugin_dir: Path | None = None,
+        tls: bool = False,
+    ) -> AsyncIterator[HttpServer]:
+        """Run `capsule serve --http 127.0.0.1:0` (no client) until the block ends; then SIGTERM it and
+        wait for it to exit (killed after 15 s). `args` are extra flags; `tls` means the flags include
+        `--tls-cert`/`--tls-key` and the URLs are https."""
+        plugins = tuple(plugins)
+        if plugin_dir is None:
+            plugin_dir = self.plugin_dir(plugins, extra)
+        fd, name = tempfile.mkstemp(prefix="capsule-http-", suffix=".log", dir=self.tmp_path)
+        os.close(fd)
+        stderr_path = Path(name)
+        command = [
+            str(self.binary),
+            *self.serve_args(plugin_dir, notes="notes" in plugins),
+            "--http",
+            "127.0.0.1:0",
+            *args,
+        ]
+        base_env = {k: os.environ[k] for k in ("RUST_LOG", "RUST_BACKTRACE", "PATH", "HOME") if k in os.environ}
+        with stderr_path.open("w", encoding="utf-8") as errlog:
+            process = subprocess.Popen(
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=errlog,
+                env={**base_env, **(env or {})},
+            )
+        try:
+            match = None
+            with anyio.move_on_after(STARTUP_TIMEOUT_S):
+                while match is None and process.poll() is None:
+                    match = LISTENING_RE.search(stderr_path.read_text(errors="replace"))
+                    if match is None:
+                        await anyio.sleep(0.02)
+            if match is None:
+                pytest.fail(
+                    f"capsule did not start listening (exit status {process.poll()}):\n"
+                    f"{_tail(stderr_path.read_text(errors='replace'))}"
+                )
+            scheme, host, port = match.groups()
+            assert scheme == ("https" if tls else "http"), match.group(0)
+            yield HttpServer(
+                process=process,
+                base_url=f"{scheme}://{host}:{port}",
+                port=int(port),
+                stderr_path=stderr_path,
+                plugin_dir=plugin_dir,
+            )
+        finally:
+            stop_process(process)
 
     def cli(self, *args: str, timeout: float = TEST_TIMEOUT_S / 2) -> subprocess.CompletedProcess[str]:
         """Run a one-shot `capsule` command (not a server) and capture its output."""

@@ -1,3 +1,6 @@
-//! Transports: how MCP messages reach the server. Only stdio for now.
+//! Transports: how MCP messages reach the server — stdio, and HTTP (Streamable HTTP at `/mcp`
+//! plus the legacy HTTP+SSE endpoints).
 
+pub mod http;
+pub mod jsonrpc;
 pub mod stdio;

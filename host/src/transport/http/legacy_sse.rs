@@ -1,0 +1,186 @@
+//! The HTTP+SSE transport of MCP 2024-11-05, for clients that predate Streamable HTTP.
+//!
+//! Protocol (MCP 2024-11-05, "Transports" → "HTTP with SSE"):
+//! - `GET /sse` opens a server-sent-event stream. Its first event is `endpoint`, whose data is
+//!   the URL to POST messages to: `messages?sessionId=<id>` (relative, so it keeps working behind
+//!   a reverse proxy that mounts Capsule under a path prefix). Every later event is `message`,
+//!   one JSON-RPC message each: responses, notifications and server requests.
+//! - `POST /messages?sessionId=<id>` carries one JSON-RPC message from the client and is answered
+//!   `202 Accepted`; the reply travels on the stream. Unknown session → 404; a body that is not
+//!   one JSON-RPC 2.0 message → 400 with a JSON-RPC error; over the size limit → 413.
+//!
+//! rmcp has no server for this transport. Each stream is bridged onto an ordinary rmcp server
+//! session ([`CapsuleServer`] over a sink/stream pair), so it serves exactly what stdio and
+//! Streamable HTTP serve, list-changed notifications included. The session ends when the client
+//! closes the stream or the server shuts down.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use futures::{Stream, StreamExt as _};
+use rmcp::ServiceExt as _;
+use rmcp::model::{ClientJsonRpcMessage, ServerJsonRpcMessage};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_util::sync::CancellationToken;
+
+use super::{jsonrpc_reply, screen_body};
+use crate::server::CapsuleServer;
+use crate::transport::jsonrpc::{INVALID_REQUEST, error_response};
+
+/// Messages buffered per direction before the sender waits.
+const CHANNEL_CAPACITY: usize = 64;
+
+/// Comment lines on an idle stream, so proxies keep it open.
+pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
+
+/// The open HTTP+SSE sessions, by id.
+pub struct LegacySse {
+    sessions: Mutex<HashMap<String, mpsc::Sender<ClientJsonRpcMessage>>>,
+    new_server: Box<dyn Fn() -> CapsuleServer + Send + Sync>,
+    /// Cancelled at shutdown: every stream ends.
+    shutdown: CancellationToken,
+}
+
+fn sessions_lock(
+    m: &Mutex<HashMap<String, mpsc::Sender<ClientJsonRpcMessage>>>,
+) -> std::sync::MutexGuard<'_, HashMap<String, mpsc::Sender<ClientJsonRpcMessage>>> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Removes the session from the table when its stream is dropped (client gone or shutdown).
+struct SessionGuard {
+    id: String,
+    state: Arc<LegacySse>,
+}
+
+impl Drop for SessionGuard {
+    fn drop(&mut self) {
+        sessions_lock(&self.state.sessions).remove(&self.id);
+        tracing::debug!(session = %self.id, "HTTP+SSE session closed");
+    }
+}
+
+/// Query of `POST /messages`.
+#[derive(serde::Deserialize)]
+pub struct MessageQuery {
+    #[serde(rename = "sessionId")]
+    session_id: Option<String>,
+}
+
+impl LegacySse {
+    /// `new_server` makes the handler of one session; `shutdown` ends every stream.
+    pub fn new(
+        new_server: impl Fn() -> CapsuleServer + Send + Sync + 'static,
+        shutdown: CancellationToken,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            sessions: Mutex::default(),
+            new_server: Box::new(new_server),
+            shutdown,
+        })
+    }
+
+    /// How many HTTP+SSE sessions are open.
+    pub fn session_count(&self) -> usize {
+        sessions_lock(&self.sessions).len()
+    }
+}
+
+/// `GET /sse`: open a session and stream its messages.
+pub async fn open(State(state): State<Arc<LegacySse>>) -> Response {
+    if state.shutdown.is_cancelled() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "the server is shutting down\n").into_response();
+    }
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let (client_tx, client_rx) = mpsc::channel::<ClientJsonRpcMessage>(CHANNEL_CAPACITY);
+    let (server_tx, server_rx) = futures::channel::mpsc::channel::<ServerJsonRpcMessage>(CHANNEL_CAPACITY);
+    sessions_lock(&state.sessions).insert(id.clone(), client_tx);
+
+    let server = (state.new_server)();
+    let session = id.clone();
+    tokio::spawn(async move {
+        match server.serve((server_tx, ReceiverStream::new(client_rx))).await {
+            Ok(running) => {
+                let _ = running.waiting().await;
+            }
+            Err(error) => {
+                tracing::info!(%session, %error, "HTTP+SSE session ended before initialization");
+            }
+        }
+    });
+    tracing::debug!(session = %id, "HTTP+SSE session opened");
+
+    let guard = SessionGuard {
+        id: id.clone(),
+        state: state.clone(),
+    };
+    let endpoint = futures::stream::once(async move {
+        Ok::<_, Infallible>(Event::default().event("endpoint").data(format!("messages?sessionId={id}")))
+    });
+    let messages = server_rx.map(move |message| {
+        let _keep = &guard;
+        let data = serde_json::to_string(&message).unwrap_or_else(|e| {
+            tracing::error!("cannot serialize a server message: {e}");
+            String::from("{}")
+        });
+        Ok::<_, Infallible>(Event::default().event("message").data(data))
+    });
+    let shutdown = state.shutdown.clone();
+    let stream: std::pin::Pin<Box<dyn Stream<Item = Result<Event, Infallible>> + Send>> =
+        Box::pin(endpoint.chain(messages).take_until(async move { shutdown.cancelled().await }));
+    Sse::new(stream)
+        .keep_alive(KeepAlive::new().interval(KEEP_ALIVE))
+        .into_response()
+}
+
+/// `POST /messages?sessionId=…`: one client message into its session.
+pub async fn message(
+    State(state): State<Arc<LegacySse>>,
+    Query(query): Query<MessageQuery>,
+    body: Bytes,
+) -> Response {
+    let Some(session) = query.session_id else {
+        return (
+            StatusCode::BAD_REQUEST,
+            "missing sessionId: POST to the endpoint URL the /sse stream announced\n",
+        )
+            .into_response();
+    };
+    let Some(sender) = sessions_lock(&state.sessions).get(&session).cloned() else {
+        return (
+            StatusCode::NOT_FOUND,
+            "unknown or closed session: open a new one with GET /sse\n",
+        )
+            .into_response();
+    };
+    if let Err(error) = screen_body(&body) {
+        return jsonrpc_reply(StatusCode::BAD_REQUEST, &error);
+    }
+    let message: ClientJsonRpcMessage = match serde_json::from_slice(&body) {
+        Ok(message) => message,
+        Err(e) => {
+            let error = error_response(
+                serde_json::Value::Null,
+                INVALID_REQUEST,
+                format!("Invalid Request: not an MCP client message ({e})"),
+            );
+            return jsonrpc_reply(StatusCode::BAD_REQUEST, &error);
+        }
+    };
+    match sender.send(message).await {
+        Ok(()) => (StatusCode::ACCEPTED, "Accepted").into_response(),
+        Err(_) => (
+            StatusCode::NOT_FOUND,
+            "the session has ended: open a new one with GET /sse\n",
+        )
+            .into_response(),
+    }
+}

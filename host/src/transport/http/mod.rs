@@ -1,0 +1,268 @@
+//! MCP over HTTP: Streamable HTTP at `/mcp` (both protocol eras), the 2024-11-05 HTTP+SSE
+//! transport at `/sse` + `/messages`, and the operations endpoints `/healthz` and `/readyz`.
+//!
+//! Routes:
+//!
+//! | path | what | guard |
+//! |---|---|---|
+//! | `POST/GET/DELETE /mcp` | rmcp's `StreamableHttpService`: 2025-11-25 clients get sessions (`Mcp-Session-Id`, GET stream, DELETE, `Last-Event-ID` resumption from a bounded per-stream replay buffer); 2026-07-28 requests are served statelessly, `subscriptions/listen` included | Host/Origin, screening |
+//! | `GET /sse`, `POST /messages` | [`legacy_sse`] | Host/Origin |
+//! | `GET /healthz` | liveness: `200 ok` while the process serves | none |
+//! | `GET /readyz` | readiness: `200` with the catalog's counts; `503` while shutting down | none |
+//!
+//! The MCP routes form one sub-router ([`mcp_routes`]) so an authentication layer wraps all of
+//! them, and only them, with one `.layer(…)`.
+//!
+//! Every `POST /mcp` body is read (up to the limit, else `413`) and screened before rmcp sees it:
+//! a body that is not one JSON-RPC 2.0 message gets `400` with a JSON-RPC error (`-32700` for
+//! invalid JSON, `-32600` for a batch array or a non-message), where rmcp would answer a bare
+//! `415`.
+//!
+//! Shutdown ([`serve`] after its token is cancelled): stop accepting connections, report not
+//! ready, let calls in flight finish (up to the shutdown timeout), then end every session and
+//! stream, and return once the connections are closed (forced at the timeout).
+
+pub mod guard;
+pub mod legacy_sse;
+pub mod tls;
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+use crate::hub::Hub;
+use crate::server::CapsuleServer;
+use crate::transport::jsonrpc::{PARSE_ERROR, Screened, error_response, screen};
+use guard::Allowlist;
+use legacy_sse::LegacySse;
+
+/// Default limit of one request body: 4 MiB.
+pub const DEFAULT_MAX_BODY: usize = 4 << 20;
+
+/// Server-sent events buffered per stream for `Last-Event-ID` resumption (2025-11-25
+/// sessions); older events of a stream are dropped first.
+pub const REPLAY_EVENTS_PER_STREAM: usize = 64;
+
+/// How the HTTP listener behaves.
+#[derive(Clone, Debug)]
+pub struct HttpOptions {
+    /// Accepted `Host` and `Origin` values.
+    pub allow: Allowlist,
+    /// Serve HTTPS with this certificate chain and key (PEM files).
+    pub tls: Option<TlsFiles>,
+    /// Largest request body, in bytes (`413` beyond).
+    pub max_body: usize,
+    /// How long shutdown waits for calls in flight before closing every stream.
+    pub shutdown_timeout: Duration,
+}
+
+/// PEM files of the TLS certificate chain and its private key.
+#[derive(Clone, Debug)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+/// Bind `addr` now, so a port already in use is reported before plugins load.
+pub fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
+    let listener =
+        TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
+    listener.set_nonblocking(true)?;
+    Ok(listener)
+}
+
+/// A JSON-RPC error object as an HTTP response.
+pub fn jsonrpc_reply(status: StatusCode, error: &Value) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        error.to_string(),
+    )
+        .into_response()
+}
+
+/// Screen one HTTP request body: `Err` holds the JSON-RPC error to answer with.
+pub fn screen_body(body: &[u8]) -> Result<(), Value> {
+    let Ok(text) = std::str::from_utf8(body) else {
+        return Err(error_response(
+            Value::Null,
+            PARSE_ERROR,
+            "Parse error: the body is not UTF-8 text".into(),
+        ));
+    };
+    match screen(text) {
+        Screened::Forward { .. } => Ok(()),
+        Screened::Skip => Err(error_response(
+            Value::Null,
+            PARSE_ERROR,
+            "Parse error: the body is empty; send one JSON-RPC 2.0 message".into(),
+        )),
+        Screened::Reject(error) => Err(error),
+    }
+}
+
+/// Middleware on `POST /mcp`: read the body within `max_body` and screen it.
+async fn screen_post(State(max_body): State<usize>, request: Request, next: Next) -> Response {
+    if request.method() != axum::http::Method::POST {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    let bytes: Bytes = match axum::body::to_bytes(body, max_body).await {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            return (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("Payload Too Large: the request body exceeds {max_body} bytes\n"),
+            )
+                .into_response();
+        }
+    };
+    if let Err(error) = screen_body(&bytes) {
+        return jsonrpc_reply(StatusCode::BAD_REQUEST, &error);
+    }
+    next.run(Request::from_parts(parts, Body::from(bytes))).await
+}
+
+/// What `/readyz` reports.
+struct Readiness {
+    hub: Arc<Hub>,
+    draining: AtomicBool,
+    legacy: Arc<LegacySse>,
+}
+
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+async fn readyz(State(ready): State<Arc<Readiness>>) -> Response {
+    let catalog = ready.hub.catalog();
+    let plugins = catalog.plugins();
+    let body = json!({
+        "status": if ready.draining.load(Ordering::Relaxed) { "shutting-down" } else { "ready" },
+        "plugins": plugins.len(),
+        "tools": plugins.iter().map(|p| p.tools.len()).sum::<usize>(),
+        "legacySseSessions": ready.legacy.session_count(),
+    });
+    let status = if ready.draining.load(Ordering::Relaxed) {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::OK
+    };
+    (status, axum::Json(body)).into_response()
+}
+
+/// The MCP endpoints (`/mcp`, `/sse`, `/messages`), behind the Host/Origin guard. An
+/// authentication layer goes on this router.
+pub fn mcp_routes(
+    hub: Arc<Hub>,
+    live: bool,
+    options: &HttpOptions,
+    streams: CancellationToken,
+) -> (Router, Arc<LegacySse>) {
+    let mut sessions = LocalSessionManager::default();
+    sessions.session_config.channel_capacity = REPLAY_EVENTS_PER_STREAM;
+    let config = StreamableHttpServerConfig::default()
+        .with_allowed_hosts(options.allow.rmcp_hosts())
+        .with_allowed_origins(options.allow.rmcp_origins())
+        .enforce_origin_validation()
+        .with_max_request_body_bytes(options.max_body)
+        .with_json_response(true)
+        .with_cancellation_token(streams.clone());
+    let factory_hub = hub.clone();
+    let streamable = StreamableHttpService::new(
+        move || Ok(CapsuleServer::new(factory_hub.clone(), live)),
+        Arc::new(sessions),
+        config,
+    );
+    let legacy = LegacySse::new(move || CapsuleServer::new(hub.clone(), live), streams);
+    let mcp = Router::new()
+        .route_service("/mcp", streamable)
+        .layer(middleware::from_fn_with_state(options.max_body, screen_post));
+    let sse = Router::new()
+        .route("/sse", get(legacy_sse::open))
+        .route("/messages", post(legacy_sse::message))
+        .layer(DefaultBodyLimit::max(options.max_body))
+        .with_state(legacy.clone());
+    let routes = mcp.merge(sse).layer(middleware::from_fn_with_state(
+        Arc::new(options.allow.clone()),
+        guard::check,
+    ));
+    (routes, legacy)
+}
+
+/// Serve MCP over HTTP(S) on `listener` until `shutdown` is cancelled, then shut down gracefully
+/// (see the module docs). Errors: the TLS files cannot be loaded, or the listener fails.
+pub async fn serve(
+    listener: TcpListener,
+    hub: Arc<Hub>,
+    live: bool,
+    options: HttpOptions,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let addr = listener.local_addr()?;
+    let streams = CancellationToken::new();
+    let (mcp, legacy) = mcp_routes(hub.clone(), live, &options, streams.clone());
+    let readiness = Arc::new(Readiness {
+        hub: hub.clone(),
+        draining: AtomicBool::new(false),
+        legacy,
+    });
+    let app = Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz).with_state(readiness.clone()))
+        .merge(mcp);
+
+    let handle = axum_server::Handle::new();
+    let controller = {
+        let handle = handle.clone();
+        let hub = hub.clone();
+        let timeout = options.shutdown_timeout;
+        tokio::spawn(async move {
+            shutdown.cancelled().await;
+            readiness.draining.store(true, Ordering::Relaxed);
+            tracing::info!("shutting down: no new connections; waiting for calls in flight");
+            handle.graceful_shutdown(Some(timeout));
+            hub.calls().close();
+            if tokio::time::timeout(timeout, hub.calls().wait()).await.is_err() {
+                tracing::warn!(
+                    "{} call(s) still running after {timeout:?}; closing anyway",
+                    hub.calls().len()
+                );
+            }
+            streams.cancel();
+        })
+    };
+
+    let scheme = if options.tls.is_some() { "https" } else { "http" };
+    let served = match &options.tls {
+        Some(files) => {
+            let config = tls::load(files).await?;
+            tls::reload_on_sighup(files.clone(), config.clone());
+            let server = axum_server::tls_rustls::from_tcp_rustls(listener, config)?;
+            tracing::info!("listening on {scheme}://{addr}/mcp (legacy HTTP+SSE: /sse)");
+            server.handle(handle).serve(app.into_make_service()).await
+        }
+        None => {
+            let server = axum_server::from_tcp(listener)?;
+            tracing::info!("listening on {scheme}://{addr}/mcp (legacy HTTP+SSE: /sse)");
+            server.handle(handle).serve(app.into_make_service()).await
+        }
+    };
+    controller.abort();
+    served.with_context(|| format!("serving HTTP on {addr}"))
+}
