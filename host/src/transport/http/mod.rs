@@ -40,6 +40,7 @@ use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use futures::StreamExt as _;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use serde_json::{Value, json};
@@ -57,6 +58,10 @@ pub const DEFAULT_MAX_BODY: usize = 4 << 20;
 /// Server-sent events buffered per stream for `Last-Event-ID` resumption (2025-11-25
 /// sessions); older events of a stream are dropped first.
 pub const REPLAY_EVENTS_PER_STREAM: usize = 64;
+
+/// After the shutdown timeout has ended every stream, how long connections get to close before
+/// they are cut.
+const CONNECTION_GRACE: Duration = Duration::from_secs(2);
 
 /// How the HTTP listener behaves.
 #[derive(Clone, Debug)]
@@ -116,11 +121,21 @@ pub fn screen_body(body: &[u8]) -> Result<(), Value> {
     }
 }
 
-/// Middleware on `POST /mcp`: read the body within `max_body` and screen it.
-async fn screen_post(State(max_body): State<usize>, request: Request, next: Next) -> Response {
+/// State of [`admit_post`].
+#[derive(Clone)]
+struct Admission {
+    max_body: usize,
+    hub: Arc<Hub>,
+}
+
+/// Middleware on `POST /mcp`: read the body within the limit (`413`), screen it (`400`), and count
+/// the request as in flight until its response body has been sent, so that graceful shutdown
+/// waits for a request that arrived before the signal even if no plugin call has started yet.
+async fn admit_post(State(admission): State<Admission>, request: Request, next: Next) -> Response {
     if request.method() != axum::http::Method::POST {
         return next.run(request).await;
     }
+    let max_body = admission.max_body;
     let (parts, body) = request.into_parts();
     let bytes: Bytes = match axum::body::to_bytes(body, max_body).await {
         Ok(bytes) => bytes,
@@ -135,7 +150,14 @@ async fn screen_post(State(max_body): State<usize>, request: Request, next: Next
     if let Err(error) = screen_body(&bytes) {
         return jsonrpc_reply(StatusCode::BAD_REQUEST, &error);
     }
-    next.run(Request::from_parts(parts, Body::from(bytes))).await
+    let in_flight = admission.hub.calls().token();
+    let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
+    let (parts, body) = response.into_parts();
+    let body = body.into_data_stream().map(move |chunk| {
+        let _held_until_the_body_ends = &in_flight;
+        chunk
+    });
+    Response::from_parts(parts, Body::from_stream(body))
 }
 
 /// What `/readyz` reports.
@@ -184,15 +206,22 @@ pub fn mcp_routes(
         .with_json_response(true)
         .with_cancellation_token(streams.clone());
     let factory_hub = hub.clone();
+    let legacy_hub = hub.clone();
     let streamable = StreamableHttpService::new(
         move || Ok(CapsuleServer::new(factory_hub.clone(), live)),
         Arc::new(sessions),
         config,
     );
-    let legacy = LegacySse::new(move || CapsuleServer::new(hub.clone(), live), streams);
+    let legacy = LegacySse::new(move || CapsuleServer::new(legacy_hub.clone(), live), streams);
     let mcp = Router::new()
         .route_service("/mcp", streamable)
-        .layer(middleware::from_fn_with_state(options.max_body, screen_post));
+        .layer(middleware::from_fn_with_state(
+            Admission {
+                max_body: options.max_body,
+                hub: hub.clone(),
+            },
+            admit_post,
+        ));
     let sse = Router::new()
         .route("/sse", get(legacy_sse::open))
         .route("/messages", post(legacy_sse::message))
@@ -236,7 +265,9 @@ pub async fn serve(
             shutdown.cancelled().await;
             readiness.draining.store(true, Ordering::Relaxed);
             tracing::info!("shutting down: no new connections; waiting for calls in flight");
-            handle.graceful_shutdown(Some(timeout));
+            // Connections get a little longer than the calls, so that ending the streams below
+            // (not the connection cut) is what stops a call that overruns.
+            handle.graceful_shutdown(Some(timeout + CONNECTION_GRACE));
             hub.calls().close();
             if tokio::time::timeout(timeout, hub.calls().wait()).await.is_err() {
                 tracing::warn!(
