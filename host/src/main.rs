@@ -174,6 +174,18 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         }
         None => None,
     };
+    let tls = match (&args.http.tls_cert, &args.http.tls_key) {
+        (Some(cert), Some(key)) => {
+            let files = TlsFiles {
+                cert: cert.clone(),
+                key: key.clone(),
+            };
+            // Checked now too, so that bad files fail before plugins load.
+            http::tls::server_config(&files)?;
+            Some(files)
+        }
+        _ => None,
+    };
     let library = load(&args.source).await?;
     let catalog = library.catalog();
     let transports = match (&listener, args.http.stdio) {
@@ -200,10 +212,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     };
     let options = HttpOptions {
         allow: Allowlist::new(args.http.allowed_hosts, args.http.allowed_origins),
-        tls: match (args.http.tls_cert, args.http.tls_key) {
-            (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
-            _ => None,
-        },
+        tls,
         max_body: usize::try_from(args.http.max_request_body.as_u64()).unwrap_or(usize::MAX),
         shutdown_timeout: args.http.shutdown_timeout,
     };
