@@ -16,7 +16,15 @@ include sdk-guest/guests.mk
 plugins: guest-plugins
 test-unit: guest-test
 
-setup: $(VENV)/.ok wasm-target
+# JavaScript MCP clients for the HTTP tests (TypeScript SDK v2, MCP Inspector CLI, a Node 22 runtime),
+# pinned by tests/e2e/js/package-lock.json.
+JS_CLIENTS := tests/e2e/js/node_modules/.capsule-ok
+
+setup: $(VENV)/.ok $(JS_CLIENTS) wasm-target
+
+$(JS_CLIENTS): tests/e2e/js/package.json tests/e2e/js/package-lock.json
+	cd tests/e2e/js && npm install --no-save --no-audit --no-fund --loglevel=error
+	touch $@
 
 # The Rust target plugins build for (a no-op when installed).
 wasm-target:
