@@ -74,3 +74,22 @@ async def test_a_crashing_plugin_is_a_tool_error_and_the_server_keeps_serving(ca
         assert structured(await srv.client.call_tool("hello_greet", {"name": "again"})) == {
             "greeting": "Hello, again!"
         }
+
+
+async def test_stdio_and_http_together_serve_one_catalog(capsule):
+    """`--http ADDR --stdio`: a stdio client and an HTTP client of the same process see the same plugins,
+    and the process ends when the stdio client goes."""
+    from conftest import LISTENING_RE
+    from mcp import Client
+    from mcp.client.streamable_http import streamable_http_client
+
+    async with capsule.serve(["hello"], args=["--http", "127.0.0.1:0", "--stdio"]) as srv:
+        stderr = await srv.wait_for_stderr("listening on")
+        match = LISTENING_RE.search(stderr)
+        assert match, stderr
+        url = f"http://127.0.0.1:{match.group(3)}/mcp"
+        async with Client(streamable_http_client(url), mode=MODES[1], cache=None) as http_client:
+            over_http = await http_client.call_tool("hello_greet", {"name": "both"})
+        over_stdio = await srv.client.call_tool("hello_greet", {"name": "both"})
+        assert structured(over_http) == structured(over_stdio) == {"greeting": "Hello, both!"}
+    assert "stdin closed: shutting down" in srv.stderr()
