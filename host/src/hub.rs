@@ -77,9 +77,12 @@ impl Hub {
         &self.calls
     }
 
-    /// Remember a 2025-11-25 session for list-changed notifications.
+    /// Remember a 2025-11-25 session for list-changed notifications. Sessions that have ended
+    /// since are forgotten here too, so HTTP session churn does not grow the list.
     pub fn add_session(&self, peer: Peer<RoleServer>) {
-        lock(&self.sessions).push(peer);
+        let mut sessions = lock(&self.sessions);
+        sessions.retain(|p| !p.is_transport_closed());
+        sessions.push(peer);
     }
 
     /// Remember a 2026-07-28 `subscriptions/listen` stream; returns the key for

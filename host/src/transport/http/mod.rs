@@ -284,12 +284,16 @@ pub async fn serve(
         Some(files) => {
             let config = tls::load(files).await?;
             tls::reload_on_sighup(files.clone(), config.clone());
-            let server = axum_server::tls_rustls::from_tcp_rustls(listener, config)?;
+            // TCP_NODELAY: an SSE response is written as several small events; with Nagle's
+            // algorithm and delayed ACKs each exchange would stall ~40 ms.
+            let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(config)
+                .acceptor(axum_server::accept::NoDelayAcceptor);
+            let server = axum_server::from_tcp(listener)?.acceptor(acceptor);
             tracing::info!("listening on {scheme}://{addr}/mcp (legacy HTTP+SSE: /sse)");
             server.handle(handle).serve(app.into_make_service()).await
         }
         None => {
-            let server = axum_server::from_tcp(listener)?;
+            let server = axum_server::from_tcp(listener)?.acceptor(axum_server::accept::NoDelayAcceptor);
             tracing::info!("listening on {scheme}://{addr}/mcp (legacy HTTP+SSE: /sse)");
             server.handle(handle).serve(app.into_make_service()).await
         }
