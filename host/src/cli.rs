@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::auth::Mode as AuthMode;
 use crate::grants::Mount;
 use crate::transport::http::guard::{HostRule, OriginRule};
 
@@ -29,6 +30,17 @@ pub enum Command {
     Serve(ServeArgs),
     /// Load the plugins in a directory and describe them (exit status 1 if a file failed).
     Plugins(PluginsArgs),
+    /// Static bearer tokens: make one, or hash one for `[[auth.token]] sha256 = ...`.
+    #[command(subcommand)]
+    Auth(AuthCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuthCommand {
+    /// Print a new random token (43 characters) and, on stderr, its SHA-256 for the config.
+    NewToken,
+    /// Read a token from stdin and print its SHA-256 (hex), for `[[auth.token]] sha256 = "..."`.
+    HashToken,
 }
 
 /// Where plugins come from and what they are granted.
@@ -116,6 +128,25 @@ pub struct HttpArgs {
     #[arg(long, requires = "http")]
     pub insecure_no_auth: bool,
 
+    /// Authentication of HTTP requests; overrides `[auth] mode` of the config. `bearer`: static
+    /// tokens (`[[auth.token]]` or `--auth-tokens`); `oauth`: access tokens from an
+    /// authorization server (`[auth.oauth]`, or `--auth-issuer` and `--auth-resource`).
+    #[arg(long, value_name = "MODE", requires = "http")]
+    pub auth: Option<AuthMode>,
+
+    /// The canonical URL clients use for this server (e.g. `https://mcp.example.com/mcp`): the
+    /// audience OAuth tokens must carry (RFC 8707). Overrides `[auth] resource`.
+    #[arg(long, value_name = "URL", requires = "http")]
+    pub auth_resource: Option<String>,
+
+    /// The OAuth authorization server (issuer URL). Overrides `[auth.oauth] issuer`.
+    #[arg(long, value_name = "URL", requires = "http")]
+    pub auth_issuer: Option<String>,
+
+    /// A file of static bearer tokens (`[[token]]` entries: subject, sha256 or env, scopes).
+    #[arg(long, value_name = "FILE", requires = "http")]
+    pub auth_tokens: Option<PathBuf>,
+
     /// Largest HTTP request body (e.g. `4MiB`, `512KiB`); larger ones get 413.
     #[arg(long, value_name = "SIZE", default_value = "4MiB", requires = "http")]
     pub max_request_body: bytesize::ByteSize,
@@ -123,6 +154,20 @@ pub struct HttpArgs {
     /// On SIGINT/SIGTERM, how long to let calls in flight finish before closing every stream.
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = humantime::parse_duration)]
     pub shutdown_timeout: Duration,
+}
+
+/// The audit log.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Append one JSON line per tool call, resource read, prompt get and refused request to
+    /// FILE (created with mode 0600): time, request id, subject, client, transport, plugin,
+    /// target, SHA-256 of the arguments, outcome, duration.
+    #[arg(long, value_name = "FILE")]
+    pub audit_log: Option<PathBuf>,
+
+    /// With `--audit-log`: record the raw arguments too, not only their SHA-256.
+    #[arg(long, requires = "audit_log")]
+    pub audit_arguments: bool,
 }
 
 #[derive(Debug, Args)]
@@ -135,6 +180,9 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub http: HttpArgs,
+
+    #[command(flatten)]
+    pub audit: AuditArgs,
 }
 
 #[derive(Debug, Args)]

@@ -4,8 +4,10 @@
 //! Data flows one way (DESIGN.md §1): [`cli`] → [`loader`] (reads the plugin directory, kept
 //! current by [`watch`]) → [`runtime`] (compiles or loads from the compile cache, links,
 //! instantiates per call) with [`grants`] (what each plugin may reach) → [`catalog`] (the merged,
-//! namespaced view, published through the [`hub`]) → [`server`] (rmcp handler) → [`transport`].
+//! namespaced view, published through the [`hub`]) → [`server`] (rmcp handler) → [`transport`],
+//! with [`auth`] (who may call what, rate limits, audit log) around the HTTP routes and in the server.
 
+pub mod auth;
 pub mod catalog;
 pub mod cli;
 pub mod convert;

@@ -8,8 +8,11 @@ use clap::Parser as _;
 use rmcp::ServiceExt as _;
 use tracing_subscriber::EnvFilter;
 
+use capsule_host::auth::audit::AuditLog;
+use capsule_host::auth::ratelimit::RateLimits;
+use capsule_host::auth::{Access, Authenticator, Mode, Transport, bearer};
 use capsule_host::catalog::Catalog;
-use capsule_host::cli::{Cli, Command, HttpArgs, PluginSource, ServeArgs};
+use capsule_host::cli::{AuthCommand, Cli, Command, HttpArgs, PluginSource, ServeArgs};
 use capsule_host::hub::Hub;
 use capsule_host::loader::Library;
 use capsule_host::policy::HostConfig;
@@ -66,12 +69,12 @@ fn host_config(source: &PluginSource) -> anyhow::Result<HostConfig> {
 }
 
 /// Load the plugin directory once.
-async fn load(source: &PluginSource) -> anyhow::Result<Library> {
+async fn load(source: &PluginSource, config: HostConfig) -> anyhow::Result<Library> {
     let mut library = Library::new(
         runtime(source)?,
         source.plugins.clone(),
         source.mounts.clone(),
-        host_config(source)?,
+        config,
     );
     library.scan().await?;
     library.warn_unused_mounts();
@@ -99,17 +102,36 @@ fn banner(catalog: &Catalog, failures: usize) -> String {
     )
 }
 
-/// Refuse a non-loopback bind unless `--insecure-no-auth` says the risk is understood.
-fn check_bind(addr: std::net::SocketAddr, args: &HttpArgs) -> anyhow::Result<()> {
+/// Refuse a non-loopback bind without authentication unless `--insecure-no-auth` says the risk
+/// is understood.
+fn check_bind(addr: std::net::SocketAddr, args: &HttpArgs, auth: Mode) -> anyhow::Result<()> {
     if addr.ip().is_loopback() {
+        return Ok(());
+    }
+    if auth != Mode::None {
+        if args.tls_cert.is_none() {
+            tracing::warn!(
+                "serving {addr} without TLS: access tokens cross the network in clear unless a \
+                 TLS-terminating proxy is in front (use --tls-cert/--tls-key otherwise)"
+            );
+        }
+        if args.allowed_hosts.is_empty() {
+            tracing::warn!(
+                "only loopback Host headers are accepted; add --allowed-host NAME[:PORT] for the \
+                 name clients use to reach {addr}"
+            );
+        }
         return Ok(());
     }
     if !args.insecure_no_auth {
         anyhow::bail!(
             "refusing to serve MCP on {addr}: it is not a loopback address and no authentication \
-             is configured, so anyone who can reach it could run your plugins. Bind 127.0.0.1 \
-             (e.g. --http 127.0.0.1:{port}) and publish it through an authenticating reverse \
-             proxy, or pass --insecure-no-auth if such a proxy already guards this address",
+             is configured (auth mode \"none\"), so anyone who can reach it could run your \
+             plugins. Configure authentication: --auth oauth --auth-issuer URL --auth-resource \
+             URL (or [auth] mode = \"oauth\" in capsule.toml) for an OAuth authorization \
+             server, or --auth bearer --auth-tokens FILE for static tokens; or bind 127.0.0.1 \
+             (e.g. --http 127.0.0.1:{port}) behind an authenticating reverse proxy, or pass \
+             --insecure-no-auth if such a proxy already guards this address",
             port = addr.port()
         );
     }
@@ -145,8 +167,8 @@ async fn termination() {
 }
 
 /// Serve one MCP session on stdin/stdout until the client closes stdin.
-async fn serve_stdio(hub: Arc<Hub>, live: bool) -> anyhow::Result<()> {
-    let server = CapsuleServer::new(hub, live);
+async fn serve_stdio(hub: Arc<Hub>, live: bool, access: Arc<Access>) -> anyhow::Result<()> {
+    let server = CapsuleServer::new(hub, live).with_access(access, Transport::Stdio);
     let pipes = capsule_host::transport::stdio::transport();
     let service = match server.serve((pipes.reader, pipes.writer)).await {
         Ok(service) => service,
@@ -165,15 +187,78 @@ async fn serve_stdio(hub: Arc<Hub>, live: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The host config with the command line's auth overrides applied and checked.
+fn serve_config(args: &ServeArgs) -> anyhow::Result<HostConfig> {
+    let mut config = host_config(&args.source)?;
+    let auth = &mut config.auth;
+    if let Some(mode) = args.http.auth {
+        auth.mode = mode;
+    }
+    if let Some(resource) = &args.http.auth_resource {
+        auth.resource = Some(resource.clone());
+    }
+    if let Some(issuer) = &args.http.auth_issuer {
+        auth.oauth.issuer = Some(issuer.clone());
+    }
+    if let Some(file) = &args.http.auth_tokens {
+        let tokens = capsule_host::auth::config::load_tokens_file(file).map_err(anyhow::Error::msg)?;
+        auth.tokens.extend(tokens);
+    }
+    if args.http.http.is_none() {
+        // stdio serves the local user: no authentication applies.
+        auth.mode = Mode::None;
+    }
+    auth.check().map_err(|e| anyhow::anyhow!("authentication: {e}"))?;
+    Ok(config)
+}
+
+/// Scopes, rate limits and the audit log for every transport.
+fn access(args: &ServeArgs, config: &HostConfig) -> anyhow::Result<Arc<Access>> {
+    let audit = match &args.audit.audit_log {
+        Some(path) => Some(AuditLog::open(path, args.audit.audit_arguments)?),
+        None => None,
+    };
+    Ok(Arc::new(Access {
+        mode: config.auth.mode,
+        scopes: config.auth.scopes.clone(),
+        limits: RateLimits::new(&config.rate_limits),
+        audit,
+    }))
+}
+
+/// Log what authentication is in force, and scope grants that name no loaded plugin.
+fn describe_auth(config: &HostConfig, catalog: &Catalog) {
+    let auth = &config.auth;
+    match auth.mode {
+        Mode::None => {}
+        Mode::Bearer => tracing::info!(tokens = auth.tokens.len(), "authentication: static bearer tokens"),
+        Mode::Oauth => tracing::info!(
+            issuer = auth.oauth.issuer.as_deref().unwrap_or("-"),
+            resource = auth.resource.as_deref().unwrap_or("-"),
+            tokens = ?auth.oauth.tokens,
+            "authentication: OAuth 2.1 access tokens"
+        ),
+    }
+    let loaded: Vec<&str> = catalog.plugins().iter().map(|p| p.name.as_str()).collect();
+    for plugin in auth.scopes.plugins_named() {
+        if !loaded.contains(&plugin) {
+            tracing::warn!("[auth.scopes] names plugin '{plugin}', which is not loaded (yet)");
+        }
+    }
+}
+
 async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let config = serve_config(&args)?;
     // Checked and bound before plugins load, so a refused or busy address fails fast.
     let listener = match args.http.http {
         Some(addr) => {
-            check_bind(addr, &args.http)?;
+            check_bind(addr, &args.http, config.auth.mode)?;
             Some(http::bind(addr)?)
         }
         None => None,
     };
+    let authenticator = Arc::new(Authenticator::new(&config.auth)?);
+    let access = access(&args, &config)?;
     let tls = match (&args.http.tls_cert, &args.http.tls_key) {
         (Some(cert), Some(key)) => {
             let files = TlsFiles {
@@ -186,8 +271,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         }
         _ => None,
     };
-    let library = load(&args.source).await?;
+    let auth_config = Arc::new(config.auth.clone());
+    let library = load(&args.source, config.clone()).await?;
     let catalog = library.catalog();
+    describe_auth(&config, &catalog);
     let transports = match (&listener, args.http.stdio) {
         (None, _) => "stdio",
         (Some(_), false) => "HTTP",
@@ -207,7 +294,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     };
     let live = watcher.is_some();
     let Some(listener) = listener else {
-        serve_stdio(hub, live).await?;
+        let served = serve_stdio(hub, live, access.clone()).await;
+        close_audit(&access);
+        served?;
         return Ok(ExitCode::SUCCESS);
     };
     let options = HttpOptions {
@@ -215,6 +304,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         tls,
         max_body: usize::try_from(args.http.max_request_body.as_u64()).unwrap_or(usize::MAX),
         shutdown_timeout: args.http.shutdown_timeout,
+        auth: authenticator,
+        auth_config,
+        access: access.clone(),
     };
     let shutdown = CancellationToken::new();
     {
@@ -225,26 +317,66 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         });
     }
     if args.http.stdio {
-        let (hub, shutdown) = (hub.clone(), shutdown.clone());
+        let (hub, shutdown, access) = (hub.clone(), shutdown.clone(), access.clone());
         tokio::spawn(async move {
-            if let Err(e) = serve_stdio(hub, live).await {
+            if let Err(e) = serve_stdio(hub, live, access).await {
                 tracing::error!("{e:#}");
             }
             tracing::info!("stdin closed: shutting down");
             shutdown.cancel();
         });
     }
-    http::serve(listener, hub, live, options, shutdown).await?;
+    let served = http::serve(listener, hub, live, options, shutdown).await;
+    close_audit(&access);
+    served?;
     drop(watcher);
     tracing::info!("stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Write out every audit record still queued (at shutdown).
+fn close_audit(access: &Access) {
+    if let Some(log) = &access.audit {
+        log.close(std::time::Duration::from_secs(10));
+        tracing::info!(path = %log.path().display(), "audit log closed");
+    }
+}
+
+fn auth_command(command: AuthCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        AuthCommand::NewToken => {
+            let token = bearer::new_token()?;
+            println!("{token}");
+            eprintln!(
+                "sha256 = \"{}\"   # for [[auth.token]] in capsule.toml; keep the token itself secret",
+                bearer::hex(&bearer::sha256(token.as_bytes()))
+            );
+        }
+        AuthCommand::HashToken => {
+            let mut token = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut token)?;
+            let token = token.trim();
+            if !bearer::is_token68(token) {
+                anyhow::bail!("stdin does not hold a bearer token (letters, digits and -._~+/ with trailing =)");
+            }
+            if token.len() < bearer::MIN_TOKEN_LEN {
+                eprintln!(
+                    "warning: the token is {} bytes long; `capsule auth new-token` makes a strong one",
+                    token.len()
+                );
+            }
+            println!("{}", bearer::hex(&bearer::sha256(token.as_bytes())));
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve(args) => serve(args).await,
+        Command::Auth(command) => auth_command(command),
         Command::Plugins(args) => {
-            let library = load(&args.source).await?;
+            let library = load(&args.source, host_config(&args.source)?).await?;
             let catalog = library.catalog();
             let failures = library.failures();
             if args.json {

@@ -35,6 +35,8 @@
 //! timeout = "30s"
 //! [caps]              # ceilings no policy may exceed
 //! memory = "1GiB"
+//! [auth]              # who may call over HTTP; see crate::auth::config
+//! [rate_limits]       # calls per subject and per tool; see crate::auth::ratelimit
 //! ```
 
 use std::collections::BTreeMap;
@@ -46,6 +48,7 @@ use bytesize::ByteSize;
 use serde::{Deserialize, Deserializer};
 use toml::Spanned;
 
+use crate::auth::config::{AuthConfig, AuthToml, RateLimitConfig, RateLimitsToml};
 use crate::grants::{
     Access, EnvVar, Limits, Mount, NetworkGrants, OriginPattern, Secret, TcpGrant,
 };
@@ -151,6 +154,11 @@ struct ConfigToml {
     defaults: LimitsTable,
     #[serde(default)]
     caps: LimitsTable,
+    /// Authentication and scopes (see `crate::auth::config`).
+    #[serde(default)]
+    auth: AuthToml,
+    #[serde(default)]
+    rate_limits: RateLimitsToml,
 }
 
 fn line_of(source: &str, span: Range<usize>) -> usize {
@@ -165,13 +173,17 @@ fn parse<T: for<'de> Deserialize<'de>>(file: &Path, source: &str) -> Result<T, P
     })
 }
 
-/// The host configuration: default limits and their ceilings.
+/// The host configuration: default limits and their ceilings, authentication, rate limits.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HostConfig {
     /// Limits of plugins whose policy does not set them.
     pub defaults: Limits,
     /// Ceilings: a policy asking for more is refused.
     pub caps: Caps,
+    /// `[auth]`: who may call over HTTP, and which scopes unlock what.
+    pub auth: AuthConfig,
+    /// `[rate_limits]`: calls per subject and per tool.
+    pub rate_limits: RateLimitConfig,
     /// Where it came from (for error messages).
     pub file: Option<PathBuf>,
 }
@@ -211,6 +223,8 @@ impl Default for HostConfig {
         Self {
             defaults: Limits::default(),
             caps: Caps::default(),
+            auth: AuthConfig::default(),
+            rate_limits: RateLimitConfig::default(),
             file: None,
         }
     }
@@ -236,9 +250,17 @@ impl HostConfig {
             max_concurrency: parsed.caps.max_concurrency.map(|c| c as usize),
             max_output_bytes: parsed.caps.max_output.map(bytes),
         };
+        let issue = |issue: crate::auth::config::Issue| PolicyError {
+            file: file.to_path_buf(),
+            line: issue.span.map(|span| line_of(&source, span)),
+            message: issue.message,
+        };
+        let base = file.parent().unwrap_or(Path::new("."));
         let config = Self {
             defaults,
             caps,
+            auth: parsed.auth.resolve(base).map_err(issue)?,
+            rate_limits: parsed.rate_limits.resolve().map_err(issue)?,
             file: Some(file.to_path_buf()),
         };
         config

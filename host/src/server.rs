@@ -12,16 +12,30 @@
 //! Plugin log lines reach the client as `notifications/message` when it asked: per request with
 //! `_meta` `io.modelcontextprotocol/logLevel` (2026-07-28), or for the session with
 //! `logging/setLevel` (2025-11-25). Until then a session gets none.
+//!
+//! Authorization ([`crate::auth`]): every request's caller is the principal the HTTP auth layer
+//! attached (Streamable HTTP), the session's principal (HTTP+SSE), or the trusted local user
+//! (stdio, or HTTP without authentication). `tools/list`, `resources/list`,
+//! `resources/templates/list` and `prompts/list` show only what the caller's scopes unlock (MCP
+//! allows lists to vary per authorization); a call outside them is refused with JSON-RPC error
+//! `-32003` (over HTTP the layer has already answered `403 insufficient_scope`). Rate limits are
+//! applied here for stdio (a tool error that says when to retry), and by the HTTP layer (`429`)
+//! otherwise. Every tool call, resource read and prompt get is written to the audit log.
 
 #![allow(deprecated)] // MCP logging is deprecated by SEP-2577 but still part of both revisions we serve.
 
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use rmcp::model::*;
 use rmcp::service::{NotificationContext, RequestContext, RoleServer, SubscriptionContext};
 use rmcp::{ErrorData as McpError, ServerHandler};
 use serde_json::{Value, json};
 
+use crate::auth::audit::{Record, arguments_digest};
+use crate::auth::challenge::{FORBIDDEN, RATE_LIMITED};
+use crate::auth::scopes::{Decision, Target};
+use crate::auth::{Access, Caller, Mode, Principal, SessionPrincipal, Transport};
 use crate::catalog::{Catalog, ResolveError};
 use crate::convert;
 use crate::hub::Hub;
@@ -37,16 +51,111 @@ pub struct CapsuleServer {
     live: bool,
     /// The session's `logging/setLevel` choice (one handler serves one session).
     log_level: Arc<Mutex<Option<LoggingLevel>>>,
+    /// Scopes, rate limits and the audit log.
+    access: Arc<Access>,
+    /// The transport this handler serves.
+    transport: Transport,
+    /// HTTP+SSE: the principal of the session.
+    session_principal: Option<SessionPrincipal>,
 }
 
 impl CapsuleServer {
     /// A server answering from `hub`'s catalog; `live` when the catalog is kept current by a
-    /// watcher.
+    /// watcher. It serves stdio with no scopes, limits or audit until [`Self::with_access`].
     pub fn new(hub: Arc<Hub>, live: bool) -> Self {
         Self {
             hub,
             live,
             log_level: Arc::default(),
+            access: Arc::new(Access::default()),
+            transport: Transport::Stdio,
+            session_principal: None,
+        }
+    }
+
+    /// Serve `transport` under `access` (scopes, rate limits, audit log).
+    pub fn with_access(mut self, access: Arc<Access>, transport: Transport) -> Self {
+        self.access = access;
+        self.transport = transport;
+        self
+    }
+
+    /// HTTP+SSE: requests of this session act for the principal in `principal`.
+    pub fn with_session_principal(mut self, principal: SessionPrincipal) -> Self {
+        self.session_principal = Some(principal);
+        self
+    }
+
+    /// Who sent the request of `ctx`.
+    fn caller(&self, ctx: &RequestContext<RoleServer>) -> Caller {
+        let open = self.access.mode == Mode::None;
+        if let Some(parts) = ctx.extensions.get::<axum::http::request::Parts>() {
+            return match parts.extensions.get::<Arc<Principal>>() {
+                Some(p) => Caller::Authenticated(Transport::Http, p.clone()),
+                None if open => Caller::Trusted(Transport::Http),
+                None => Caller::Unknown(Transport::Http),
+            };
+        }
+        if let Some(shared) = &self.session_principal {
+            let current = shared.read().unwrap_or_else(|e| e.into_inner()).clone();
+            if let Some(p) = current {
+                return Caller::Authenticated(self.transport, p);
+            }
+        }
+        match self.transport {
+            Transport::Stdio => Caller::Trusted(Transport::Stdio),
+            other if open => Caller::Trusted(other),
+            other => Caller::Unknown(other),
+        }
+    }
+
+    fn allows(&self, caller: &Caller, target: Target<'_>) -> bool {
+        self.access.decide(caller, &target) == Decision::Allowed
+    }
+
+    /// Refuse a call outside the caller's scopes (JSON-RPC error), or `Ok`.
+    fn authorize(&self, caller: &Caller, target: Target<'_>, audit: &mut Audit) -> Result<(), McpError> {
+        match self.access.decide(caller, &target) {
+            Decision::Allowed => Ok(()),
+            Decision::Denied { needed } => {
+                let description = match &needed {
+                    Some(scope) => format!("{} requires scope '{scope}'", target.describe()),
+                    None => format!("no scope grants {}", target.describe()),
+                };
+                audit.finish(&self.access, "denied", Some(format!("insufficient_scope: {description}")));
+                Err(McpError::new(
+                    ErrorCode(FORBIDDEN as i32),
+                    format!("insufficient_scope: {description}"),
+                    Some(json!({ "scope": needed })),
+                ))
+            }
+        }
+    }
+
+    /// stdio only (the HTTP layer limits HTTP): `Err` with the refusal message when over a limit.
+    fn rate_limit(&self, caller: &Caller, tool: Option<&str>, audit: &mut Audit) -> Result<(), String> {
+        if caller.transport() != Transport::Stdio {
+            return Ok(());
+        }
+        self.access.limits.check(caller.subject(), tool).map_err(|limited| {
+            let message = limited.message(caller.subject(), tool);
+            audit.finish(&self.access, "limited", Some(message.clone()));
+            message
+        })
+    }
+
+    /// Start the audit record of a call (nothing when the audit log is off).
+    fn audit(&self, caller: &Caller, ctx: &RequestContext<RoleServer>, method: &str) -> Audit {
+        let record = self.access.audit.as_ref().map(|log| {
+            let mut r = Record::new("call", caller.transport().as_str(), caller.principal());
+            r.request_id = serde_json::to_value(&ctx.id).ok();
+            r.method = method.to_string();
+            (r, log.raw_arguments)
+        });
+        Audit {
+            record: record.as_ref().map(|(r, _)| r.clone()),
+            raw_arguments: record.is_some_and(|(_, raw)| raw),
+            started: Instant::now(),
         }
     }
 
@@ -63,6 +172,51 @@ impl CapsuleServer {
             log_level: ctx.meta.log_level().or(session_level),
         }
     }
+}
+
+/// The audit record of one call in progress.
+struct Audit {
+    record: Option<Record>,
+    raw_arguments: bool,
+    started: Instant,
+}
+
+impl Audit {
+    fn set(&mut self, f: impl FnOnce(&mut Record)) {
+        if let Some(r) = &mut self.record {
+            f(r);
+        }
+    }
+
+    fn arguments(&mut self, arguments: &Value) {
+        let raw = self.raw_arguments;
+        self.set(|r| {
+            r.arguments_sha256 = Some(arguments_digest(arguments));
+            if raw {
+                r.arguments = Some(arguments.clone());
+            }
+        });
+    }
+
+    /// Write the record with its outcome (once).
+    fn finish(&mut self, access: &Access, outcome: &'static str, reason: Option<String>) {
+        if let Some(mut r) = self.record.take() {
+            r.outcome = outcome;
+            r.reason = reason;
+            access.record(r.took(self.started.elapsed()));
+        }
+    }
+
+    fn finish_result<T>(&mut self, access: &Access, result: &Result<T, McpError>) {
+        match result {
+            Ok(_) => self.finish(access, "ok", None),
+            Err(e) => self.finish(access, "error", Some(e.message.to_string())),
+        }
+    }
+}
+
+fn rate_limited(message: String) -> McpError {
+    McpError::new(ErrorCode(RATE_LIMITED as i32), message, None)
 }
 
 fn tool_error(message: String) -> CallToolResult {
@@ -218,9 +372,20 @@ impl ServerHandler for CapsuleServer {
     async fn list_tools(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _ctx: RequestContext<RoleServer>,
+        ctx: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
-        Ok(ListToolsResult::with_all_items(self.catalog().tool_list()))
+        let caller = self.caller(&ctx);
+        let catalog = self.catalog();
+        let tools = catalog
+            .tool_list()
+            .into_iter()
+            .filter(|t| {
+                catalog.tool(&t.name).is_some_and(|e| {
+                    self.allows(&caller, Target::Tool { plugin: e.plugin.name(), name: &t.name })
+                })
+            })
+            .collect();
+        Ok(ListToolsResult::with_all_items(tools))
     }
 
     async fn call_tool(
@@ -228,39 +393,83 @@ impl ServerHandler for CapsuleServer {
         request: CallToolRequestParams,
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
-        self.hub
-            .calls()
-            .track_future(self.run_tool(request, ctx))
-            .await
-            .map(CallToolResponse::from)
+        let caller = self.caller(&ctx);
+        let mut audit = self.audit(&caller, &ctx, "tools/call");
+        let name = request.name.to_string();
+        audit.set(|r| r.tool = Some(name.clone()));
+        audit.arguments(&Value::Object(request.arguments.clone().unwrap_or_default()));
+        let catalog = self.catalog();
+        if let Some(entry) = catalog.tool(&name) {
+            let plugin = entry.plugin.name();
+            audit.set(|r| r.plugin = Some(plugin.to_string()));
+            self.authorize(&caller, Target::Tool { plugin, name: &name }, &mut audit)?;
+            if let Err(message) = self.rate_limit(&caller, Some(&name), &mut audit) {
+                return Ok(CallToolResponse::from(tool_error(message)));
+            }
+        }
+        drop(catalog);
+        let result = self.hub.calls().track_future(self.run_tool(request, ctx)).await;
+        match &result {
+            Ok(r) if r.is_error == Some(true) => {
+                let reason = r
+                    .content
+                    .iter()
+                    .find_map(|c| c.as_text().map(|t| t.text.chars().take(200).collect::<String>()));
+                audit.finish(&self.access, "tool_error", reason);
+            }
+            other => audit.finish_result(&self.access, other),
+        }
+        result.map(CallToolResponse::from)
     }
 
     async fn list_resources(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _ctx: RequestContext<RoleServer>,
+        ctx: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, McpError> {
-        if !self.catalog().has_resources() {
+        let catalog = self.catalog();
+        if !catalog.has_resources() {
             return Err(McpError::method_not_found::<ListResourcesRequestMethod>());
         }
-        Ok(ListResourcesResult::with_all_items(
-            self.catalog().resource_list(),
-        ))
+        let caller = self.caller(&ctx);
+        let resources = catalog
+            .resource_list()
+            .into_iter()
+            .filter(|r| {
+                catalog.resource_owner(&r.uri).is_ok_and(|owner| {
+                    self.allows(&caller, Target::Resource { plugin: owner.name(), uri: &r.uri })
+                })
+            })
+            .collect();
+        Ok(ListResourcesResult::with_all_items(resources))
     }
 
     async fn list_resource_templates(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _ctx: RequestContext<RoleServer>,
+        ctx: RequestContext<RoleServer>,
     ) -> Result<ListResourceTemplatesResult, McpError> {
-        if !self.catalog().has_resources() {
+        let catalog = self.catalog();
+        if !catalog.has_resources() {
             return Err(McpError::method_not_found::<
                 ListResourceTemplatesRequestMethod,
             >());
         }
-        Ok(ListResourceTemplatesResult::with_all_items(
-            self.catalog().template_list(),
-        ))
+        let caller = self.caller(&ctx);
+        let templates = catalog
+            .template_list()
+            .into_iter()
+            .filter(|t| {
+                catalog
+                    .plugins()
+                    .iter()
+                    .find(|p| p.resource_templates.contains(&t.uri_template))
+                    .is_some_and(|p| {
+                        self.allows(&caller, Target::Resource { plugin: &p.name, uri: &t.uri_template })
+                    })
+            })
+            .collect();
+        Ok(ListResourceTemplatesResult::with_all_items(templates))
     }
 
     async fn read_resource(
@@ -273,12 +482,74 @@ impl ServerHandler for CapsuleServer {
             return Err(McpError::method_not_found::<ReadResourceRequestMethod>());
         }
         let uri = request.uri.as_str();
+        let caller = self.caller(&ctx);
+        let mut audit = self.audit(&caller, &ctx, "resources/read");
+        audit.set(|r| r.resource = Some(uri.to_string()));
+        let result = self.read_checked(&catalog, uri, &caller, &mut audit, ctx).await;
+        audit.finish_result(&self.access, &result);
+        result.map(ReadResourceResponse::from)
+    }
+
+    async fn list_prompts(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, McpError> {
+        let catalog = self.catalog();
+        if !catalog.has_prompts() {
+            return Err(McpError::method_not_found::<ListPromptsRequestMethod>());
+        }
+        let caller = self.caller(&ctx);
+        let prompts = catalog
+            .prompt_list()
+            .into_iter()
+            .filter(|p| {
+                catalog.prompt(&p.name).is_some_and(|e| {
+                    self.allows(&caller, Target::Prompt { plugin: e.plugin.name(), name: &p.name })
+                })
+            })
+            .collect();
+        Ok(ListPromptsResult::with_all_items(prompts))
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, McpError> {
+        let catalog = self.catalog();
+        if !catalog.has_prompts() {
+            return Err(McpError::method_not_found::<GetPromptRequestMethod>());
+        }
+        let name = request.name.as_str();
+        let caller = self.caller(&ctx);
+        let mut audit = self.audit(&caller, &ctx, "prompts/get");
+        audit.set(|r| r.prompt = Some(name.to_string()));
+        audit.arguments(&Value::Object(request.arguments.clone().unwrap_or_default()));
+        let result = self.get_checked(&catalog, &request, &caller, &mut audit, ctx).await;
+        audit.finish_result(&self.access, &result);
+        result.map(GetPromptResponse::from)
+    }
+}
+
+impl CapsuleServer {
+    async fn read_checked(
+        &self,
+        catalog: &Catalog,
+        uri: &str,
+        caller: &Caller,
+        audit: &mut Audit,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResult, McpError> {
         let plugin = catalog.resource_owner(uri).map_err(|e| match e {
             ResolveError::NotFound(_) => {
                 McpError::resource_not_found(e.to_string(), Some(json!({ "uri": uri })))
             }
             ResolveError::Ambiguous { .. } => McpError::internal_error(e.to_string(), None),
         })?;
+        audit.set(|r| r.plugin = Some(plugin.name().to_string()));
+        self.authorize(caller, Target::Resource { plugin: plugin.name(), uri }, audit)?;
+        self.rate_limit(caller, None, audit).map_err(rate_limited)?;
         let what = format!("resource '{uri}'");
         let contents = self
             .hub
@@ -292,38 +563,23 @@ impl ServerHandler for CapsuleServer {
                 ),
                 other => request_error(plugin.name(), &what, other),
             })?;
-        let result = convert::read_resource_result(&contents).map_err(|m| {
+        convert::read_resource_result(&contents).map_err(|m| {
             tracing::error!(plugin = plugin.name(), "malformed resource contents: {m}");
             McpError::internal_error(
                 format!("{what}: the plugin returned malformed contents: {m}"),
                 None,
             )
-        })?;
-        Ok(ReadResourceResponse::from(result))
+        })
     }
 
-    async fn list_prompts(
+    async fn get_checked(
         &self,
-        _request: Option<PaginatedRequestParams>,
-        _ctx: RequestContext<RoleServer>,
-    ) -> Result<ListPromptsResult, McpError> {
-        if !self.catalog().has_prompts() {
-            return Err(McpError::method_not_found::<ListPromptsRequestMethod>());
-        }
-        Ok(ListPromptsResult::with_all_items(
-            self.catalog().prompt_list(),
-        ))
-    }
-
-    async fn get_prompt(
-        &self,
-        request: GetPromptRequestParams,
+        catalog: &Catalog,
+        request: &GetPromptRequestParams,
+        caller: &Caller,
+        audit: &mut Audit,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<GetPromptResponse, McpError> {
-        let catalog = self.catalog();
-        if !catalog.has_prompts() {
-            return Err(McpError::method_not_found::<GetPromptRequestMethod>());
-        }
+    ) -> Result<GetPromptResult, McpError> {
         let name = request.name.as_str();
         let Some(entry) = catalog.prompt(name) else {
             return Err(McpError::invalid_params(
@@ -331,6 +587,9 @@ impl ServerHandler for CapsuleServer {
                 Some(json!({ "prompt": name })),
             ));
         };
+        audit.set(|r| r.plugin = Some(entry.plugin.name().to_string()));
+        self.authorize(caller, Target::Prompt { plugin: entry.plugin.name(), name }, audit)?;
+        self.rate_limit(caller, None, audit).map_err(rate_limited)?;
         let mut arguments = Vec::new();
         for (key, value) in request.arguments.iter().flatten() {
             let Value::String(value) = value else {
@@ -359,13 +618,12 @@ impl ServerHandler for CapsuleServer {
             .track_future(entry.plugin.get_prompt(self.scope(&ctx), &entry.name, &arguments))
             .await
             .map_err(|e| request_error(plugin, &what, e))?;
-        let result = convert::get_prompt_result(&result).map_err(|m| {
+        convert::get_prompt_result(&result).map_err(|m| {
             tracing::error!(plugin, "malformed prompt result: {m}");
             McpError::internal_error(
                 format!("{what}: the plugin returned a malformed result: {m}"),
                 None,
             )
-        })?;
-        Ok(GetPromptResponse::from(result))
+        })
     }
 }

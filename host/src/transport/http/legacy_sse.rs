@@ -13,12 +13,18 @@
 //! session ([`CapsuleServer`] over a sink/stream pair), so it serves exactly what stdio and
 //! Streamable HTTP serve, list-changed notifications included. The session ends when the client
 //! closes the stream or the server shuts down.
+//!
+//! With authentication on, the session acts for the principal that opened it with `GET /sse`.
+//! Each `POST /messages` is authenticated too: its subject must be the session's (else `404`, as
+//! if the session did not exist), and its principal replaces the session's, so a client that
+//! stepped up to more scopes gets them at once.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -32,6 +38,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
 
 use super::{jsonrpc_reply, screen_body};
+use crate::auth::{Principal, SessionPrincipal};
 use crate::server::CapsuleServer;
 use crate::transport::jsonrpc::{INVALID_REQUEST, error_response};
 
@@ -41,17 +48,24 @@ const CHANNEL_CAPACITY: usize = 64;
 /// Comment lines on an idle stream, so proxies keep it open.
 pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
+/// One open HTTP+SSE session: where its client messages go, and whom it acts for.
+#[derive(Clone)]
+struct Session {
+    sender: mpsc::Sender<ClientJsonRpcMessage>,
+    principal: SessionPrincipal,
+}
+
+type Sessions = HashMap<String, Session>;
+
 /// The open HTTP+SSE sessions, by id.
 pub struct LegacySse {
-    sessions: Mutex<HashMap<String, mpsc::Sender<ClientJsonRpcMessage>>>,
+    sessions: Mutex<Sessions>,
     new_server: Box<dyn Fn() -> CapsuleServer + Send + Sync>,
     /// Cancelled at shutdown: every stream ends.
     shutdown: CancellationToken,
 }
 
-fn sessions_lock(
-    m: &Mutex<HashMap<String, mpsc::Sender<ClientJsonRpcMessage>>>,
-) -> std::sync::MutexGuard<'_, HashMap<String, mpsc::Sender<ClientJsonRpcMessage>>> {
+fn sessions_lock(m: &Mutex<Sessions>) -> std::sync::MutexGuard<'_, Sessions> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
@@ -95,16 +109,27 @@ impl LegacySse {
 }
 
 /// `GET /sse`: open a session and stream its messages.
-pub async fn open(State(state): State<Arc<LegacySse>>) -> Response {
+pub async fn open(
+    State(state): State<Arc<LegacySse>>,
+    principal: Option<Extension<Arc<Principal>>>,
+) -> Response {
     if state.shutdown.is_cancelled() {
         return (StatusCode::SERVICE_UNAVAILABLE, "the server is shutting down\n").into_response();
     }
     let id = uuid::Uuid::new_v4().simple().to_string();
     let (client_tx, client_rx) = mpsc::channel::<ClientJsonRpcMessage>(CHANNEL_CAPACITY);
     let (server_tx, server_rx) = futures::channel::mpsc::channel::<ServerJsonRpcMessage>(CHANNEL_CAPACITY);
-    sessions_lock(&state.sessions).insert(id.clone(), client_tx);
+    let principal: SessionPrincipal =
+        Arc::new(std::sync::RwLock::new(principal.map(|Extension(p)| p)));
+    sessions_lock(&state.sessions).insert(
+        id.clone(),
+        Session {
+            sender: client_tx,
+            principal: principal.clone(),
+        },
+    );
 
-    let server = (state.new_server)();
+    let server = (state.new_server)().with_session_principal(principal);
     let session = id.clone();
     tokio::spawn(async move {
         match server.serve((server_tx, ReceiverStream::new(client_rx))).await {
@@ -145,6 +170,7 @@ pub async fn open(State(state): State<Arc<LegacySse>>) -> Response {
 pub async fn message(
     State(state): State<Arc<LegacySse>>,
     Query(query): Query<MessageQuery>,
+    principal: Option<Extension<Arc<Principal>>>,
     body: Bytes,
 ) -> Response {
     let Some(session) = query.session_id else {
@@ -154,13 +180,32 @@ pub async fn message(
         )
             .into_response();
     };
-    let Some(sender) = sessions_lock(&state.sessions).get(&session).cloned() else {
-        return (
+    let unknown = || {
+        (
             StatusCode::NOT_FOUND,
             "unknown or closed session: open a new one with GET /sse\n",
         )
-            .into_response();
+            .into_response()
     };
+    let Some(Session {
+        sender,
+        principal: session_principal,
+    }) = sessions_lock(&state.sessions).get(&session).cloned()
+    else {
+        return unknown();
+    };
+    {
+        let mut current = session_principal.write().unwrap_or_else(|e| e.into_inner());
+        let owner = current.as_ref().map(|p| p.subject.as_str());
+        let poster = principal.as_ref().map(|Extension(p)| p.subject.as_str());
+        if owner != poster {
+            tracing::warn!(%session, "refused a message for an HTTP+SSE session another subject opened");
+            return unknown();
+        }
+        if let Some(Extension(p)) = principal {
+            *current = Some(p);
+        }
+    }
     if let Err(error) = screen_body(&body) {
         return jsonrpc_reply(StatusCode::BAD_REQUEST, &error);
     }

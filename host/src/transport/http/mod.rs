@@ -5,13 +5,14 @@
 //!
 //! | path | what | guard |
 //! |---|---|---|
-//! | `POST/GET/DELETE /mcp` | rmcp's `StreamableHttpService`: 2025-11-25 clients get sessions (`Mcp-Session-Id`, GET stream, DELETE, `Last-Event-ID` resumption from a bounded per-stream replay buffer); 2026-07-28 requests are served statelessly, `subscriptions/listen` included | Host/Origin, screening |
-//! | `GET /sse`, `POST /messages` | [`legacy_sse`] | Host/Origin |
+//! | `POST/GET/DELETE /mcp` | rmcp's `StreamableHttpService`: 2025-11-25 clients get sessions (`Mcp-Session-Id`, GET stream, DELETE, `Last-Event-ID` resumption from a bounded per-stream replay buffer); 2026-07-28 requests are served statelessly, `subscriptions/listen` included | Host/Origin, auth, screening |
+//! | `GET /sse`, `POST /messages` | [`legacy_sse`] | Host/Origin, auth |
+//! | `GET /.well-known/oauth-protected-resource[/…]` | RFC 9728 metadata (`oauth` mode only; [`crate::auth::metadata`]) | none |
 //! | `GET /healthz` | liveness: `200 ok` while the process serves | none |
 //! | `GET /readyz` | readiness: `200` with the catalog's counts; `503` while shutting down | none |
 //!
-//! The MCP routes form one sub-router ([`mcp_routes`]) so an authentication layer wraps all of
-//! them, and only them, with one `.layer(…)`.
+//! The MCP routes form one sub-router ([`mcp_routes`]) wrapped by the Host/Origin guard and,
+//! inside it, the authentication layer ([`crate::auth::layer`]): tokens, scopes, rate limits.
 //!
 //! Every `POST /mcp` body is read (up to the limit, else `413`) and screened before rmcp sees it:
 //! a body that is not one JSON-RPC 2.0 message gets `400` with a JSON-RPC error (`-32700` for
@@ -46,6 +47,9 @@ use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, Stream
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
+use crate::auth::challenge::Challenges;
+use crate::auth::layer::{AuthLayer, SessionOwners};
+use crate::auth::{Access, AuthConfig, Authenticator, Mode, Transport, metadata};
 use crate::hub::Hub;
 use crate::server::CapsuleServer;
 use crate::transport::jsonrpc::{PARSE_ERROR, Screened, error_response, screen};
@@ -64,7 +68,7 @@ pub const REPLAY_EVENTS_PER_STREAM: usize = 64;
 const CONNECTION_GRACE: Duration = Duration::from_secs(2);
 
 /// How the HTTP listener behaves.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct HttpOptions {
     /// Accepted `Host` and `Origin` values.
     pub allow: Allowlist,
@@ -74,6 +78,26 @@ pub struct HttpOptions {
     pub max_body: usize,
     /// How long shutdown waits for calls in flight before closing every stream.
     pub shutdown_timeout: Duration,
+    /// Who may call (`none`, `bearer`, `oauth`), and the config it came from.
+    pub auth: Arc<Authenticator>,
+    pub auth_config: Arc<AuthConfig>,
+    /// Scopes, rate limits and the audit log.
+    pub access: Arc<Access>,
+}
+
+impl HttpOptions {
+    /// Options with no authentication, no limits and no audit log.
+    pub fn open(allow: Allowlist, max_body: usize, shutdown_timeout: Duration) -> Self {
+        Self {
+            allow,
+            tls: None,
+            max_body,
+            shutdown_timeout,
+            auth: Arc::new(Authenticator::None),
+            auth_config: Arc::default(),
+            access: Arc::default(),
+        }
+    }
 }
 
 /// PEM files of the TLS certificate chain and its private key.
@@ -207,12 +231,19 @@ pub fn mcp_routes(
         .with_cancellation_token(streams.clone());
     let factory_hub = hub.clone();
     let legacy_hub = hub.clone();
+    let (http_access, sse_access) = (options.access.clone(), options.access.clone());
     let streamable = StreamableHttpService::new(
-        move || Ok(CapsuleServer::new(factory_hub.clone(), live)),
+        move || {
+            Ok(CapsuleServer::new(factory_hub.clone(), live)
+                .with_access(http_access.clone(), Transport::Http))
+        },
         Arc::new(sessions),
         config,
     );
-    let legacy = LegacySse::new(move || CapsuleServer::new(legacy_hub.clone(), live), streams);
+    let legacy = LegacySse::new(
+        move || CapsuleServer::new(legacy_hub.clone(), live).with_access(sse_access.clone(), Transport::Sse),
+        streams,
+    );
     let mcp = Router::new()
         .route_service("/mcp", streamable)
         .layer(middleware::from_fn_with_state(
@@ -227,10 +258,36 @@ pub fn mcp_routes(
         .route("/messages", post(legacy_sse::message))
         .layer(DefaultBodyLimit::max(options.max_body))
         .with_state(legacy.clone());
-    let routes = mcp.merge(sse).layer(middleware::from_fn_with_state(
-        Arc::new(options.allow.clone()),
-        guard::check,
-    ));
+    let config = &options.auth_config;
+    let challenges = Challenges {
+        resource_metadata: match config.mode {
+            Mode::Oauth => config.resource.as_deref().and_then(metadata::metadata_url),
+            _ => None,
+        },
+        initial_scope: Some(
+            config
+                .challenge_scopes
+                .clone()
+                .unwrap_or_else(|| config.scopes_supported())
+                .join(" "),
+        )
+        .filter(|s| !s.is_empty()),
+    };
+    let auth = Arc::new(AuthLayer {
+        authenticator: options.auth.clone(),
+        access: options.access.clone(),
+        hub: hub.clone(),
+        challenges,
+        max_body: options.max_body,
+        sessions: SessionOwners::default(),
+    });
+    let routes = mcp
+        .merge(sse)
+        .layer(middleware::from_fn_with_state(auth, crate::auth::layer::authenticate))
+        .layer(middleware::from_fn_with_state(
+            Arc::new(options.allow.clone()),
+            guard::check,
+        ));
     (routes, legacy)
 }
 
@@ -251,10 +308,14 @@ pub async fn serve(
         draining: AtomicBool::new(false),
         legacy,
     });
-    let app = Router::new()
+    let mut app = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz).with_state(readiness.clone()))
         .merge(mcp);
+    if options.auth_config.mode == Mode::Oauth {
+        app = app.merge(metadata::routes(&options.auth_config));
+        options.auth.warm_up();
+    }
 
     let handle = axum_server::Handle::new();
     let controller = {

@@ -1,0 +1,224 @@
+//! Rate limits per subject and per tool (`[rate_limits]` in `capsule.toml`), with `governor`'s
+//! GCRA limiters.
+//!
+//! - `per_subject`: calls (tool calls, resource reads, prompt gets) of one subject, all
+//!   together. The subject is the token's subject over HTTP with authentication, `anonymous`
+//!   over HTTP without, and `stdio` for the local stdio client.
+//! - `per_tool`: calls of one tool by everyone together (protects a costly tool or the service
+//!   behind it); `[rate_limits.tools]` gives single tools their own rate instead.
+//!
+//! A rate `"N/unit"` (unit `s`, `min` or `h`) allows bursts of N and refills evenly: `"60/min"`
+//! is one call per second on average, up to 60 at once. Over the limit a call is refused, over
+//! HTTP with `429 Too Many Requests` and `Retry-After`, over stdio with a tool error that says
+//! when to retry.
+
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use governor::clock::{Clock as _, DefaultClock};
+use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota};
+
+use super::config::RateLimitConfig;
+
+/// A rate: `count` calls per `period`, bursts up to `count`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rate {
+    pub count: u32,
+    pub period: Duration,
+}
+
+impl Rate {
+    /// Parse `"N/s"`, `"N/min"` or `"N/h"` (also `sec`, `second`, `m`, `minute`, `hour`).
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let hint = "write e.g. \"10/s\", \"600/min\" or \"5000/h\"";
+        let (count, unit) = text
+            .split_once('/')
+            .ok_or_else(|| format!("invalid rate '{text}'; {hint}"))?;
+        let count: u32 = count
+            .trim()
+            .parse()
+            .ok()
+            .filter(|c| *c > 0)
+            .ok_or_else(|| format!("invalid rate '{text}': the count must be a positive integer; {hint}"))?;
+        let period = match unit.trim() {
+            "s" | "sec" | "second" => Duration::from_secs(1),
+            "m" | "min" | "minute" => Duration::from_secs(60),
+            "h" | "hour" => Duration::from_secs(3600),
+            other => return Err(format!("invalid rate '{text}': unknown unit '{other}'; {hint}")),
+        };
+        Ok(Self { count, period })
+    }
+
+    fn quota(self) -> Quota {
+        let burst = NonZeroU32::new(self.count).unwrap_or(NonZeroU32::MIN);
+        let every = (self.period / self.count).max(Duration::from_nanos(1));
+        Quota::with_period(every)
+            .unwrap_or_else(|| Quota::per_second(burst))
+            .allow_burst(burst)
+    }
+}
+
+impl std::fmt::Display for Rate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let unit = match self.period.as_secs() {
+            1 => "s",
+            60 => "min",
+            _ => "h",
+        };
+        write!(f, "{}/{unit}", self.count)
+    }
+}
+
+/// Which limit refused a call, and when to retry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Limited {
+    /// `per-subject` or `per-tool`.
+    pub which: &'static str,
+    pub rate: Rate,
+    pub retry_after: Duration,
+}
+
+impl Limited {
+    /// Whole seconds for `Retry-After` (at least 1).
+    pub fn retry_after_secs(&self) -> u64 {
+        let secs = self.retry_after.as_secs() + u64::from(self.retry_after.subsec_nanos() > 0);
+        secs.max(1)
+    }
+
+    pub fn message(&self, subject: &str, tool: Option<&str>) -> String {
+        let who = match (self.which, tool) {
+            ("per-tool", Some(tool)) => format!("tool '{tool}'"),
+            _ => format!("subject '{subject}'"),
+        };
+        format!(
+            "rate limit exceeded: {who} is limited to {} ({}); retry after {} s",
+            self.rate,
+            self.which,
+            self.retry_after_secs()
+        )
+    }
+}
+
+/// The limiters.
+pub struct RateLimits {
+    per_subject: Option<(Rate, DefaultKeyedRateLimiter<String>)>,
+    per_tool: Option<(Rate, DefaultKeyedRateLimiter<String>)>,
+    tools: HashMap<String, (Rate, DefaultDirectRateLimiter)>,
+    clock: DefaultClock,
+    checks: AtomicU64,
+}
+
+impl RateLimits {
+    pub fn new(config: &RateLimitConfig) -> Self {
+        Self {
+            per_subject: config
+                .per_subject
+                .map(|r| (r, DefaultKeyedRateLimiter::keyed(r.quota()))),
+            per_tool: config
+                .per_tool
+                .map(|r| (r, DefaultKeyedRateLimiter::keyed(r.quota()))),
+            tools: config
+                .tools
+                .iter()
+                .map(|(name, r)| (name.clone(), (*r, DefaultDirectRateLimiter::direct(r.quota()))))
+                .collect(),
+            clock: DefaultClock::default(),
+            checks: AtomicU64::new(0),
+        }
+    }
+
+    /// No limits configured.
+    pub fn is_empty(&self) -> bool {
+        self.per_subject.is_none() && self.per_tool.is_none() && self.tools.is_empty()
+    }
+
+    /// Count one call by `subject` (of `tool`, for tool calls); `Err` when a limit is reached.
+    pub fn check(&self, subject: &str, tool: Option<&str>) -> Result<(), Limited> {
+        if self.is_empty() {
+            return Ok(());
+        }
+        // Forget idle keys now and then, so the keyed limiters do not grow without bound.
+        if self.checks.fetch_add(1, Ordering::Relaxed) % 4096 == 4095 {
+            if let Some((_, l)) = &self.per_subject {
+                l.retain_recent();
+            }
+            if let Some((_, l)) = &self.per_tool {
+                l.retain_recent();
+            }
+        }
+        let now = self.clock.now();
+        if let Some((rate, limiter)) = &self.per_subject
+            && let Err(not_until) = limiter.check_key(&subject.to_string())
+        {
+            return Err(Limited {
+                which: "per-subject",
+                rate: *rate,
+                retry_after: not_until.wait_time_from(now),
+            });
+        }
+        let Some(tool) = tool else {
+            return Ok(());
+        };
+        let refused = |rate: &Rate, wait: Duration| Limited {
+            which: "per-tool",
+            rate: *rate,
+            retry_after: wait,
+        };
+        if let Some((rate, limiter)) = self.tools.get(tool) {
+            return limiter
+                .check()
+                .map_err(|n| refused(rate, n.wait_time_from(now)));
+        }
+        if let Some((rate, limiter)) = &self.per_tool {
+            return limiter
+                .check_key(&tool.to_string())
+                .map_err(|n| refused(rate, n.wait_time_from(now)));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_parse_and_print() {
+        assert_eq!(
+            Rate::parse("60/min").unwrap(),
+            Rate {
+                count: 60,
+                period: Duration::from_secs(60)
+            }
+        );
+        assert_eq!(Rate::parse("10 / s").unwrap().to_string(), "10/s");
+        assert!(Rate::parse("0/s").unwrap_err().contains("positive"));
+        assert!(Rate::parse("5/day").unwrap_err().contains("unknown unit"));
+        assert!(Rate::parse("fast").unwrap_err().contains("10/s"));
+    }
+
+    #[test]
+    fn subjects_and_tools_have_separate_budgets() {
+        let mut config = RateLimitConfig {
+            per_subject: Some(Rate::parse("3/h").unwrap()),
+            per_tool: Some(Rate::parse("2/h").unwrap()),
+            ..Default::default()
+        };
+        config.tools.insert("cheap".into(), Rate::parse("100/h").unwrap());
+        let limits = RateLimits::new(&config);
+        assert!(limits.check("alice", Some("t")).is_ok());
+        assert!(limits.check("bob", Some("t")).is_ok());
+        // The tool's budget (2/h, everyone together) is spent; alice's own (3/h) is not.
+        let refused = limits.check("alice", Some("t")).unwrap_err();
+        assert_eq!(refused.which, "per-tool");
+        assert!(refused.retry_after_secs() > 1000, "{refused:?}");
+        assert!(refused.message("alice", Some("t")).contains("tool 't' is limited to 2/h"));
+        assert!(limits.check("alice", Some("cheap")).is_ok());
+        // alice has now used 3 calls: her fourth is refused whatever the tool.
+        let refused = limits.check("alice", Some("cheap")).unwrap_err();
+        assert_eq!(refused.which, "per-subject");
+        assert!(limits.check("carol", None).is_ok());
+    }
+}
