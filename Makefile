@@ -19,8 +19,15 @@ test-unit: guest-test
 # JavaScript MCP clients for the HTTP tests (TypeScript SDK v2, MCP Inspector CLI, a Node 22 runtime),
 # pinned by tests/e2e/js/package-lock.json.
 JS_CLIENTS := tests/e2e/js/node_modules/.capsule-ok
+# A real OAuth authorization server for the auth tests (panva's oidc-provider), pinned by
+# tests/e2e/auth/package-lock.json.
+AUTH_SERVER := tests/e2e/auth/node_modules/.capsule-ok
 
-setup: $(VENV)/.ok $(JS_CLIENTS) wasm-target
+setup: $(VENV)/.ok $(JS_CLIENTS) $(AUTH_SERVER) wasm-target
+
+$(AUTH_SERVER): tests/e2e/auth/package.json tests/e2e/auth/package-lock.json
+	cd tests/e2e/auth && npm install --no-save --no-audit --no-fund --loglevel=error
+	touch $@
 
 $(JS_CLIENTS): tests/e2e/js/package.json tests/e2e/js/package-lock.json
 	cd tests/e2e/js && npm install --no-save --no-audit --no-fund --loglevel=error
