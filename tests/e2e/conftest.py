@@ -165,8 +165,24 @@ def mode(request: pytest.FixtureRequest) -> str:
 # The running server, as a test sees it
 
 
+class ServerLog:
+    """The stderr of a server process, written to `stderr_path`."""
+
+    stderr_path: Path
+
+    def stderr(self) -> str:
+        return self.stderr_path.read_text(encoding="utf-8", errors="replace")
+
+    async def wait_for_stderr(self, *needles: str, timeout: float = 10.0) -> str:
+        """Wait until the server's stderr contains every needle; return the stderr either way."""
+        with anyio.move_on_after(timeout):
+            while not all(n in self.stderr() for n in needles):
+                await anyio.sleep(0.05)
+        return self.stderr()
+
+
 @dataclass
-class Running:
+class Running(ServerLog):
     """A live `capsule serve` subprocess and the client connected to it."""
 
     client: Client
@@ -178,15 +194,6 @@ class Running:
     logs: list[types.LoggingMessageNotificationParams] = field(default_factory=list)
     stream_errors: list[Exception] = field(default_factory=list)
 
-    def stderr(self) -> str:
-        return self.stderr_path.read_text(encoding="utf-8", errors="replace")
-
-    async def wait_for_stderr(self, *needles: str, timeout: float = 10.0) -> str:
-        """Wait until the server's stderr contains every needle; return the stderr either way."""
-        with anyio.move_on_after(timeout):
-            while not all(n in self.stderr() for n in needles):
-                await anyio.sleep(0.05)
-        return self.stderr()
 
 
 def _single_leaf(exc: BaseException) -> BaseException:
@@ -202,7 +209,7 @@ def _tail(text: str, limit: int = 4000) -> str:
 
 
 @dataclass
-class HttpServer:
+class HttpServer(ServerLog):
     """A `capsule serve --http` subprocess on 127.0.0.1."""
 
     process: subprocess.Popen[bytes]
@@ -219,14 +226,6 @@ class HttpServer:
     def sse_url(self) -> str:
         return f"{self.base_url}/sse"
 
-    def stderr(self) -> str:
-        return self.stderr_path.read_text(encoding="utf-8", errors="replace")
-
-    async def wait_for_stderr(self, *needles: str, timeout: float = 10.0) -> str:
-        with anyio.move_on_after(timeout):
-            while not all(n in self.stderr() for n in needles):
-                await anyio.sleep(0.05)
-        return self.stderr()
 
 
 def stop_process(process: subprocess.Popen[bytes], timeout: float = 15.0) -> int:

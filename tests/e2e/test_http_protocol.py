@@ -28,6 +28,16 @@ INITIALIZE = {
 }
 
 
+def sleep_call(request_id: int, ms: int) -> dict:
+    """A `tools/call` of `fixture_sleep` for `ms` milliseconds."""
+    return {
+        "jsonrpc": "2.0",
+        "id": request_id,
+        "method": "tools/call",
+        "params": {"name": "fixture_sleep", "arguments": {"ms": ms}},
+    }
+
+
 def sse_events(lines) -> list[dict[str, str]]:
     """Parse server-sent events (`field: value` lines, blank line ends an event)."""
     events, current = [], {}
@@ -164,12 +174,7 @@ async def test_a_dropped_response_stream_resumes_with_last_event_id(capsule):
     async with capsule.http_server(["fixture"]) as srv:
         with httpx2.Client(timeout=20) as client:
             session = open_session(client, srv.mcp_url)
-            call = {
-                "jsonrpc": "2.0",
-                "id": 7,
-                "method": "tools/call",
-                "params": {"name": "fixture_sleep", "arguments": {"ms": 2000}},
-            }
+            call = sleep_call(7, 2000)
             first: list[str] = []
             with client.stream("POST", srv.mcp_url, headers=session, json=call) as stream:
                 assert stream.headers["content-type"].startswith("text/event-stream")
@@ -217,12 +222,7 @@ async def test_sigterm_lets_the_call_in_flight_finish_then_exits(capsule):
     async with capsule.http_server(["fixture"]) as srv:
         with httpx2.Client(timeout=20) as client:
             session = open_session(client, srv.mcp_url)
-            call = {
-                "jsonrpc": "2.0",
-                "id": 9,
-                "method": "tools/call",
-                "params": {"name": "fixture_sleep", "arguments": {"ms": 1500}},
-            }
+            call = sleep_call(9, 1500)
             with client.stream("POST", srv.mcp_url, headers=session, json=call) as stream:
                 lines = stream.iter_lines()
                 assert next(lines) is not None  # the call is under way
@@ -240,12 +240,7 @@ async def test_shutdown_timeout_bounds_a_call_that_does_not_finish(capsule):
     async with capsule.http_server(["fixture"], args=["--shutdown-timeout", "1s", "--timeout", "60s"]) as srv:
         async with httpx2.AsyncClient(timeout=30) as client:
             session = open_session(httpx2.Client(timeout=10), srv.mcp_url)
-            call = {
-                "jsonrpc": "2.0",
-                "id": 4,
-                "method": "tools/call",
-                "params": {"name": "fixture_sleep", "arguments": {"ms": 50000}},
-            }
+            call = sleep_call(4, 50000)
 
             async def hang() -> None:
                 try:
