@@ -264,6 +264,7 @@ pub fn mcp_routes(
             Mode::Oauth => config.resource.as_deref().and_then(metadata::metadata_url),
             _ => None,
         },
+        // Scopes to ask for first (MCP "Scope Selection Strategy"); OAuth only.
         initial_scope: Some(
             config
                 .challenge_scopes
@@ -271,7 +272,7 @@ pub fn mcp_routes(
                 .unwrap_or_else(|| config.scopes_supported())
                 .join(" "),
         )
-        .filter(|s| !s.is_empty()),
+        .filter(|s| !s.is_empty() && config.mode == Mode::Oauth),
     };
     let auth = Arc::new(AuthLayer {
         authenticator: options.auth.clone(),
@@ -283,7 +284,8 @@ pub fn mcp_routes(
     });
     let routes = mcp
         .merge(sse)
-        .layer(middleware::from_fn_with_state(auth, crate::auth::layer::authenticate))
+        // route_layer: unknown paths stay 404 rather than asking for a token.
+        .route_layer(middleware::from_fn_with_state(auth, crate::auth::layer::authenticate))
         .layer(middleware::from_fn_with_state(
             Arc::new(options.allow.clone()),
             guard::check,
