@@ -8,7 +8,7 @@ EXAMPLES_DIR := target/examples
 PLUGINS := hello textkit notes fixture mallory fetch
 EXAMPLES := hello textkit notes
 
-.PHONY: setup wasm-target plugins build run demo test test-unit test-e2e fmt clean
+.PHONY: setup wasm-target plugins conformance-plugin conformance build run demo test test-unit test-e2e fmt clean
 .DEFAULT_GOAL := build
 
 # Guest SDKs for Python, TypeScript/JavaScript and C, and their example plugins.
@@ -55,6 +55,28 @@ plugins: wasm-target
 	@cp plugins/notes/notes.toml $(EXAMPLES_DIR)/notes.toml
 	@ls -la $(PLUGIN_OUT)
 
+# The MCP conformance suite's fixture (plugins/conformance), installed as test.wasm: Capsule publishes
+# a plugin's tools and prompts as <file stem>_<name>, so `simple_text` becomes the suite's `test_simple_text`.
+plugins: conformance-plugin
+conformance-plugin: wasm-target
+	@mkdir -p $(PLUGIN_OUT)
+	$(CARGO) build --quiet --profile plugin --target wasm32-wasip2 -p conformance
+	cp target/wasm32-wasip2/plugin/conformance.wasm $(PLUGIN_OUT)/test.wasm
+
+# The official conformance suite (pinned @modelcontextprotocol/conformance, which needs Node >= 22: a
+# Node 22 runtime comes from npm too), pinned by tests/conformance/package-lock.json.
+CONFORMANCE_SUITE := tests/conformance/node_modules/.capsule-ok
+
+$(CONFORMANCE_SUITE): tests/conformance/package.json tests/conformance/package-lock.json
+	cd tests/conformance && npm install --no-save --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Serve the conformance plugin over HTTP and run the suite's 2025-11-25 and 2026-07-28 requirement sets;
+# fails when a scored scenario fails. Results: tests/conformance/results/.
+conformance: $(CONFORMANCE_SUITE) conformance-plugin
+	$(CARGO) build -p capsule-host
+	$(PYTHON) tests/conformance/run.py --capsule target/debug/capsule --plugin $(PLUGIN_OUT)/test.wasm
+
 build:
 	$(CARGO) build --release -p capsule-host
 
@@ -67,7 +89,7 @@ demo: setup plugins build
 test-unit: plugins
 	$(CARGO) test -p capsule-host
 	$(CARGO) test -p capsule-plugin --features tools,resources,prompts
-	$(CARGO) test -p hello -p textkit -p notes -p fixture -p mallory -p fetch
+	$(CARGO) test -p hello -p textkit -p notes -p fixture -p mallory -p fetch -p conformance
 
 test-e2e: setup plugins
 	$(CARGO) build -p capsule-host
