@@ -17,9 +17,9 @@
 //   }
 //
 // Prints one line `{"issuer": "http://127.0.0.1:PORT"}` on stdout once it listens. Dynamic
-// client registration (RFC 7591) is open, and the authorization endpoint logs in "alice" and
-// grants what was asked without a page (a headless browser stand-in for the authorization-code +
-// PKCE tests).
+// client registration (RFC 7591) is open (registrations are not limited to the scope they name),
+// and the authorization endpoint logs in "alice" and grants what was asked without a page (a
+// headless browser stand-in for the authorization-code + PKCE tests).
 //
 // Test-only endpoints (never part of a real AS):
 //   POST /__test/rotate      replace the signing keys with new ones (new kids)
@@ -130,8 +130,8 @@ async function interaction(req, res) {
     ? await provider.Grant.find(details.grantId)
     : new provider.Grant({ accountId: 'alice', clientId: params.client_id });
   const scopes = String(params.scope ?? '').split(' ').filter(Boolean);
-  const oidc = scopes.filter((s) => s === 'openid' || s === 'offline_access');
-  if (oidc.length) grant.addOIDCScope(oidc.join(' '));
+  // The resource scopes are also OP scopes here (so clients may register with them): grant both.
+  if (scopes.length) grant.addOIDCScope(scopes.join(' '));
   const resources = [params.resource].flat().filter(Boolean);
   for (const resource of resources.length ? resources : Object.keys(config.resources).slice(0, 1)) {
     const allowed = new Set(resourceInfo(resource).scope.split(' '));
@@ -206,6 +206,14 @@ const server = createServer(async (req, res) => {
   try {
     if (url.pathname.startsWith('/__test/')) return await testEndpoint(req, res, url.pathname);
     if (url.pathname.startsWith('/interaction/')) return await interaction(req, res);
+    if (url.pathname === '/reg' && req.method === 'POST') {
+      // Dynamic registrations are not limited to the scope they name, so a client registered for
+      // a little can step up later (MCP "Scope Challenge Handling"). oidc-provider reads an
+      // already-consumed request's `req.body`.
+      const metadata = JSON.parse((await readBody(req)) || '{}');
+      delete metadata.scope;
+      req.body = metadata;
+    }
     if (url.pathname === '/jwks') stats.jwks += 1;
     if (url.pathname === '/token/introspection') stats.introspection += 1;
     return handler(req, res);
