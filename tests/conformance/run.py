@@ -87,7 +87,9 @@ def parse_summary(revision: str, exit_code: int, output: str) -> Outcome:
     return outcome
 
 
-def start_server(capsule: Path, plugin_dir: Path, log_path: Path, extra: list[str]) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(
+    capsule: Path, plugin_dir: Path, log_path: Path, extra: list[str]
+) -> tuple[subprocess.Popen[bytes], str]:
     command = [str(capsule), "serve", "--plugins", str(plugin_dir), "--http", "127.0.0.1:0", *extra]
     print(f"$ {' '.join(command)}", flush=True)
     with log_path.open("wb") as log:
@@ -182,7 +184,9 @@ def main() -> int:
         help="a revision's requirement set (repeatable; default: both)",
     )
     parser.add_argument("--scenario", help="run one scenario (at each revision given) instead of the requirement sets")
-    parser.add_argument("--results", type=Path, default=HERE / "results", help="where the suite writes checks.json files")
+    parser.add_argument(
+        "--results", type=Path, default=HERE / "results", help="where the suite writes checks.json files"
+    )
     parser.add_argument("--url", help="test a server that is already running instead of starting one")
     parser.add_argument("serve_args", nargs="*", help="extra `capsule serve` flags (after --)")
     args = parser.parse_args()

@@ -208,7 +208,8 @@ async def test_prompts(capsule, mode):
         ]
 
         args = await srv.client.get_prompt("test_prompt_with_arguments", {"arg1": "testValue1", "arg2": "testValue2"})
-        assert [m.content.text for m in args.messages] == ["Prompt with arguments: arg1='testValue1', arg2='testValue2'"]
+        expected = "Prompt with arguments: arg1='testValue1', arg2='testValue2'"
+        assert [m.content.text for m in args.messages] == [expected]
 
         embedded = await srv.client.get_prompt(
             "test_prompt_with_embedded_resource", {"resourceUri": "test://example-resource"}
