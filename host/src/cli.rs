@@ -183,6 +183,12 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub audit: AuditArgs,
+
+    /// Items per page of tools/list, resources/list, resources/templates/list and prompts/list;
+    /// clients follow `nextCursor` for the rest.
+    #[arg(long, value_name = "N", default_value_t = crate::pagination::DEFAULT_PAGE_SIZE,
+          value_parser = clap::value_parser!(usize))]
+    pub page_size: usize,
 }
 
 #[derive(Debug, Args)]

@@ -49,6 +49,7 @@ pub struct Hub {
     listeners: Mutex<Vec<(u64, SubscriptionSink)>>,
     next_listener: AtomicU64,
     calls: TaskTracker,
+    page_size: usize,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -57,18 +58,30 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl Hub {
     pub fn new(catalog: Catalog) -> Arc<Self> {
+        Self::paged(catalog, crate::pagination::DEFAULT_PAGE_SIZE)
+    }
+
+    /// A hub whose lists are served `page_size` items per page (at least 1).
+    pub fn paged(catalog: Catalog, page_size: usize) -> Arc<Self> {
         Arc::new(Self {
             catalog: ArcSwap::from_pointee(catalog),
             sessions: Mutex::default(),
             listeners: Mutex::default(),
             next_listener: AtomicU64::new(1),
             calls: TaskTracker::new(),
+            page_size: page_size.max(1),
         })
     }
 
     /// The current catalog.
     pub fn catalog(&self) -> Arc<Catalog> {
         self.catalog.load_full()
+    }
+
+    /// Items per page of `tools/list`, `resources/list`, `resources/templates/list` and
+    /// `prompts/list`.
+    pub fn page_size(&self) -> usize {
+        self.page_size
     }
 
     /// The plugin calls in flight (tool calls, resource reads, prompt gets), for graceful

@@ -15,6 +15,7 @@ pub mod grants;
 pub mod hub;
 pub mod loader;
 pub mod naming;
+pub mod pagination;
 pub mod policy;
 pub mod report;
 pub mod runtime;

@@ -286,7 +286,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         env!("CARGO_PKG_VERSION"),
         banner(&catalog, library.failures().len())
     );
-    let hub = Hub::new(catalog);
+    let hub = Hub::paged(catalog, args.page_size);
     let watcher = if args.watch.no_watch {
         None
     } else {

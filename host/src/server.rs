@@ -39,6 +39,7 @@ use crate::auth::{Access, Caller, Mode, Principal, SessionPrincipal, Transport};
 use crate::catalog::{Catalog, ResolveError};
 use crate::convert;
 use crate::hub::Hub;
+use crate::pagination;
 use crate::runtime::bindings::{tools, types};
 use crate::runtime::{CallError, RequestScope};
 
@@ -219,6 +220,21 @@ fn rate_limited(message: String) -> McpError {
     McpError::new(ErrorCode(RATE_LIMITED as i32), message, None)
 }
 
+impl CapsuleServer {
+    /// The page of a sorted list that `request`'s cursor asks for ([`pagination`]); a cursor
+    /// this server did not issue is `-32602`.
+    fn page<T>(
+        &self,
+        items: Vec<T>,
+        key: impl Fn(&T) -> &str,
+        request: &Option<PaginatedRequestParams>,
+    ) -> Result<pagination::Page<T>, McpError> {
+        let cursor = request.as_ref().and_then(|r| r.cursor.as_deref());
+        pagination::page(items, key, cursor, self.hub.page_size())
+            .map_err(|e| McpError::invalid_params(e.to_string(), None))
+    }
+}
+
 fn tool_error(message: String) -> CallToolResult {
     CallToolResult::error(vec![ContentBlock::text(message)])
 }
@@ -371,7 +387,7 @@ impl ServerHandler for CapsuleServer {
 
     async fn list_tools(
         &self,
-        _request: Option<PaginatedRequestParams>,
+        request: Option<PaginatedRequestParams>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
         let caller = self.caller(&ctx);
@@ -385,7 +401,10 @@ impl ServerHandler for CapsuleServer {
                 })
             })
             .collect();
-        Ok(ListToolsResult::with_all_items(tools))
+        let page = self.page(tools, |t: &Tool| t.name.as_ref(), &request)?;
+        let mut result = ListToolsResult::with_all_items(page.items);
+        result.next_cursor = page.next_cursor;
+        Ok(result)
     }
 
     async fn call_tool(
@@ -424,7 +443,7 @@ impl ServerHandler for CapsuleServer {
 
     async fn list_resources(
         &self,
-        _request: Option<PaginatedRequestParams>,
+        request: Option<PaginatedRequestParams>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, McpError> {
         let catalog = self.catalog();
@@ -441,12 +460,15 @@ impl ServerHandler for CapsuleServer {
                 })
             })
             .collect();
-        Ok(ListResourcesResult::with_all_items(resources))
+        let page = self.page(resources, |r: &Resource| r.uri.as_str(), &request)?;
+        let mut result = ListResourcesResult::with_all_items(page.items);
+        result.next_cursor = page.next_cursor;
+        Ok(result)
     }
 
     async fn list_resource_templates(
         &self,
-        _request: Option<PaginatedRequestParams>,
+        request: Option<PaginatedRequestParams>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<ListResourceTemplatesResult, McpError> {
         let catalog = self.catalog();
@@ -469,7 +491,10 @@ impl ServerHandler for CapsuleServer {
                     })
             })
             .collect();
-        Ok(ListResourceTemplatesResult::with_all_items(templates))
+        let page = self.page(templates, |t: &ResourceTemplate| t.uri_template.as_str(), &request)?;
+        let mut result = ListResourceTemplatesResult::with_all_items(page.items);
+        result.next_cursor = page.next_cursor;
+        Ok(result)
     }
 
     async fn read_resource(
@@ -492,7 +517,7 @@ impl ServerHandler for CapsuleServer {
 
     async fn list_prompts(
         &self,
-        _request: Option<PaginatedRequestParams>,
+        request: Option<PaginatedRequestParams>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<ListPromptsResult, McpError> {
         let catalog = self.catalog();
@@ -509,7 +534,10 @@ impl ServerHandler for CapsuleServer {
                 })
             })
             .collect();
-        Ok(ListPromptsResult::with_all_items(prompts))
+        let page = self.page(prompts, |p: &Prompt| p.name.as_str(), &request)?;
+        let mut result = ListPromptsResult::with_all_items(page.items);
+        result.next_cursor = page.next_cursor;
+        Ok(result)
     }
 
     async fn get_prompt(
