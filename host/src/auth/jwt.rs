@@ -13,8 +13,8 @@
 //! - `exp` is present and in the future, and `nbf` (if present) in the past, both with the
 //!   configured clock skew (RFC 7519 §4.1.4, §4.1.5).
 //!
-//! Signature checks are done by `jsonwebtoken` with RustCrypto; nothing here is hand-written
-//! crypto.
+//! Signature checks are done by `jsonwebtoken` with `ring` as its crypto provider
+//! ([`super::verify`]); nothing here is hand-written crypto.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -93,6 +93,7 @@ pub fn looks_like_jwt(token: &str) -> bool {
 impl JwtValidator {
     /// Validate `token`; see the module docs for the rules.
     pub async fn validate(&self, token: &str) -> Result<Principal, TokenError> {
+        super::verify::install();
         if token.len() > MAX_TOKEN {
             return Err(TokenError::invalid("the token is too large"));
         }

@@ -6,9 +6,10 @@
 //! - `none`: no authentication; refused on non-loopback addresses unless `--insecure-no-auth`.
 //! - `bearer`: static tokens ([`bearer`]), each with a subject and scopes.
 //! - `oauth`: access tokens from an authorization server: JWTs checked locally against the
-//!   issuer's JWKS ([`jwt`], [`jwks`], [`discovery`]) or opaque tokens checked by RFC 7662
-//!   introspection ([`introspection`]); Protected Resource Metadata ([`metadata`], RFC 9728) and
-//!   `WWW-Authenticate` challenges ([`challenge`]) tell clients where to get a token.
+//!   issuer's JWKS ([`jwt`], [`jwks`], [`discovery`]; signatures verified by `ring`, [`verify`])
+//!   or opaque tokens checked by RFC 7662 introspection ([`introspection`]); Protected Resource
+//!   Metadata ([`metadata`], RFC 9728) and `WWW-Authenticate` challenges ([`challenge`]) tell
+//!   clients where to get a token.
 //!
 //! Data flow: [`layer`] (an axum middleware around the MCP routes) authenticates every request,
 //! turns the token into a [`Principal`], strips the `Authorization` header (tokens are never
@@ -31,6 +32,7 @@ pub mod metadata;
 pub mod principal;
 pub mod ratelimit;
 pub mod scopes;
+pub mod verify;
 
 use std::sync::{Arc, RwLock};
 
