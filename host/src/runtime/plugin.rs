@@ -133,6 +133,8 @@ struct Call {
     /// When the call's time is up (the epoch callback enforces it inside guest code).
     deadline: Instant,
     _permit: Option<OwnedSemaphorePermit>,
+    /// The pooling allocator's slot (dropped after the store, which frees the slot).
+    _slot: Option<OwnedSemaphorePermit>,
 }
 
 /// Extra time past the deadline before [`within_deadline`] gives up on a call, so that the epoch
@@ -431,6 +433,11 @@ impl PluginImage {
                 .map_err(|_| CallError::Busy(limits.max_concurrency))?,
         };
         let deadline = Instant::now() + limits.call_timeout;
+        let slot = self
+            .runtime
+            .instance_slot(limits.call_timeout)
+            .await
+            .map_err(|()| CallError::Busy(super::POOL_INSTANCES as usize))?;
         let guard = NetworkGuard {
             plugin: self.name.clone(),
             access: self.grants.network.clone(),
@@ -477,7 +484,18 @@ impl PluginImage {
             instance,
             deadline,
             _permit: Some(permit),
+            _slot: slot,
         })
+    }
+
+    /// Create one instance exactly as a call does (concurrency permit, WASI context from the
+    /// grants, store with limits and deadline, instantiation from the `InstancePre`) and drop it
+    /// without calling into it: the fixed cost every request pays. For benchmarks.
+    ///
+    /// # Errors
+    /// As the start of any call: busy, sandbox set-up, or a trap in the component's start.
+    pub async fn instantiate(&self) -> Result<(), CallError> {
+        self.start(RequestScope::default()).await.map(drop)
     }
 
     fn finish<R>(&self, call: &Call, result: wasmtime::Result<R>) -> Result<R, CallError> {
