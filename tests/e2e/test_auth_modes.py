@@ -4,6 +4,7 @@ with."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -26,6 +27,7 @@ from harness import (  # noqa: E402
     challenge_params,
     free_port,
     mcp_client,
+    node_binary,
 )
 
 pytestmark = pytest.mark.anyio
@@ -203,3 +205,35 @@ async def test_config_errors_name_the_line(capsule, tmp_path):
         result = capsule.cli("serve", "--plugins", str(plugin_dir), "--http", "127.0.0.1:0", "--config", str(config))
         assert result.returncode == 2
         assert f"capsule.toml:{line}:" in result.stderr and needle in result.stderr, (text, result.stderr)
+
+
+INSPECTOR = Path(__file__).resolve().parent / "js" / "node_modules" / "@modelcontextprotocol" / "inspector" / "clients" / "launcher" / "build" / "index.js"
+
+
+@pytest.mark.parametrize("era", ["legacy", "modern"])
+async def test_the_mcp_inspector_cli_with_an_access_token(capsule, tmp_path, era):
+    if not INSPECTOR.is_file():
+        pytest.fail(f"{INSPECTOR} is missing: run `make setup` (npm install in tests/e2e/js)")
+    port = free_port()
+    resource = f"http://127.0.0.1:{port}/mcp"
+    with authorization_server(tmp_path, {resource: {"scope": SCOPES, "format": "jwt"}}) as auth_server:
+        config = f'[auth]\nmode = "oauth"\nresource = "{resource}"\n[auth.oauth]\nissuer = "{auth_server.issuer}"\n{SCOPE_TABLE}'
+        async with capsule_on(capsule, PLUGINS, port, config=config) as server:
+            token = auth_server.token(ROBOT, resource, "hello")
+
+            def inspector(*args: str) -> subprocess.CompletedProcess[str]:
+                return subprocess.run(
+                    [node_binary(), str(INSPECTOR), "--cli", server.mcp_url, "--format", "json", "--protocol-era", era, *args],
+                    capture_output=True, text=True, timeout=60, cwd=INSPECTOR.parents[4],
+                    env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin", "NO_COLOR": "1"}, stdin=subprocess.DEVNULL,
+                )
+
+            header = ["--header", f"Authorization: Bearer {token}"]
+            listed = inspector(*header, "--method", "tools/list")
+            assert listed.returncode == 0, listed.stderr
+            assert {t["name"] for t in json.loads(listed.stdout)["result"]["tools"]} == {"hello_greet"}
+            called = inspector(*header, "--method", "tools/call", "--tool-name", "hello_greet", "--tool-arg", "name=Inspector")
+            assert called.returncode == 0, called.stderr
+            assert json.loads(called.stdout)["result"]["structuredContent"] == {"greeting": "Hello, Inspector!"}
+            refused = inspector("--method", "tools/list")
+            assert refused.returncode != 0

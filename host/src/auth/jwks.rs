@@ -117,6 +117,8 @@ pub fn parse_jwks(doc: &Value, url: &str) -> Result<Vec<Key>, String> {
 struct KeySet {
     keys: Vec<Arc<Key>>,
     fetched: Option<Instant>,
+    /// Bumped by every fetch: results verified with an older key set are stale.
+    generation: u64,
 }
 
 /// Why no key was found for a token.
@@ -164,6 +166,7 @@ impl KeyCache {
             set: ArcSwap::from_pointee(KeySet {
                 keys: Vec::new(),
                 fetched: None,
+                generation: 0,
             }),
             gate: Mutex::new(None),
             refreshing: AtomicBool::new(false),
@@ -174,6 +177,11 @@ impl KeyCache {
     /// How many times the JWKS was fetched (for logs and tests).
     pub fn fetch_count(&self) -> u64 {
         self.fetches.load(Ordering::Relaxed)
+    }
+
+    /// Which key set is cached now: changes whenever the JWKS is fetched again.
+    pub fn generation(&self) -> u64 {
+        self.set.load().generation
     }
 
     fn find(set: &KeySet, kid: Option<&str>, alg: Algorithm) -> Result<Arc<Key>, String> {
@@ -265,9 +273,11 @@ impl KeyCache {
             .ok_or_else(|| format!("cannot fetch the JWKS: {url}: 404"))?;
         let keys = parse_jwks(&doc, &url)?;
         tracing::info!(%url, keys = keys.len(), "JWKS fetched");
+        let generation = self.set.load().generation + 1;
         self.set.store(Arc::new(KeySet {
             keys: keys.into_iter().map(Arc::new).collect(),
             fetched: Some(Instant::now()),
+            generation,
         }));
         Ok(())
     }
@@ -296,6 +306,7 @@ mod tests {
         let set = KeySet {
             keys: keys.into_iter().map(Arc::new).collect(),
             fetched: None,
+            generation: 1,
         };
         assert!(KeyCache::find(&set, Some("ec"), Algorithm::ES256).is_ok());
         // P-256 key, ES384 token: refused (curve), and an RSA token never gets the EC key.

@@ -128,13 +128,13 @@ impl Authenticator {
                             },
                         );
                         validator.keys = Some(keys.clone());
-                        validator.jwt = Some(JwtValidator {
+                        validator.jwt = Some(JwtValidator::new(
                             issuer,
                             audience,
-                            algorithms: oauth.algorithms.clone(),
-                            leeway: oauth.clock_skew,
+                            oauth.algorithms.clone(),
+                            oauth.clock_skew,
                             keys,
-                        });
+                        ));
                     }
                     TokenCheck::Introspection => {
                         let endpoint = match (&oauth.introspection_endpoint, &discovery) {
