@@ -151,19 +151,20 @@ struct Envelope<'a> {
     id: Option<Value>,
     #[serde(default, borrow)]
     method: Option<std::borrow::Cow<'a, str>>,
-    #[serde(default)]
-    result: Option<ResultHead>,
+    #[serde(default, borrow)]
+    result: Option<ResultHead<'a>>,
     #[serde(default)]
     error: Option<ErrorObject>,
 }
 
-/// The part of a result the harness looks at; every other field is skipped unparsed.
+/// The part of a result the harness looks at; every other field is skipped unparsed, and
+/// `content` is only scanned (not copied) unless the result is an error.
 #[derive(Deserialize)]
-struct ResultHead {
+struct ResultHead<'a> {
     #[serde(default, rename = "isError")]
     is_error: Option<bool>,
-    #[serde(default)]
-    content: Option<Vec<ContentHead>>,
+    #[serde(default, borrow)]
+    content: Option<&'a serde_json::value::RawValue>,
 }
 
 #[derive(Deserialize)]
@@ -210,6 +211,7 @@ pub fn parse_incoming(bytes: &[u8]) -> anyhow::Result<Incoming> {
         (Some(result), None) if result.is_error == Some(true) => {
             let text = result
                 .content
+                .and_then(|raw| serde_json::from_str::<Vec<ContentHead>>(raw.get()).ok())
                 .unwrap_or_default()
                 .into_iter()
                 .find_map(|c| c.text)
