@@ -631,6 +631,37 @@ mod tests {
     }
 
     #[test]
+    fn host_config_reads_auth_scopes_and_rate_limits() {
+        use crate::auth::config::{Mode, TokenCheck};
+        let dir = tmpdir("auth");
+        // SAFETY: tests in this module do not read this variable concurrently.
+        unsafe { std::env::set_var("CAPSULE_TEST_INTROSPECTION_SECRET", "s3cret") };
+        let file = write(
+            &dir,
+            "capsule.toml",
+            "[auth]\nmode = \"oauth\"\nresource = \"https://mcp.example.com/mcp\"\n\
+             [auth.oauth]\nissuer = \"https://idp.example.com/realms/x\"\ntokens = \"introspection\"\n\
+             client_id = \"capsule\"\nclient_secret_env = \"CAPSULE_TEST_INTROSPECTION_SECRET\"\n\
+             algorithms = [\"ES256\"]\nclock_skew = \"5s\"\n\
+             [auth.scopes]\n\"zeta\" = [\"plugin:a\"]\n\"alpha\" = [\"tool:a_*\"]\n\
+             [rate_limits]\nper_subject = \"10/s\"\n[rate_limits.tools]\na_x = \"1/min\"\n",
+        );
+        let config = HostConfig::load(&file).unwrap();
+        let auth = &config.auth;
+        assert_eq!(auth.mode, Mode::Oauth);
+        assert_eq!(auth.oauth.tokens, TokenCheck::Introspection);
+        assert_eq!(auth.oauth.clock_skew, Duration::from_secs(5));
+        assert_eq!(auth.oauth.client_secret.as_ref().unwrap().expose(), "s3cret");
+        // Scopes keep the file's order (the first one that unlocks an item is the one to ask for).
+        assert_eq!(auth.scopes_supported(), ["zeta", "alpha"]);
+        assert!(auth.check().is_ok());
+        assert_eq!(config.rate_limits.per_subject.unwrap().to_string(), "10/s");
+        assert_eq!(config.rate_limits.tools["a_x"].to_string(), "1/min");
+        assert!(!format!("{config:?}").contains("s3cret"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn host_config_defaults_and_caps() {
         let dir = tmpdir("config");
         let config_file = write(

@@ -26,7 +26,8 @@
 //   POST /__test/sign        {"claims": {...}, "header": {...}, "key": "current"|"foreign"|"hmac-public"}
 //                            → {"token": "..."} signed with the AS's current key, with a key the
 //                            AS never published (same kid), or HS256 keyed with the AS's public
-//                            key (algorithm confusion): for claim and signature attacks
+//                            key (algorithm confusion): for claim and signature attacks; with
+//                            "count": N, {"tokens": [...]}: N tokens, each with its own jti
 //   GET  /__test/stats       {"jwks": <JWKS fetches>, "introspection": <introspection requests>}
 
 import { createServer } from 'node:http';
@@ -194,6 +195,14 @@ async function testEndpoint(req, res, path) {
       const digest = alg === 'EdDSA' ? null : 'sha256';
       const signature = sign(digest, Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' });
       return json(res, 200, { token: `${input}.${signature.toString('base64url')}` });
+    }
+    if (body.count) {
+      // Many distinct tokens at once (each its own jti), e.g. to measure uncached verification.
+      const tokens = [];
+      for (let i = 0; i < body.count; i += 1) {
+        tokens.push(await new jose.SignJWT({ ...body.claims, jti: randomUUID() }).setProtectedHeader(header).sign(key));
+      }
+      return json(res, 200, { tokens });
     }
     const token = await new jose.SignJWT(body.claims).setProtectedHeader(header).sign(key);
     return json(res, 200, { token });

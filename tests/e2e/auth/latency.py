@@ -10,7 +10,11 @@ throughput:
             cached (fetched once before the measurement starts)
 
 The workload: C concurrent HTTP/1.1 keep-alive connections, each sending stateless 2026-07-28
-`tools/call hello_greet` requests back to back for D seconds, after a warm-up. The client is raw
+`tools/call hello_greet` requests back to back for D seconds, after a warm-up. By default every
+request carries the same token, as a real client's do (Capsule remembers a verified JWT, so this
+measures the steady state); `--distinct-tokens N` gives the JWT modes N different tokens (signed by the
+authorization server's key, each with its own `jti`) used round-robin, so with N above the number of
+requests every signature is verified: the first-use cost. The client is raw
 asyncio (pre-built request bytes, minimal parsing), so its own cost stays small; it still shares the
 machine, so compare modes with each other, not with other machines. Modes are interleaved over R
 rounds and the median of the rounds is reported.
@@ -23,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import signal
@@ -99,11 +104,12 @@ def request_bytes(port: int, token: str | None) -> bytes:
     return ("\r\n".join(headers) + "\r\n\r\n").encode() + body
 
 
-async def connection(port: int, request: bytes, until: float, record: float, samples: list[float]) -> int:
+async def connection(port: int, requests, until: float, record: float, samples: list[float]) -> int:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     count = 0
     try:
         while True:
+            request = next(requests)
             start = time.perf_counter()
             if start >= until:
                 return count
@@ -127,11 +133,11 @@ async def connection(port: int, request: bytes, until: float, record: float, sam
         writer.close()
 
 
-async def load(port: int, request: bytes, concurrency: int, seconds: float, warmup: float) -> dict[str, float]:
+async def load(port: int, requests, concurrency: int, seconds: float, warmup: float) -> dict[str, float]:
     samples: list[float] = []
     begin = time.perf_counter()
     record, until = begin + warmup, begin + warmup + seconds
-    counts = await asyncio.gather(*(connection(port, request, until, record, samples) for _ in range(concurrency)))
+    counts = await asyncio.gather(*(connection(port, requests, until, record, samples) for _ in range(concurrency)))
     samples.sort()
 
     def pct(p: float) -> float:
@@ -149,11 +155,13 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=1)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--modes", default="none,bearer,jwt-ES256,jwt-RS256,jwt-EdDSA")
+    parser.add_argument("--distinct-tokens", type=int, default=0, metavar="N",
+                        help="JWT modes: N different tokens round-robin (first-use verification cost)")
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="capsule-latency-as-"))
     modes = args.modes.split(",")
-    servers: dict[str, tuple[subprocess.Popen, int, str | None]] = {}
+    servers: dict[str, tuple[subprocess.Popen, int, list[str | None]]] = {}
     helpers: list[subprocess.Popen] = []
     try:
         for mode in modes:
@@ -172,16 +180,26 @@ def main() -> None:
                 token = httpx2.post(f"{issuer}/token", auth=ROBOT, data={
                     "grant_type": "client_credentials", "resource": resource, "scope": "hello"}).json()["access_token"]
                 env = {}
-            servers[mode] = (start_capsule(args.capsule, args.plugins, port, config, env), port, token)
+                if args.distinct_tokens:
+                    claims = {"iss": issuer, "aud": resource, "sub": "load", "scope": "hello", "exp": int(time.time()) + 3600}
+                    servers[mode] = (start_capsule(args.capsule, args.plugins, port, config, env), port,
+                                     httpx2.post(f"{issuer}/__test/sign", json={"claims": claims, "count": args.distinct_tokens},
+                                                 timeout=600).json()["tokens"])
+                    continue
+            servers[mode] = (start_capsule(args.capsule, args.plugins, port, config, env), port, [token])
 
         results: dict[str, list[dict[str, float]]] = {mode: [] for mode in modes}
+        # One endless sequence per mode, continued across rounds: distinct tokens are not reused
+        # until all have been sent.
+        sequences = {mode: itertools.cycle([request_bytes(port, t) for t in tokens])
+                     for mode, (_, port, tokens) in servers.items()}
         for _ in range(args.rounds):
             for mode in modes:
-                _, port, token = servers[mode]
-                results[mode].append(asyncio.run(load(port, request_bytes(port, token), args.concurrency,
-                                                      args.seconds, args.warmup)))
+                port = servers[mode][1]
+                results[mode].append(asyncio.run(load(port, sequences[mode], args.concurrency, args.seconds, args.warmup)))
         base = {k: statistics.median(r[k] for r in results["none"]) for k in ("p50", "p99")} if "none" in results else None
-        print(f"concurrency {args.concurrency}, {args.seconds:g} s x {args.rounds} rounds per mode, "
+        tokens = f"{args.distinct_tokens} distinct tokens" if args.distinct_tokens else "one token"
+        print(f"concurrency {args.concurrency}, {args.seconds:g} s x {args.rounds} rounds per mode, {tokens}, "
               f"stateless 2026-07-28 tools/call hello_greet; medians of the rounds")
         print(f"| mode | req/s | p50 ms | p90 ms | p99 ms | p50 added | p99 added |")
         print("|---|---|---|---|---|---|---|")
