@@ -103,3 +103,43 @@ fmt:
 clean:
 	$(CARGO) clean
 	rm -rf $(VENV)
+
+# ------------------------------------------------------------------------------------------ benchmarks
+# The standard benchmark suite (tests/bench, issue #9): Capsule against a native rmcp server with the same
+# tools (tests/bench/native), stdio and Streamable HTTP, both protocol eras; start-up, plugin count, hot
+# reload; the criterion benchmark of instance creation (host/benches/instantiate.rs). Writes target/bench/
+# (results.json, report.md, servers.log), the plot tests/bench/results/latency.svg, and rewrites the
+# generated part of BENCHMARKS.md. About 5 minutes on 2 cores once everything is built.
+BENCH_OUT := target/bench
+BENCH_PLUGINS := hello textkit notes
+BENCH_SUITE = --examples $(EXAMPLES_DIR) --hello $(PLUGIN_OUT)/hello.wasm
+
+.PHONY: bench bench-plugins test-bench
+
+bench: bench-plugins
+	$(CARGO) build --release -p capsule-host -p capsule-bench -p capsule-native-baseline
+	rm -rf target/criterion/instantiate target/criterion/call
+	$(CARGO) bench -p capsule-host --bench instantiate
+	target/release/capsule-bench suite $(BENCH_SUITE) --capsule target/release/capsule \
+	  --native target/release/capsule-native-baseline --out $(BENCH_OUT) --update BENCHMARKS.md \
+	  --plot tests/bench/results/latency.svg --plot-link tests/bench/results/latency.svg
+
+# Only the Rust example plugins the suite serves (no guest-language toolchains needed).
+bench-plugins: wasm-target
+	@mkdir -p $(PLUGIN_OUT) $(EXAMPLES_DIR)
+	@for p in $(BENCH_PLUGINS); do \
+	  $(CARGO) build --quiet --profile plugin --target wasm32-wasip2 -p $$p || exit 1; \
+	  cp target/wasm32-wasip2/plugin/$$p.wasm $(PLUGIN_OUT)/$$p.wasm; \
+	  cp $(PLUGIN_OUT)/$$p.wasm $(EXAMPLES_DIR)/; \
+	done
+	@cp plugins/notes/notes.toml $(EXAMPLES_DIR)/notes.toml
+
+# Keeps the harness from rotting: its unit tests, then the whole suite once on a tiny workload against
+# debug builds (seconds per part). Nothing is timed or compared here: it only has to run.
+test: test-bench
+test-bench: bench-plugins
+	$(CARGO) test -p capsule-bench
+	$(CARGO) build -p capsule-host -p capsule-bench -p capsule-native-baseline
+	target/debug/capsule-bench suite --quick $(BENCH_SUITE) --capsule target/debug/capsule \
+	  --native target/debug/capsule-native-baseline --out target/bench-smoke \
+	  --criterion target/bench-smoke/no-criterion
