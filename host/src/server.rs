@@ -430,10 +430,12 @@ impl ServerHandler for CapsuleServer {
         let result = self.hub.calls().track_future(self.run_tool(request, ctx)).await;
         match &result {
             Ok(r) if r.is_error == Some(true) => {
+                // The error text may echo the arguments: only with --audit-arguments.
                 let reason = r
                     .content
                     .iter()
-                    .find_map(|c| c.as_text().map(|t| t.text.chars().take(200).collect::<String>()));
+                    .find_map(|c| c.as_text().map(|t| t.text.chars().take(200).collect::<String>()))
+                    .filter(|_| audit.raw_arguments);
                 audit.finish(&self.access, "tool_error", reason);
             }
             other => audit.finish_result(&self.access, other),

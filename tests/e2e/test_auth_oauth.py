@@ -31,6 +31,7 @@ from harness import (  # noqa: E402
     challenge_params,
     free_port,
     mcp_client,
+    modern_headers,
     oauth_config,
     tamper,
     unsigned,
@@ -212,6 +213,15 @@ async def test_scopes_filter_lists_and_refuse_calls_with_insufficient_scope(caps
         assert params["error"] == "insufficient_scope" and params["scope"] == "text", params
         assert "textkit_slugify" in params["error_description"]
         assert response.json()["id"] == 41 and response.json()["error"]["data"]["scope"] == "text"
+        # A duplicated key cannot make the screen see one tool and the server run another.
+        meta = ('"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28",'
+                '"io.modelcontextprotocol/clientCapabilities":{},'
+                '"io.modelcontextprotocol/clientInfo":{"name":"raw","version":"1"}}')
+        body = ('{"jsonrpc":"2.0","id":42,"method":"tools/call","params":{"name":"hello_greet",'
+                f'"name":"textkit_slugify","arguments":{{"text":"A B"}},{meta}}}}}')
+        sneaky = httpx2.post(server.mcp_url, content=body, headers=modern_headers(token, "tools/call", "textkit_slugify"))
+        assert sneaky.status_code == 403, sneaky.text
+        assert challenge_params(sneaky.headers["www-authenticate"])["scope"] == "text"
         # With the scope, the same call works.
         stepped_up = auth_server.token(ROBOT, resource, "notes:read hello text")
         assert call_over_http(server.mcp_url, stepped_up, "textkit_slugify", {"text": "A B"}).status_code == 200

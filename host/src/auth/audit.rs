@@ -14,7 +14,8 @@
 //! notes:write`) or `limited` (a rate limit; `reason` names it). An `"event": "auth"` line records
 //! a request refused before any call was read: no or an invalid token (`reason` says why). The
 //! arguments appear only as the SHA-256 of their compact JSON, unless the operator passes
-//! `--audit-arguments`. Tokens, secrets and plugin output never appear.
+//! `--audit-arguments` (which also adds a tool error's text, since it may echo them). Tokens and
+//! secrets never appear.
 //!
 //! Lines are handed to a writer thread through an unbounded channel, so a call never waits for
 //! the disk; the writer flushes whenever it has caught up. [`AuditLog::close`] (at shutdown) waits

@@ -23,7 +23,6 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
 use serde_json::Value;
 
 use super::audit::{Record, arguments_digest};
@@ -109,19 +108,40 @@ pub fn bearer_token(headers: &HeaderMap) -> Result<Option<String>, &'static str>
     Ok(Some(token.to_string()))
 }
 
-/// What the layer reads of a JSON-RPC request body.
-#[derive(Deserialize)]
+/// What the layer reads of a JSON-RPC request body. Read through a `Value`, as the MCP layer
+/// reads it, so that both see the same fields (a duplicated key cannot make the screen see one
+/// tool and the server another).
 struct Peek {
     id: Option<Value>,
-    method: Option<String>,
-    params: Option<PeekParams>,
-}
-
-#[derive(Deserialize)]
-struct PeekParams {
+    method: String,
     name: Option<String>,
     uri: Option<String>,
     arguments: Option<Value>,
+}
+
+impl Peek {
+    fn parse(body: &[u8]) -> Option<Self> {
+        let Value::Object(mut message) = serde_json::from_slice::<Value>(body).ok()? else {
+            return None;
+        };
+        let method = message.remove("method")?.as_str()?.to_string();
+        let mut params = match message.remove("params") {
+            Some(Value::Object(params)) => params,
+            _ => Default::default(),
+        };
+        let mut text = |key: &str| match params.remove(key) {
+            Some(Value::String(s)) => Some(s),
+            _ => None,
+        };
+        let (name, uri) = (text("name"), text("uri"));
+        Some(Self {
+            id: message.remove("id"),
+            method,
+            name,
+            uri,
+            arguments: params.remove("arguments"),
+        })
+    }
 }
 
 fn transport_of(path: &str) -> Transport {
@@ -147,9 +167,9 @@ impl AuthLayer {
     /// Screen one call: `Some(response)` refuses it.
     fn screen(&self, body: &[u8], caller: &Caller) -> Option<Response> {
         let started = Instant::now();
-        let peek: Peek = serde_json::from_slice(body).ok()?;
-        let method = peek.method.as_deref()?;
-        let params = peek.params.as_ref()?;
+        let peek = Peek::parse(body)?;
+        let method = peek.method.as_str();
+        let params = &peek;
         let catalog = self.hub.catalog();
         let target = match method {
             "tools/call" => {
@@ -336,6 +356,25 @@ mod tests {
         assert!(bearer_token(&headers(&["Bearer"])).is_err());
         assert!(bearer_token(&headers(&["Bearer a b"])).is_err());
         assert!(bearer_token(&headers(&["Bearer a", "Bearer b"])).is_err());
+    }
+
+    #[test]
+    fn the_screen_reads_a_duplicated_key_as_the_mcp_layer_does() {
+        let peek = Peek::parse(
+            br#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"a","name":"b","arguments":{}}}"#,
+        )
+        .unwrap();
+        assert_eq!(peek.name.as_deref(), Some("b"));
+        assert_eq!(peek.id, Some(serde_json::json!(3)));
+        // rmcp either refuses such a message or reads the same (last) name.
+        let direct = serde_json::from_slice::<rmcp::model::ClientJsonRpcMessage>(
+            br#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"a","name":"b","arguments":{}}}"#,
+        );
+        if let Ok(direct) = direct {
+            assert!(serde_json::to_string(&direct).unwrap().contains(r#""name":"b""#));
+        }
+        assert!(Peek::parse(b"[1]").is_none());
+        assert!(Peek::parse(br#"{"id":1}"#).is_none());
     }
 
     #[test]
