@@ -201,14 +201,16 @@ fn serve_config(args: &ServeArgs) -> anyhow::Result<HostConfig> {
         auth.oauth.issuer = Some(issuer.clone());
     }
     if let Some(file) = &args.http.auth_tokens {
-        let tokens = capsule_host::auth::config::load_tokens_file(file).map_err(anyhow::Error::msg)?;
+        let tokens =
+            capsule_host::auth::config::load_tokens_file(file).map_err(anyhow::Error::msg)?;
         auth.tokens.extend(tokens);
     }
     if args.http.http.is_none() {
         // stdio serves the local user: no authentication applies.
         auth.mode = Mode::None;
     }
-    auth.check().map_err(|e| anyhow::anyhow!("authentication: {e}"))?;
+    auth.check()
+        .map_err(|e| anyhow::anyhow!("authentication: {e}"))?;
     Ok(config)
 }
 
@@ -231,7 +233,10 @@ fn describe_auth(config: &HostConfig, catalog: &Catalog) {
     let auth = &config.auth;
     match auth.mode {
         Mode::None => {}
-        Mode::Bearer => tracing::info!(tokens = auth.tokens.len(), "authentication: static bearer tokens"),
+        Mode::Bearer => tracing::info!(
+            tokens = auth.tokens.len(),
+            "authentication: static bearer tokens"
+        ),
         Mode::Oauth => tracing::info!(
             issuer = auth.oauth.issuer.as_deref().unwrap_or("-"),
             resource = auth.resource.as_deref().unwrap_or("-"),
@@ -357,7 +362,9 @@ fn auth_command(command: AuthCommand) -> anyhow::Result<ExitCode> {
             std::io::Read::read_to_string(&mut std::io::stdin(), &mut token)?;
             let token = token.trim();
             if !bearer::is_token68(token) {
-                anyhow::bail!("stdin does not hold a bearer token (letters, digits and -._~+/ with trailing =)");
+                anyhow::bail!(
+                    "stdin does not hold a bearer token (letters, digits and -._~+/ with trailing =)"
+                );
             }
             if token.len() < bearer::MIN_TOKEN_LEN {
                 eprintln!(

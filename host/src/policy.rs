@@ -651,7 +651,10 @@ mod tests {
         assert_eq!(auth.mode, Mode::Oauth);
         assert_eq!(auth.oauth.tokens, TokenCheck::Introspection);
         assert_eq!(auth.oauth.clock_skew, Duration::from_secs(5));
-        assert_eq!(auth.oauth.client_secret.as_ref().unwrap().expose(), "s3cret");
+        assert_eq!(
+            auth.oauth.client_secret.as_ref().unwrap().expose(),
+            "s3cret"
+        );
         // Scopes keep the file's order (the first one that unlocks an item is the one to ask for).
         assert_eq!(auth.scopes_supported(), ["zeta", "alpha"]);
         assert!(auth.check().is_ok());

@@ -115,7 +115,12 @@ impl CapsuleServer {
     }
 
     /// Refuse a call outside the caller's scopes (JSON-RPC error), or `Ok`.
-    fn authorize(&self, caller: &Caller, target: Target<'_>, audit: &mut Audit) -> Result<(), McpError> {
+    fn authorize(
+        &self,
+        caller: &Caller,
+        target: Target<'_>,
+        audit: &mut Audit,
+    ) -> Result<(), McpError> {
         match self.access.decide(caller, &target) {
             Decision::Allowed => Ok(()),
             Decision::Denied { needed } => {
@@ -123,7 +128,11 @@ impl CapsuleServer {
                     Some(scope) => format!("{} requires scope '{scope}'", target.describe()),
                     None => format!("no scope grants {}", target.describe()),
                 };
-                audit.finish(&self.access, "denied", Some(format!("insufficient_scope: {description}")));
+                audit.finish(
+                    &self.access,
+                    "denied",
+                    Some(format!("insufficient_scope: {description}")),
+                );
                 Err(McpError::new(
                     ErrorCode(FORBIDDEN as i32),
                     format!("insufficient_scope: {description}"),
@@ -134,15 +143,23 @@ impl CapsuleServer {
     }
 
     /// stdio only (the HTTP layer limits HTTP): `Err` with the refusal message when over a limit.
-    fn rate_limit(&self, caller: &Caller, tool: Option<&str>, audit: &mut Audit) -> Result<(), String> {
+    fn rate_limit(
+        &self,
+        caller: &Caller,
+        tool: Option<&str>,
+        audit: &mut Audit,
+    ) -> Result<(), String> {
         if caller.transport() != Transport::Stdio {
             return Ok(());
         }
-        self.access.limits.check(caller.subject(), tool).map_err(|limited| {
-            let message = limited.message(caller.subject(), tool);
-            audit.finish(&self.access, "limited", Some(message.clone()));
-            message
-        })
+        self.access
+            .limits
+            .check(caller.subject(), tool)
+            .map_err(|limited| {
+                let message = limited.message(caller.subject(), tool);
+                audit.finish(&self.access, "limited", Some(message.clone()));
+                message
+            })
     }
 
     /// Start the audit record of a call (nothing when the audit log is off).
@@ -397,7 +414,13 @@ impl ServerHandler for CapsuleServer {
             .into_iter()
             .filter(|t| {
                 catalog.tool(&t.name).is_some_and(|e| {
-                    self.allows(&caller, Target::Tool { plugin: e.plugin.name(), name: &t.name })
+                    self.allows(
+                        &caller,
+                        Target::Tool {
+                            plugin: e.plugin.name(),
+                            name: &t.name,
+                        },
+                    )
                 })
             })
             .collect();
@@ -416,25 +439,41 @@ impl ServerHandler for CapsuleServer {
         let mut audit = self.audit(&caller, &ctx, "tools/call");
         let name = request.name.to_string();
         audit.set(|r| r.tool = Some(name.clone()));
-        audit.arguments(&Value::Object(request.arguments.clone().unwrap_or_default()));
+        audit.arguments(&Value::Object(
+            request.arguments.clone().unwrap_or_default(),
+        ));
         let catalog = self.catalog();
         if let Some(entry) = catalog.tool(&name) {
             let plugin = entry.plugin.name();
             audit.set(|r| r.plugin = Some(plugin.to_string()));
-            self.authorize(&caller, Target::Tool { plugin, name: &name }, &mut audit)?;
+            self.authorize(
+                &caller,
+                Target::Tool {
+                    plugin,
+                    name: &name,
+                },
+                &mut audit,
+            )?;
             if let Err(message) = self.rate_limit(&caller, Some(&name), &mut audit) {
                 return Ok(CallToolResponse::from(tool_error(message)));
             }
         }
         drop(catalog);
-        let result = self.hub.calls().track_future(self.run_tool(request, ctx)).await;
+        let result = self
+            .hub
+            .calls()
+            .track_future(self.run_tool(request, ctx))
+            .await;
         match &result {
             Ok(r) if r.is_error == Some(true) => {
                 // The error text may echo the arguments: only with --audit-arguments.
                 let reason = r
                     .content
                     .iter()
-                    .find_map(|c| c.as_text().map(|t| t.text.chars().take(200).collect::<String>()))
+                    .find_map(|c| {
+                        c.as_text()
+                            .map(|t| t.text.chars().take(200).collect::<String>())
+                    })
                     .filter(|_| audit.raw_arguments);
                 audit.finish(&self.access, "tool_error", reason);
             }
@@ -458,7 +497,13 @@ impl ServerHandler for CapsuleServer {
             .into_iter()
             .filter(|r| {
                 catalog.resource_owner(&r.uri).is_ok_and(|owner| {
-                    self.allows(&caller, Target::Resource { plugin: owner.name(), uri: &r.uri })
+                    self.allows(
+                        &caller,
+                        Target::Resource {
+                            plugin: owner.name(),
+                            uri: &r.uri,
+                        },
+                    )
                 })
             })
             .collect();
@@ -489,11 +534,21 @@ impl ServerHandler for CapsuleServer {
                     .iter()
                     .find(|p| p.resource_templates.contains(&t.uri_template))
                     .is_some_and(|p| {
-                        self.allows(&caller, Target::Resource { plugin: &p.name, uri: &t.uri_template })
+                        self.allows(
+                            &caller,
+                            Target::Resource {
+                                plugin: &p.name,
+                                uri: &t.uri_template,
+                            },
+                        )
                     })
             })
             .collect();
-        let page = self.page(templates, |t: &ResourceTemplate| t.uri_template.as_str(), &request)?;
+        let page = self.page(
+            templates,
+            |t: &ResourceTemplate| t.uri_template.as_str(),
+            &request,
+        )?;
         let mut result = ListResourceTemplatesResult::with_all_items(page.items);
         result.next_cursor = page.next_cursor;
         Ok(result)
@@ -512,7 +567,9 @@ impl ServerHandler for CapsuleServer {
         let caller = self.caller(&ctx);
         let mut audit = self.audit(&caller, &ctx, "resources/read");
         audit.set(|r| r.resource = Some(uri.to_string()));
-        let result = self.read_checked(&catalog, uri, &caller, &mut audit, ctx).await;
+        let result = self
+            .read_checked(&catalog, uri, &caller, &mut audit, ctx)
+            .await;
         audit.finish_result(&self.access, &result);
         result.map(ReadResourceResponse::from)
     }
@@ -532,7 +589,13 @@ impl ServerHandler for CapsuleServer {
             .into_iter()
             .filter(|p| {
                 catalog.prompt(&p.name).is_some_and(|e| {
-                    self.allows(&caller, Target::Prompt { plugin: e.plugin.name(), name: &p.name })
+                    self.allows(
+                        &caller,
+                        Target::Prompt {
+                            plugin: e.plugin.name(),
+                            name: &p.name,
+                        },
+                    )
                 })
             })
             .collect();
@@ -555,8 +618,12 @@ impl ServerHandler for CapsuleServer {
         let caller = self.caller(&ctx);
         let mut audit = self.audit(&caller, &ctx, "prompts/get");
         audit.set(|r| r.prompt = Some(name.to_string()));
-        audit.arguments(&Value::Object(request.arguments.clone().unwrap_or_default()));
-        let result = self.get_checked(&catalog, &request, &caller, &mut audit, ctx).await;
+        audit.arguments(&Value::Object(
+            request.arguments.clone().unwrap_or_default(),
+        ));
+        let result = self
+            .get_checked(&catalog, &request, &caller, &mut audit, ctx)
+            .await;
         audit.finish_result(&self.access, &result);
         result.map(GetPromptResponse::from)
     }
@@ -578,7 +645,14 @@ impl CapsuleServer {
             ResolveError::Ambiguous { .. } => McpError::internal_error(e.to_string(), None),
         })?;
         audit.set(|r| r.plugin = Some(plugin.name().to_string()));
-        self.authorize(caller, Target::Resource { plugin: plugin.name(), uri }, audit)?;
+        self.authorize(
+            caller,
+            Target::Resource {
+                plugin: plugin.name(),
+                uri,
+            },
+            audit,
+        )?;
         self.rate_limit(caller, None, audit).map_err(rate_limited)?;
         let what = format!("resource '{uri}'");
         let contents = self
@@ -618,7 +692,14 @@ impl CapsuleServer {
             ));
         };
         audit.set(|r| r.plugin = Some(entry.plugin.name().to_string()));
-        self.authorize(caller, Target::Prompt { plugin: entry.plugin.name(), name }, audit)?;
+        self.authorize(
+            caller,
+            Target::Prompt {
+                plugin: entry.plugin.name(),
+                name,
+            },
+            audit,
+        )?;
         self.rate_limit(caller, None, audit).map_err(rate_limited)?;
         let mut arguments = Vec::new();
         for (key, value) in request.arguments.iter().flatten() {
@@ -645,7 +726,11 @@ impl CapsuleServer {
         let result = self
             .hub
             .calls()
-            .track_future(entry.plugin.get_prompt(self.scope(&ctx), &entry.name, &arguments))
+            .track_future(
+                entry
+                    .plugin
+                    .get_prompt(self.scope(&ctx), &entry.name, &arguments),
+            )
             .await
             .map_err(|e| request_error(plugin, &what, e))?;
         convert::get_prompt_result(&result).map_err(|m| {

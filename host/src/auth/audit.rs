@@ -73,7 +73,11 @@ pub struct Record {
 
 impl Record {
     /// A record stamped now, for `principal` (if any).
-    pub fn new(event: &'static str, transport: &'static str, principal: Option<&Principal>) -> Self {
+    pub fn new(
+        event: &'static str,
+        transport: &'static str,
+        principal: Option<&Principal>,
+    ) -> Self {
         Self {
             time: humantime::format_rfc3339_millis(SystemTime::now()).to_string(),
             event,
@@ -165,7 +169,10 @@ fn write_lines(file: std::fs::File, receiver: mpsc::Receiver<Message>, path: &st
         while let Some(message) = next.take() {
             match message {
                 Message::Line(line) => {
-                    if let Err(e) = out.write_all(line.as_bytes()).and_then(|()| out.write_all(b"\n")) {
+                    if let Err(e) = out
+                        .write_all(line.as_bytes())
+                        .and_then(|()| out.write_all(b"\n"))
+                    {
                         report(e, &mut failed);
                     }
                 }
@@ -217,11 +224,21 @@ mod tests {
         }
         log.close(Duration::from_secs(10));
         let text = std::fs::read_to_string(&path).unwrap();
-        let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let lines: Vec<Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
         assert_eq!(lines.len(), 16_000);
-        assert!(lines.iter().all(|l| l["event"] == "call" && l["subject"].is_null()));
+        assert!(
+            lines
+                .iter()
+                .all(|l| l["event"] == "call" && l["subject"].is_null())
+        );
         use std::os::unix::fs::PermissionsExt as _;
-        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

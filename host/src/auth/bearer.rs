@@ -71,7 +71,11 @@ impl fmt::Debug for StaticToken {
 
 impl StaticToken {
     /// A token given by its SHA-256 in hex.
-    pub fn from_hash(subject: String, sha256_hex: &str, scopes: BTreeSet<String>) -> Result<Self, String> {
+    pub fn from_hash(
+        subject: String,
+        sha256_hex: &str,
+        scopes: BTreeSet<String>,
+    ) -> Result<Self, String> {
         let hash = unhex(&sha256_hex.to_ascii_lowercase()).ok_or_else(|| {
             format!(
                 "token '{subject}': sha256 must be 64 hex digits (the SHA-256 of the token; \
@@ -86,7 +90,11 @@ impl StaticToken {
     }
 
     /// A token given in clear (from the environment): hashed now, the clear text is dropped.
-    pub fn from_secret(subject: String, token: &str, scopes: BTreeSet<String>) -> Result<Self, String> {
+    pub fn from_secret(
+        subject: String,
+        token: &str,
+        scopes: BTreeSet<String>,
+    ) -> Result<Self, String> {
         let token = token.trim();
         if token.len() < MIN_TOKEN_LEN {
             return Err(format!(
@@ -143,7 +151,10 @@ impl StaticTokens {
 
     /// Every scope some token carries.
     pub fn scopes(&self) -> BTreeSet<String> {
-        self.tokens.iter().flat_map(|t| t.scopes.iter().cloned()).collect()
+        self.tokens
+            .iter()
+            .flat_map(|t| t.scopes.iter().cloned())
+            .collect()
     }
 
     /// The principal of `presented`, if it is one of the configured tokens. Every configured
@@ -186,13 +197,21 @@ mod tests {
     fn hashed_and_env_tokens_verify_and_others_do_not() {
         let secret = "tok_0123456789abcdefghijkl";
         let tokens = StaticTokens::new(vec![
-            StaticToken::from_hash("ci".into(), &hex(&sha256(b"another-token-0123456789")), scopes(&["a"])).unwrap(),
+            StaticToken::from_hash(
+                "ci".into(),
+                &hex(&sha256(b"another-token-0123456789")),
+                scopes(&["a"]),
+            )
+            .unwrap(),
             StaticToken::from_secret("alice".into(), secret, scopes(&["a", "b"])).unwrap(),
         ]);
         let alice = tokens.verify(secret).unwrap();
         assert_eq!(alice.subject, "alice");
         assert_eq!(alice.scopes, scopes(&["a", "b"]));
-        assert_eq!(tokens.verify("another-token-0123456789").unwrap().subject, "ci");
+        assert_eq!(
+            tokens.verify("another-token-0123456789").unwrap().subject,
+            "ci"
+        );
         assert!(tokens.verify("tok_0123456789abcdefghijk").is_none());
         assert!(tokens.verify("").is_none());
         assert!(!format!("{tokens:?}").contains(&hex(&sha256(secret.as_bytes()))));
@@ -200,9 +219,20 @@ mod tests {
 
     #[test]
     fn weak_or_malformed_tokens_are_refused_at_start_up() {
-        assert!(StaticToken::from_secret("x".into(), "short", scopes(&[])).unwrap_err().contains("at least 20"));
-        assert!(StaticToken::from_secret("x".into(), "has spaces in it 0123456789", scopes(&[])).is_err());
-        assert!(StaticToken::from_hash("x".into(), "abc", scopes(&[])).unwrap_err().contains("64 hex digits"));
+        assert!(
+            StaticToken::from_secret("x".into(), "short", scopes(&[]))
+                .unwrap_err()
+                .contains("at least 20")
+        );
+        assert!(
+            StaticToken::from_secret("x".into(), "has spaces in it 0123456789", scopes(&[]))
+                .is_err()
+        );
+        assert!(
+            StaticToken::from_hash("x".into(), "abc", scopes(&[]))
+                .unwrap_err()
+                .contains("64 hex digits")
+        );
         let upper = hex(&sha256(b"x")).to_uppercase();
         assert!(StaticToken::from_hash("x".into(), &upper, scopes(&[])).is_ok());
     }

@@ -87,15 +87,30 @@ impl Challenges {
     }
 
     /// 403 `insufficient_scope` for the JSON-RPC request `id`; `needed` is the scope to request.
-    pub fn insufficient_scope(&self, needed: Option<&str>, description: &str, id: Option<&Value>) -> Response {
+    pub fn insufficient_scope(
+        &self,
+        needed: Option<&str>,
+        description: &str,
+        id: Option<&Value>,
+    ) -> Response {
         let value = self.header(Some(("insufficient_scope", description)), needed);
-        let body = rpc_error(id, FORBIDDEN, &format!("insufficient_scope: {description}"), json!({"scope": needed}));
+        let body = rpc_error(
+            id,
+            FORBIDDEN,
+            &format!("insufficient_scope: {description}"),
+            json!({"scope": needed}),
+        );
         respond(StatusCode::FORBIDDEN, Some(value), None, body)
     }
 
     /// 429 with `Retry-After`.
     pub fn rate_limited(&self, message: &str, retry_after: u64, id: Option<&Value>) -> Response {
-        let body = rpc_error(id, RATE_LIMITED, message, json!({"retryAfter": retry_after}));
+        let body = rpc_error(
+            id,
+            RATE_LIMITED,
+            message,
+            json!({"retryAfter": retry_after}),
+        );
         respond(StatusCode::TOO_MANY_REQUESTS, None, Some(retry_after), body)
     }
 
@@ -118,8 +133,18 @@ fn rpc_error(id: Option<&Value>, code: i64, message: &str, data: Value) -> Value
     })
 }
 
-fn respond(status: StatusCode, challenge: Option<String>, retry_after: Option<u64>, body: Value) -> Response {
-    let mut response = (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response();
+fn respond(
+    status: StatusCode,
+    challenge: Option<String>,
+    retry_after: Option<u64>,
+    body: Value,
+) -> Response {
+    let mut response = (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response();
     let headers = response.headers_mut();
     if let Some(value) = challenge.and_then(|v| HeaderValue::from_str(&v).ok()) {
         headers.insert(header::WWW_AUTHENTICATE, value);
@@ -138,7 +163,9 @@ mod tests {
     #[test]
     fn challenges_follow_rfc_6750_and_9728() {
         let c = Challenges {
-            resource_metadata: Some("https://mcp.example/.well-known/oauth-protected-resource/mcp".into()),
+            resource_metadata: Some(
+                "https://mcp.example/.well-known/oauth-protected-resource/mcp".into(),
+            ),
             initial_scope: Some("notes:read".into()),
         };
         assert_eq!(
@@ -157,6 +184,9 @@ mod tests {
         let r = c.insufficient_scope(Some("notes:write"), "needs notes:write", Some(&json!("a")));
         assert_eq!(r.status(), StatusCode::FORBIDDEN);
         let v = r.headers()[header::WWW_AUTHENTICATE].to_str().unwrap();
-        assert!(v.contains("error=\"insufficient_scope\"") && v.contains("scope=\"notes:write\""), "{v}");
+        assert!(
+            v.contains("error=\"insufficient_scope\"") && v.contains("scope=\"notes:write\""),
+            "{v}"
+        );
     }
 }

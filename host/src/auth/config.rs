@@ -150,9 +150,11 @@ impl AuthConfig {
             Mode::None => Ok(()),
             Mode::Bearer => {
                 if self.tokens.is_empty() {
-                    return Err("auth mode \"bearer\" needs tokens: add [[auth.token]] entries to \
+                    return Err(
+                        "auth mode \"bearer\" needs tokens: add [[auth.token]] entries to \
                                 capsule.toml or pass --auth-tokens FILE"
-                        .into());
+                            .into(),
+                    );
                 }
                 if let Some(resource) = &self.resource {
                     check_resource(resource)?;
@@ -176,10 +178,12 @@ impl AuthConfig {
                 if self.oauth.tokens == TokenCheck::Introspection
                     && (self.oauth.client_id.is_none() || self.oauth.client_secret.is_none())
                 {
-                    return Err("tokens = \"introspection\" needs Capsule's own client credentials: \
+                    return Err(
+                        "tokens = \"introspection\" needs Capsule's own client credentials: \
                                 set auth.oauth.client_id and client_secret_env (or \
                                 client_secret_file)"
-                        .into());
+                            .into(),
+                    );
                 }
                 Ok(())
             }
@@ -333,7 +337,10 @@ fn tokens(entries: &[Spanned<TokenToml>], what: &str) -> Result<StaticTokens, Is
         let span = entry.span();
         let t = entry.get_ref();
         if !subjects.insert(t.subject.clone()) {
-            return Err(at(span, format!("{what}: subject '{}' appears twice", t.subject)));
+            return Err(at(
+                span,
+                format!("{what}: subject '{}' appears twice", t.subject),
+            ));
         }
         let scopes: BTreeSet<String> = t.scopes.iter().cloned().collect();
         let token = match (&t.sha256, &t.env) {
@@ -366,11 +373,22 @@ pub fn load_tokens_file(file: &Path) -> Result<StaticTokens, String> {
     let source = std::fs::read_to_string(file)
         .map_err(|e| format!("{}: cannot read the tokens file: {e}", file.display()))?;
     let line = |span: Option<Range<usize>>| {
-        span.map(|s| format!(":{}", source[..s.start.min(source.len())].matches('\n').count() + 1))
-            .unwrap_or_default()
+        span.map(|s| {
+            format!(
+                ":{}",
+                source[..s.start.min(source.len())].matches('\n').count() + 1
+            )
+        })
+        .unwrap_or_default()
     };
-    let parsed: TokensFile = toml::from_str(&source)
-        .map_err(|e| format!("{}{}: {}", file.display(), line(e.span()), e.message().trim()))?;
+    let parsed: TokensFile = toml::from_str(&source).map_err(|e| {
+        format!(
+            "{}{}: {}",
+            file.display(),
+            line(e.span()),
+            e.message().trim()
+        )
+    })?;
     tokens(&parsed.token, "token")
         .map_err(|issue| format!("{}{}: {}", file.display(), line(issue.span), issue.message))
 }
@@ -402,7 +420,8 @@ impl AuthToml {
             config.tokens.extend(more);
         }
         // Scope rules in file order (a TOML table is unordered; the spans are not).
-        let mut rules: Vec<(&Spanned<String>, &Vec<Spanned<String>>)> = self.scopes.iter().collect();
+        let mut rules: Vec<(&Spanned<String>, &Vec<Spanned<String>>)> =
+            self.scopes.iter().collect();
         rules.sort_by_key(|(scope, _)| scope.span().start);
         let mut resolved = Vec::new();
         for (scope, grants) in rules {
@@ -410,7 +429,9 @@ impl AuthToml {
             if name.is_empty() || name.contains(' ') || name.contains('"') || name.contains('\\') {
                 return Err(at(
                     scope.span(),
-                    format!("auth.scopes: '{name}' is not a valid scope token (RFC 6749 §3.3: no spaces, quotes or backslashes)"),
+                    format!(
+                        "auth.scopes: '{name}' is not a valid scope token (RFC 6749 §3.3: no spaces, quotes or backslashes)"
+                    ),
                 ));
             }
             let mut parsed = Vec::new();
@@ -444,7 +465,8 @@ impl OAuthToml {
             c.issuer = Some(url(v, "auth.oauth.issuer")?);
         }
         for v in self.authorization_servers.iter().flatten() {
-            c.authorization_servers.push(url(v, "auth.oauth.authorization_servers")?);
+            c.authorization_servers
+                .push(url(v, "auth.oauth.authorization_servers")?);
         }
         if let Some(v) = &self.jwks_uri {
             c.jwks_uri = Some(url(v, "auth.oauth.jwks_uri")?);
@@ -463,7 +485,9 @@ impl OAuthToml {
         }
         c.clock_skew = self.clock_skew.unwrap_or(c.clock_skew);
         c.jwks_max_age = self.jwks_max_age.unwrap_or(c.jwks_max_age);
-        c.jwks_refetch_interval = self.jwks_refetch_interval.unwrap_or(c.jwks_refetch_interval);
+        c.jwks_refetch_interval = self
+            .jwks_refetch_interval
+            .unwrap_or(c.jwks_refetch_interval);
         c.tokens = self.tokens.unwrap_or_default();
         c.client_id = self.client_id.clone();
         c.introspection_cache = self.introspection_cache.unwrap_or(c.introspection_cache);
@@ -471,13 +495,19 @@ impl OAuthToml {
             (Some(var), None) => Some(Secret::new(std::env::var(var.get_ref()).map_err(|_| {
                 at(
                     var.span(),
-                    format!("auth.oauth.client_secret_env: environment variable '{}' is not set", var.get_ref()),
+                    format!(
+                        "auth.oauth.client_secret_env: environment variable '{}' is not set",
+                        var.get_ref()
+                    ),
                 )
             })?)),
             (None, Some(file)) => {
                 let path = resolve_path(base, file.get_ref());
                 let text = std::fs::read_to_string(&path).map_err(|e| {
-                    at(file.span(), format!("auth.oauth.client_secret_file '{}': {e}", path.display()))
+                    at(
+                        file.span(),
+                        format!("auth.oauth.client_secret_file '{}': {e}", path.display()),
+                    )
                 })?;
                 Some(Secret::new(text.trim().to_string()))
             }
@@ -492,7 +522,10 @@ impl OAuthToml {
         if let Some(file) = &self.ca_file {
             let path = resolve_path(base, file.get_ref());
             if !path.is_file() {
-                return Err(at(file.span(), format!("auth.oauth.ca_file: '{}' is not a file", path.display())));
+                return Err(at(
+                    file.span(),
+                    format!("auth.oauth.ca_file: '{}' is not a file", path.display()),
+                ));
             }
             c.ca_file = Some(path);
         }
@@ -510,8 +543,16 @@ impl RateLimitsToml {
             tools.insert(name.clone(), rate(v, &format!("rate_limits.tools.{name}"))?);
         }
         Ok(RateLimitConfig {
-            per_subject: self.per_subject.as_ref().map(|v| rate(v, "rate_limits.per_subject")).transpose()?,
-            per_tool: self.per_tool.as_ref().map(|v| rate(v, "rate_limits.per_tool")).transpose()?,
+            per_subject: self
+                .per_subject
+                .as_ref()
+                .map(|v| rate(v, "rate_limits.per_subject"))
+                .transpose()?,
+            per_tool: self
+                .per_tool
+                .as_ref()
+                .map(|v| rate(v, "rate_limits.per_tool"))
+                .transpose()?,
             tools,
         })
     }

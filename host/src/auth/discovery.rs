@@ -36,7 +36,9 @@ pub struct ServerMetadata {
 pub fn metadata_urls(issuer: &Url) -> Vec<String> {
     let origin = issuer.origin().ascii_serialization();
     let path = issuer.path().trim_end_matches('/');
-    let mut urls = vec![format!("{origin}/.well-known/oauth-authorization-server{path}")];
+    let mut urls = vec![format!(
+        "{origin}/.well-known/oauth-authorization-server{path}"
+    )];
     if !path.is_empty() {
         urls.push(format!("{origin}/.well-known/openid-configuration{path}"));
     }
@@ -47,15 +49,19 @@ pub fn metadata_urls(issuer: &Url) -> Vec<String> {
 fn endpoint(doc: &Value, key: &str, url: &str) -> Result<Option<String>, String> {
     match doc.get(key) {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::String(text)) => check_url(text, &format!("{key} in {url}"))
-            .map(|_| Some(text.clone())),
+        Some(Value::String(text)) => {
+            check_url(text, &format!("{key} in {url}")).map(|_| Some(text.clone()))
+        }
         Some(_) => Err(format!("{url}: {key} is not a string")),
     }
 }
 
 /// Read one metadata document; `issuer` must match.
 pub fn parse(doc: &Value, issuer: &str, url: &str) -> Result<ServerMetadata, String> {
-    let found = doc.get("issuer").and_then(Value::as_str).unwrap_or_default();
+    let found = doc
+        .get("issuer")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     if found != issuer {
         return Err(format!(
             "{url} names issuer '{found}', not the configured '{issuer}' (RFC 8414 §3.3: they must \
@@ -176,6 +182,10 @@ mod tests {
         let ok = parse(&doc, "https://idp.example.com/", "u").unwrap();
         assert_eq!(ok.jwks_uri.as_deref(), Some("https://idp.example.com/jwks"));
         let insecure = json!({"issuer": "https://i", "jwks_uri": "http://evil.example/jwks"});
-        assert!(parse(&insecure, "https://i", "u").unwrap_err().contains("https"));
+        assert!(
+            parse(&insecure, "https://i", "u")
+                .unwrap_err()
+                .contains("https")
+        );
     }
 }

@@ -44,7 +44,8 @@ pub fn is_loopback_host(host: &str) -> bool {
 /// Check that `text` is an absolute `https` URL (or `http` to a loopback host) without a
 /// fragment; `what` names it in the error.
 pub fn check_url(text: &str, what: &str) -> Result<Url, String> {
-    let url = Url::parse(text).map_err(|e| format!("{what} '{text}' is not an absolute URL ({e})"))?;
+    let url =
+        Url::parse(text).map_err(|e| format!("{what} '{text}' is not an absolute URL ({e})"))?;
     let loopback = url.host_str().is_some_and(is_loopback_host);
     match url.scheme() {
         "https" => {}
@@ -55,7 +56,11 @@ pub fn check_url(text: &str, what: &str) -> Result<Url, String> {
                  addresses such as 127.0.0.1 or localhost)"
             ));
         }
-        other => return Err(format!("{what} '{text}': the scheme must be https, not '{other}'")),
+        other => {
+            return Err(format!(
+                "{what} '{text}': the scheme must be https, not '{other}'"
+            ));
+        }
     }
     if url.host_str().is_none_or(str::is_empty) {
         return Err(format!("{what} '{text}' has no host"));
@@ -82,11 +87,12 @@ impl Fetcher {
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("capsule/", env!("CARGO_PKG_VERSION")));
         if let Some(file) = ca_file {
-            let pem = std::fs::read(file)
-                .map_err(|e| anyhow::anyhow!("cannot read the CA file '{}': {e}", file.display()))?;
-            for cert in reqwest::Certificate::from_pem_bundle(&pem)
-                .map_err(|e| anyhow::anyhow!("'{}' is not a PEM certificate bundle: {e}", file.display()))?
-            {
+            let pem = std::fs::read(file).map_err(|e| {
+                anyhow::anyhow!("cannot read the CA file '{}': {e}", file.display())
+            })?;
+            for cert in reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+                anyhow::anyhow!("'{}' is not a PEM certificate bundle: {e}", file.display())
+            })? {
                 builder = builder.add_root_certificate(cert);
             }
         }
@@ -154,7 +160,9 @@ fn form_urlencode(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for b in text.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'*' => out.push(b as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'*' => {
+                out.push(b as char)
+            }
             b' ' => out.push('+'),
             _ => out.push_str(&format!("%{b:02X}")),
         }
@@ -179,9 +187,16 @@ fn describe(error: &reqwest::Error) -> String {
 
 async fn read_json(url: &str, mut response: reqwest::Response) -> Result<Value, FetchError> {
     let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(|e| fail(url, describe(&e)))? {
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| fail(url, describe(&e)))?
+    {
         if body.len() + chunk.len() > MAX_RESPONSE {
-            return Err(fail(url, format!("the answer exceeds {MAX_RESPONSE} bytes")));
+            return Err(fail(
+                url,
+                format!("the answer exceeds {MAX_RESPONSE} bytes"),
+            ));
         }
         body.extend_from_slice(&chunk);
     }
@@ -200,9 +215,21 @@ mod tests {
         assert!(check_url("http://[::1]:8080/x", "issuer").is_ok());
         let err = check_url("http://idp.example.com", "issuer").unwrap_err();
         assert!(err.contains("must use https"), "{err}");
-        assert!(check_url("https://x.example/#frag", "issuer").unwrap_err().contains("fragment"));
-        assert!(check_url("idp.example.com", "issuer").unwrap_err().contains("not an absolute URL"));
-        assert!(check_url("ftp://x.example", "issuer").unwrap_err().contains("scheme"));
+        assert!(
+            check_url("https://x.example/#frag", "issuer")
+                .unwrap_err()
+                .contains("fragment")
+        );
+        assert!(
+            check_url("idp.example.com", "issuer")
+                .unwrap_err()
+                .contains("not an absolute URL")
+        );
+        assert!(
+            check_url("ftp://x.example", "issuer")
+                .unwrap_err()
+                .contains("scheme")
+        );
     }
 
     #[test]

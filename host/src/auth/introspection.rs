@@ -66,7 +66,13 @@ fn audience_contains(aud: Option<&Value>, resource: &str) -> bool {
 }
 
 /// Judge one introspection answer (see the module docs).
-pub fn judge(answer: &Value, issuer: &str, audience: &str, leeway: u64, now: u64) -> Result<Principal, TokenError> {
+pub fn judge(
+    answer: &Value,
+    issuer: &str,
+    audience: &str,
+    leeway: u64,
+    now: u64,
+) -> Result<Principal, TokenError> {
     if answer.get("active") != Some(&Value::Bool(true)) {
         return Err(TokenError::invalid(
             "the authorization server says the token is not active (expired, revoked or unknown)",
@@ -75,12 +81,16 @@ pub fn judge(answer: &Value, issuer: &str, audience: &str, leeway: u64, now: u64
     if let Some(kind) = answer.get("token_type").and_then(Value::as_str)
         && kind.eq_ignore_ascii_case("refresh_token")
     {
-        return Err(TokenError::invalid("a refresh token is not an access token"));
+        return Err(TokenError::invalid(
+            "a refresh token is not an access token",
+        ));
     }
     if let Some(iss) = answer.get("iss").and_then(Value::as_str)
         && iss != issuer
     {
-        return Err(TokenError::invalid(format!("the token was not issued by {issuer}")));
+        return Err(TokenError::invalid(format!(
+            "the token was not issued by {issuer}"
+        )));
     }
     if !audience_contains(answer.get("aud"), audience) {
         return Err(TokenError::invalid(format!(
@@ -97,14 +107,24 @@ pub fn judge(answer: &Value, issuer: &str, audience: &str, leeway: u64, now: u64
     {
         return Err(TokenError::invalid("the token is not valid yet (nbf)"));
     }
-    let client_id = answer.get("client_id").and_then(Value::as_str).map(str::to_string);
+    let client_id = answer
+        .get("client_id")
+        .and_then(Value::as_str)
+        .map(str::to_string);
     let subject = answer
         .get("sub")
         .and_then(Value::as_str)
         .map(str::to_string)
         .or_else(|| client_id.clone())
-        .or_else(|| answer.get("username").and_then(Value::as_str).map(str::to_string))
-        .ok_or_else(|| TokenError::invalid("the introspection answer names no subject or client"))?;
+        .or_else(|| {
+            answer
+                .get("username")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
+        .ok_or_else(|| {
+            TokenError::invalid("the introspection answer names no subject or client")
+        })?;
     Ok(Principal {
         subject,
         client_id,
@@ -205,7 +225,8 @@ impl Introspector {
         }
         let endpoint = self.endpoint().await?;
         check_url(&endpoint, "introspection_endpoint").map_err(TokenError::Unavailable)?;
-        self.calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.calls
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let (status, answer) = self
             .fetcher
             .post_form(
@@ -226,7 +247,13 @@ impl Introspector {
                 "the introspection endpoint answered HTTP {status}"
             )));
         }
-        let result = judge(&answer, &self.issuer, &self.audience, self.leeway.as_secs(), now_secs());
+        let result = judge(
+            &answer,
+            &self.issuer,
+            &self.audience,
+            self.leeway.as_secs(),
+            now_secs(),
+        );
         self.remember(key, &answer, &result);
         result
     }

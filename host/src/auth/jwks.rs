@@ -204,10 +204,17 @@ impl KeyCache {
     }
 
     /// The key that verifies a token with header `kid` and `alg`.
-    pub async fn key(self: &Arc<Self>, kid: Option<&str>, alg: Algorithm) -> Result<Arc<Key>, KeyError> {
+    pub async fn key(
+        self: &Arc<Self>,
+        kid: Option<&str>,
+        alg: Algorithm,
+    ) -> Result<Arc<Key>, KeyError> {
         let set = self.set.load();
         if let Ok(key) = Self::find(&set, kid, alg) {
-            if set.fetched.is_some_and(|at| at.elapsed() > self.policy.max_age) {
+            if set
+                .fetched
+                .is_some_and(|at| at.elapsed() > self.policy.max_age)
+            {
                 self.refresh_in_background();
             }
             return Ok(key);

@@ -46,13 +46,15 @@ pub const VERIFIED_TTL: Duration = Duration::from_secs(300);
 pub const MAX_VERIFIED: usize = 10_000;
 
 /// Algorithms accepted when the operator does not choose.
-pub const DEFAULT_ALGORITHMS: [Algorithm; 3] = [Algorithm::RS256, Algorithm::ES256, Algorithm::EdDSA];
+pub const DEFAULT_ALGORITHMS: [Algorithm; 3] =
+    [Algorithm::RS256, Algorithm::ES256, Algorithm::EdDSA];
 
 /// Parse an algorithm name for `auth.oauth.algorithms`: asymmetric JWS algorithms only.
 pub fn parse_algorithm(name: &str) -> Result<Algorithm, String> {
     match name {
         "RS256" | "RS384" | "RS512" | "PS256" | "PS384" | "PS512" | "ES256" | "ES384" | "EdDSA" => {
-            name.parse().map_err(|_| format!("unknown algorithm '{name}'"))
+            name.parse()
+                .map_err(|_| format!("unknown algorithm '{name}'"))
         }
         "HS256" | "HS384" | "HS512" => Err(format!(
             "'{name}' is a shared-secret algorithm; access tokens must be signed with the issuer's \
@@ -115,7 +117,13 @@ pub fn looks_like_jwt(token: &str) -> bool {
 }
 
 impl JwtValidator {
-    pub fn new(issuer: String, audience: String, algorithms: Vec<Algorithm>, leeway: Duration, keys: Arc<KeyCache>) -> Self {
+    pub fn new(
+        issuer: String,
+        audience: String,
+        algorithms: Vec<Algorithm>,
+        leeway: Duration,
+        keys: Arc<KeyCache>,
+    ) -> Self {
         Self {
             issuer,
             audience,
@@ -159,7 +167,9 @@ impl JwtValidator {
             return Ok(principal);
         }
         if token.split('.').count() != 3 {
-            return Err(TokenError::invalid("the token is not a JWT (expected header.payload.signature)"));
+            return Err(TokenError::invalid(
+                "the token is not a JWT (expected header.payload.signature)",
+            ));
         }
         let header = jsonwebtoken::decode_header(token).map_err(|e| match e.kind() {
             ErrorKind::InvalidAlgorithmName | ErrorKind::Json(_) => TokenError::invalid(
@@ -175,7 +185,9 @@ impl JwtValidator {
             )));
         }
         if header.crit.as_ref().is_some_and(|c| !c.is_empty()) {
-            return Err(TokenError::invalid("the token has critical header parameters this server does not understand"));
+            return Err(TokenError::invalid(
+                "the token has critical header parameters this server does not understand",
+            ));
         }
         let generation = self.keys.generation();
         let key = self
@@ -183,7 +195,9 @@ impl JwtValidator {
             .key(header.kid.as_deref(), header.alg)
             .await
             .map_err(|e| match e {
-                KeyError::NoKey(why) => TokenError::invalid(format!("no key to verify the token: {why}")),
+                KeyError::NoKey(why) => {
+                    TokenError::invalid(format!("no key to verify the token: {why}"))
+                }
                 KeyError::Unavailable(why) => TokenError::Unavailable(why),
             })?;
         let mut validation = Validation::new(header.alg);
@@ -204,8 +218,12 @@ impl JwtValidator {
                     self.audience
                 ),
                 ErrorKind::InvalidSignature => "the token's signature does not verify".to_string(),
-                ErrorKind::MissingRequiredClaim(claim) => format!("the token has no '{claim}' claim"),
-                ErrorKind::InvalidAlgorithm => "the token's algorithm does not fit its key".to_string(),
+                ErrorKind::MissingRequiredClaim(claim) => {
+                    format!("the token has no '{claim}' claim")
+                }
+                ErrorKind::InvalidAlgorithm => {
+                    "the token's algorithm does not fit its key".to_string()
+                }
                 _ => "the token cannot be verified".to_string(),
             })
         })?;
@@ -237,8 +255,16 @@ mod tests {
     fn only_asymmetric_algorithms_can_be_configured() {
         assert_eq!(parse_algorithm("ES256").unwrap(), Algorithm::ES256);
         assert_eq!(parse_algorithm("EdDSA").unwrap(), Algorithm::EdDSA);
-        assert!(parse_algorithm("HS256").unwrap_err().contains("shared-secret"));
-        assert!(parse_algorithm("none").unwrap_err().contains("never accepted"));
+        assert!(
+            parse_algorithm("HS256")
+                .unwrap_err()
+                .contains("shared-secret")
+        );
+        assert!(
+            parse_algorithm("none")
+                .unwrap_err()
+                .contains("never accepted")
+        );
         assert!(parse_algorithm("RS1").unwrap_err().contains("unknown"));
     }
 

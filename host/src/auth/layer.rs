@@ -47,13 +47,19 @@ impl SessionOwners {
 
     /// `false` when `session` belongs to another subject.
     pub fn allows(&self, session: &str, subject: &str) -> bool {
-        self.lock().0.get(session).is_none_or(|owner| owner == subject)
+        self.lock()
+            .0
+            .get(session)
+            .is_none_or(|owner| owner == subject)
     }
 
     pub fn bind(&self, session: &str, subject: &str) {
         let mut guard = self.lock();
         let (owners, order) = &mut *guard;
-        if owners.insert(session.to_string(), subject.to_string()).is_none() {
+        if owners
+            .insert(session.to_string(), subject.to_string())
+            .is_none()
+        {
             order.push_back(session.to_string());
         }
         while order.len() > MAX_BOUND_SESSIONS {
@@ -90,7 +96,9 @@ pub fn bearer_token(headers: &HeaderMap) -> Result<Option<String>, &'static str>
     if values.next().is_some() {
         return Err("several Authorization headers");
     }
-    let text = value.to_str().map_err(|_| "the Authorization header is not ASCII")?;
+    let text = value
+        .to_str()
+        .map_err(|_| "the Authorization header is not ASCII")?;
     let Some((scheme, token)) = text.split_once(' ') else {
         return if text.eq_ignore_ascii_case("bearer") {
             Err("the Authorization header has no token")
@@ -157,7 +165,11 @@ impl AuthLayer {
         if self.access.audit.is_none() {
             return;
         }
-        let mut record = Record::new("auth", transport_of(request.uri().path()).as_str(), principal);
+        let mut record = Record::new(
+            "auth",
+            transport_of(request.uri().path()).as_str(),
+            principal,
+        );
         record.method = format!("{} {}", request.method(), request.uri().path());
         record.outcome = "denied";
         record.reason = Some(reason);
@@ -227,7 +239,11 @@ impl AuthLayer {
                 None => format!("no scope grants {}", target.describe()),
             };
             record("denied", format!("insufficient_scope: {description}"));
-            return Some(self.challenges.insufficient_scope(needed.as_deref(), &description, peek.id.as_ref()));
+            return Some(self.challenges.insufficient_scope(
+                needed.as_deref(),
+                &description,
+                peek.id.as_ref(),
+            ));
         }
         let tool = match target {
             Target::Tool { name, .. } => Some(name),
@@ -236,14 +252,22 @@ impl AuthLayer {
         if let Err(limited) = self.access.limits.check(caller.subject(), tool) {
             let message = limited.message(caller.subject(), tool);
             record("limited", message.clone());
-            return Some(self.challenges.rate_limited(&message, limited.retry_after_secs(), peek.id.as_ref()));
+            return Some(self.challenges.rate_limited(
+                &message,
+                limited.retry_after_secs(),
+                peek.id.as_ref(),
+            ));
         }
         None
     }
 }
 
 /// The middleware (see the module docs).
-pub async fn authenticate(State(layer): State<Arc<AuthLayer>>, mut request: Request, next: Next) -> Response {
+pub async fn authenticate(
+    State(layer): State<Arc<AuthLayer>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     if request.method() == Method::OPTIONS {
         return next.run(request).await;
     }
@@ -290,7 +314,11 @@ pub async fn authenticate(State(layer): State<Arc<AuthLayer>>, mut request: Requ
         && !layer.sessions.allows(session, &p.subject)
     {
         tracing::warn!(subject = %p.subject, "refused a request for a session another subject opened");
-        layer.audit_refusal(&request, Some(p), "session belongs to another subject".into());
+        layer.audit_refusal(
+            &request,
+            Some(p),
+            "session belongs to another subject".into(),
+        );
         return (StatusCode::NOT_FOUND, "Not Found: unknown session\n").into_response();
     }
 
@@ -303,7 +331,8 @@ pub async fn authenticate(State(layer): State<Arc<AuthLayer>>, mut request: Requ
     }
 
     let screen = request.method() == Method::POST
-        && (!layer.access.limits.is_empty() || (principal.is_some() && !layer.access.scopes.is_empty()));
+        && (!layer.access.limits.is_empty()
+            || (principal.is_some() && !layer.access.scopes.is_empty()));
     if screen {
         let (parts, body) = request.into_parts();
         let bytes: Bytes = match axum::body::to_bytes(body, layer.max_body).await {
@@ -311,7 +340,10 @@ pub async fn authenticate(State(layer): State<Arc<AuthLayer>>, mut request: Requ
             Err(_) => {
                 return (
                     StatusCode::PAYLOAD_TOO_LARGE,
-                    format!("Payload Too Large: the request body exceeds {} bytes\n", layer.max_body),
+                    format!(
+                        "Payload Too Large: the request body exceeds {} bytes\n",
+                        layer.max_body
+                    ),
                 )
                     .into_response();
             }
@@ -325,9 +357,17 @@ pub async fn authenticate(State(layer): State<Arc<AuthLayer>>, mut request: Requ
     let is_delete = request.method() == Method::DELETE;
     let response = next.run(request).await;
     if let Some(p) = &principal {
-        match (&session, response.headers().get("mcp-session-id").and_then(|v| v.to_str().ok())) {
+        match (
+            &session,
+            response
+                .headers()
+                .get("mcp-session-id")
+                .and_then(|v| v.to_str().ok()),
+        ) {
             (None, Some(new)) => layer.sessions.bind(new, &p.subject),
-            (Some(old), _) if is_delete && response.status().is_success() => layer.sessions.forget(old),
+            (Some(old), _) if is_delete && response.status().is_success() => {
+                layer.sessions.forget(old)
+            }
             _ => {}
         }
     }
@@ -351,8 +391,14 @@ mod tests {
     fn bearer_tokens_come_from_one_authorization_header() {
         assert_eq!(bearer_token(&headers(&[])), Ok(None));
         assert_eq!(bearer_token(&headers(&["Basic dXNlcjpwYXNz"])), Ok(None));
-        assert_eq!(bearer_token(&headers(&["Bearer abc.def-ghi_~+/="])), Ok(Some("abc.def-ghi_~+/=".into())));
-        assert_eq!(bearer_token(&headers(&["bearer abc"])), Ok(Some("abc".into())));
+        assert_eq!(
+            bearer_token(&headers(&["Bearer abc.def-ghi_~+/="])),
+            Ok(Some("abc.def-ghi_~+/=".into()))
+        );
+        assert_eq!(
+            bearer_token(&headers(&["bearer abc"])),
+            Ok(Some("abc".into()))
+        );
         assert!(bearer_token(&headers(&["Bearer"])).is_err());
         assert!(bearer_token(&headers(&["Bearer a b"])).is_err());
         assert!(bearer_token(&headers(&["Bearer a", "Bearer b"])).is_err());
@@ -371,7 +417,11 @@ mod tests {
             br#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"a","name":"b","arguments":{}}}"#,
         );
         if let Ok(direct) = direct {
-            assert!(serde_json::to_string(&direct).unwrap().contains(r#""name":"b""#));
+            assert!(
+                serde_json::to_string(&direct)
+                    .unwrap()
+                    .contains(r#""name":"b""#)
+            );
         }
         assert!(Peek::parse(b"[1]").is_none());
         assert!(Peek::parse(br#"{"id":1}"#).is_none());

@@ -37,7 +37,10 @@ pub const WELL_KNOWN: &str = "/.well-known/oauth-protected-resource";
 pub fn metadata_url(resource: &str) -> Option<String> {
     let url = Url::parse(resource).ok()?;
     let path = url.path().trim_end_matches('/');
-    Some(format!("{}{WELL_KNOWN}{path}", url.origin().ascii_serialization()))
+    Some(format!(
+        "{}{WELL_KNOWN}{path}",
+        url.origin().ascii_serialization()
+    ))
 }
 
 /// The metadata document of `config` (OAuth mode).
@@ -92,9 +95,15 @@ pub fn routes(config: &AuthConfig) -> Router {
 fn json_doc(body: String) -> Response {
     let mut response = ([(header::CONTENT_TYPE, "application/json")], body).into_response();
     let headers = response.headers_mut();
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
     // A public document: browser-based clients (e.g. the MCP Inspector) may read it.
-    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
     response
 }
 
@@ -124,7 +133,10 @@ mod tests {
         config.scopes_supported = Some(vec!["a".into(), "b".into()]);
         let doc = document(&config);
         assert_eq!(doc["resource"], "https://mcp.example.com/mcp");
-        assert_eq!(doc["authorization_servers"], json!(["https://idp.example.com"]));
+        assert_eq!(
+            doc["authorization_servers"],
+            json!(["https://idp.example.com"])
+        );
         assert_eq!(doc["scopes_supported"], json!(["a", "b"]));
         assert_eq!(doc["bearer_methods_supported"], json!(["header"]));
     }

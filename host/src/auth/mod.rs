@@ -117,7 +117,9 @@ impl Authenticator {
                         let source = match (&oauth.jwks_uri, &discovery) {
                             (Some(url), _) => JwksSource::Url(url.clone()),
                             (None, Some(d)) => JwksSource::Discovered(d.clone()),
-                            (None, None) => unreachable!("discovery is set up when jwks_uri is not"),
+                            (None, None) => {
+                                unreachable!("discovery is set up when jwks_uri is not")
+                            }
                         };
                         let keys = KeyCache::new(
                             source,
@@ -140,7 +142,9 @@ impl Authenticator {
                         let endpoint = match (&oauth.introspection_endpoint, &discovery) {
                             (Some(url), _) => EndpointSource::Url(url.clone()),
                             (None, Some(d)) => EndpointSource::Discovered(d.clone()),
-                            (None, None) => unreachable!("discovery is set up when the endpoint is not"),
+                            (None, None) => {
+                                unreachable!("discovery is set up when the endpoint is not")
+                            }
                         };
                         validator.introspection = Some(Introspector::new(
                             endpoint,

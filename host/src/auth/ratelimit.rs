@@ -41,12 +41,18 @@ impl Rate {
             .parse()
             .ok()
             .filter(|c| *c > 0)
-            .ok_or_else(|| format!("invalid rate '{text}': the count must be a positive integer; {hint}"))?;
+            .ok_or_else(|| {
+                format!("invalid rate '{text}': the count must be a positive integer; {hint}")
+            })?;
         let period = match unit.trim() {
             "s" | "sec" | "second" => Duration::from_secs(1),
             "m" | "min" | "minute" => Duration::from_secs(60),
             "h" | "hour" => Duration::from_secs(3600),
-            other => return Err(format!("invalid rate '{text}': unknown unit '{other}'; {hint}")),
+            other => {
+                return Err(format!(
+                    "invalid rate '{text}': unknown unit '{other}'; {hint}"
+                ));
+            }
         };
         Ok(Self { count, period })
     }
@@ -122,7 +128,12 @@ impl RateLimits {
             tools: config
                 .tools
                 .iter()
-                .map(|(name, r)| (name.clone(), (*r, DefaultDirectRateLimiter::direct(r.quota()))))
+                .map(|(name, r)| {
+                    (
+                        name.clone(),
+                        (*r, DefaultDirectRateLimiter::direct(r.quota())),
+                    )
+                })
                 .collect(),
             clock: DefaultClock::default(),
             checks: AtomicU64::new(0),
@@ -206,7 +217,9 @@ mod tests {
             per_tool: Some(Rate::parse("2/h").unwrap()),
             ..Default::default()
         };
-        config.tools.insert("cheap".into(), Rate::parse("100/h").unwrap());
+        config
+            .tools
+            .insert("cheap".into(), Rate::parse("100/h").unwrap());
         let limits = RateLimits::new(&config);
         assert!(limits.check("alice", Some("t")).is_ok());
         assert!(limits.check("bob", Some("t")).is_ok());
@@ -214,7 +227,11 @@ mod tests {
         let refused = limits.check("alice", Some("t")).unwrap_err();
         assert_eq!(refused.which, "per-tool");
         assert!(refused.retry_after_secs() > 1000, "{refused:?}");
-        assert!(refused.message("alice", Some("t")).contains("tool 't' is limited to 2/h"));
+        assert!(
+            refused
+                .message("alice", Some("t"))
+                .contains("tool 't' is limited to 2/h")
+        );
         assert!(limits.check("alice", Some("cheap")).is_ok());
         // alice has now used 3 calls: her fourth is refused whatever the tool.
         let refused = limits.check("alice", Some("cheap")).unwrap_err();

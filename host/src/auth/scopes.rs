@@ -91,7 +91,9 @@ impl Grant {
         };
         let plugin = |rest: &str| {
             if rest.is_empty() || rest.contains('*') {
-                Err(format!("'{text}': name one plugin (its file stem, no wildcards)"))
+                Err(format!(
+                    "'{text}': name one plugin (its file stem, no wildcards)"
+                ))
             } else {
                 Ok(rest.to_string())
             }
@@ -129,10 +131,19 @@ impl Grant {
 /// Something a token may or may not use: identified by its plugin and published name or URI.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Target<'a> {
-    Tool { plugin: &'a str, name: &'a str },
-    Prompt { plugin: &'a str, name: &'a str },
+    Tool {
+        plugin: &'a str,
+        name: &'a str,
+    },
+    Prompt {
+        plugin: &'a str,
+        name: &'a str,
+    },
     /// A concrete resource URI, or a resource template's URI template (for listing).
-    Resource { plugin: &'a str, uri: &'a str },
+    Resource {
+        plugin: &'a str,
+        uri: &'a str,
+    },
 }
 
 impl<'a> Target<'a> {
@@ -172,7 +183,9 @@ pub struct ScopeMap {
 pub enum Decision {
     Allowed,
     /// Not with these scopes; `needed` is the first scope that would unlock it, if any.
-    Denied { needed: Option<String> },
+    Denied {
+        needed: Option<String>,
+    },
 }
 
 impl ScopeMap {
@@ -218,9 +231,10 @@ impl ScopeMap {
             .iter()
             .flat_map(|r| r.grants.iter())
             .filter_map(|g| match g {
-                Grant::Plugin(p) | Grant::ToolsOf(p) | Grant::ResourcesOf(p) | Grant::PromptsOf(p) => {
-                    Some(p.as_str())
-                }
+                Grant::Plugin(p)
+                | Grant::ToolsOf(p)
+                | Grant::ResourcesOf(p)
+                | Grant::PromptsOf(p) => Some(p.as_str()),
                 _ => None,
             })
             .collect()
@@ -267,7 +281,10 @@ mod tests {
     #[test]
     fn read_and_write_scopes_split_one_plugin() {
         let m = map(&[
-            ("notes:read", &["resources:notes", "prompts:notes", "tool:notes_search"]),
+            (
+                "notes:read",
+                &["resources:notes", "prompts:notes", "tool:notes_search"],
+            ),
             ("notes:write", &["plugin:notes"]),
         ]);
         let read = scopes(&["notes:read"]);
@@ -279,7 +296,10 @@ mod tests {
                 needed: Some("notes:write".into())
             }
         );
-        assert_eq!(m.decide(&scopes(&["notes:write"]), &WRITE), Decision::Allowed);
+        assert_eq!(
+            m.decide(&scopes(&["notes:write"]), &WRITE),
+            Decision::Allowed
+        );
         // The first scope in the table that unlocks an item is the one to ask for.
         assert_eq!(
             m.decide(&scopes(&[]), &SEARCH),
@@ -302,13 +322,19 @@ mod tests {
             ("all", &["*"]),
         ]);
         assert_eq!(m.decide(&scopes(&["hello"]), &GREET), Decision::Allowed);
-        assert!(matches!(m.decide(&scopes(&["hello"]), &SEARCH), Decision::Denied { .. }));
+        assert!(matches!(
+            m.decide(&scopes(&["hello"]), &SEARCH),
+            Decision::Denied { .. }
+        ));
         assert_eq!(m.decide(&scopes(&["uris"]), &WELCOME), Decision::Allowed);
         let ideas = Target::Resource {
             plugin: "notes",
             uri: "notes://ideas",
         };
-        assert!(matches!(m.decide(&scopes(&["uris"]), &ideas), Decision::Denied { .. }));
+        assert!(matches!(
+            m.decide(&scopes(&["uris"]), &ideas),
+            Decision::Denied { .. }
+        ));
         assert_eq!(m.decide(&scopes(&["all"]), &ideas), Decision::Allowed);
         // tools:P does not unlock P's prompts.
         let m = map(&[("t", &["tools:notes"])]);
@@ -316,13 +342,19 @@ mod tests {
             plugin: "notes",
             name: "notes_summarize",
         };
-        assert!(matches!(m.decide(&scopes(&["t"]), &prompt), Decision::Denied { .. }));
+        assert!(matches!(
+            m.decide(&scopes(&["t"]), &prompt),
+            Decision::Denied { .. }
+        ));
         assert_eq!(m.decide(&scopes(&["t"]), &SEARCH), Decision::Allowed);
     }
 
     #[test]
     fn no_table_allows_everything() {
-        assert_eq!(ScopeMap::default().decide(&scopes(&[]), &WRITE), Decision::Allowed);
+        assert_eq!(
+            ScopeMap::default().decide(&scopes(&[]), &WRITE),
+            Decision::Allowed
+        );
     }
 
     #[test]

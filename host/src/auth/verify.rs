@@ -43,9 +43,15 @@ struct RingVerifier {
 }
 
 impl jsonwebtoken::signature::Verifier<Vec<u8>> for RingVerifier {
-    fn verify(&self, message: &[u8], sig: &Vec<u8>) -> std::result::Result<(), jsonwebtoken::signature::Error> {
+    fn verify(
+        &self,
+        message: &[u8],
+        sig: &Vec<u8>,
+    ) -> std::result::Result<(), jsonwebtoken::signature::Error> {
         let verified = match &self.key {
-            Key::Rsa { params, n, e } => signature::RsaPublicKeyComponents { n, e }.verify(params, message, sig),
+            Key::Rsa { params, n, e } => {
+                signature::RsaPublicKeyComponents { n, e }.verify(params, message, sig)
+            }
             Key::Raw { algorithm, bytes } => {
                 signature::UnparsedPublicKey::new(*algorithm, bytes).verify(message, sig)
             }
@@ -67,7 +73,9 @@ fn verifier(alg: &Algorithm, key: &DecodingKey) -> Result<Box<dyn JwtVerifier>> 
             n: n.clone(),
             e: e.clone(),
         }),
-        DecodingKeyKind::SecretOrDer(_) => Err(jsonwebtoken::errors::Error::from(ErrorKind::InvalidKeyFormat)),
+        DecodingKeyKind::SecretOrDer(_) => Err(jsonwebtoken::errors::Error::from(
+            ErrorKind::InvalidKeyFormat,
+        )),
     };
     let raw = |algorithm: &'static dyn VerificationAlgorithm| -> Result<Key> {
         Ok(Key::Raw {
@@ -127,7 +135,11 @@ mod tests {
         format!("{header}.{claims}")
     }
 
-    fn check(token: &str, key: &DecodingKey, alg: Algorithm) -> std::result::Result<Value, ErrorKind> {
+    fn check(
+        token: &str,
+        key: &DecodingKey,
+        alg: Algorithm,
+    ) -> std::result::Result<Value, ErrorKind> {
         install();
         let mut validation = Validation::new(alg);
         validation.validate_aud = false;
@@ -146,23 +158,40 @@ mod tests {
     #[test]
     fn es256_and_eddsa_signatures_verify_and_tampering_is_caught() {
         let rng = SystemRandom::new();
-        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
-        let pair = EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng).unwrap();
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
+            .unwrap();
+        let pair = EcdsaKeyPair::from_pkcs8(
+            &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+            pkcs8.as_ref(),
+            &rng,
+        )
+        .unwrap();
         let point = pair.public_key().as_ref();
-        let key = DecodingKey::from_ec_components(&B64.encode(&point[1..33]), &B64.encode(&point[33..])).unwrap();
+        let key =
+            DecodingKey::from_ec_components(&B64.encode(&point[1..33]), &B64.encode(&point[33..]))
+                .unwrap();
         let signing_input = input("ES256");
         let sig = pair.sign(&rng, signing_input.as_bytes()).unwrap();
         let token = format!("{signing_input}.{}", B64.encode(sig.as_ref()));
         assert_eq!(check(&token, &key, Algorithm::ES256).unwrap()["sub"], "a");
-        assert_eq!(check(&tampered(&token), &key, Algorithm::ES256), Err(ErrorKind::InvalidSignature));
+        assert_eq!(
+            check(&tampered(&token), &key, Algorithm::ES256),
+            Err(ErrorKind::InvalidSignature)
+        );
 
         let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng).unwrap();
         let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).unwrap();
         let key = DecodingKey::from_ed_components(&B64.encode(pair.public_key().as_ref())).unwrap();
         let signing_input = input("EdDSA");
-        let token = format!("{signing_input}.{}", B64.encode(pair.sign(signing_input.as_bytes()).as_ref()));
+        let token = format!(
+            "{signing_input}.{}",
+            B64.encode(pair.sign(signing_input.as_bytes()).as_ref())
+        );
         assert!(check(&token, &key, Algorithm::EdDSA).is_ok());
-        assert_eq!(check(&tampered(&token), &key, Algorithm::EdDSA), Err(ErrorKind::InvalidSignature));
+        assert_eq!(
+            check(&tampered(&token), &key, Algorithm::EdDSA),
+            Err(ErrorKind::InvalidSignature)
+        );
         // An Ed25519 key never verifies an ES256 token (the key family is checked first).
         let es256 = format!("{}.{}", input("ES256"), B64.encode([0u8; 64]));
         assert!(check(&es256, &key, Algorithm::ES256).is_err());

@@ -127,7 +127,11 @@ impl fmt::Display for HostRule {
 /// Parse an `Origin` header value or an allowlist entry without a wildcard.
 fn parse_origin(value: &str) -> Option<(String, String, Option<u16>)> {
     let (scheme, rest) = value.split_once("://")?;
-    if scheme.is_empty() || !scheme.bytes().all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b)) {
+    if scheme.is_empty()
+        || !scheme
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
+    {
         return None;
     }
     let rest = rest.strip_suffix('/').unwrap_or(rest);
@@ -348,10 +352,21 @@ mod tests {
     #[test]
     fn loopback_hosts_pass_by_default_and_others_do_not() {
         let allow = list(&[], &[]);
-        for host in ["localhost:8080", "127.0.0.1:1", "[::1]:9", "LOCALHOST", "127.0.0.1"] {
+        for host in [
+            "localhost:8080",
+            "127.0.0.1:1",
+            "[::1]:9",
+            "LOCALHOST",
+            "127.0.0.1",
+        ] {
             assert!(verify(&allow, host, None), "{host}");
         }
-        for host in ["evil.example:8080", "127.0.0.2", "localhost.evil.example", "[::2]:80"] {
+        for host in [
+            "evil.example:8080",
+            "127.0.0.2",
+            "localhost.evil.example",
+            "[::2]:80",
+        ] {
             assert!(!verify(&allow, host, None), "{host}");
         }
     }
@@ -372,14 +387,30 @@ mod tests {
         assert!(verify(&allow, "localhost", Some("http://localhost:6274")));
         assert!(verify(&allow, "localhost", Some("https://[::1]")));
         assert!(verify(&allow, "localhost", Some("https://app.example.com")));
-        assert!(verify(&allow, "localhost", Some("https://app.example.com:443")));
-        assert!(!verify(&allow, "localhost", Some("https://app.example.com:8443")));
+        assert!(verify(
+            &allow,
+            "localhost",
+            Some("https://app.example.com:443")
+        ));
+        assert!(!verify(
+            &allow,
+            "localhost",
+            Some("https://app.example.com:8443")
+        ));
         assert!(!verify(&allow, "localhost", Some("http://app.example.com")));
-        assert!(verify(&allow, "localhost", Some("http://tool.example:9999")));
+        assert!(verify(
+            &allow,
+            "localhost",
+            Some("http://tool.example:9999")
+        ));
         assert!(!verify(&allow, "localhost", Some("https://evil.example")));
         assert!(!verify(&allow, "localhost", Some("null")));
         assert!(!verify(&allow, "localhost", Some("not an origin")));
-        assert!(!verify(&allow, "localhost", Some("http://localhost.evil.example")));
+        assert!(!verify(
+            &allow,
+            "localhost",
+            Some("http://localhost.evil.example")
+        ));
         assert!(verify(&list(&[], &["null"]), "localhost", Some("null")));
     }
 
@@ -391,7 +422,15 @@ mod tests {
         assert!("https://x:1:*".parse::<OriginRule>().is_err());
         let allow = list(&["[2001:db8::1]:80"], &["https://a.example"]);
         assert!(allow.rmcp_hosts().contains(&"[2001:db8::1]:80".to_string()));
-        assert!(allow.rmcp_origins().contains(&"https://a.example:443".to_string()));
-        assert!(allow.rmcp_origins().contains(&"http://localhost:*".to_string()));
+        assert!(
+            allow
+                .rmcp_origins()
+                .contains(&"https://a.example:443".to_string())
+        );
+        assert!(
+            allow
+                .rmcp_origins()
+                .contains(&"http://localhost:*".to_string())
+        );
     }
 }

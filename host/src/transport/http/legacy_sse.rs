@@ -114,11 +114,16 @@ pub async fn open(
     principal: Option<Extension<Arc<Principal>>>,
 ) -> Response {
     if state.shutdown.is_cancelled() {
-        return (StatusCode::SERVICE_UNAVAILABLE, "the server is shutting down\n").into_response();
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the server is shutting down\n",
+        )
+            .into_response();
     }
     let id = uuid::Uuid::new_v4().simple().to_string();
     let (client_tx, client_rx) = mpsc::channel::<ClientJsonRpcMessage>(CHANNEL_CAPACITY);
-    let (server_tx, server_rx) = futures::channel::mpsc::channel::<ServerJsonRpcMessage>(CHANNEL_CAPACITY);
+    let (server_tx, server_rx) =
+        futures::channel::mpsc::channel::<ServerJsonRpcMessage>(CHANNEL_CAPACITY);
     let principal: SessionPrincipal =
         Arc::new(std::sync::RwLock::new(principal.map(|Extension(p)| p)));
     sessions_lock(&state.sessions).insert(
@@ -132,7 +137,10 @@ pub async fn open(
     let server = (state.new_server)().with_session_principal(principal);
     let session = id.clone();
     tokio::spawn(async move {
-        match server.serve((server_tx, ReceiverStream::new(client_rx))).await {
+        match server
+            .serve((server_tx, ReceiverStream::new(client_rx)))
+            .await
+        {
             Ok(running) => {
                 let _ = running.waiting().await;
             }
@@ -148,7 +156,11 @@ pub async fn open(
         state: state.clone(),
     };
     let endpoint = futures::stream::once(async move {
-        Ok::<_, Infallible>(Event::default().event("endpoint").data(format!("messages?sessionId={id}")))
+        Ok::<_, Infallible>(
+            Event::default()
+                .event("endpoint")
+                .data(format!("messages?sessionId={id}")),
+        )
     });
     let messages = server_rx.map(move |message| {
         let _keep = &guard;
@@ -159,8 +171,11 @@ pub async fn open(
         Ok::<_, Infallible>(Event::default().event("message").data(data))
     });
     let shutdown = state.shutdown.clone();
-    let stream: std::pin::Pin<Box<dyn Stream<Item = Result<Event, Infallible>> + Send>> =
-        Box::pin(endpoint.chain(messages).take_until(async move { shutdown.cancelled().await }));
+    let stream: std::pin::Pin<Box<dyn Stream<Item = Result<Event, Infallible>> + Send>> = Box::pin(
+        endpoint
+            .chain(messages)
+            .take_until(async move { shutdown.cancelled().await }),
+    );
     Sse::new(stream)
         .keep_alive(KeepAlive::new().interval(KEEP_ALIVE))
         .into_response()

@@ -109,8 +109,7 @@ pub struct TlsFiles {
 
 /// Bind `addr` now, so a port already in use is reported before plugins load.
 pub fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
-    let listener =
-        TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
+    let listener = TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
     listener.set_nonblocking(true)?;
     Ok(listener)
 }
@@ -175,7 +174,9 @@ async fn admit_post(State(admission): State<Admission>, request: Request, next: 
         return jsonrpc_reply(StatusCode::BAD_REQUEST, &error);
     }
     let in_flight = admission.hub.calls().token();
-    let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
+    let response = next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await;
     let (parts, body) = response.into_parts();
     let body = body.into_data_stream().map(move |chunk| {
         let _held_until_the_body_ends = &in_flight;
@@ -241,18 +242,22 @@ pub fn mcp_routes(
         config,
     );
     let legacy = LegacySse::new(
-        move || CapsuleServer::new(legacy_hub.clone(), live).with_access(sse_access.clone(), Transport::Sse),
+        move || {
+            CapsuleServer::new(legacy_hub.clone(), live)
+                .with_access(sse_access.clone(), Transport::Sse)
+        },
         streams,
     );
-    let mcp = Router::new()
-        .route_service("/mcp", streamable)
-        .layer(middleware::from_fn_with_state(
-            Admission {
-                max_body: options.max_body,
-                hub: hub.clone(),
-            },
-            admit_post,
-        ));
+    let mcp =
+        Router::new()
+            .route_service("/mcp", streamable)
+            .layer(middleware::from_fn_with_state(
+                Admission {
+                    max_body: options.max_body,
+                    hub: hub.clone(),
+                },
+                admit_post,
+            ));
     let sse = Router::new()
         .route("/sse", get(legacy_sse::open))
         .route("/messages", post(legacy_sse::message))
@@ -285,7 +290,10 @@ pub fn mcp_routes(
     let routes = mcp
         .merge(sse)
         // route_layer: unknown paths stay 404 rather than asking for a token.
-        .route_layer(middleware::from_fn_with_state(auth, crate::auth::layer::authenticate))
+        .route_layer(middleware::from_fn_with_state(
+            auth,
+            crate::auth::layer::authenticate,
+        ))
         .layer(middleware::from_fn_with_state(
             Arc::new(options.allow.clone()),
             guard::check,
@@ -332,7 +340,10 @@ pub async fn serve(
             // (not the connection cut) is what stops a call that overruns.
             handle.graceful_shutdown(Some(timeout + CONNECTION_GRACE));
             hub.calls().close();
-            if tokio::time::timeout(timeout, hub.calls().wait()).await.is_err() {
+            if tokio::time::timeout(timeout, hub.calls().wait())
+                .await
+                .is_err()
+            {
                 tracing::warn!(
                     "{} call(s) still running after {timeout:?}; closing anyway",
                     hub.calls().len()
@@ -342,7 +353,11 @@ pub async fn serve(
         })
     };
 
-    let scheme = if options.tls.is_some() { "https" } else { "http" };
+    let scheme = if options.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     let served = match &options.tls {
         Some(files) => {
             let config = tls::load(files).await?;
@@ -356,7 +371,8 @@ pub async fn serve(
             server.handle(handle).serve(app.into_make_service()).await
         }
         None => {
-            let server = axum_server::from_tcp(listener)?.acceptor(axum_server::accept::NoDelayAcceptor);
+            let server =
+                axum_server::from_tcp(listener)?.acceptor(axum_server::accept::NoDelayAcceptor);
             tracing::info!("listening on {scheme}://{addr}/mcp (legacy HTTP+SSE: /sse)");
             server.handle(handle).serve(app.into_make_service()).await
         }

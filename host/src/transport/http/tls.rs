@@ -75,7 +75,9 @@ pub fn reload_on_sighup(files: TlsFiles, config: RustlsConfig) {
                     config.reload_from_config(Arc::new(new));
                     tracing::info!(cert = %files.cert.display(), "TLS certificate reloaded");
                 }
-                Ok(Err(e)) => tracing::error!("TLS reload failed, keeping the old certificate: {e:#}"),
+                Ok(Err(e)) => {
+                    tracing::error!("TLS reload failed, keeping the old certificate: {e:#}")
+                }
                 Err(e) => tracing::error!("TLS reload failed: {e}"),
             }
         }
