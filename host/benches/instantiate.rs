@@ -74,7 +74,10 @@ impl Clock {
 fn load(rt: &tokio::runtime::Runtime, allocator: Allocator) -> Arc<PluginImage> {
     let path = plugin_path();
     let bytes = std::fs::read(&path).unwrap_or_else(|e| {
-        panic!("cannot read {} ({e}); run `make plugins` first", path.display())
+        panic!(
+            "cannot read {} ({e}); run `make plugins` first",
+            path.display()
+        )
     });
     let runtime = Runtime::with_allocator(None, allocator).expect("engine");
     let hash = content_hash(&bytes);

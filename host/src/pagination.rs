@@ -26,7 +26,9 @@ pub struct Page<T> {
 
 /// The cursor a client sent does not come from this server.
 #[derive(Debug, thiserror::Error, PartialEq)]
-#[error("invalid cursor '{0}': pass back a nextCursor exactly as received, or omit it for the first page")]
+#[error(
+    "invalid cursor '{0}': pass back a nextCursor exactly as received, or omit it for the first page"
+)]
 pub struct InvalidCursor(pub String);
 
 fn encode(key: &str) -> String {
@@ -118,8 +120,16 @@ mod tests {
 
     #[test]
     fn foreign_cursors_are_invalid() {
-        for bad in ["", "!!!", "dG9vbF8wMQ", &URL_SAFE_NO_PAD.encode([0xff, 0xfe])] {
-            assert!(page(names(3), String::as_str, Some(bad), 2).is_err(), "{bad}");
+        for bad in [
+            "",
+            "!!!",
+            "dG9vbF8wMQ",
+            &URL_SAFE_NO_PAD.encode([0xff, 0xfe]),
+        ] {
+            assert!(
+                page(names(3), String::as_str, Some(bad), 2).is_err(),
+                "{bad}"
+            );
         }
     }
 }

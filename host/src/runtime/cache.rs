@@ -195,9 +195,7 @@ impl CompileCache {
     /// Write `bytes` to a private temporary file beside `path`, sync it, rename it to `path`.
     fn write_atomically(&self, path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         let name = path.file_name().unwrap_or_default().to_string_lossy();
-        let tmp = self
-            .dir
-            .join(format!(".{name}.{}.tmp", std::process::id()));
+        let tmp = self.dir.join(format!(".{name}.{}.tmp", std::process::id()));
         let mut file = std::fs::OpenOptions::new()
             .write(true)
             .create(true)
@@ -255,7 +253,10 @@ mod tests {
     fn entries_round_trip_and_damage_is_a_miss() {
         let root = std::env::temp_dir().join(format!("capsule-cache-rt-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&root);
-        std::fs::DirBuilder::new().mode(0o700).create(&root).unwrap();
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&root)
+            .unwrap();
         let engine = Engine::default();
         let cache = CompileCache::open(&root, &engine).unwrap();
         // The smallest component: the preamble alone.
@@ -270,8 +271,14 @@ mod tests {
         let mid = bytes.len() / 2;
         bytes[mid] ^= 0xff;
         std::fs::write(&path, &bytes).unwrap();
-        assert!(cache.get(&engine, &key).is_none(), "damaged entry is a miss");
-        assert!(!path.exists() && !cache.sum(&key).exists(), "and is removed");
+        assert!(
+            cache.get(&engine, &key).is_none(),
+            "damaged entry is a miss"
+        );
+        assert!(
+            !path.exists() && !cache.sum(&key).exists(),
+            "and is removed"
+        );
         std::fs::remove_dir_all(&root).unwrap();
     }
 

@@ -145,7 +145,10 @@ mod tests {
         let s = object_schema::<Numbers>();
         let text = s.to_string();
         for rust_format in ["uint32", "uint", "int64", "double"] {
-            assert!(!text.contains(&format!("\"{rust_format}\"")), "{rust_format} left in {text}");
+            assert!(
+                !text.contains(&format!("\"{rust_format}\"")),
+                "{rust_format} left in {text}"
+            );
         }
         assert_eq!(s["properties"]["count"]["minimum"], 0, "{text}");
         assert!(text.contains("\"date-time\""), "{text}");
