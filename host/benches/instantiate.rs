@@ -18,8 +18,9 @@
 //! `CAPSULE_BENCH_WALL=1` to measure wall time instead.
 //!
 //! Allocators: `on-demand` (fresh mappings per instance), `pooling` (Capsule's default: slots
-//! reused, every dirtied page returned to the kernel after each instance) and `pooling-keep-1mib`
-//! (pooling, the first 1 MiB of each memory reset in place and kept resident instead).
+//! reused, the first [`DEFAULT_KEEP_RESIDENT`] bytes of each memory reset in place and the rest
+//! returned to the kernel after each instance) and `pooling-no-keep` (pooling, every dirtied page
+//! returned to the kernel).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -27,7 +28,9 @@ use std::time::Duration;
 
 use capsule_host::policy::Policy;
 use capsule_host::runtime::cache::content_hash;
-use capsule_host::runtime::{Allocator, PluginImage, RequestScope, Runtime};
+use capsule_host::runtime::{
+    Allocator, DEFAULT_KEEP_RESIDENT, PluginImage, RequestScope, Runtime,
+};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 fn plugin_path() -> PathBuf {
@@ -40,13 +43,13 @@ fn plugin_path() -> PathBuf {
 
 const ALLOCATORS: [(&str, Allocator); 3] = [
     ("on-demand", Allocator::OnDemand),
-    ("pooling", Allocator::Pooling { keep_resident: 0 }),
     (
-        "pooling-keep-1mib",
+        "pooling",
         Allocator::Pooling {
-            keep_resident: 1 << 20,
+            keep_resident: DEFAULT_KEEP_RESIDENT,
         },
     ),
+    ("pooling-no-keep", Allocator::Pooling { keep_resident: 0 }),
 ];
 
 /// A clock for one benchmark thread: its CPU time, or wall time with `CAPSULE_BENCH_WALL=1`.
