@@ -642,14 +642,8 @@ fn bar(r: &SuiteReport) -> Vec<BarRow> {
     );
 
     // Instance creation.
-    let pooled = r
-        .criterion
-        .iter()
-        .find(|c| c.id.starts_with("instantiate") && c.id.contains("pooling"));
-    let ondemand = r
-        .criterion
-        .iter()
-        .find(|c| c.id.starts_with("instantiate") && c.id.contains("on-demand"));
+    let pooled = r.criterion.iter().find(|c| c.id == "instantiate/pooling");
+    let ondemand = r.criterion.iter().find(|c| c.id == "instantiate/on-demand");
     row(
         "per-instance creation (pooling, `InstancePre`)",
         "≤ 50 µs p50",
