@@ -280,24 +280,30 @@ async fn reload(a: ReloadArgs) -> anyhow::Result<()> {
     write_json(&a.json, &r)
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() {
     let cli = Cli::parse();
     let runtime = if cli.client_threads <= 1 {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
-            .build()?
+            .build()
     } else {
         tokio::runtime::Builder::new_multi_thread()
             .worker_threads(cli.client_threads)
             .enable_all()
-            .build()?
+            .build()
     };
-    runtime.block_on(async move {
-        match cli.command {
-            Command::Load(a) => load(a).await,
-            Command::Startup(a) => startup(a).await,
-            Command::Reload(a) => reload(a).await,
-            Command::Suite(a) => suite::run(a).await,
-        }
-    })
+    let result = runtime.map_err(anyhow::Error::from).and_then(|runtime| {
+        runtime.block_on(async move {
+            match cli.command {
+                Command::Load(a) => load(a).await,
+                Command::Startup(a) => startup(a).await,
+                Command::Reload(a) => reload(a).await,
+                Command::Suite(a) => suite::run(a).await,
+            }
+        })
+    });
+    if let Err(e) = result {
+        eprintln!("capsule-bench: {e:#}");
+        std::process::exit(1);
+    }
 }

@@ -544,6 +544,9 @@ pub async fn run(a: SuiteArgs) -> anyhow::Result<()> {
 
     report.bar = bar(&report);
     let plot = a.plot.clone().unwrap_or_else(|| out.join("latency.svg"));
+    if let Some(dir) = plot.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
     if !report.loads.is_empty()
         && let Err(e) = crate::plot::latency_vs_concurrency(&plot, &report.loads, &[HELLO, BIG])
     {
