@@ -384,6 +384,18 @@ pub async fn run(a: SuiteArgs) -> anyhow::Result<()> {
                 a.capsule.display()
             ));
         }
+        // Fill the compile cache first: every load run measures a warm server (a cold start's
+        // compilation would otherwise be the first run's peak RSS).
+        let prime = spec(
+            "capsule",
+            format!("{capsule} serve --plugins {examples} --cache-dir {cache_q}"),
+            None,
+        );
+        if let Err(e) = startup::measure(&prime, Era::Legacy, 1).await {
+            report
+                .failures
+                .push(format!("priming the compile cache: {e:#}"));
+        }
         let big_bytes = if a.quick { 64 << 10 } else { 1 << 20 };
         let workloads = [
             Workload::new(HELLO, "hello_greet", json!({"name": "bench"})),
