@@ -28,9 +28,7 @@ use std::time::Duration;
 
 use capsule_host::policy::Policy;
 use capsule_host::runtime::cache::content_hash;
-use capsule_host::runtime::{
-    Allocator, DEFAULT_KEEP_RESIDENT, PluginImage, RequestScope, Runtime,
-};
+use capsule_host::runtime::{Allocator, DEFAULT_KEEP_RESIDENT, PluginImage, RequestScope, Runtime};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 fn plugin_path() -> PathBuf {
