@@ -442,6 +442,6 @@ def test_entry_module_exports_exactly_the_world():
 
 def test_packaged_wit_is_the_repository_wit():
     packaged = Path(__file__).resolve().parents[1] / "capsule_plugin" / "wit" / "plugin.wit"
-    assert packaged.read_text() == (REPO / "wit" / "plugin.wit").read_text(), (
+    assert packaged.read_text() == (REPO / "wit" / "0.1.0" / "plugin.wit").read_text(), (
         "sdk-guest/python/capsule_plugin/wit/plugin.wit is stale: copy wit/plugin.wit over it "
         "(`make -f sdk-guest/guests.mk guest-wit`)")

@@ -18,7 +18,7 @@ macro_rules! bindings_for {
     ($world:tt) => {
         wit_bindgen::generate!({
             world: $world,
-            path: "../../wit",
+            path: "../../wit/0.1.0",
             pub_export_macro: true,
             export_macro_name: "__capsule_export",
             default_bindings_module: "::capsule_plugin::__private::bindings",
