@@ -342,6 +342,22 @@ impl Catalog {
         !self.prompts.is_empty()
     }
 
+    /// The resource template published as `uri_template`.
+    pub fn template(&self, uri_template: &str) -> Option<&TemplateEntry> {
+        self.templates
+            .iter()
+            .find(|t| t.mcp.uri_template == uri_template)
+    }
+
+    /// Whether a published prompt or template belongs to a plugin that exports `completions`.
+    pub fn has_completions(&self) -> bool {
+        self.prompts
+            .values()
+            .map(|e| &e.plugin)
+            .chain(self.templates.iter().map(|t| &t.plugin))
+            .any(|p| p.exports().completions)
+    }
+
     /// The MCP `ServerCapabilities` this catalog supports: `tools` and `logging` always (the
     /// server exists to serve tools, even when none are loaded, and forwards plugin logs),
     /// `resources` and `prompts` only when provided. With `list_changed` (the plugin directory is
@@ -358,7 +374,14 @@ impl Catalog {
         caps.insert("tools".into(), list());
         caps.insert("logging".into(), Value::Object(Default::default()));
         if self.has_resources() {
-            caps.insert("resources".into(), list());
+            // Subscriptions: `resources/subscribe` (2025-11-25) and listen filters (2026-07-28);
+            // plugins report changes with the `resource-updated` host import.
+            let mut resources = list();
+            resources["subscribe"] = Value::Bool(true);
+            caps.insert("resources".into(), resources);
+        }
+        if self.has_completions() {
+            caps.insert("completions".into(), Value::Object(Default::default()));
         }
         if self.has_prompts() {
             caps.insert("prompts".into(), list());

@@ -189,6 +189,17 @@ pub struct ServeArgs {
     #[arg(long, value_name = "N", default_value_t = crate::pagination::DEFAULT_PAGE_SIZE,
           value_parser = clap::value_parser!(usize))]
     pub page_size: usize,
+
+    /// A file holding the HMAC key (at least 32 bytes, e.g. `head -c 32 /dev/urandom`) that
+    /// seals the `requestState` of input-required results (2026-07-28 elicitation, sampling and
+    /// roots). Give every replica behind one load balancer the same file; without it a random
+    /// key is made at start, so retries must reach the same process.
+    #[arg(long, value_name = "FILE")]
+    pub request_state_key: Option<PathBuf>,
+
+    /// How long a client has to answer an input-required result and retry (e.g. `10m`).
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = humantime::parse_duration)]
+    pub request_state_ttl: Duration,
 }
 
 #[derive(Debug, Args)]

@@ -7,15 +7,34 @@
 //! for each list that really changed: to every 2025-11-25 session (registered when the client
 //! sends `notifications/initialized`) and to every 2026-07-28 `subscriptions/listen` stream that
 //! accepted that notification. Closed sessions and streams are forgotten on the next broadcast.
+//!
+//! It also carries resource subscriptions: a plugin's `resource-updated(uri)` report becomes
+//! `notifications/resources/updated` for every session that sent `resources/subscribe` for that
+//! URI (2025-11-25) and every listen stream whose accepted filter lists it (2026-07-28).
 
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use rmcp::service::{Peer, RoleServer, SubscriptionSendError, SubscriptionSink};
 use tokio_util::task::TaskTracker;
 
 use crate::catalog::Catalog;
+use crate::mrtr::RequestStates;
+use crate::runtime::ResourceUpdates;
+
+/// The URIs one 2025-11-25 session subscribed to (`resources/subscribe`), shared by its handler
+/// (which adds and removes) and the hub (which reads).
+pub type Subscriptions = Arc<Mutex<BTreeSet<String>>>;
+
+/// A 2025-11-25 session: its client and its resource subscriptions.
+#[derive(Clone)]
+struct Session {
+    peer: Peer<RoleServer>,
+    subscriptions: Subscriptions,
+}
 
 /// Which lists differ between two catalogs.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -45,11 +64,12 @@ impl Changes {
 /// Shared by the server (reads) and the watcher (publishes).
 pub struct Hub {
     catalog: ArcSwap<Catalog>,
-    sessions: Mutex<Vec<Peer<RoleServer>>>,
+    sessions: Mutex<Vec<Session>>,
     listeners: Mutex<Vec<(u64, SubscriptionSink)>>,
     next_listener: AtomicU64,
     calls: TaskTracker,
     page_size: usize,
+    request_states: RequestStates,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -58,11 +78,16 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl Hub {
     pub fn new(catalog: Catalog) -> Arc<Self> {
-        Self::paged(catalog, crate::pagination::DEFAULT_PAGE_SIZE)
+        Self::with(
+            catalog,
+            crate::pagination::DEFAULT_PAGE_SIZE,
+            RequestStates::generated(Duration::from_secs(600)),
+        )
     }
 
-    /// A hub whose lists are served `page_size` items per page (at least 1).
-    pub fn paged(catalog: Catalog, page_size: usize) -> Arc<Self> {
+    /// A hub whose lists are served `page_size` items per page (at least 1) and whose
+    /// input-required states (2026-07-28 `requestState`) are sealed by `request_states`.
+    pub fn with(catalog: Catalog, page_size: usize, request_states: RequestStates) -> Arc<Self> {
         Arc::new(Self {
             catalog: ArcSwap::from_pointee(catalog),
             sessions: Mutex::default(),
@@ -70,7 +95,13 @@ impl Hub {
             next_listener: AtomicU64::new(1),
             calls: TaskTracker::new(),
             page_size: page_size.max(1),
+            request_states,
         })
+    }
+
+    /// Seals and opens `requestState` values ([`crate::mrtr`]).
+    pub fn request_states(&self) -> &RequestStates {
+        &self.request_states
     }
 
     /// The current catalog.
@@ -90,12 +121,16 @@ impl Hub {
         &self.calls
     }
 
-    /// Remember a 2025-11-25 session for list-changed notifications. Sessions that have ended
-    /// since are forgotten here too, so HTTP session churn does not grow the list.
-    pub fn add_session(&self, peer: Peer<RoleServer>) {
+    /// Remember a 2025-11-25 session for list-changed notifications, and the set its
+    /// `resources/subscribe` requests fill. Sessions that have ended since are forgotten here
+    /// too, so HTTP session churn does not grow the list.
+    pub fn add_session(&self, peer: Peer<RoleServer>, subscriptions: Subscriptions) {
         let mut sessions = lock(&self.sessions);
-        sessions.retain(|p| !p.is_transport_closed());
-        sessions.push(peer);
+        sessions.retain(|s| !s.peer.is_transport_closed());
+        sessions.push(Session {
+            peer,
+            subscriptions,
+        });
     }
 
     /// Remember a 2026-07-28 `subscriptions/listen` stream; returns the key for
@@ -129,7 +164,7 @@ impl Hub {
 
     async fn broadcast(&self, changes: Changes) {
         let sessions: Vec<_> = lock(&self.sessions).clone();
-        for peer in &sessions {
+        for Session { peer, .. } in &sessions {
             let sent = async {
                 if changes.tools {
                     peer.notify_tool_list_changed().await?;
@@ -146,7 +181,7 @@ impl Hub {
                 tracing::debug!(%error, "a session did not take a list_changed notification");
             }
         }
-        lock(&self.sessions).retain(|p| !p.is_transport_closed());
+        lock(&self.sessions).retain(|s| !s.peer.is_transport_closed());
 
         let listeners: Vec<_> = lock(&self.listeners).clone();
         let mut closed = Vec::new();
@@ -169,6 +204,58 @@ impl Hub {
             }
         }
         lock(&self.listeners).retain(|(id, _)| !closed.contains(id));
+    }
+}
+
+impl Hub {
+    /// Send `notifications/resources/updated` for `uri` to the sessions and listen streams
+    /// subscribed to it.
+    pub async fn notify_resource_updated(&self, uri: &str) {
+        let sessions: Vec<_> = lock(&self.sessions)
+            .iter()
+            .filter(|s| lock(&s.subscriptions).contains(uri))
+            .map(|s| s.peer.clone())
+            .collect();
+        for peer in sessions {
+            let param = rmcp::model::ResourceUpdatedNotificationParam::new(uri);
+            if let Err(error) = peer.notify_resource_updated(param).await {
+                tracing::debug!(%error, uri, "a session did not take a resources/updated notification");
+            }
+        }
+        let listeners: Vec<_> = lock(&self.listeners)
+            .iter()
+            .filter(|(_, sink)| {
+                sink.accepted()
+                    .resource_subscriptions
+                    .as_ref()
+                    .is_some_and(|uris| uris.iter().any(|u| u == uri))
+            })
+            .map(|(_, sink)| sink.clone())
+            .collect();
+        for sink in listeners {
+            if let Err(error) = sink.notify_resource_updated(uri).await {
+                tracing::debug!(%error, uri, "a listen stream did not take a resources/updated notification");
+            }
+        }
+    }
+}
+
+/// A plugin's `resource-updated` report: passed on (without making the plugin wait for the
+/// clients) when the URI is one the reporting plugin serves, dropped with a log line otherwise.
+impl ResourceUpdates for Arc<Hub> {
+    fn resource_updated(&self, plugin: &str, uri: &str) {
+        match self.catalog().resource_owner(uri) {
+            Ok(owner) if owner.name() == plugin => {
+                let hub = self.clone();
+                let uri = uri.to_string();
+                tokio::spawn(async move { hub.notify_resource_updated(&uri).await });
+            }
+            _ => tracing::warn!(
+                plugin,
+                uri,
+                "ignored resource-updated for a URI the plugin does not serve"
+            ),
+        }
     }
 }
 

@@ -14,6 +14,7 @@ pub mod convert;
 pub mod grants;
 pub mod hub;
 pub mod loader;
+pub mod mrtr;
 pub mod naming;
 pub mod pagination;
 pub mod policy;

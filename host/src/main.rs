@@ -15,6 +15,7 @@ use capsule_host::catalog::Catalog;
 use capsule_host::cli::{AuthCommand, Cli, Command, HttpArgs, PluginSource, ServeArgs};
 use capsule_host::hub::Hub;
 use capsule_host::loader::Library;
+use capsule_host::mrtr::RequestStates;
 use capsule_host::policy::HostConfig;
 use capsule_host::report::{self, PluginsReport};
 use capsule_host::runtime::Runtime;
@@ -285,13 +286,26 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         (Some(_), false) => "HTTP",
         (Some(_), true) => "HTTP and stdio",
     };
+    let request_states = match &args.request_state_key {
+        Some(path) => {
+            let key = std::fs::read(path).map_err(|e| {
+                anyhow::anyhow!(
+                    "--request-state-key {}: cannot read it: {e}",
+                    path.display()
+                )
+            })?;
+            RequestStates::new(&key, args.request_state_ttl)
+                .map_err(|e| anyhow::anyhow!("--request-state-key {}: {e}", path.display()))?
+        }
+        None => RequestStates::generated(args.request_state_ttl),
+    };
     tracing::info!(
         plugins_dir = %args.source.plugins.display(),
         "capsule {} serving on {transports}: {}",
         env!("CARGO_PKG_VERSION"),
         banner(&catalog, library.failures().len())
     );
-    let hub = Hub::paged(catalog, args.page_size);
+    let hub = Hub::with(catalog, args.page_size, request_states);
     let watcher = if args.watch.no_watch {
         None
     } else {

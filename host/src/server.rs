@@ -21,6 +21,10 @@
 //! `-32003` (over HTTP the layer has already answered `403 insufficient_scope`). Rate limits are
 //! applied here for stdio (a tool error that says when to retry), and by the HTTP layer (`429`)
 //! otherwise. Every tool call, resource read and prompt get is written to the audit log.
+//!
+//! A tool call or prompt get whose plugin answers `input-required` (elicitation, sampling,
+//! roots) takes several rounds, per era: see [`crate::mrtr`]. Resource subscriptions
+//! (`resources/subscribe`, listen filters) and `completion/complete` are answered here too.
 
 #![allow(deprecated)] // MCP logging is deprecated by SEP-2577 but still part of both revisions we serve.
 
@@ -38,10 +42,11 @@ use crate::auth::scopes::{Decision, Target};
 use crate::auth::{Access, Caller, Mode, Principal, SessionPrincipal, Transport};
 use crate::catalog::{Catalog, ResolveError};
 use crate::convert;
-use crate::hub::Hub;
+use crate::hub::{Hub, Subscriptions};
+use crate::mrtr::{self, Binding};
 use crate::pagination;
-use crate::runtime::bindings::{tools, types};
-use crate::runtime::{CallError, RequestScope};
+use crate::runtime::bindings::{completions, prompts, tools, types};
+use crate::runtime::{CallError, RequestScope, ResourceUpdates};
 
 /// The Capsule MCP server over a fixed catalog.
 #[derive(Clone)]
@@ -58,6 +63,10 @@ pub struct CapsuleServer {
     transport: Transport,
     /// HTTP+SSE: the principal of the session.
     session_principal: Option<SessionPrincipal>,
+    /// The session's `resources/subscribe` URIs (2025-11-25).
+    subscriptions: Subscriptions,
+    /// Where plugins' `resource-updated` reports go (the hub).
+    updates: Arc<dyn ResourceUpdates>,
 }
 
 impl CapsuleServer {
@@ -65,12 +74,14 @@ impl CapsuleServer {
     /// watcher. It serves stdio with no scopes, limits or audit until [`Self::with_access`].
     pub fn new(hub: Arc<Hub>, live: bool) -> Self {
         Self {
+            updates: Arc::new(hub.clone()),
             hub,
             live,
             log_level: Arc::default(),
             access: Arc::new(Access::default()),
             transport: Transport::Stdio,
             session_principal: None,
+            subscriptions: Subscriptions::default(),
         }
     }
 
@@ -188,6 +199,8 @@ impl CapsuleServer {
             progress_token: ctx.meta.get_progress_token(),
             cancel: ctx.ct.clone(),
             log_level: ctx.meta.log_level().or(session_level),
+            client_capabilities: ctx.client_capabilities().map(Arc::new),
+            resource_updates: Some(self.updates.clone()),
         }
     }
 }
@@ -286,7 +299,8 @@ impl CapsuleServer {
         &self,
         request: CallToolRequestParams,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<CallToolResult, McpError> {
+        subject: &str,
+    ) -> Result<CallToolResponse, McpError> {
         let name = request.name.as_ref();
         let catalog = self.catalog();
         let Some(entry) = catalog.tool(name) else {
@@ -297,17 +311,53 @@ impl CapsuleServer {
         };
         let arguments = Value::Object(request.arguments.clone().unwrap_or_default());
         if let Err(message) = entry.input.validate(&arguments) {
-            return Ok(tool_error(format!(
-                "invalid arguments for tool '{name}': {message}"
-            )));
+            return Ok(
+                tool_error(format!("invalid arguments for tool '{name}': {message}")).into(),
+            );
         }
         let plugin = entry.plugin.name();
-        let outcome = entry
-            .plugin
-            .call_tool(self.scope(&ctx), &entry.name, arguments.to_string())
-            .await;
+        let binding = Binding {
+            method: "tools/call",
+            name,
+            subject,
+        };
+        let states = self.hub.request_states();
+        let mut resume = mrtr::resumption(
+            states,
+            &binding,
+            request.input_responses.as_ref(),
+            request.request_state.as_deref(),
+        )?;
+        let mut rounds = 0;
+        let outcome = loop {
+            let outcome = entry
+                .plugin
+                .call_tool(
+                    self.scope(&ctx),
+                    &entry.name,
+                    arguments.to_string(),
+                    resume.take(),
+                )
+                .await;
+            let asked = match outcome {
+                Ok(tools::CallOutcome::InputRequired(asked)) => asked,
+                other => break other,
+            };
+            rounds += 1;
+            match self
+                .next_round(&ctx, &binding, plugin, asked, rounds)
+                .await?
+            {
+                Round::Answer(result) => return Ok(CallToolResponse::InputRequired(result)),
+                Round::Failed(message) => {
+                    return Ok(tool_error(format!("tool '{name}' failed: {message}")).into());
+                }
+                Round::Again(next) => resume = Some(next),
+            }
+        };
         let result = match outcome {
             Ok(tools::CallOutcome::Complete(result)) => result,
+            Ok(tools::CallOutcome::InputRequired(_)) => unreachable!("handled in the loop"),
             Err(CallError::Cancelled) => {
                 return Err(McpError::internal_error("request cancelled", None));
             }
@@ -315,11 +365,12 @@ impl CapsuleServer {
                 tracing::error!(plugin, tool = name, "tool call trapped: {detail}");
                 return Ok(tool_error(format!(
                     "tool '{name}' failed: the plugin crashed (details in the server log)"
-                )));
+                ))
+                .into());
             }
             Err(error) => {
                 tracing::info!(plugin, tool = name, "tool call failed: {error}");
-                return Ok(tool_error(format!("tool '{name}' failed: {error}")));
+                return Ok(tool_error(format!("tool '{name}' failed: {error}")).into());
             }
         };
         let converted = match convert::call_tool_result(&result) {
@@ -328,7 +379,8 @@ impl CapsuleServer {
                 tracing::error!(plugin, tool = name, "malformed tool result: {message}");
                 return Ok(tool_error(format!(
                     "tool '{name}' returned a malformed result: {message}"
-                )));
+                ))
+                .into());
             }
         };
         if let (Some(schema), false) = (&entry.output, result.is_error) {
@@ -344,11 +396,79 @@ impl CapsuleServer {
                 );
                 return Ok(tool_error(format!(
                     "tool '{name}' returned a result that does not match its output schema: {message}"
-                )));
+                ))
+                .into());
             }
         }
-        Ok(converted)
+        Ok(converted.into())
     }
+
+    /// A plugin answered `input-required` (round `rounds` of a request): what to do next. In
+    /// 2026-07-28 the answer is an `InputRequiredResult` for the client to act on; in 2025-11-25
+    /// the host asks the client itself and returns the resumption for the plugin's next round.
+    ///
+    /// # Errors
+    /// `-32021` when a 2026-07-28 client did not declare a capability the requests need.
+    async fn next_round(
+        &self,
+        ctx: &RequestContext<RoleServer>,
+        binding: &Binding<'_>,
+        plugin: &str,
+        asked: types::InputRequired,
+        rounds: usize,
+    ) -> Result<Round, McpError> {
+        if let Err(message) = mrtr::check(&asked) {
+            tracing::error!(plugin, name = binding.name, "bad input-required: {message}");
+            return Ok(Round::Failed(format!("the plugin {message}")));
+        }
+        let stateless = ctx
+            .protocol_version()
+            .is_some_and(|v| v >= ProtocolVersion::V_2026_07_28);
+        let declared = ctx.client_capabilities();
+        if let Some(missing) = mrtr::missing_capabilities(&asked, declared.as_ref()) {
+            if stateless {
+                return Err(McpError::missing_required_client_capability(missing));
+            }
+            return Ok(Round::Failed(format!(
+                "it needs the client capabilities {} (elicitation, sampling or roots), which this \
+                 client did not declare in initialize",
+                mrtr::capability_names(&missing)
+            )));
+        }
+        if stateless {
+            let states = self.hub.request_states();
+            return match mrtr::input_required_result(states, binding, &asked) {
+                Ok(result) => Ok(Round::Answer(result)),
+                Err(message) => {
+                    tracing::error!(plugin, name = binding.name, "bad input-required: {message}");
+                    Ok(Round::Failed(format!("the plugin's {message}")))
+                }
+            };
+        }
+        if rounds > mrtr::MAX_ROUNDS {
+            return Ok(Round::Failed(format!(
+                "the plugin asked the client for input more than {} times",
+                mrtr::MAX_ROUNDS
+            )));
+        }
+        match mrtr::ask_client(&ctx.peer, &asked, &ctx.ct).await {
+            Ok(responses) => Ok(Round::Again(types::Resumption {
+                responses,
+                state: asked.state,
+            })),
+            Err(message) => Ok(Round::Failed(message)),
+        }
+    }
+}
+
+/// What [`CapsuleServer::next_round`] decided.
+enum Round {
+    /// 2026-07-28: answer the client with this result.
+    Answer(InputRequiredResult),
+    /// 2025-11-25: the client answered; call the plugin again with this.
+    Again(types::Resumption),
+    /// The request cannot go on: this message, as a tool error or request error.
+    Failed(String),
 }
 
 impl ServerHandler for CapsuleServer {
@@ -363,23 +483,88 @@ impl ServerHandler for CapsuleServer {
 
     async fn on_initialized(&self, ctx: NotificationContext<RoleServer>) {
         // A 2025-11-25 session: it gets list_changed notifications from now on.
-        self.hub.add_session(ctx.peer.clone());
+        self.hub
+            .add_session(ctx.peer.clone(), self.subscriptions.clone());
     }
 
     fn accepted_subscription_filter(
         &self,
         requested: &SubscriptionFilter,
     ) -> Option<SubscriptionFilter> {
-        // 2026-07-28 `subscriptions/listen`: every list-changed kind; rmcp narrows it to what was
-        // requested and what the capabilities advertise. Resource subscriptions come later.
-        let _ = requested;
+        // 2026-07-28 `subscriptions/listen`: every list-changed kind and every requested
+        // resource URI this catalog serves; rmcp narrows it to what was requested and what the
+        // capabilities advertise.
+        let catalog = self.catalog();
         let mut accepted = SubscriptionFilter::builder()
             .tools_list_changed()
             .prompts_list_changed()
             .resources_list_changed()
             .build();
-        accepted.resource_subscriptions = None;
+        accepted.resource_subscriptions = requested.resource_subscriptions.as_ref().map(|uris| {
+            uris.iter()
+                .filter(|uri| catalog.resource_owner(uri).is_ok())
+                .cloned()
+                .collect()
+        });
         Some(accepted)
+    }
+
+    async fn subscribe(
+        &self,
+        request: SubscribeRequestParams,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        let catalog = self.catalog();
+        let caller = self.caller(&ctx);
+        let uri = request.uri;
+        match catalog.resource_owner(&uri) {
+            Ok(owner) => {
+                let target = Target::Resource {
+                    plugin: owner.name(),
+                    uri: &uri,
+                };
+                if !self.allows(&caller, target) {
+                    return Err(McpError::new(
+                        ErrorCode(FORBIDDEN as i32),
+                        format!(
+                            "insufficient_scope: no scope of this caller covers resource '{uri}'"
+                        ),
+                        None,
+                    ));
+                }
+            }
+            Err(e) => {
+                return Err(McpError::resource_not_found(
+                    format!("cannot subscribe: {e}"),
+                    Some(json!({ "uri": uri })),
+                ));
+            }
+        }
+        self.subscriptions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(uri);
+        Ok(())
+    }
+
+    async fn unsubscribe(
+        &self,
+        request: UnsubscribeRequestParams,
+        _ctx: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        self.subscriptions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&request.uri);
+        Ok(())
+    }
+
+    async fn complete(
+        &self,
+        request: CompleteRequestParams,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CompleteResult, McpError> {
+        self.complete_checked(request, ctx).await
     }
 
     async fn listen(&self, ctx: SubscriptionContext) -> Result<(), McpError> {
@@ -462,10 +647,13 @@ impl ServerHandler for CapsuleServer {
         let result = self
             .hub
             .calls()
-            .track_future(self.run_tool(request, ctx))
+            .track_future(self.run_tool(request, ctx, caller.subject()))
             .await;
         match &result {
-            Ok(r) if r.is_error == Some(true) => {
+            Ok(CallToolResponse::InputRequired(_)) => {
+                audit.finish(&self.access, "input_required", None)
+            }
+            Ok(CallToolResponse::Complete(r)) if r.is_error == Some(true) => {
                 // The error text may echo the arguments: only with --audit-arguments.
                 let reason = r
                     .content
@@ -479,7 +667,7 @@ impl ServerHandler for CapsuleServer {
             }
             other => audit.finish_result(&self.access, other),
         }
-        result.map(CallToolResponse::from)
+        result
     }
 
     async fn list_resources(
@@ -624,8 +812,13 @@ impl ServerHandler for CapsuleServer {
         let result = self
             .get_checked(&catalog, &request, &caller, &mut audit, ctx)
             .await;
-        audit.finish_result(&self.access, &result);
-        result.map(GetPromptResponse::from)
+        match &result {
+            Ok(GetPromptResponse::InputRequired(_)) => {
+                audit.finish(&self.access, "input_required", None)
+            }
+            other => audit.finish_result(&self.access, other),
+        }
+        result
     }
 }
 
@@ -683,7 +876,7 @@ impl CapsuleServer {
         caller: &Caller,
         audit: &mut Audit,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<GetPromptResult, McpError> {
+    ) -> Result<GetPromptResponse, McpError> {
         let name = request.name.as_str();
         let Some(entry) = catalog.prompt(name) else {
             return Err(McpError::invalid_params(
@@ -723,22 +916,149 @@ impl CapsuleServer {
         }
         let what = format!("prompt '{name}'");
         let plugin = entry.plugin.name();
-        let result = self
+        let binding = Binding {
+            method: "prompts/get",
+            name,
+            subject: caller.subject(),
+        };
+        let mut resume = mrtr::resumption(
+            self.hub.request_states(),
+            &binding,
+            request.input_responses.as_ref(),
+            request.request_state.as_deref(),
+        )?;
+        let mut rounds = 0;
+        let result = loop {
+            let outcome = self
+                .hub
+                .calls()
+                .track_future(entry.plugin.get_prompt(
+                    self.scope(&ctx),
+                    &entry.name,
+                    &arguments,
+                    resume.take(),
+                ))
+                .await
+                .map_err(|e| request_error(plugin, &what, e))?;
+            let asked = match outcome {
+                prompts::PromptOutcome::Complete(result) => break result,
+                prompts::PromptOutcome::InputRequired(asked) => asked,
+            };
+            rounds += 1;
+            match self
+                .next_round(&ctx, &binding, plugin, asked, rounds)
+                .await?
+            {
+                Round::Answer(result) => return Ok(GetPromptResponse::InputRequired(result)),
+                Round::Failed(message) => {
+                    return Err(McpError::invalid_request(
+                        format!("{what}: {message}"),
+                        None,
+                    ));
+                }
+                Round::Again(next) => resume = Some(next),
+            }
+        };
+        convert::get_prompt_result(&result)
+            .map(GetPromptResponse::from)
+            .map_err(|m| {
+                tracing::error!(plugin, "malformed prompt result: {m}");
+                McpError::internal_error(
+                    format!("{what}: the plugin returned a malformed result: {m}"),
+                    None,
+                )
+            })
+    }
+
+    /// `completion/complete`: ask the plugin that owns the prompt or resource template.
+    async fn complete_checked(
+        &self,
+        request: CompleteRequestParams,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CompleteResult, McpError> {
+        let catalog = self.catalog();
+        let caller = self.caller(&ctx);
+        let (plugin, reference, target) = match &request.r#ref {
+            Reference::Prompt(p) => {
+                let Some(entry) = catalog.prompt(&p.name) else {
+                    return Err(McpError::invalid_params(
+                        format!(
+                            "unknown prompt '{}'; prompts/list shows the available prompts",
+                            p.name
+                        ),
+                        Some(json!({ "prompt": p.name })),
+                    ));
+                };
+                let target = Target::Prompt {
+                    plugin: entry.plugin.name(),
+                    name: &p.name,
+                };
+                let reference = completions::CompletionReference::Prompt(entry.name.clone());
+                (entry.plugin.clone(), reference, target)
+            }
+            Reference::Resource(r) => {
+                let Some(entry) = catalog.template(&r.uri) else {
+                    return Err(McpError::invalid_params(
+                        format!(
+                            "unknown resource template '{}'; resources/templates/list shows them",
+                            r.uri
+                        ),
+                        Some(json!({ "uri": r.uri })),
+                    ));
+                };
+                let target = Target::Resource {
+                    plugin: entry.plugin.name(),
+                    uri: &r.uri,
+                };
+                let reference = completions::CompletionReference::ResourceTemplate(r.uri.clone());
+                (entry.plugin.clone(), reference, target)
+            }
+            _ => {
+                return Err(McpError::invalid_params(
+                    "completion/complete: ref must be ref/prompt or ref/resource",
+                    None,
+                ));
+            }
+        };
+        if !self.allows(&caller, target) {
+            return Err(McpError::new(
+                ErrorCode(FORBIDDEN as i32),
+                "insufficient_scope: no scope of this caller covers the completion's target",
+                None,
+            ));
+        }
+        if !plugin.exports().completions {
+            // Nothing to suggest: the plugin has no completions (e.g. built for 0.1.0).
+            return Ok(CompleteResult::default());
+        }
+        let context: Vec<(String, String)> = request
+            .context
+            .as_ref()
+            .and_then(|c| c.arguments.as_ref())
+            .map(|args| args.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default();
+        let argument = &request.argument;
+        let what = format!("completion of '{}'", argument.name);
+        let completion = self
             .hub
             .calls()
-            .track_future(
-                entry
-                    .plugin
-                    .get_prompt(self.scope(&ctx), &entry.name, &arguments),
-            )
+            .track_future(plugin.complete(
+                self.scope(&ctx),
+                &reference,
+                &argument.name,
+                &argument.value,
+                &context,
+            ))
             .await
-            .map_err(|e| request_error(plugin, &what, e))?;
-        convert::get_prompt_result(&result).map_err(|m| {
-            tracing::error!(plugin, "malformed prompt result: {m}");
-            McpError::internal_error(
-                format!("{what}: the plugin returned a malformed result: {m}"),
-                None,
-            )
-        })
+            .map_err(|e| request_error(plugin.name(), &what, e))?;
+        let mut values = completion.values;
+        let mut has_more = completion.has_more;
+        if values.len() > CompletionInfo::MAX_VALUES {
+            values.truncate(CompletionInfo::MAX_VALUES);
+            has_more = true;
+        }
+        let info = CompletionInfo::with_pagination(values, completion.total, has_more)
+            .map_err(|m| McpError::internal_error(format!("{what}: {m}"), None))?;
+        Ok(CompleteResult::new(info))
     }
 }

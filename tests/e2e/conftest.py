@@ -294,6 +294,7 @@ class Capsule:
         args: Sequence[str] = (),
         env: Mapping[str, str] | None = None,
         transport: str = "stdio",
+        callbacks: Mapping[str, Any] | None = None,
     ) -> AsyncIterator[Running]:
         """Run `capsule serve` on a directory with `plugins` and connect a client in `mode`.
 
@@ -303,7 +304,9 @@ class Capsule:
 
         `log_level` asks for log notifications the era's way: `logging/setLevel` on a legacy session,
         the per-request `_meta` opt-in on 2026-07-28. `args` are extra `capsule serve` flags; `env` is
-        added to the server's (otherwise minimal) environment.
+        added to the server's (otherwise minimal) environment. `callbacks` are the client's
+        `elicitation_callback`, `sampling_callback`, `list_roots_callback` (each also declares the
+        capability).
         """
         plugins = tuple(plugins)
         if transport not in TRANSPORTS:
@@ -359,6 +362,7 @@ class Capsule:
                     message_handler=on_message,
                     logging_callback=on_log,
                     log_level=log_level if mode != LEGACY else None,
+                    **(callbacks or {}),
                 )
                 async with client:
                     if mode == LEGACY:

@@ -28,7 +28,7 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 pub use crate::grants::Limits;
 use cache::{CompileCache, ContentHash};
 pub use plugin::{CallError, LoadError, LoadedPlugin, PluginImage};
-pub use state::{CallState, RequestScope};
+pub use state::{CallState, RequestScope, ResourceUpdates};
 
 /// How often the epoch advances; the granularity of timeouts and cancellation.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
@@ -184,6 +184,11 @@ impl Runtime {
             |state| state,
         )
         .map_err(|e| anyhow::anyhow!("linking capsule:plugin/types: {e}"))?;
+        // Plugins built for capsule:plugin@0.1.0 import its host interface.
+        bindings::v1::host::add_to_linker::<_, HasSelf<CallState>>(&mut linker, |state| state)
+            .map_err(|e| anyhow::anyhow!("linking capsule:plugin/host@0.1.0: {e}"))?;
+        bindings::v1::types::add_to_linker::<_, HasSelf<CallState>>(&mut linker, |state| state)
+            .map_err(|e| anyhow::anyhow!("linking capsule:plugin/types@0.1.0: {e}"))?;
 
         let weak = engine.weak();
         std::thread::Builder::new()

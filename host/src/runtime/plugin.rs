@@ -1,9 +1,10 @@
 //! One plugin: its compiled component, which interfaces it exports, and per-call instances.
 //!
 //! Loading (`PluginImage::load`) compiles the component, links it, checks it exports
-//! `capsule:plugin/plugin@0.1.0`, looks up each optional interface, then runs one instance to read
-//! the metadata and the static lists (`list-tools`, `list-resources`, `list-resource-templates`,
-//! `list-prompts`), which are cached in [`LoadedPlugin`]. Each later request gets its own instance.
+//! `capsule:plugin/plugin` (0.2.0, or the frozen 0.1.0: see [`Versioned`]), looks up each optional
+//! interface of the same minor, then runs one instance to read the metadata and the static lists
+//! (`list-tools`, `list-resources`, `list-resource-templates`, `list-prompts`), which are cached in
+//! [`LoadedPlugin`]. Each later request gets its own instance.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -14,7 +15,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use wasmtime::component::{Instance, InstancePre};
 use wasmtime::{Store, UpdateDeadline};
 
-use super::bindings::{plugin, prompts, resources, tools, types};
+use super::bindings::{completions, plugin, prompts, resources, tools, types, up, v1};
 use super::cache::ContentHash;
 use super::http::CheckedHooks;
 use super::state::Interrupt;
@@ -38,12 +39,12 @@ pub enum LoadError {
     Compile(String),
     #[error(
         "the component's imports cannot be satisfied (Capsule provides WASI 0.2 and \
-         capsule:plugin/host@0.1.0): {0}"
+         capsule:plugin/host@0.2.0 and @0.1.0): {0}"
     )]
     Link(String),
     #[error(
-        "not a Capsule plugin: it does not export capsule:plugin/plugin@0.1.0 (implement one of \
-         the worlds in wit/plugin.wit): {0}"
+        "not a Capsule plugin: it does not export capsule:plugin/plugin@0.2.0 (or @0.1.0); \
+         implement one of the worlds in wit/plugin.wit: {0}"
     )]
     NotAPlugin(String),
     #[error("reading the plugin's metadata and lists failed: {0}")]
@@ -90,6 +91,52 @@ pub struct Exports {
     pub tools: bool,
     pub resources: bool,
     pub prompts: bool,
+    /// `completions` (0.2.0 on): the plugin suggests prompt arguments and template variables.
+    pub completions: bool,
+}
+
+/// An exported interface of the current contract (`capsule:plugin@0.2.0`) or of the frozen
+/// 0.1.0 one. A component implements one minor: every interface is looked up in the minor its
+/// `plugin` interface has. Answers of 0.1.0 plugins are lifted into the 0.2.0 types with [`up`].
+#[derive(Clone)]
+enum Versioned<C, O> {
+    Current(C),
+    V0_1(O),
+}
+
+impl<C, O> Versioned<C, O> {
+    /// `current` if the component exports it, else `old` if `old_minor` (the component is a
+    /// 0.1.0 plugin) and it exports that. The error is the current interface's.
+    fn lookup(
+        current: wasmtime::Result<C>,
+        old_minor: bool,
+        old: impl FnOnce() -> wasmtime::Result<O>,
+    ) -> wasmtime::Result<Self> {
+        match current {
+            Ok(c) if !old_minor => Ok(Self::Current(c)),
+            Err(e) if !old_minor => Err(e),
+            _ => old().map(Self::V0_1),
+        }
+    }
+}
+
+/// Call export `$method` of `$idx` (a [`Versioned`]) on `$call` and finish it, lifting a 0.1.0
+/// answer into the 0.2.0 type. For functions whose signature both minors share.
+macro_rules! call_versioned {
+    ($image:expr, $call:expr, $idx:expr, $method:ident ( $($arg:expr),* )) => {
+        match $idx {
+            Versioned::Current(i) => {
+                let guest = i.load(&mut $call.store, &$call.instance).map_err(trap)?;
+                let r = guest.$method(&mut $call.store $(, $arg)*).await;
+                $image.finish(&$call, r)?
+            }
+            Versioned::V0_1(i) => {
+                let guest = i.load(&mut $call.store, &$call.instance).map_err(trap)?;
+                let r = guest.$method(&mut $call.store $(, $arg)*).await;
+                up($image.finish(&$call, r)?)
+            }
+        }
+    };
 }
 
 /// A compiled, linked plugin ready to be instantiated once per request.
@@ -103,10 +150,11 @@ pub struct PluginImage {
     /// policy line that would: added to a call's not-found/denied error (see [`hint`]).
     hints: Vec<String>,
     pre: InstancePre<CallState>,
-    plugin: plugin::GuestIndices,
-    tools: Option<tools::GuestIndices>,
-    resources: Option<resources::GuestIndices>,
-    prompts: Option<prompts::GuestIndices>,
+    plugin: Versioned<plugin::GuestIndices, v1::plugin::GuestIndices>,
+    tools: Option<Versioned<tools::GuestIndices, v1::tools::GuestIndices>>,
+    resources: Option<Versioned<resources::GuestIndices, v1::resources::GuestIndices>>,
+    prompts: Option<Versioned<prompts::GuestIndices, v1::prompts::GuestIndices>>,
+    completions: Option<completions::GuestIndices>,
 }
 
 /// A plugin that loaded: its image plus the metadata and static lists read at load time.
@@ -200,30 +248,42 @@ impl PluginImage {
             .linker()
             .instantiate_pre(&component)
             .map_err(|e| LoadError::Link(format!("{e:#}")))?;
-        let plugin_indices =
-            plugin::GuestIndices::new(&pre).map_err(|e| LoadError::NotAPlugin(format!("{e:#}")))?;
+        let old = plugin::GuestIndices::new(&pre).is_err();
+        let plugin_indices = Versioned::lookup(plugin::GuestIndices::new(&pre), old, || {
+            v1::plugin::GuestIndices::new(&pre)
+        })
+        .map_err(|e| LoadError::NotAPlugin(format!("{e:#}")))?;
+        let tools = Versioned::lookup(tools::GuestIndices::new(&pre), old, || {
+            v1::tools::GuestIndices::new(&pre)
+        })
+        .ok();
+        let resources = Versioned::lookup(resources::GuestIndices::new(&pre), old, || {
+            v1::resources::GuestIndices::new(&pre)
+        })
+        .ok();
+        let prompts = Versioned::lookup(prompts::GuestIndices::new(&pre), old, || {
+            v1::prompts::GuestIndices::new(&pre)
+        })
+        .ok();
+        let completions = completions::GuestIndices::new(&pre).ok().filter(|_| !old);
         let image = |grants: Grants, hints: Vec<String>| PluginImage {
             name: Arc::from(name),
             runtime: runtime.clone(),
             slots: Arc::new(Semaphore::new(grants.limits.max_concurrency.max(1))),
             hints,
             grants,
-            tools: tools::GuestIndices::new(&pre).ok(),
-            resources: resources::GuestIndices::new(&pre).ok(),
-            prompts: prompts::GuestIndices::new(&pre).ok(),
+            tools: tools.clone(),
+            resources: resources.clone(),
+            prompts: prompts.clone(),
+            completions: completions.clone(),
             plugin: plugin_indices.clone(),
             pre: pre.clone(),
         };
         // Metadata first, with nothing granted: what the plugin requests decides what it gets.
         let probe = image(Grants::deny_all(policy.limits), Vec::new());
-        let metadata = {
+        let metadata: plugin::Metadata = {
             let mut call = probe.start(RequestScope::default()).await?;
-            let guest = probe
-                .plugin
-                .load(&mut call.store, &call.instance)
-                .map_err(trap)?;
-            let r = guest.call_describe(&mut call.store).await;
-            probe.finish(&call, r)?
+            call_versioned!(probe, call, &probe.plugin, call_describe())
         };
         let asked = requested(name, &metadata.requests);
         let grants = Grants::effective(name, policy, &asked);
@@ -248,7 +308,14 @@ impl PluginImage {
             tools: self.tools.is_some(),
             resources: self.resources.is_some(),
             prompts: self.prompts.is_some(),
+            completions: self.completions.is_some(),
         }
+    }
+
+    /// Whether the component implements the frozen `capsule:plugin@0.1.0` (no input-required,
+    /// completions, client capabilities or resource-updated).
+    pub fn contract_0_1(&self) -> bool {
+        matches!(self.plugin, Versioned::V0_1(_))
     }
 
     /// The effective grants (requested ∩ granted) and limits of every call.
@@ -264,30 +331,19 @@ impl PluginImage {
         metadata: plugin::Metadata,
     ) -> Result<LoadedPlugin, LoadError> {
         let mut call = self.start(RequestScope::default()).await?;
-        let tools = match &self.tools {
-            Some(idx) => {
-                let guest = idx.load(&mut call.store, &call.instance).map_err(trap)?;
-                let r = guest.call_list_tools(&mut call.store).await;
-                self.finish(&call, r)?
-            }
+        let tools: Vec<tools::Tool> = match &self.tools {
+            Some(idx) => call_versioned!(self, call, idx, call_list_tools()),
             None => Vec::new(),
         };
-        let (resources, resource_templates) = match &self.resources {
-            Some(idx) => {
-                let guest = idx.load(&mut call.store, &call.instance).map_err(trap)?;
-                let r = guest.call_list_resources(&mut call.store).await;
-                let list = self.finish(&call, r)?;
-                let r = guest.call_list_resource_templates(&mut call.store).await;
-                (list, self.finish(&call, r)?)
-            }
+        let (resources, resource_templates): (Vec<resources::Resource>, _) = match &self.resources {
+            Some(idx) => (
+                call_versioned!(self, call, idx, call_list_resources()),
+                call_versioned!(self, call, idx, call_list_resource_templates()),
+            ),
             None => (Vec::new(), Vec::new()),
         };
-        let prompts = match &self.prompts {
-            Some(idx) => {
-                let guest = idx.load(&mut call.store, &call.instance).map_err(trap)?;
-                let r = guest.call_list_prompts(&mut call.store).await;
-                self.finish(&call, r)?
-            }
+        let prompts: Vec<prompts::Prompt> = match &self.prompts {
+            Some(idx) => call_versioned!(self, call, idx, call_list_prompts()),
             None => Vec::new(),
         };
         Ok(LoadedPlugin {
@@ -304,7 +360,9 @@ impl PluginImage {
         })
     }
 
-    /// Run tool `name` with `arguments` (a JSON object, already validated).
+    /// Run tool `name` with `arguments` (a JSON object, already validated); `resume` carries the
+    /// client's answers and the plugin's state when an earlier round returned input-required (a
+    /// 0.1.0 plugin never does, and is called without it).
     ///
     /// # Errors
     /// [`CallError`] for typed plugin errors, traps, timeouts and cancellation.
@@ -313,32 +371,47 @@ impl PluginImage {
         scope: RequestScope,
         name: &str,
         arguments: String,
+        resume: Option<types::Resumption>,
     ) -> Result<tools::CallOutcome, CallError> {
         let idx = self.tools.as_ref().ok_or_else(|| not_exported("tools"))?;
         let mut call = self.start(scope).await?;
-        let guest = idx.load(&mut call.store, &call.instance).map_err(trap)?;
         let deadline = call.deadline;
-        let r = within_deadline(
-            deadline,
-            guest.call_call_tool(&mut call.store, name, &arguments),
-        )
-        .await
+        let r = match idx {
+            Versioned::Current(i) => {
+                let guest = i.load(&mut call.store, &call.instance).map_err(trap)?;
+                let run = guest.call_call_tool(&mut call.store, name, &arguments, resume.as_ref());
+                within_deadline(deadline, run).await
+            }
+            Versioned::V0_1(i) => {
+                let guest = i.load(&mut call.store, &call.instance).map_err(trap)?;
+                let run = guest.call_call_tool(&mut call.store, name, &arguments);
+                within_deadline(deadline, run)
+                    .await
+                    .map(|r| r.map(|answer| answer.map(up).map_err(up)))
+            }
+        }
         .unwrap_or_else(|| Err(call.timed_out()));
         let denials = call.store.data().denials.take();
         let mut outcome = self
             .finish(&call, r)
             .map_err(|e| explain(e, &denials))?
             .map_err(|e| self.hint(explain(CallError::Plugin(e), &denials), &denials))?;
-        let tools::CallOutcome::Complete(result) = &mut outcome;
-        if result.is_error && !denials.is_empty() {
-            result
-                .content
-                .push(types::ContentBlock::Text(types::TextContent {
-                    text: denials.join("\n"),
-                    annotations: None,
-                }));
+        match &mut outcome {
+            tools::CallOutcome::Complete(result) => {
+                if result.is_error && !denials.is_empty() {
+                    result
+                        .content
+                        .push(types::ContentBlock::Text(types::TextContent {
+                            text: denials.join("\n"),
+                            annotations: None,
+                        }));
+                }
+                self.check_output(output::call_tool_result(result))?;
+            }
+            tools::CallOutcome::InputRequired(asked) => {
+                self.check_output(output::input_required(asked))?
+            }
         }
-        self.check_output(output::call_tool_result(result))?;
         Ok(outcome)
     }
 
@@ -379,19 +452,29 @@ impl PluginImage {
             .as_ref()
             .ok_or_else(|| not_exported("resources"))?;
         let mut call = self.start(scope).await?;
-        let guest = idx.load(&mut call.store, &call.instance).map_err(trap)?;
         let deadline = call.deadline;
-        let r = within_deadline(deadline, guest.call_read_resource(&mut call.store, uri))
-            .await
-            .unwrap_or_else(|| Err(call.timed_out()));
-        let contents = self
+        let r = match idx {
+            Versioned::Current(i) => {
+                let guest = i.load(&mut call.store, &call.instance).map_err(trap)?;
+                within_deadline(deadline, guest.call_read_resource(&mut call.store, uri)).await
+            }
+            Versioned::V0_1(i) => {
+                let guest = i.load(&mut call.store, &call.instance).map_err(trap)?;
+                within_deadline(deadline, guest.call_read_resource(&mut call.store, uri))
+                    .await
+                    .map(|r| r.map(|answer| answer.map(up).map_err(up)))
+            }
+        }
+        .unwrap_or_else(|| Err(call.timed_out()));
+        let contents: Vec<types::ResourceContents> = self
             .finish(&call, r)?
             .map_err(|e| self.hint(CallError::Plugin(e), &[]))?;
         self.check_output(contents.iter().map(output::resource_contents).sum())?;
         Ok(contents)
     }
 
-    /// Render prompt `name` with `arguments` (name, value pairs).
+    /// Render prompt `name` with `arguments` (name, value pairs); `resume` as in
+    /// [`Self::call_tool`].
     ///
     /// # Errors
     /// As [`Self::call_tool`].
@@ -400,25 +483,73 @@ impl PluginImage {
         scope: RequestScope,
         name: &str,
         arguments: &[(String, String)],
-    ) -> Result<prompts::GetPromptResult, CallError> {
+        resume: Option<types::Resumption>,
+    ) -> Result<prompts::PromptOutcome, CallError> {
         let idx = self
             .prompts
             .as_ref()
             .ok_or_else(|| not_exported("prompts"))?;
         let mut call = self.start(scope).await?;
-        let guest = idx.load(&mut call.store, &call.instance).map_err(trap)?;
         let deadline = call.deadline;
-        let r = within_deadline(
-            deadline,
-            guest.call_get_prompt(&mut call.store, name, arguments),
-        )
-        .await
+        let r = match idx {
+            Versioned::Current(i) => {
+                let guest = i.load(&mut call.store, &call.instance).map_err(trap)?;
+                let run = guest.call_get_prompt(&mut call.store, name, arguments, resume.as_ref());
+                within_deadline(deadline, run).await
+            }
+            Versioned::V0_1(i) => {
+                let guest = i.load(&mut call.store, &call.instance).map_err(trap)?;
+                let run = guest.call_get_prompt(&mut call.store, name, arguments);
+                within_deadline(deadline, run).await.map(|r| {
+                    r.map(|answer| {
+                        answer
+                            .map(|result| prompts::PromptOutcome::Complete(up(result)))
+                            .map_err(up)
+                    })
+                })
+            }
+        }
         .unwrap_or_else(|| Err(call.timed_out()));
-        let result = self
+        let outcome = self
             .finish(&call, r)?
             .map_err(|e| self.hint(CallError::Plugin(e), &[]))?;
-        self.check_output(output::prompt_result(&result))?;
-        Ok(result)
+        self.check_output(match &outcome {
+            prompts::PromptOutcome::Complete(result) => output::prompt_result(result),
+            prompts::PromptOutcome::InputRequired(asked) => output::input_required(asked),
+        })?;
+        Ok(outcome)
+    }
+
+    /// Suggest values for `argument` of a prompt or resource template of this plugin, whose
+    /// partial value is `value` (`completion/complete`); `context` holds the arguments already
+    /// filled in.
+    ///
+    /// # Errors
+    /// As [`Self::call_tool`]; a plugin without the `completions` export is an error too.
+    pub async fn complete(
+        &self,
+        scope: RequestScope,
+        reference: &completions::CompletionReference,
+        argument: &str,
+        value: &str,
+        context: &[(String, String)],
+    ) -> Result<completions::Completion, CallError> {
+        let idx = self
+            .completions
+            .as_ref()
+            .ok_or_else(|| not_exported("completions"))?;
+        let mut call = self.start(scope).await?;
+        let guest = idx.load(&mut call.store, &call.instance).map_err(trap)?;
+        let deadline = call.deadline;
+        let run = guest.call_complete(&mut call.store, reference, argument, value, context);
+        let r = within_deadline(deadline, run)
+            .await
+            .unwrap_or_else(|| Err(call.timed_out()));
+        let completion = self
+            .finish(&call, r)?
+            .map_err(|e| self.hint(CallError::Plugin(e), &[]))?;
+        self.check_output(completion.values.iter().map(String::len).sum())?;
+        Ok(completion)
     }
 
     /// A fresh store and instance, with the time limit and cancellation armed before
@@ -631,6 +762,19 @@ mod output {
     pub fn prompt_result(r: &prompts::GetPromptResult) -> usize {
         r.messages.iter().map(|m| block(&m.content)).sum()
     }
+
+    pub fn input_required(r: &types::InputRequired) -> usize {
+        let request = |(key, request): &(String, types::InputRequest)| {
+            key.len()
+                + match request {
+                    types::InputRequest::Elicitation(p) | types::InputRequest::Sampling(p) => {
+                        p.len()
+                    }
+                    types::InputRequest::ListRoots => 0,
+                }
+        };
+        r.requests.iter().map(request).sum::<usize>() + r.state.as_ref().map_or(0, Vec::len)
+    }
 }
 
 fn trap(error: wasmtime::Error) -> CallError {
@@ -639,6 +783,6 @@ fn trap(error: wasmtime::Error) -> CallError {
 
 fn not_exported(interface: &str) -> CallError {
     CallError::Trap(format!(
-        "the plugin does not export capsule:plugin/{interface}@0.1.0"
+        "the plugin does not export capsule:plugin/{interface}"
     ))
 }

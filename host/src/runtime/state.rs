@@ -2,14 +2,16 @@
 //!
 //! One [`CallState`] lives in one `wasmtime::Store` for exactly one request (or one load-time
 //! listing), then it is dropped with the instance. The host imports of `capsule:plugin/host`
-//! (`log`, `progress`, `cancelled`) are implemented here and act on [`RequestScope`].
+//! (`log`, `progress`, `cancelled`, and from 0.2.0 `client-capabilities` and `resource-updated`)
+//! are implemented here and act on [`RequestScope`]; the 0.1.0 imports delegate to them.
 
 #![allow(deprecated)] // MCP logging is deprecated by SEP-2577 but still part of both revisions we serve.
 
 use std::sync::Arc;
 
 use rmcp::model::{
-    LoggingLevel, LoggingMessageNotificationParam, ProgressNotificationParam, ProgressToken,
+    ClientCapabilities, LoggingLevel, LoggingMessageNotificationParam, ProgressNotificationParam,
+    ProgressToken,
 };
 use rmcp::service::{Peer, RoleServer};
 use tokio_util::sync::CancellationToken;
@@ -19,6 +21,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use super::bindings::capsule::plugin::{host, types};
+use super::bindings::{up, v1};
 use super::http::CheckedHooks;
 use crate::grants::Denials;
 
@@ -37,6 +40,17 @@ pub struct RequestScope {
     /// Least severe level the client wants as `notifications/message`; `None` sends none. From
     /// the request's `_meta` (2026-07-28) or the session's `logging/setLevel` (2025-11-25).
     pub log_level: Option<LoggingLevel>,
+    /// What the client declared it supports (`initialize` or the request's `_meta`).
+    pub client_capabilities: Option<Arc<ClientCapabilities>>,
+    /// Where `resource-updated` reports go; `None` drops them (load-time calls).
+    pub resource_updates: Option<Arc<dyn ResourceUpdates>>,
+}
+
+/// Receives a plugin's `resource-updated(uri)` reports (the hub, which tells subscribed clients).
+pub trait ResourceUpdates: Send + Sync {
+    /// Plugin `plugin` reports that the resource at `uri` changed. Must not block: called from
+    /// inside a running plugin.
+    fn resource_updated(&self, plugin: &str, uri: &str);
 }
 
 /// Severity rank shared by WIT and MCP levels (RFC 5424 order, debug lowest).
@@ -237,5 +251,35 @@ impl host::Host for CallState {
 
     async fn cancelled(&mut self) -> bool {
         self.scope.cancel.is_cancelled()
+    }
+
+    async fn client_capabilities(&mut self) -> String {
+        match &self.scope.client_capabilities {
+            Some(caps) => serde_json::to_string(&**caps).unwrap_or_else(|_| "{}".into()),
+            None => "{}".into(),
+        }
+    }
+
+    async fn resource_updated(&mut self, uri: String) {
+        if let Some(updates) = &self.scope.resource_updates {
+            updates.resource_updated(&self.plugin, &uri);
+        }
+    }
+}
+
+impl v1::types::Host for CallState {}
+
+/// `capsule:plugin/host@0.1.0`: the same functions as 0.2.0's first three.
+impl v1::host::Host for CallState {
+    async fn log(&mut self, level: v1::types::LogLevel, message: String) {
+        host::Host::log(self, up(level), message).await
+    }
+
+    async fn progress(&mut self, progress: f64, total: Option<f64>, message: Option<String>) {
+        host::Host::progress(self, progress, total, message).await
+    }
+
+    async fn cancelled(&mut self) -> bool {
+        host::Host::cancelled(self).await
     }
 }
