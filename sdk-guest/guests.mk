@@ -31,7 +31,7 @@ guest-test: guest-test-python guest-test-js guest-test-c
 # The SDKs carry a copy of wit/plugin.wit (they are meant to be usable outside this repository);
 # their tests fail when a copy is stale. This refreshes the copies.
 guest-wit:
-	cp wit/0.1.0/plugin.wit sdk-guest/python/capsule_plugin/wit/plugin.wit
+	cp wit/plugin.wit sdk-guest/python/capsule_plugin/wit/plugin.wit
 	cp wit/0.1.0/plugin.wit sdk-guest/js/wit/plugin.wit
 
 # ------------------------------------------------------------------------------------------- Python

@@ -2,7 +2,8 @@
 
 Tools summarize CSV text passed inline (`summarize`) or a file in the guest folder `/data`
 (`summarize_file`); every CSV/TSV file in `/data` is a resource (`tabular://{name}`), and the
-`analyze` prompt hands a file's statistics to the model with a question. `/data` exists only when
+`analyze` prompt hands a file's statistics to the model with a question. File names complete (the
+prompt's `name` argument and the template's `{name}`) from what is in `/data`. `/data` exists only when
 the operator grants it (`capsule serve --fs tabular:/data=DIR:ro`); without it the plugin still
 loads, lists no resources, and file requests are refused.
 
@@ -29,6 +30,7 @@ from capsule_plugin import (
     NotFound,
     Resource,
     ResourceContents,
+    completion,
     log,
     metadata,
     prompt,
@@ -208,6 +210,17 @@ def analyze(name: str, question: str = "What stands out in this data, and what s
                                                mime_type=mime_for(name)))),
         user("\n".join(lines) + f"\n\n{question}"),
     ]
+
+
+@completion(prompt="analyze", argument="name")
+@completion(template="tabular://{name}", argument="name")
+def file_names(value: str) -> list[str]:
+    """The data files whose name starts with what was typed so far."""
+    try:
+        names = sorted(os.listdir(DATA))
+    except OSError:
+        return []
+    return [n for n in names if n.endswith(SUFFIXES) and n.lower().startswith(value.lower())]
 
 
 # ------------------------------------------------------------------------------------------------

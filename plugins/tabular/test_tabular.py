@@ -51,8 +51,16 @@ def test_files(data):
     assert "10 rows and 5 columns" in prompt.messages[1].content
 
 
+def test_file_names_complete(data):
+    assert plugin.complete("name", "", prompt="analyze").values == ["cities.csv", "sales.tsv"]
+    assert plugin.complete("name", "Ci", template="tabular://{name}").values == ["cities.csv"]
+    assert plugin.complete("question", "", prompt="analyze").values == []
+    plugin.check()
+
+
 def test_without_the_grant(monkeypatch):
     monkeypatch.setattr(tabular, "DATA", "/nonexistent-capsule-data")
     assert plugin.list_resources() == []
+    assert plugin.complete("name", "c", prompt="analyze").values == []
     with pytest.raises(Denied, match="operator must grant"):
         plugin.call_tool("summarize_file", {"path": "cities.csv"})

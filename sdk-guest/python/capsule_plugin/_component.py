@@ -18,6 +18,7 @@ from wit_world.imports import types as _wt
 
 from . import _content as c
 from ._errors import classify
+from ._interaction import InputRequired, Resumption
 from ._plugin import Plugin as _Registry
 
 def _plugin() -> _Registry:
@@ -81,6 +82,23 @@ def _block(b: c.Content) -> _wt.ContentBlock:
     raise TypeError(f"not a content block: {type(b).__name__}")
 
 
+def _input_required(r: InputRequired) -> _wt.InputRequired:
+    requests = []
+    for q in r.requests:
+        if q.kind == "elicitation":
+            request = _wt.InputRequest_Elicitation(_json(q.params))
+        elif q.kind == "sampling":
+            request = _wt.InputRequest_Sampling(_json(q.params))
+        else:
+            request = _wt.InputRequest_ListRoots()
+        requests.append((q.key, request))
+    return _wt.InputRequired(requests, r.state)
+
+
+def _resumption(resume: Optional[_wt.Resumption]) -> Optional[Resumption]:
+    return None if resume is None else Resumption(resume.responses, resume.state)
+
+
 class Plugin(wit_world.exports.Plugin):
     def describe(self) -> _wp.Metadata:
         m = _plugin().describe()
@@ -117,9 +135,11 @@ if hasattr(wit_world.exports, "Tools"):
                 ))
             return out
 
-        def call_tool(self, name: str, arguments: str) -> _wtools.CallOutcome:
+        def call_tool(self, name: str, arguments: str, resume: Optional[_wt.Resumption]) -> _wtools.CallOutcome:
             try:
-                r = _plugin().call_tool(name, arguments)
+                r = _plugin().call_tool(name, arguments, _resumption(resume))
+                if isinstance(r, InputRequired):
+                    return _wtools.CallOutcome_InputRequired(_input_required(r))
                 result = _wtools.CallToolResult(
                     content=[_block(b) for b in r.content],
                     structured_content=_json(r.structured_content),
@@ -167,11 +187,30 @@ if hasattr(wit_world.exports, "Prompts"):
                 for p in _plugin().prompts
             ]
 
-        def get_prompt(self, name: str, arguments: list[tuple[str, str]]) -> _wprompts.GetPromptResult:
+        def get_prompt(self, name: str, arguments: list[tuple[str, str]],
+                       resume: Optional[_wt.Resumption]) -> _wprompts.PromptOutcome:
             try:
-                out = _plugin().get_prompt(name, arguments)
-                return _wprompts.GetPromptResult(out.description, [
+                out = _plugin().get_prompt(name, arguments, _resumption(resume))
+                if isinstance(out, InputRequired):
+                    return _wprompts.PromptOutcome_InputRequired(_input_required(out))
+                return _wprompts.PromptOutcome_Complete(_wprompts.GetPromptResult(out.description, [
                     _wprompts.PromptMessage(_role(m.role), _block(m.block())) for m in out.messages
-                ])
+                ]))
+            except Exception as e:  # noqa: BLE001
+                raise _err(e) from None
+
+
+if hasattr(wit_world.exports, "Completions"):
+    from wit_world.exports import completions as _wcomp
+
+    class Completions(wit_world.exports.Completions):
+        def complete(self, reference: _wcomp.CompletionReference, argument: str, value: str,
+                     context: list[tuple[str, str]]) -> _wcomp.Completion:
+            try:
+                if isinstance(reference, _wcomp.CompletionReference_Prompt):
+                    out = _plugin().complete(argument, value, prompt=reference.value, context=context)
+                else:
+                    out = _plugin().complete(argument, value, template=reference.value, context=context)
+                return _wcomp.Completion(list(out.values), out.total, bool(out.has_more))
             except Exception as e:  # noqa: BLE001
                 raise _err(e) from None

@@ -1,16 +1,23 @@
-"""The host imports (``capsule:plugin/host``): log, progress, cancelled.
+"""The host imports (``capsule:plugin/host``): log, progress, cancelled, client_capabilities,
+resource_updated.
 
 They act on the request being served. Outside a component (native unit tests) ``log`` prints to
-stderr, ``progress`` does nothing and ``cancelled`` is ``False``.
+stderr, ``progress`` does nothing, ``cancelled`` is ``False``, ``client_capabilities`` answers
+``native_host.capabilities`` (``{}`` unless a test sets it) and ``resource_updated`` appends to
+``native_host.updated``.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
-from typing import Literal, Optional
+from dataclasses import dataclass, field
+from typing import Any, Literal, Optional
 
-__all__ = ["log", "progress", "cancelled", "LogHandler", "LEVELS"]
+from ._interaction import ClientCapabilities
+
+__all__ = ["log", "progress", "cancelled", "client_capabilities", "resource_updated", "native_host", "LogHandler",
+           "LEVELS"]
 
 LEVELS = ("debug", "info", "notice", "warning", "error", "critical", "alert", "emergency")
 Level = Literal["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"]
@@ -46,6 +53,38 @@ def progress(progress: float, total: Optional[float] = None, message: Optional[s
 def cancelled() -> bool:
     """Whether the client cancelled the current request: check it between steps of long work."""
     return bool(_wit_host.cancelled()) if _wit_host is not None else False
+
+
+def client_capabilities() -> ClientCapabilities:
+    """The capabilities the client declared (MCP ``ClientCapabilities``, a ``dict`` of the JSON),
+    with helpers: ``.elicitation``, ``.elicitation_url``, ``.sampling``, ``.roots``,
+    ``.supports(request)``. Look here before returning ``InputRequired``: asking for what the
+    client did not declare fails the request. Empty outside a request."""
+    if _wit_host is None:
+        return ClientCapabilities(native_host.capabilities)
+    return ClientCapabilities.parse(_wit_host.client_capabilities())
+
+
+def resource_updated(uri: str) -> None:
+    """Tell the clients subscribed to ``uri`` that it changed (``notifications/resources/updated``).
+    Only URIs this plugin serves (listed, or matching one of its templates) are passed on."""
+    if _wit_host is None:
+        native_host.updated.append(str(uri))
+    else:
+        _wit_host.resource_updated(str(uri))
+
+
+@dataclass
+class NativeHost:
+    """What the host functions see and do outside a component (native tests): set
+    ``capabilities`` to what the client declares; ``updated`` collects ``resource_updated`` URIs."""
+
+    capabilities: dict[str, Any] = field(default_factory=dict)
+    updated: list[str] = field(default_factory=list)
+
+
+#: The stand-in host of native runs (tests); unused inside a component.
+native_host = NativeHost()
 
 
 class LogHandler(logging.Handler):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import enum
 import inspect
 import json
 import re
@@ -23,6 +24,14 @@ from ._content import (
 )
 from ._errors import InvalidArguments, NotFound, classify
 from ._host import log
+from ._interaction import (
+    Completion,
+    InputRequired,
+    Resumption,
+    is_resumption_hint,
+    prefix_matches,
+    without_input_required,
+)
 from ._uri_template import UriTemplate
 
 __all__ = [
@@ -35,6 +44,7 @@ __all__ = [
     "TemplateDef",
     "PromptDef",
     "PromptArgument",
+    "CompleterDef",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -105,18 +115,21 @@ class ToolDef:
     params: dict[str, Any]
     wrap: bool
     open_ended: bool
+    resume_param: Optional[str] = None
 
-    def call(self, arguments: Union[str, dict[str, Any], None]) -> ToolResult:
-        """Run the tool on ``arguments`` (a dict or JSON text), exactly as ``call-tool`` does."""
+    def call(self, arguments: Union[str, dict[str, Any], None],
+             resume: Optional[Resumption] = None) -> Union[ToolResult, InputRequired]:
+        """Run the tool on ``arguments`` (a dict or JSON text), exactly as ``call-tool`` does;
+        ``resume`` goes to the parameter annotated ``Resumption``, if any."""
         args = _parse_arguments(arguments)
-        kwargs = {}
+        kwargs: dict[str, Any] = {self.resume_param: resume} if self.resume_param else {}
         for name, hint in self.params.items():
             if name in args:
                 kwargs[name] = _schema.convert(args[name], hint, name)
             elif name in self.input_schema.get("required", ()):
                 raise InvalidArguments(f"invalid arguments: missing field `{name}`")
         if self.open_ended:
-            kwargs.update({k: v for k, v in args.items() if k not in self.params})
+            kwargs.update({k: v for k, v in args.items() if k not in self.params and k != self.resume_param})
         return _tool_result(self.fn(**kwargs), self.output_schema is not None, self.wrap)
 
 
@@ -162,22 +175,36 @@ class PromptDef:
     fn: Callable[..., Any]
     hints: dict[str, Any]
     open_ended: bool
+    resume_param: Optional[str] = None
 
-    def render(self, arguments: Union[dict[str, str], Iterable[tuple[str, str]], None]) -> PromptResult:
-        """Render the prompt with string ``arguments``, exactly as ``get-prompt`` does."""
+    def render(self, arguments: Union[dict[str, str], Iterable[tuple[str, str]], None],
+               resume: Optional[Resumption] = None) -> Union[PromptResult, InputRequired]:
+        """Render the prompt with string ``arguments``, exactly as ``get-prompt`` does;
+        ``resume`` goes to the parameter annotated ``Resumption``, if any."""
         given = dict(arguments or {})
-        kwargs = {}
+        kwargs: dict[str, Any] = {self.resume_param: resume} if self.resume_param else {}
         for arg in self.arguments:
             if arg.name in given:
                 kwargs[arg.name] = _from_string(given[arg.name], self.hints[arg.name], arg.name)
             elif arg.required:
                 raise InvalidArguments(f"missing required argument `{arg.name}`")
         if self.open_ended:
-            kwargs.update({k: v for k, v in given.items() if k not in self.hints})
+            kwargs.update({k: v for k, v in given.items() if k not in self.hints and k != self.resume_param})
         out = _prompt_result(self.fn(**kwargs))
+        if isinstance(out, InputRequired):
+            return out
         if out.description is None:
             out.description = self.description
         return out
+
+
+@dataclass
+class CompleterDef:
+    kind: Literal["prompt", "template"]
+    target: str  # prompt name or URI template
+    argument: str
+    fn: Callable[..., Any]
+    wants_context: bool
 
 
 class Plugin:
@@ -185,8 +212,8 @@ class Plugin:
     (``tool``, ``resource``, ...) fill the default instance, ``capsule_plugin.plugin``, which is
     the one a built component exports.
 
-    ``call_tool``, ``read_resource`` and ``get_prompt`` dispatch exactly like the component's
-    exports, so plugins can be unit-tested with plain ``pytest`` on the host.
+    ``call_tool``, ``read_resource``, ``get_prompt`` and ``complete`` dispatch exactly like the
+    component's exports, so plugins can be unit-tested with plain ``pytest`` on the host.
     """
 
     def __init__(self) -> None:
@@ -197,6 +224,7 @@ class Plugin:
         self.templates: list[TemplateDef] = []
         self.listers: list[Callable[[], Iterable[Resource]]] = []
         self.prompts: list[PromptDef] = []
+        self.completers: list[CompleterDef] = []
 
     # ----------------------------------------------------------------------------- declarations
 
@@ -246,6 +274,10 @@ class Plugin:
         content with an output schema (plus its JSON as text); other JSON types (``int``,
         ``list[...]``, ...) → structured content ``{"result": value}``; ``ToolResult`` or content
         blocks → used as they are. ``structured=False`` turns structured output off.
+
+        A tool that needs the client's input returns :class:`InputRequired` (hint it as
+        ``str | InputRequired``; the output schema leaves it out) and reads the answers in the
+        next round from a parameter annotated ``Optional[Resumption]`` (not part of the schema).
         """
 
         def register(fn: F) -> F:
@@ -253,7 +285,8 @@ class Plugin:
             tool_name = check_name("tool", name or fn.__name__)
             if any(t.name == tool_name for t in self.tools):
                 raise ValueError(f"tool {tool_name!r} is declared twice")
-            input_schema, params = _schema.function_schema(fn)
+            resume_param = _resume_param(fn)
+            input_schema, params = _schema.function_schema(fn, skip=(resume_param,) if resume_param else ())
             doc, _ = _schema.parse_docstring(fn.__doc__)
             output_schema, wrap = (None, False) if structured is False else _output_spec(fn)
             hints = ToolAnnotations(title, read_only, destructive, idempotent, open_world)
@@ -270,6 +303,7 @@ class Plugin:
                 params=params,
                 wrap=wrap,
                 open_ended=_has_var_keyword(fn),
+                resume_param=resume_param,
             ))
             return fn
 
@@ -335,7 +369,9 @@ class Plugin:
         """Declare a prompt: ``@prompt`` or ``@prompt(name=..., title=...)``. Parameters are the
         prompt's arguments (required unless they have a default; ``str``, or ``int``/``float``/
         ``bool``/``Literal`` parsed from the string the client sends). Return a ``str`` (one user
-        message), a ``Message``, a list of them, or a ``PromptResult``."""
+        message), a ``Message``, a list of them, or a ``PromptResult``; or ``InputRequired``,
+        reading the answers from a parameter annotated ``Optional[Resumption]`` (like tools).
+        Arguments hinted ``Literal``, ``Enum`` or ``bool`` complete by themselves."""
 
         def register(fn: F) -> F:
             _refuse_async(fn, "prompt")
@@ -344,9 +380,10 @@ class Plugin:
                 raise ValueError(f"prompt {prompt_name!r} is declared twice")
             doc, docs = _schema.parse_docstring(fn.__doc__)
             hints = _schema.type_hints(fn)
+            resume_param = _resume_param(fn)
             arguments, arg_hints = [], {}
             for pname, p in inspect.signature(fn).parameters.items():
-                if p.kind is p.VAR_KEYWORD:
+                if p.kind is p.VAR_KEYWORD or pname == resume_param:
                     continue
                 if p.kind in (p.VAR_POSITIONAL, p.POSITIONAL_ONLY):
                     raise TypeError(f"{fn.__name__}: prompt arguments are passed by name; {pname} cannot be")
@@ -355,10 +392,52 @@ class Plugin:
                 arguments.append(PromptArgument(pname, None, docs.get(pname), p.default is p.empty))
                 arg_hints[pname] = hint
             self.prompts.append(PromptDef(prompt_name, title, description or doc, arguments, fn, arg_hints,
-                                          _has_var_keyword(fn)))
+                                          _has_var_keyword(fn), resume_param))
             return fn
 
         return register(fn) if fn is not None else register
+
+    def completion(self, *, argument: str, prompt: Optional[str] = None,
+                   template: Optional[str] = None) -> Callable[[F], F]:
+        """Declare how to complete ``argument`` of prompt ``prompt`` (its name) or variable
+        ``argument`` of the resource template ``template`` (its URI template):
+        ``@completion(prompt="analyze", argument="name")``. The function takes the partial
+        ``value`` (and, if it asks for it, ``context``: the arguments already filled in, a
+        ``dict[str, str]``) and returns the suggestions, best first: a list of strings or a
+        :class:`Completion`. Without a completer an argument completes to nothing (or to its
+        choices, for a prompt argument hinted ``Literal``, ``Enum`` or ``bool``)."""
+        if (prompt is None) == (template is None):
+            raise TypeError("completion needs exactly one of prompt= or template=")
+        kind: Literal["prompt", "template"] = "prompt" if prompt is not None else "template"
+        target = typing.cast(str, prompt if prompt is not None else template)
+
+        def register(fn: F) -> F:
+            _refuse_async(fn, "completer")
+            if any((c.kind, c.target, c.argument) == (kind, target, argument) for c in self.completers):
+                raise ValueError(f"{kind} {target!r} argument {argument!r} has two completers")
+            params = inspect.signature(fn).parameters
+            self.completers.append(CompleterDef(kind, target, argument, fn,
+                                                "context" in params or _has_var_keyword(fn)))
+            return fn
+
+        return register
+
+    def check(self) -> None:
+        """Refuse completers of prompts, templates or arguments that do not exist (the build
+        calls it once everything is declared)."""
+        for c in self.completers:
+            if c.kind == "prompt":
+                p = next((p for p in self.prompts if p.name == c.target), None)
+                if p is None:
+                    raise ValueError(f"completion for unknown prompt {c.target!r}")
+                if not p.open_ended and all(a.name != c.argument for a in p.arguments):
+                    raise ValueError(f"completion for unknown argument {c.argument!r} of prompt {c.target!r}")
+            else:
+                t = next((t for t in self.templates if t.uri_template == c.target), None)
+                if t is None:
+                    raise ValueError(f"completion for unknown resource template {c.target!r}")
+                if c.argument not in t.parsed.variables:
+                    raise ValueError(f"completion for unknown variable {c.argument!r} of template {c.target!r}")
 
     # ----------------------------------------------------------------------------- dispatch
 
@@ -376,11 +455,13 @@ class Plugin:
             return "plugin-base"
         return "-".join(parts) + "-plugin"
 
-    def call_tool(self, name: str, arguments: Union[str, dict[str, Any], None] = None) -> ToolResult:
-        """Run tool ``name``; unknown names raise ``NotFound``."""
+    def call_tool(self, name: str, arguments: Union[str, dict[str, Any], None] = None,
+                  resume: Optional[Resumption] = None) -> Union[ToolResult, InputRequired]:
+        """Run tool ``name`` (``resume``: the answers of a later round); unknown names raise
+        ``NotFound``."""
         for t in self.tools:
             if t.name == name:
-                return t.call(arguments)
+                return t.call(arguments, resume)
         raise NotFound(f"unknown tool `{name}`")
 
     def list_resources(self) -> list[Resource]:
@@ -410,12 +491,39 @@ class Plugin:
                 return _contents(t.fn(**variables), uri, t.mime_type)
         raise NotFound(f"unknown resource `{uri}`")
 
-    def get_prompt(self, name: str, arguments: Union[dict[str, str], Iterable[tuple[str, str]], None] = None) -> PromptResult:
-        """Render prompt ``name``; unknown names raise ``NotFound``."""
+    def get_prompt(self, name: str, arguments: Union[dict[str, str], Iterable[tuple[str, str]], None] = None,
+                   resume: Optional[Resumption] = None) -> Union[PromptResult, InputRequired]:
+        """Render prompt ``name`` (``resume``: the answers of a later round); unknown names raise
+        ``NotFound``."""
         for p in self.prompts:
             if p.name == name:
-                return p.render(arguments)
+                return p.render(arguments, resume)
         raise NotFound(f"unknown prompt `{name}`")
+
+    def complete(self, argument: str, value: str = "", *, prompt: Optional[str] = None,
+                 template: Optional[str] = None,
+                 context: Union[dict[str, str], Iterable[tuple[str, str]], None] = None) -> Completion:
+        """Suggestions for ``argument`` of ``prompt`` (a name) or ``template`` (a URI template)
+        whose partial value is ``value``. Unknown prompts and templates raise ``NotFound``."""
+        if (prompt is None) == (template is None):
+            raise TypeError("complete needs exactly one of prompt= or template=")
+        if prompt is not None:
+            kind, target = "prompt", prompt
+            p = next((p for p in self.prompts if p.name == prompt), None)
+            if p is None:
+                raise NotFound(f"unknown prompt `{prompt}`")
+        else:
+            kind, target = "template", typing.cast(str, template)
+            p = None
+            if all(t.uri_template != template for t in self.templates):
+                raise NotFound(f"unknown resource template `{template}`")
+        for c in self.completers:
+            if (c.kind, c.target, c.argument) == (kind, target, argument):
+                kwargs = {"context": dict(context or {})} if c.wants_context else {}
+                return Completion.of(c.fn(value, **kwargs))
+        if p is not None and argument in p.hints:
+            return Completion.of(prefix_matches(_choices(p.hints[argument]), value))
+        return Completion()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -429,6 +537,30 @@ def _refuse_async(fn: Callable[..., Any], what: str) -> None:
 
 def _has_var_keyword(fn: Callable[..., Any]) -> bool:
     return any(p.kind is p.VAR_KEYWORD for p in inspect.signature(fn).parameters.values())
+
+
+def _resume_param(fn: Callable[..., Any]) -> Optional[str]:
+    """The parameter annotated ``Resumption`` (or ``Optional[Resumption]``), if any."""
+    hints = _schema.type_hints(fn)
+    found = [name for name in inspect.signature(fn).parameters if is_resumption_hint(hints.get(name))]
+    if len(found) > 1:
+        raise TypeError(f"{fn.__name__}: only one parameter can take the Resumption, not {', '.join(found)}")
+    return found[0] if found else None
+
+
+def _choices(hint: Any) -> list[str]:
+    """The values a prompt argument hinted ``Literal``, ``Enum`` or ``bool`` can take, as text."""
+    base, _ = _schema._split_annotated(hint)
+    members = typing.get_args(base) if typing.get_origin(base) in _schema._UNION_ORIGINS else (base,)
+    out: list[str] = []
+    for m in members:
+        if typing.get_origin(m) is Literal:
+            out.extend(str(a) for a in typing.get_args(m))
+        elif m is bool:
+            out.extend(("true", "false"))
+        elif isinstance(m, type) and issubclass(m, enum.Enum):
+            out.extend(str(e.value) for e in m)
+    return list(dict.fromkeys(out))
 
 
 def _parse_arguments(arguments: Union[str, dict[str, Any], None]) -> dict[str, Any]:
@@ -451,8 +583,8 @@ _UNSTRUCTURED = (str, ToolResult, *CONTENT_TYPES)
 
 
 def _output_spec(fn: Callable[..., Any]) -> tuple[Optional[dict[str, Any]], bool]:
-    """(output schema, wrap in {"result": ...}) from the return hint."""
-    ret = _schema.type_hints(fn).get("return", inspect.Signature.empty)
+    """(output schema, wrap in {"result": ...}) from the return hint (``InputRequired`` left out)."""
+    ret = without_input_required(_schema.type_hints(fn).get("return", inspect.Signature.empty))
     base, _ = _schema._split_annotated(ret)
     if base in (inspect.Signature.empty, None, type(None), typing.Any, object, list, tuple) or base in _UNSTRUCTURED:
         return None, False
@@ -474,8 +606,8 @@ def _output_spec(fn: Callable[..., Any]) -> tuple[Optional[dict[str, Any]], bool
     return {"type": "object", "properties": {"result": schema}, "required": ["result"]}, True
 
 
-def _tool_result(value: Any, has_schema: bool, wrap: bool) -> ToolResult:
-    if isinstance(value, ToolResult):
+def _tool_result(value: Any, has_schema: bool, wrap: bool) -> Union[ToolResult, InputRequired]:
+    if isinstance(value, (ToolResult, InputRequired)):
         return value
     if wrap:
         return ToolResult.structured({"result": _schema.to_json(value)})
@@ -512,8 +644,8 @@ def _contents(value: Any, uri: str, mime_type: Optional[str]) -> list[ResourceCo
     return out
 
 
-def _prompt_result(value: Any) -> PromptResult:
-    if isinstance(value, PromptResult):
+def _prompt_result(value: Any) -> Union[PromptResult, InputRequired]:
+    if isinstance(value, (PromptResult, InputRequired)):
         return value
     if isinstance(value, (str, Message)):
         value = [value]

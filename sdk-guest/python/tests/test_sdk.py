@@ -437,11 +437,15 @@ def test_metadata_and_worlds():
 def test_entry_module_exports_exactly_the_world():
     src = entry_source("app", "tools-resources-plugin", ["decimal"])
     assert "import app" in src and "import decimal" in src
-    assert "from capsule_plugin._component import Plugin, Tools, Resources  #" in src
+    assert "from capsule_plugin._component import Plugin, Tools, Resources, Completions  #" in src
+    # Every world with resources or prompts exports completions (0.2.0); tools alone do not.
+    assert "import Plugin, Tools  #" in entry_source("app", "tools-plugin")
+    assert "import Plugin, Prompts, Completions  #" in entry_source("app", "prompts-plugin")
+    assert "import Plugin  #" in entry_source("app", "plugin-base")
 
 
 def test_packaged_wit_is_the_repository_wit():
     packaged = Path(__file__).resolve().parents[1] / "capsule_plugin" / "wit" / "plugin.wit"
-    assert packaged.read_text() == (REPO / "wit" / "0.1.0" / "plugin.wit").read_text(), (
+    assert packaged.read_text() == (REPO / "wit" / "plugin.wit").read_text(), (
         "sdk-guest/python/capsule_plugin/wit/plugin.wit is stale: copy wit/plugin.wit over it "
         "(`make -f sdk-guest/guests.mk guest-wit`)")
