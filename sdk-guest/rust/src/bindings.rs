@@ -1,16 +1,18 @@
-//! The wit-bindgen bindings. The cargo features pick the world, so the
-//! component exports exactly the interfaces the plugin provides.
+//! The wit-bindgen bindings of `capsule:plugin@0.2.0` (`wit/plugin.wit`).
+//! The cargo features pick the world, so the component exports exactly the
+//! interfaces the plugin provides. Every world imports `host` and exports
+//! `plugin`; a world with resources or prompts also exports `completions`.
 //!
-//! | features | world |
-//! |---|---|
-//! | (none) | `plugin-base` |
-//! | `tools` | `tools-plugin` |
-//! | `resources` | `resources-plugin` |
-//! | `prompts` | `prompts-plugin` |
-//! | `tools`, `resources` | `tools-resources-plugin` |
-//! | `tools`, `prompts` | `tools-prompts-plugin` |
-//! | `resources`, `prompts` | `resources-prompts-plugin` |
-//! | `tools`, `resources`, `prompts` | `full-plugin` |
+//! | features | world | exports besides `plugin` |
+//! |---|---|---|
+//! | (none) | `plugin-base` | — |
+//! | `tools` | `tools-plugin` | `tools` |
+//! | `resources` | `resources-plugin` | `resources`, `completions` |
+//! | `prompts` | `prompts-plugin` | `prompts`, `completions` |
+//! | `tools`, `resources` | `tools-resources-plugin` | `tools`, `resources`, `completions` |
+//! | `tools`, `prompts` | `tools-prompts-plugin` | `tools`, `prompts`, `completions` |
+//! | `resources`, `prompts` | `resources-prompts-plugin` | `resources`, `prompts`, `completions` |
+//! | `tools`, `resources`, `prompts` | `full-plugin` | `tools`, `resources`, `prompts`, `completions` |
 
 #![allow(missing_docs, clippy::all)]
 
@@ -18,7 +20,7 @@ macro_rules! bindings_for {
     ($world:tt) => {
         wit_bindgen::generate!({
             world: $world,
-            path: "../../wit/0.1.0",
+            path: "../../wit",
             pub_export_macro: true,
             export_macro_name: "__capsule_export",
             default_bindings_module: "::capsule_plugin::__private::bindings",

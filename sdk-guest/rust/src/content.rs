@@ -3,8 +3,10 @@
 
 use serde_json::Value;
 
-/// Who a message or an annotated content block is meant for (MCP `Role`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Who a message or an annotated content block is meant for (MCP `Role`;
+/// serialized as `"user"` / `"assistant"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Role {
     /// The human user.
     User,

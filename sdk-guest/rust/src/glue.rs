@@ -15,6 +15,8 @@ use crate::content::Content;
 use crate::content::{Annotations, ResourceBody, ResourceContents, Role};
 #[cfg(any(feature = "tools", feature = "resources", feature = "prompts"))]
 use crate::error::Error;
+#[cfg(any(feature = "tools", feature = "prompts"))]
+use crate::input::{InputRequest, InputRequired, Resumption};
 
 /// Implemented by [`export_plugin!`](crate::export_plugin) for a type of the
 /// plugin crate: how to build the plugin.
@@ -102,6 +104,32 @@ fn resource_contents(c: ResourceContents) -> wit::ResourceContents {
 }
 
 #[cfg(any(feature = "tools", feature = "prompts"))]
+fn resumption(r: Option<wit::Resumption>) -> Option<Resumption> {
+    r.map(|r| Resumption::from_parts(r.responses, r.state))
+}
+
+#[cfg(any(feature = "tools", feature = "prompts"))]
+fn input_required(input: InputRequired) -> wit::InputRequired {
+    let (requests, state) = input.into_parts();
+    wit::InputRequired {
+        requests: requests
+            .into_iter()
+            .map(|(key, request)| {
+                let request = match request {
+                    InputRequest::Elicitation(params) => {
+                        wit::InputRequest::Elicitation(json(params))
+                    }
+                    InputRequest::Sampling(params) => wit::InputRequest::Sampling(json(params)),
+                    InputRequest::ListRoots => wit::InputRequest::ListRoots,
+                };
+                (key, request)
+            })
+            .collect(),
+        state,
+    }
+}
+
+#[cfg(any(feature = "tools", feature = "prompts"))]
 fn content(c: Content) -> wit::ContentBlock {
     match c {
         Content::Text {
@@ -146,6 +174,7 @@ fn content(c: Content) -> wit::ContentBlock {
 mod tools {
     use super::*;
     use crate::bindings::exports::capsule::plugin::tools as wit_tools;
+    use crate::input::Outcome;
 
     impl<D: Definition> wit_tools::Guest for Exports<D> {
         fn list_tools() -> Vec<wit_tools::Tool> {
@@ -173,16 +202,24 @@ mod tools {
         fn call_tool(
             name: String,
             arguments: String,
+            resume: Option<wit::Resumption>,
         ) -> Result<wit_tools::CallOutcome, wit::Error> {
-            let out = D::plugin().call_tool(&name, &arguments).map_err(error)?;
-            Ok(wit_tools::CallOutcome::Complete(
-                wit_tools::CallToolResult {
-                    content: out.content.into_iter().map(content).collect(),
-                    structured_content: out.structured_content.map(json),
-                    is_error: out.is_error,
-                    meta: out.meta.map(json),
-                },
-            ))
+            let outcome = D::plugin()
+                .call_tool_with(&name, &arguments, resumption(resume))
+                .map_err(error)?;
+            Ok(match outcome {
+                Outcome::Complete(out) => {
+                    wit_tools::CallOutcome::Complete(wit_tools::CallToolResult {
+                        content: out.content.into_iter().map(content).collect(),
+                        structured_content: out.structured_content.map(json),
+                        is_error: out.is_error,
+                        meta: out.meta.map(json),
+                    })
+                }
+                Outcome::InputRequired(input) => {
+                    wit_tools::CallOutcome::InputRequired(input_required(input))
+                }
+            })
         }
     }
 }
@@ -235,6 +272,7 @@ mod resources {
 mod prompts {
     use super::*;
     use crate::bindings::exports::capsule::plugin::prompts as wit_prompts;
+    use crate::input::Outcome;
 
     impl<D: Definition> wit_prompts::Guest for Exports<D> {
         fn list_prompts() -> Vec<wit_prompts::Prompt> {
@@ -262,18 +300,59 @@ mod prompts {
         fn get_prompt(
             name: String,
             arguments: Vec<(String, String)>,
-        ) -> Result<wit_prompts::GetPromptResult, wit::Error> {
-            let out = D::plugin().get_prompt(&name, &arguments).map_err(error)?;
-            Ok(wit_prompts::GetPromptResult {
-                description: out.description,
-                messages: out
-                    .messages
-                    .into_iter()
-                    .map(|m| wit_prompts::PromptMessage {
-                        role: role(m.role),
-                        content: content(m.content),
+            resume: Option<wit::Resumption>,
+        ) -> Result<wit_prompts::PromptOutcome, wit::Error> {
+            let outcome = D::plugin()
+                .get_prompt_with(&name, &arguments, resumption(resume))
+                .map_err(error)?;
+            Ok(match outcome {
+                Outcome::Complete(out) => {
+                    wit_prompts::PromptOutcome::Complete(wit_prompts::GetPromptResult {
+                        description: out.description,
+                        messages: out
+                            .messages
+                            .into_iter()
+                            .map(|m| wit_prompts::PromptMessage {
+                                role: role(m.role),
+                                content: content(m.content),
+                            })
+                            .collect(),
                     })
-                    .collect(),
+                }
+                Outcome::InputRequired(input) => {
+                    wit_prompts::PromptOutcome::InputRequired(input_required(input))
+                }
+            })
+        }
+    }
+}
+
+#[cfg(any(feature = "resources", feature = "prompts"))]
+mod completions {
+    use super::*;
+    use crate::bindings::exports::capsule::plugin::completions as wit_completions;
+    use crate::completion::CompletionRef;
+
+    impl<D: Definition> wit_completions::Guest for Exports<D> {
+        fn complete(
+            reference: wit_completions::CompletionReference,
+            argument: String,
+            value: String,
+            context: Vec<(String, String)>,
+        ) -> Result<wit_completions::Completion, wit::Error> {
+            let reference = match reference {
+                wit_completions::CompletionReference::Prompt(name) => CompletionRef::Prompt(name),
+                wit_completions::CompletionReference::ResourceTemplate(t) => {
+                    CompletionRef::ResourceTemplate(t)
+                }
+            };
+            let c = D::plugin()
+                .complete(&reference, &argument, &value, &context)
+                .map_err(error)?;
+            Ok(wit_completions::Completion {
+                values: c.values,
+                total: c.total,
+                has_more: c.has_more,
             })
         }
     }

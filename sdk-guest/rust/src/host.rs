@@ -1,8 +1,13 @@
 //! Safe wrappers around the host imports (`capsule:plugin/host`).
 //!
 //! Each acts on the request being served. Outside a component (native unit
-//! tests) `log` prints to stderr, `progress` does nothing and `cancelled` is
-//! `false`.
+//! tests) `log` prints to stderr, `progress` does nothing, `cancelled` is
+//! `false`, `client_capabilities` answers what
+//! [`testing::set_client_capabilities`](crate::testing::set_client_capabilities)
+//! set (`{}` by default) and `resource_updated` records the URI for
+//! [`testing::take_resource_updates`](crate::testing::take_resource_updates).
+
+use crate::capabilities::ClientCapabilities;
 
 /// Severity of a log message (RFC 5424 levels, as MCP `LoggingLevel`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -46,6 +51,35 @@ pub fn cancelled() -> bool {
     imp::cancelled()
 }
 
+/// The capabilities the client declared (MCP `ClientCapabilities`): from
+/// `initialize` for 2025-11-25 clients, from the request's `_meta` for
+/// 2026-07-28 ones. Empty outside a request.
+///
+/// Look here before returning [`InputRequired`](crate::InputRequired): the
+/// host fails a request that asks for a capability the client did not declare
+/// (MCP error `-32021`). A [`Context`](crate::Context) caches the answer
+/// ([`Context::client_capabilities`](crate::Context::client_capabilities)).
+///
+/// ```
+/// use capsule_plugin::client_capabilities;
+/// if client_capabilities().sampling() {
+///     // ask the client's model
+/// }
+/// ```
+pub fn client_capabilities() -> ClientCapabilities {
+    ClientCapabilities::parse(&imp::client_capabilities())
+}
+
+/// Report that the resource at `uri` changed (MCP
+/// `notifications/resources/updated`): clients subscribed to it
+/// (`resources/subscribe` in 2025-11-25, a `subscriptions/listen` resource
+/// filter in 2026-07-28) are told to read it again. The host passes on only
+/// URIs this plugin serves (listed, or matching one of its templates).
+/// Call it after a tool changed what a resource returns.
+pub fn resource_updated(uri: impl AsRef<str>) {
+    imp::resource_updated(uri.as_ref());
+}
+
 #[cfg(target_arch = "wasm32")]
 mod imp {
     use super::LogLevel;
@@ -73,6 +107,14 @@ mod imp {
     pub fn cancelled() -> bool {
         host::cancelled()
     }
+
+    pub fn client_capabilities() -> String {
+        host::client_capabilities()
+    }
+
+    pub fn resource_updated(uri: &str) {
+        host::resource_updated(uri);
+    }
 }
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -87,6 +129,14 @@ mod imp {
 
     pub fn cancelled() -> bool {
         false
+    }
+
+    pub fn client_capabilities() -> String {
+        crate::testing::CLIENT_CAPABILITIES.with(|c| c.borrow().clone())
+    }
+
+    pub fn resource_updated(uri: &str) {
+        crate::testing::RESOURCE_UPDATES.with(|u| u.borrow_mut().push(uri.to_string()));
     }
 }
 

@@ -66,10 +66,14 @@ extern crate self as capsule_plugin;
 
 #[doc(hidden)]
 pub mod bindings;
+mod capabilities;
+#[cfg(any(feature = "resources", feature = "prompts"))]
+mod completion;
 mod content;
 mod error;
 mod glue;
 mod host;
+mod input;
 mod metadata;
 mod plugin;
 #[cfg(feature = "prompts")]
@@ -78,38 +82,54 @@ mod prompt;
 mod resource;
 #[cfg(feature = "tools")]
 mod schema;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod testing;
 #[cfg(feature = "tools")]
 mod tool;
 #[cfg(feature = "resources")]
 pub mod uri_template;
 
+pub use capabilities::ClientCapabilities;
+#[cfg(any(feature = "resources", feature = "prompts"))]
+pub use completion::{
+    Completion, CompletionContext, CompletionRef, IntoCompletion, MAX_COMPLETION_VALUES,
+};
 pub use content::{Annotations, Content, ResourceBody, ResourceContents, ResourceLink, Role};
 pub use error::{Error, ToolError};
-pub use host::{LogLevel, cancelled, log, progress};
+pub use host::{LogLevel, cancelled, client_capabilities, log, progress, resource_updated};
+pub use input::{
+    Context, CreateMessageResult, ElicitAction, ElicitResult, InputRequest, InputRequired,
+    ListRootsResult, MAX_STATE_BYTES, Outcome, Resumption, Root,
+};
 pub use metadata::{Access, FilesystemRequest, Metadata};
 pub use plugin::Plugin;
 #[cfg(feature = "prompts")]
 pub use prompt::{
-    IntoPromptOutput, Message, Prompt, PromptArgs, PromptArgument, PromptOutput, prompt,
+    IntoPromptOutput, Message, Prompt, PromptArgs, PromptArgument, PromptOutput,
+    interactive_prompt, prompt,
 };
 #[cfg(feature = "resources")]
 pub use resource::{IntoResourceContents, Resource, ResourceTemplate, Vars, resource, template};
 #[cfg(feature = "tools")]
 pub use schema::object_schema;
 #[cfg(feature = "tools")]
-pub use tool::{IntoToolOutput, NoArgs, Tool, ToolAnnotations, ToolOutput, tool};
+pub use tool::{IntoToolOutput, NoArgs, Tool, ToolAnnotations, ToolOutput, interactive_tool, tool};
 
 /// Everything a plugin file usually needs, plus serde's and schemars'
 /// derives: `use capsule_plugin::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        Access, Annotations, Content, Error, LogLevel, Metadata, Plugin, ResourceBody,
-        ResourceContents, ResourceLink, Role, ToolError, cancelled, log, progress,
+        Access, Annotations, ClientCapabilities, Content, Context, CreateMessageResult,
+        ElicitAction, ElicitResult, Error, InputRequest, InputRequired, ListRootsResult, LogLevel,
+        Metadata, Outcome, Plugin, ResourceBody, ResourceContents, ResourceLink, Resumption, Role,
+        Root, ToolError, cancelled, client_capabilities, log, progress, resource_updated,
     };
+    #[cfg(any(feature = "resources", feature = "prompts"))]
+    pub use crate::{Completion, CompletionContext, CompletionRef};
     #[cfg(feature = "prompts")]
-    pub use crate::{Message, Prompt, PromptArgs, PromptOutput, prompt};
+    pub use crate::{Message, Prompt, PromptArgs, PromptOutput, interactive_prompt, prompt};
     #[cfg(feature = "tools")]
-    pub use crate::{NoArgs, Tool, ToolAnnotations, ToolOutput, tool};
+    pub use crate::{NoArgs, Tool, ToolAnnotations, ToolOutput, interactive_tool, tool};
     #[cfg(feature = "resources")]
     pub use crate::{Resource, ResourceTemplate, Vars, resource, template};
     pub use schemars::JsonSchema;

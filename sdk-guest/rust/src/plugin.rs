@@ -2,10 +2,14 @@
 
 use crate::metadata::Metadata;
 
+#[cfg(any(feature = "resources", feature = "prompts"))]
+use crate::completion::{Completion, CompletionRef};
 #[cfg(feature = "resources")]
 use crate::content::ResourceContents;
 #[cfg(any(feature = "tools", feature = "resources", feature = "prompts"))]
 use crate::error::Error;
+#[cfg(any(feature = "tools", feature = "prompts"))]
+use crate::input::{Outcome, Resumption};
 #[cfg(feature = "prompts")]
 use crate::prompt::{Prompt, PromptOutput};
 #[cfg(feature = "resources")]
@@ -20,9 +24,10 @@ use crate::tool::{Tool, ToolOutput};
 /// request, so the function runs once per request: keep it cheap (schemas
 /// are generated only when tools are listed).
 ///
-/// The `call_tool`, `read_resource` and `get_prompt` methods dispatch
-/// exactly like the component's exports do, which makes a plugin easy to
-/// unit-test natively.
+/// The `call_tool_with`, `read_resource`, `get_prompt_with` and `complete`
+/// methods dispatch exactly like the component's exports do, which makes a
+/// plugin easy to unit-test natively; `call_tool` and `get_prompt` are the
+/// one-round shorthands.
 ///
 /// [`export_plugin!`]: crate::export_plugin
 /// [`plugin!`]: crate::plugin
@@ -76,14 +81,34 @@ impl Plugin {
         &self.tools
     }
 
-    /// Run tool `name` on `arguments` (JSON text). Unknown names answer
+    #[cfg(feature = "tools")]
+    fn find_tool(&self, name: &str) -> Result<&Tool, Error> {
+        self.tools
+            .iter()
+            .find(|t| t.name == name)
+            .ok_or_else(|| Error::NotFound(format!("unknown tool `{name}`")))
+    }
+
+    /// Run tool `name` on `arguments` (JSON text) and expect it to finish in
+    /// one round (see [`Tool::call`]). Unknown names answer
     /// [`Error::NotFound`].
     #[cfg(feature = "tools")]
     pub fn call_tool(&self, name: &str, arguments: &str) -> Result<ToolOutput, Error> {
-        match self.tools.iter().find(|t| t.name == name) {
-            Some(tool) => tool.call(arguments),
-            None => Err(Error::NotFound(format!("unknown tool `{name}`"))),
-        }
+        self.find_tool(name)?.call(arguments)
+    }
+
+    /// Run one round of tool `name` on `arguments` (JSON text), exactly as
+    /// `call-tool` does; `resume` carries the client's answers and the state
+    /// in a later round (see [`Tool::call_with`]). Unknown names answer
+    /// [`Error::NotFound`].
+    #[cfg(feature = "tools")]
+    pub fn call_tool_with(
+        &self,
+        name: &str,
+        arguments: &str,
+        resume: Option<Resumption>,
+    ) -> Result<Outcome<ToolOutput>, Error> {
+        self.find_tool(name)?.call_with(arguments, resume)
     }
 
     /// Add a static resource (feature `resources`).
@@ -176,7 +201,16 @@ impl Plugin {
         &self.prompts
     }
 
-    /// Render prompt `name` with `arguments`. Unknown names answer
+    #[cfg(feature = "prompts")]
+    fn find_prompt(&self, name: &str) -> Result<&Prompt, Error> {
+        self.prompts
+            .iter()
+            .find(|p| p.name == name)
+            .ok_or_else(|| Error::NotFound(format!("unknown prompt `{name}`")))
+    }
+
+    /// Render prompt `name` with `arguments` and expect it to finish in one
+    /// round (see [`Prompt::render`]). Unknown names answer
     /// [`Error::NotFound`].
     #[cfg(feature = "prompts")]
     pub fn get_prompt(
@@ -184,9 +218,59 @@ impl Plugin {
         name: &str,
         arguments: &[(String, String)],
     ) -> Result<PromptOutput, Error> {
-        match self.prompts.iter().find(|p| p.name == name) {
-            Some(p) => p.render(arguments),
-            None => Err(Error::NotFound(format!("unknown prompt `{name}`"))),
+        self.find_prompt(name)?.render(arguments)
+    }
+
+    /// Render one round of prompt `name`, exactly as `get-prompt` does;
+    /// `resume` carries the client's answers and the state in a later round
+    /// (see [`Prompt::render_with`]). Unknown names answer
+    /// [`Error::NotFound`].
+    #[cfg(feature = "prompts")]
+    pub fn get_prompt_with(
+        &self,
+        name: &str,
+        arguments: &[(String, String)],
+        resume: Option<Resumption>,
+    ) -> Result<Outcome<PromptOutput>, Error> {
+        self.find_prompt(name)?.render_with(arguments, resume)
+    }
+
+    /// Complete `argument` of a prompt or a resource template from the
+    /// partial `value`, exactly as `completions.complete` does: the
+    /// completer registered with `Prompt::completer` /
+    /// `ResourceTemplate::completer`, or an empty completion when there is
+    /// none. A prompt or template this plugin does not have answers
+    /// [`Error::NotFound`].
+    #[cfg(any(feature = "resources", feature = "prompts"))]
+    pub fn complete(
+        &self,
+        reference: &CompletionRef,
+        argument: &str,
+        value: &str,
+        context: &[(String, String)],
+    ) -> Result<Completion, Error> {
+        match reference {
+            #[cfg(feature = "prompts")]
+            CompletionRef::Prompt(name) => {
+                self.find_prompt(name)?.complete(argument, value, context)
+            }
+            #[cfg(feature = "resources")]
+            CompletionRef::ResourceTemplate(uri_template) => self
+                .templates
+                .iter()
+                .find(|t| t.uri_template == *uri_template)
+                .ok_or_else(|| {
+                    Error::NotFound(format!("unknown resource template `{uri_template}`"))
+                })?
+                .complete(argument, value, context),
+            #[allow(unreachable_patterns)]
+            other => Err(Error::NotFound(format!(
+                "this plugin has no {}",
+                match other {
+                    CompletionRef::Prompt(n) => format!("prompt `{n}`"),
+                    CompletionRef::ResourceTemplate(t) => format!("resource template `{t}`"),
+                }
+            ))),
         }
     }
 }
@@ -241,5 +325,119 @@ mod tests {
             vec![Message::user("hi")]
         );
         assert!(matches!(p.get_prompt("no", &[]), Err(Error::NotFound(_))));
+    }
+
+    #[test]
+    fn completion_dispatch() {
+        let p = sample()
+            .prompt(
+                prompt("city", "City", |a: &PromptArgs| {
+                    Ok(a.require("name")?.to_string())
+                })
+                .required("name", "A city")
+                .completer("name", |partial, _| {
+                    Completion::matching(["Paris", "Rome"], partial)
+                }),
+            )
+            .template(template("d://{a}/{b}", "d", |_: &Vars| Ok("d")).completer(
+                "b",
+                |partial: &str, cx: &CompletionContext| {
+                    vec![format!("{}-{partial}", cx.get("a").unwrap_or("?"))]
+                },
+            ));
+        let prompt_ref = CompletionRef::Prompt("city".into());
+        assert_eq!(
+            p.complete(&prompt_ref, "name", "r", &[]).unwrap().values,
+            ["Rome"]
+        );
+        assert_eq!(
+            p.complete(&prompt_ref, "nope", "r", &[]),
+            Ok(Completion::empty())
+        );
+        let template_ref = CompletionRef::ResourceTemplate("d://{a}/{b}".into());
+        assert_eq!(
+            p.complete(&template_ref, "b", "x", &[("a".into(), "1".into())])
+                .unwrap()
+                .values,
+            ["1-x"]
+        );
+        // A template without completers answers empty.
+        assert_eq!(
+            p.complete(
+                &CompletionRef::ResourceTemplate("b://{id}".into()),
+                "id",
+                "",
+                &[]
+            ),
+            Ok(Completion::empty())
+        );
+        assert!(matches!(
+            p.complete(&CompletionRef::Prompt("ghost".into()), "a", "", &[]),
+            Err(Error::NotFound(_))
+        ));
+        assert!(matches!(
+            p.complete(
+                &CompletionRef::ResourceTemplate("z://{q}".into()),
+                "q",
+                "",
+                &[]
+            ),
+            Err(Error::NotFound(_))
+        ));
+    }
+
+    #[test]
+    fn interactive_dispatch() {
+        use serde_json::json;
+        let p = sample()
+            .tool(interactive_tool("ask", "Ask", |_: NoArgs, cx: &Context| {
+                Ok(match cx.roots("roots") {
+                    Some(r) => Outcome::complete(ToolOutput::text(r.roots.len().to_string())),
+                    None => InputRequired::new().list_roots("roots").into(),
+                })
+            }))
+            .prompt(interactive_prompt(
+                "p",
+                "P",
+                |_: &PromptArgs, cx: &Context| {
+                    Ok(match cx.state() {
+                        Some(b"again") => Outcome::complete("done".to_string()),
+                        _ => InputRequired::new()
+                            .list_roots("r")
+                            .state(b"again".to_vec())
+                            .into(),
+                    })
+                },
+            ));
+        let first = p.call_tool_with("ask", "{}", None).unwrap();
+        assert_eq!(
+            first.input_required_value().unwrap().get("roots"),
+            Some(&InputRequest::ListRoots)
+        );
+        let resume = Resumption::new().response("roots", json!({"roots": [{"uri": "file:///a"}]}));
+        let done = p.call_tool_with("ask", "{}", Some(resume)).unwrap();
+        assert_eq!(
+            done.complete_value().unwrap().content,
+            vec![Content::text("1")]
+        );
+        assert!(matches!(
+            p.call_tool_with("ghost", "{}", None),
+            Err(Error::NotFound(_))
+        ));
+        let round1 = p.get_prompt_with("p", &[], None).unwrap();
+        let state = round1
+            .input_required_value()
+            .unwrap()
+            .state_bytes()
+            .unwrap()
+            .to_vec();
+        let round2 = p
+            .get_prompt_with("p", &[], Some(Resumption::new().state(state)))
+            .unwrap()
+            .complete_value()
+            .unwrap();
+        assert_eq!(round2.messages, vec![Message::user("done")]);
+        assert_eq!(round2.description.as_deref(), Some("P"));
+        assert!(matches!(p.get_prompt("p", &[]), Err(Error::Internal(_))));
     }
 }

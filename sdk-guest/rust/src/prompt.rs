@@ -1,9 +1,11 @@
 //! Prompts: message templates rendered from string arguments.
 
+use crate::completion::{self, Completer, Completion, CompletionContext, IntoCompletion};
 use crate::content::{Content, Role};
 use crate::error::Error;
+use crate::input::{Context, Outcome, Resumption};
 
-type RenderFn = Box<dyn Fn(&PromptArgs) -> Result<PromptOutput, Error>>;
+type RenderFn = Box<dyn Fn(&PromptArgs, &Context) -> Result<Outcome<PromptOutput>, Error>>;
 
 /// One declared argument of a prompt (MCP `PromptArgument`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,6 +28,7 @@ pub struct Prompt {
     pub(crate) title: Option<String>,
     pub(crate) description: Option<String>,
     pub(crate) arguments: Vec<PromptArgument>,
+    completers: Vec<(String, Completer)>,
     render: RenderFn,
 }
 
@@ -56,7 +59,67 @@ where
         title: None,
         description: Some(description.into()),
         arguments: Vec::new(),
-        render: Box::new(move |args| Ok(render(args)?.into_prompt_output())),
+        completers: Vec::new(),
+        render: Box::new(move |args, _| Ok(Outcome::Complete(render(args)?.into_prompt_output()))),
+    }
+}
+
+/// Declare a prompt that may ask the client for input before it renders
+/// (elicitation, sampling, roots: MCP multi round-trip requests, SEP-2322).
+///
+/// Like [`prompt`], but `render` also gets the request's [`Context`] and
+/// returns an [`Outcome`]; see [`interactive_tool`](crate::interactive_tool)
+/// for how the rounds go.
+///
+/// ```
+/// use capsule_plugin::prelude::*;
+/// use serde_json::json;
+///
+/// let p = interactive_prompt("review", "Review code with the user's focus", |args: &PromptArgs, cx: &Context| {
+///     let file = args.require("file")?;
+///     let Some(focus) = cx.elicitation("focus") else {
+///         return Ok(InputRequired::new()
+///             .elicit("focus", "What should the review focus on?", json!({
+///                 "type": "object",
+///                 "properties": {"focus": {"type": "string"}},
+///                 "required": ["focus"]
+///             }))
+///             .into());
+///     };
+///     let focus = focus.get_str("focus").unwrap_or("anything");
+///     Ok(Outcome::complete(format!("Review {file}, focusing on {focus}.")))
+/// })
+/// .required("file", "The file to review");
+///
+/// let args = [("file".to_string(), "main.rs".to_string())];
+/// assert!(p.render_with(&args, None).unwrap().is_input_required());
+/// let resume = Resumption::new()
+///     .response("focus", json!({"action": "accept", "content": {"focus": "errors"}}));
+/// let out = p.render_with(&args, Some(resume)).unwrap().complete_value().unwrap();
+/// assert_eq!(out.messages, [Message::user("Review main.rs, focusing on errors.")]);
+/// ```
+pub fn interactive_prompt<R, F>(
+    name: impl Into<String>,
+    description: impl Into<String>,
+    render: F,
+) -> Prompt
+where
+    R: IntoPromptOutput,
+    F: Fn(&PromptArgs, &Context) -> Result<Outcome<R>, Error> + 'static,
+{
+    Prompt {
+        name: name.into(),
+        title: None,
+        description: Some(description.into()),
+        arguments: Vec::new(),
+        completers: Vec::new(),
+        render: Box::new(move |args, cx| match render(args, cx)? {
+            Outcome::Complete(r) => Ok(Outcome::Complete(r.into_prompt_output())),
+            Outcome::InputRequired(input) => {
+                input.validate()?;
+                Ok(Outcome::InputRequired(input))
+            }
+        }),
     }
 }
 
@@ -102,17 +165,94 @@ impl Prompt {
         self
     }
 
-    /// Render the prompt with `arguments` (name, value pairs), exactly as
-    /// `get-prompt` does. A result without a description gets the prompt's.
+    /// Suggest values for argument `argument` while the user types it (MCP
+    /// `completion/complete`): `complete` gets the partial value and the
+    /// arguments already filled in, and returns suggestions (a
+    /// `Vec<String>`, a `Vec<&str>`, a [`Completion`], or a `Result` of
+    /// one). Arguments without a completer get an empty completion.
+    ///
+    /// ```
+    /// use capsule_plugin::prelude::*;
+    /// let p = prompt("weather", "Weather in a city", |a: &PromptArgs| {
+    ///     Ok(format!("Weather in {}?", a.require("city")?))
+    /// })
+    /// .required("city", "A city")
+    /// .completer("city", |partial, _| Completion::matching(["Paris", "Perth", "Rome"], partial));
+    /// assert_eq!(p.complete("city", "pe", &[]).unwrap().values, ["Perth"]);
+    /// assert!(p.complete("other", "x", &[]).unwrap().values.is_empty());
+    /// ```
+    pub fn completer<R, F>(mut self, argument: impl Into<String>, complete: F) -> Self
+    where
+        R: IntoCompletion,
+        F: Fn(&str, &CompletionContext) -> R + 'static,
+    {
+        let argument = argument.into();
+        self.completers.retain(|(name, _)| *name != argument);
+        self.completers
+            .push((argument, completion::completer(complete)));
+        self
+    }
+
+    /// Complete argument `argument` from the partial `value`, given the
+    /// arguments already filled in, as `completions.complete` does.
+    pub fn complete(
+        &self,
+        argument: &str,
+        value: &str,
+        context: &[(String, String)],
+    ) -> Result<Completion, Error> {
+        let context = CompletionContext::new(context.to_vec());
+        completion::run(&self.completers, argument, value, &context)
+    }
+
+    /// Render the prompt's first round with `arguments` (name, value pairs),
+    /// as `get-prompt` does, and expect it to finish. A result without a
+    /// description gets the prompt's. An [`interactive_prompt`] that asks for
+    /// input answers [`Error::Internal`] here: test it with
+    /// [`render_with`](Self::render_with).
     pub fn render(&self, arguments: &[(String, String)]) -> Result<PromptOutput, Error> {
+        match self.render_with(arguments, None)? {
+            Outcome::Complete(out) => Ok(out),
+            Outcome::InputRequired(input) => Err(Error::internal(format!(
+                "prompt `{}` asked for input ({}); render it with `render_with`",
+                self.name,
+                input
+                    .requests()
+                    .iter()
+                    .map(|(k, r)| format!("{k}: {}", r.method()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))),
+        }
+    }
+
+    /// Render one round of the prompt, exactly as `get-prompt` does:
+    /// `resume` is `None` in the first round, and the client's answers plus
+    /// the previous round's state in a later one.
+    pub fn render_with(
+        &self,
+        arguments: &[(String, String)],
+        resume: Option<Resumption>,
+    ) -> Result<Outcome<PromptOutput>, Error> {
+        self.render_in(arguments, &Context::resumed(resume))
+    }
+
+    /// Render one round with a [`Context`] of your own (for instance one with
+    /// [`Context::with_client_capabilities`]).
+    pub fn render_in(
+        &self,
+        arguments: &[(String, String)],
+        cx: &Context,
+    ) -> Result<Outcome<PromptOutput>, Error> {
         let args = PromptArgs {
             pairs: arguments.to_vec(),
         };
-        let mut out = (self.render)(&args)?;
-        if out.description.is_none() {
-            out.description = self.description.clone();
-        }
-        Ok(out)
+        Ok((self.render)(&args, cx)?.map(|mut out| {
+            if out.description.is_none() {
+                out.description = self.description.clone();
+            }
+            out
+        }))
     }
 }
 

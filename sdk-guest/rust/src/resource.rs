@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::ops::Index;
 
+use crate::completion::{self, Completer, Completion, CompletionContext, IntoCompletion};
 use crate::content::{Annotations, ResourceContents};
 use crate::error::Error;
 use crate::uri_template::UriTemplate;
@@ -117,6 +118,7 @@ pub struct ResourceTemplate {
     pub(crate) annotations: Option<Annotations>,
     parsed: UriTemplate,
     read: TemplateFn,
+    completers: Vec<(String, Completer)>,
 }
 
 /// Declare a resource template: URIs matching `uri_template` are read by
@@ -153,6 +155,7 @@ where
         mime_type: None,
         annotations: None,
         read: Box::new(move |vars| Ok(read(vars)?.into_contents(&vars.uri, None))),
+        completers: Vec::new(),
     }
 }
 
@@ -184,6 +187,43 @@ impl ResourceTemplate {
     pub fn annotations(mut self, annotations: Annotations) -> Self {
         self.annotations = Some(annotations);
         self
+    }
+
+    /// Suggest values for template variable `variable` while the user types
+    /// it (MCP `completion/complete` with a `ref/resource` reference):
+    /// `complete` gets the partial value and the variables already filled in,
+    /// and returns suggestions (a `Vec<String>`, a `Vec<&str>`, a
+    /// [`Completion`], or a `Result` of one). Variables without a completer
+    /// get an empty completion.
+    ///
+    /// ```
+    /// use capsule_plugin::prelude::*;
+    /// let t = template("notes://{name}", "note", |v: &Vars| Ok(format!("note {}", &v["name"])))
+    ///     .completer("name", |partial, _| Completion::matching(["ideas", "todo"], partial));
+    /// assert_eq!(t.complete("name", "t", &[]).unwrap().values, ["todo"]);
+    /// ```
+    pub fn completer<R, F>(mut self, variable: impl Into<String>, complete: F) -> Self
+    where
+        R: IntoCompletion,
+        F: Fn(&str, &CompletionContext) -> R + 'static,
+    {
+        let variable = variable.into();
+        self.completers.retain(|(name, _)| *name != variable);
+        self.completers
+            .push((variable, completion::completer(complete)));
+        self
+    }
+
+    /// Complete variable `variable` from the partial `value`, given the
+    /// variables already filled in, as `completions.complete` does.
+    pub fn complete(
+        &self,
+        variable: &str,
+        value: &str,
+        context: &[(String, String)],
+    ) -> Result<Completion, Error> {
+        let context = CompletionContext::new(context.to_vec());
+        completion::run(&self.completers, variable, value, &context)
     }
 
     /// Read `uri` if it matches.

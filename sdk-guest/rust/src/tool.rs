@@ -7,9 +7,10 @@ use serde_json::Value;
 
 use crate::content::{Content, ResourceLink};
 use crate::error::Error;
+use crate::input::{Context, Outcome, Resumption};
 use crate::schema::object_schema;
 
-type Handler = Box<dyn Fn(&str) -> Result<ToolOutput, Error>>;
+type Handler = Box<dyn Fn(&str, &Context) -> Result<Outcome<ToolOutput>, Error>>;
 
 /// A tool: a name, a description, schemas derived from its types, and the
 /// function that runs it. Build one with [`tool`], then refine it with the
@@ -83,9 +84,71 @@ where
         meta: None,
         input_schema: object_schema::<A>,
         output_schema: R::output_schema,
-        handler: Box::new(move |arguments| {
+        handler: Box::new(move |arguments, _| {
             let args = parse_arguments::<A>(arguments)?;
-            handler(args)?.into_tool_output()
+            Ok(Outcome::Complete(handler(args)?.into_tool_output()?))
+        }),
+    }
+}
+
+/// Declare a tool that may ask the client for input before it finishes
+/// (elicitation, sampling, roots: MCP multi round-trip requests, SEP-2322).
+///
+/// Like [`tool`], but `handler` also gets the request's [`Context`] and
+/// returns an [`Outcome`]: `Outcome::complete(result)` when done, or an
+/// [`InputRequired`](crate::InputRequired) (`.into()`) naming what it needs.
+/// The host then asks the client and calls the tool again, in a fresh
+/// instance, with the same arguments and a [`Context`] carrying the answers
+/// and the state. Ask only for what
+/// [`Context::client_capabilities`] says the client supports: the host fails
+/// a request for an undeclared capability with MCP error `-32021`.
+///
+/// ```
+/// use capsule_plugin::prelude::*;
+///
+/// #[derive(Deserialize, JsonSchema)]
+/// struct Args { question: String }
+///
+/// fn ask_model(args: Args, cx: &Context) -> Result<Outcome<ToolOutput>, ToolError> {
+///     if !cx.client_capabilities().sampling() {
+///         return Ok(Outcome::complete(ToolOutput::error("this client cannot sample")));
+///     }
+///     match cx.sampling("answer") {
+///         Some(answer) => Ok(Outcome::complete(ToolOutput::text(answer.text()))),
+///         None => Ok(InputRequired::new().sample_text("answer", args.question, 200).into()),
+///     }
+/// }
+///
+/// let t = interactive_tool("ask_model", "Ask the client's model", ask_model);
+/// assert_eq!(t.name(), "ask_model");
+/// ```
+pub fn interactive_tool<A, R, F>(
+    name: impl Into<String>,
+    description: impl Into<String>,
+    handler: F,
+) -> Tool
+where
+    A: DeserializeOwned + JsonSchema,
+    R: IntoToolOutput,
+    F: Fn(A, &Context) -> Result<Outcome<R>, Error> + 'static,
+{
+    Tool {
+        name: name.into(),
+        title: None,
+        description: Some(description.into()),
+        annotations: None,
+        meta: None,
+        input_schema: object_schema::<A>,
+        output_schema: R::output_schema,
+        handler: Box::new(move |arguments, cx| {
+            let args = parse_arguments::<A>(arguments)?;
+            match handler(args, cx)? {
+                Outcome::Complete(r) => Ok(Outcome::Complete(r.into_tool_output()?)),
+                Outcome::InputRequired(input) => {
+                    input.validate()?;
+                    Ok(Outcome::InputRequired(input))
+                }
+            }
         }),
     }
 }
@@ -119,10 +182,41 @@ impl Tool {
         (self.output_schema)()
     }
 
-    /// Run the tool on `arguments` (JSON text), exactly as `call-tool` does.
-    /// Handy in unit tests of a plugin.
+    /// Run the tool's first round on `arguments` (JSON text), as `call-tool`
+    /// does, and expect it to finish. Handy in unit tests of a plugin. An
+    /// [`interactive_tool`] that asks for input answers
+    /// [`Error::Internal`] here: test it with [`call_with`](Self::call_with).
     pub fn call(&self, arguments: &str) -> Result<ToolOutput, Error> {
-        (self.handler)(arguments)
+        match self.call_with(arguments, None)? {
+            Outcome::Complete(out) => Ok(out),
+            Outcome::InputRequired(input) => Err(Error::internal(format!(
+                "tool `{}` asked for input ({}); run it with `call_with`",
+                self.name,
+                input
+                    .requests()
+                    .iter()
+                    .map(|(k, r)| format!("{k}: {}", r.method()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))),
+        }
+    }
+
+    /// Run one round of the tool on `arguments` (JSON text), exactly as
+    /// `call-tool` does: `resume` is `None` in the first round, and the
+    /// client's answers plus the previous round's state in a later one.
+    pub fn call_with(
+        &self,
+        arguments: &str,
+        resume: Option<Resumption>,
+    ) -> Result<Outcome<ToolOutput>, Error> {
+        (self.handler)(arguments, &Context::resumed(resume))
+    }
+
+    /// Run one round with a [`Context`] of your own (for instance one with
+    /// [`Context::with_client_capabilities`]).
+    pub fn call_in(&self, arguments: &str, cx: &Context) -> Result<Outcome<ToolOutput>, Error> {
+        (self.handler)(arguments, cx)
     }
 
     /// Set a human-readable title.
@@ -382,6 +476,63 @@ mod tests {
     fn non_object_structured_result_is_internal() {
         let t = tool("s", "s", |_: NoArgs| Ok(String::from("plain")));
         assert!(matches!(t.call("{}"), Err(Error::Internal(_))));
+    }
+
+    #[test]
+    fn interactive_tool_asks_then_finishes() {
+        use crate::input::InputRequired;
+
+        #[derive(Deserialize, JsonSchema)]
+        struct Args {
+            prompt: String,
+        }
+        let t = interactive_tool("s", "s", |args: Args, cx: &Context| {
+            Ok(match cx.sampling("llm") {
+                Some(r) => Outcome::complete(Greeting {
+                    greeting: format!("{} -> {}", args.prompt, r.text()),
+                }),
+                None => InputRequired::new()
+                    .sample_text("llm", args.prompt, 10)
+                    .state(b"s1".to_vec())
+                    .into(),
+            })
+        });
+        assert_eq!(t.input_schema()["required"], json!(["prompt"]));
+        assert!(t.output_schema().is_some());
+        let first = t.call_with(r#"{"prompt":"hi"}"#, None).expect("ok");
+        let input = first.input_required_value().expect("input required");
+        assert_eq!(input.state_bytes(), Some(&b"s1"[..]));
+        assert!(
+            matches!(t.call(r#"{"prompt":"hi"}"#), Err(Error::Internal(m)) if m.contains("llm: sampling/createMessage"))
+        );
+        let resume = Resumption::new().response(
+            "llm",
+            json!({"role": "assistant", "content": {"type": "text", "text": "yo"}, "model": "m"}),
+        );
+        let done = t
+            .call_with(r#"{"prompt":"hi"}"#, Some(resume))
+            .expect("ok")
+            .complete_value()
+            .expect("complete");
+        assert_eq!(
+            done.structured_content,
+            Some(json!({"greeting": "hi -> yo"}))
+        );
+        // Arguments are still checked before the handler runs.
+        assert!(matches!(
+            t.call_with("{}", None),
+            Err(Error::InvalidArguments(_))
+        ));
+    }
+
+    #[test]
+    fn interactive_tool_with_no_request_is_an_internal_error() {
+        let t = interactive_tool("e", "e", |_: NoArgs, _: &Context| {
+            Ok(Outcome::<ToolOutput>::input_required(
+                crate::input::InputRequired::new(),
+            ))
+        });
+        assert!(matches!(t.call_with("{}", None), Err(Error::Internal(_))));
     }
 
     #[test]
