@@ -82,6 +82,11 @@ impl CapsuleServer {
             Ok(tools::CallOutcome::Complete(result)) => result,
             Ok(tools::CallOutcome::InputRequired(_)) => unreachable!("handled in the loop"),
             Err(CallError::Cancelled) => {
+                tracing::info!(
+                    plugin,
+                    tool = name,
+                    "the client cancelled the call; its instance was stopped"
+                );
                 return Err(McpError::internal_error("request cancelled", None));
             }
             Err(CallError::Trap(detail)) => {
