@@ -1,21 +1,34 @@
 //! `conformance`: the tools, resources and prompts the official MCP
-//! conformance suite (`@modelcontextprotocol/conformance`) calls by name, as
-//! far as WIT `capsule:plugin@0.1.0` can express them.
+//! conformance suite (`@modelcontextprotocol/conformance`) calls by name,
+//! on WIT `capsule:plugin@0.2.0`.
 //!
 //! Install the component as `test.wasm`: Capsule publishes a tool or prompt
 //! `<file stem>_<name>`, so the tool `simple_text` here is the suite's
 //! `test_simple_text`. Resource URIs (`test://...`) are published as they are.
 //!
 //! Every answer follows the scenario's stated expectation (texts, media
-//! types, URIs); `make conformance` runs the suite against it. What 0.1
-//! cannot express (elicitation, sampling, roots, input-required results,
-//! completions, subscriptions, required client capabilities, list mutations)
-//! is not here: those scenarios need the host and a later contract minor.
+//! types, URIs, input-request keys); `make conformance` runs the suite
+//! against it. Elicitation, sampling and roots are asked with
+//! `input-required` (the multi round-trip requests of SEP-2322): the host
+//! returns an `InputRequiredResult` to 2026-07-28 clients and sends the
+//! requests itself to 2025-11-25 clients, then calls the tool again with the
+//! answers. Every interactive tool asks again when a retry lacks (or garbles)
+//! the answer it needs, and never fails for it.
+//!
+//! Not here, because a plugin cannot do them: `test_trigger_tool_change` and
+//! `test_trigger_prompt_change` (server-stateless probes that change the
+//! server's tool and prompt lists; the lists are the host's, built from the
+//! plugin directory), the tasks extension fixtures (`greet`, `slow_compute`,
+//! ...: tasks are not in the contract), and `json_schema_2020_12_tool`
+//! (its name has no `test_` prefix, which a plugin installed as `test.wasm`
+//! cannot publish).
 
+use std::collections::BTreeMap;
 use std::thread::sleep;
 use std::time::Duration;
 
 use capsule_plugin::prelude::*;
+use serde_json::{Value, json};
 
 /// A 1x1 red pixel, 8-bit RGB PNG (made with Python's `zlib` and `struct`).
 pub const RED_PIXEL_PNG: [u8; 69] = [
@@ -128,11 +141,18 @@ fn logging_tool(_: NoArgs) -> Result<ToolOutput, ToolError> {
     Ok(ToolOutput::text("Logging evaluated"))
 }
 
-fn streaming_elicitation(_: NoArgs) -> Result<ToolOutput, ToolError> {
-    // server-stateless checks that a tools/call response stream carries
-    // notifications and the result, never a server-to-client request.
+fn streaming_elicitation(_: NoArgs, cx: &Context) -> Result<Outcome<ToolOutput>, ToolError> {
+    // server-stateless (2026-07-28) calls this with the elicitation
+    // capability and checks that the response stream carries notifications
+    // and a result (here an InputRequiredResult), never a server-to-client
+    // request: with MRTR the question travels in the result.
     progress(50.0, Some(100.0), Some("Streaming"));
-    Ok(ToolOutput::text("Streaming complete"))
+    if cx.elicitation("confirm").is_some() || !cx.client_capabilities().elicitation_form() {
+        return Ok(Outcome::complete(ToolOutput::text("Streaming complete")));
+    }
+    Ok(InputRequired::new()
+        .elicit("confirm", "Continue streaming?", confirm_schema())
+        .into())
 }
 
 fn reconnection(_: NoArgs) -> Result<ToolOutput, ToolError> {
@@ -162,6 +182,480 @@ fn custom_header(args: RegionArgs) -> Result<ToolOutput, ToolError> {
     Ok(ToolOutput::text(format!("Region: {}", args.region)))
 }
 
+// ---------------------------------------------------------------- input required
+
+/// `{"type": "object", "properties": {<field>: {"type": "string"}}, "required": [<field>]}`.
+fn one_string_schema(field: &str) -> Value {
+    json!({
+        "type": "object",
+        "properties": {field: {"type": "string"}},
+        "required": [field],
+    })
+}
+
+/// The `ok` confirmation form of the request-state scenarios.
+fn confirm_schema() -> Value {
+    json!({
+        "type": "object",
+        "properties": {"ok": {"type": "boolean"}},
+        "required": ["ok"],
+    })
+}
+
+/// The accepted text field `field` of an elicitation answer, or how the user
+/// answered instead (`declined`, `cancelled`, `gave no <field>`).
+fn accepted_text(answer: &ElicitResult, field: &str) -> Result<String, String> {
+    match (answer.action, answer.get(field)) {
+        (ElicitAction::Accept, Some(Value::String(s))) => Ok(s.clone()),
+        (ElicitAction::Accept, Some(other)) => Ok(other.to_string()),
+        (ElicitAction::Accept, None) => Err(format!("gave no {field}")),
+        (ElicitAction::Decline, _) => Err("declined".into()),
+        (ElicitAction::Cancel, _) => Err("cancelled".into()),
+    }
+}
+
+/// `file:///a (A), file:///b`.
+fn roots_text(roots: &ListRootsResult) -> String {
+    if roots.roots.is_empty() {
+        return "none".into();
+    }
+    roots
+        .roots
+        .iter()
+        .map(|r| match &r.name {
+            Some(name) => format!("{} ({name})", r.uri),
+            None => r.uri.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The answers gathered so far by a tool that needs several, carried from
+/// round to round in the state: a retry may answer only some keys, and the
+/// next round asks only for the rest.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Gathered {
+    tool: String,
+    answers: BTreeMap<String, Value>,
+}
+
+/// The answer under `key` if it has the shape `request` asks for, as JSON.
+fn valid_answer(cx: &Context, key: &str, request: &InputRequest) -> Option<Value> {
+    let value = match request {
+        InputRequest::Elicitation(_) => serde_json::to_value(cx.elicitation(key)?),
+        InputRequest::Sampling(_) => serde_json::to_value(cx.sampling(key)?),
+        InputRequest::ListRoots => serde_json::to_value(cx.roots(key)?),
+    };
+    value.ok()
+}
+
+/// Gather an answer to every one of `wanted`: those already carried in the
+/// state (if it is this `tool`'s) or given in this round. When some are
+/// missing, ask for those, carrying the rest in the state.
+fn gather(
+    tool: &str,
+    cx: &Context,
+    wanted: Vec<(&str, InputRequest)>,
+) -> Result<Result<BTreeMap<String, Value>, InputRequired>, ToolError> {
+    let mut gathered = cx
+        .state_json::<Gathered>()
+        .filter(|g| g.tool == tool)
+        .unwrap_or_else(|| Gathered {
+            tool: tool.to_string(),
+            answers: BTreeMap::new(),
+        });
+    let mut ask = InputRequired::new();
+    for (key, request) in wanted {
+        if gathered.answers.contains_key(key) {
+            continue;
+        }
+        match valid_answer(cx, key, &request) {
+            Some(answer) => {
+                gathered.answers.insert(key.to_string(), answer);
+            }
+            None => ask = ask.request(key, request),
+        }
+    }
+    if ask.is_empty() {
+        return Ok(Ok(gathered.answers));
+    }
+    Ok(Err(ask.state_json(&gathered)?))
+}
+
+fn name_request() -> InputRequest {
+    InputRequest::elicit("What is your name?", one_string_schema("name"))
+}
+
+fn capital_request() -> InputRequest {
+    InputRequest::sample_text("What is the capital of France?", 100)
+}
+
+/// input-required-result-basic-elicitation (and -missing-input-response,
+/// -result-type, -ignore-extra-params, -validate-input): `user_name`.
+fn ir_elicitation(_: NoArgs, cx: &Context) -> Result<Outcome<ToolOutput>, ToolError> {
+    let Some(answer) = cx.elicitation("user_name") else {
+        return Ok(InputRequired::new()
+            .request("user_name", name_request())
+            .into());
+    };
+    Ok(Outcome::complete(ToolOutput::text(
+        match accepted_text(&answer, "name") {
+            Ok(name) => format!("Hello, {name}!"),
+            Err(why) => format!("Hello, stranger! (the user {why})"),
+        },
+    )))
+}
+
+/// input-required-result-basic-sampling: `capital_question`.
+fn ir_sampling(_: NoArgs, cx: &Context) -> Result<Outcome<ToolOutput>, ToolError> {
+    let Some(answer) = cx.sampling("capital_question") else {
+        return Ok(InputRequired::new()
+            .request("capital_question", capital_request())
+            .into());
+    };
+    Ok(Outcome::complete(ToolOutput::text(format!(
+        "Sampling response: {}",
+        answer.text()
+    ))))
+}
+
+/// input-required-result-basic-list-roots: `client_roots`.
+fn ir_list_roots(_: NoArgs, cx: &Context) -> Result<Outcome<ToolOutput>, ToolError> {
+    let Some(roots) = cx.roots("client_roots") else {
+        return Ok(InputRequired::new().list_roots("client_roots").into());
+    };
+    Ok(Outcome::complete(ToolOutput::text(format!(
+        "Client roots: {}",
+        roots_text(&roots)
+    ))))
+}
+
+/// The state of the request-state scenarios: what the second round must get
+/// back, byte for byte.
+const REQUEST_STATE: &[u8] = b"capsule-conformance/request-state/v1";
+const TAMPERED_STATE: &[u8] = b"capsule-conformance/tampered-state/v1";
+
+/// Ask `confirm` carrying `state` until a round brings both the answer and
+/// the very same state back.
+fn confirm_with_state(
+    cx: &Context,
+    state: &[u8],
+    message: &str,
+) -> Result<Outcome<ToolOutput>, ToolError> {
+    match (cx.elicitation("confirm"), cx.state()) {
+        (Some(answer), Some(got)) if got == state => {
+            let ok = answer.is_accepted() && answer.get("ok") == Some(&Value::Bool(true));
+            Ok(Outcome::complete(ToolOutput::text(format!(
+                "state-ok: the request state came back intact (confirmed: {ok})"
+            ))))
+        }
+        _ => Ok(InputRequired::new()
+            .elicit("confirm", message, confirm_schema())
+            .state(state.to_vec())
+            .into()),
+    }
+}
+
+/// input-required-result-request-state: the text must say `state-ok`.
+fn ir_request_state(_: NoArgs, cx: &Context) -> Result<Outcome<ToolOutput>, ToolError> {
+    confirm_with_state(cx, REQUEST_STATE, "Please confirm")
+}
+
+/// input-required-result-tampered-state: the host refuses a tampered
+/// `requestState` before this runs; an intact one completes.
+fn ir_tampered_state(_: NoArgs, cx: &Context) -> Result<Outcome<ToolOutput>, ToolError> {
+    confirm_with_state(cx, TAMPERED_STATE, "Please confirm")
+}
+
+/// input-required-result-multiple-input-requests: an elicitation, a sampling
+/// and a roots request in one round, with state.
+fn ir_multiple_inputs(_: NoArgs, cx: &Context) -> Result<Outcome<ToolOutput>, ToolError> {
+    let wanted = vec![
+        ("user_name", name_request()),
+        (
+            "greeting",
+            InputRequest::sample_text("Generate a greeting", 50),
+        ),
+        ("client_roots", InputRequest::ListRoots),
+    ];
+    let answers = match gather("multiple_inputs", cx, wanted)? {
+        Ok(answers) => answers,
+        Err(ask) => return Ok(ask.into()),
+    };
+    let name = serde_json::from_value::<ElicitResult>(answers["user_name"].clone())
+        .map_err(|e| ToolError::internal(e.to_string()))?;
+    let greeting = serde_json::from_value::<CreateMessageResult>(answers["greeting"].clone())
+        .map_err(|e| ToolError::internal(e.to_string()))?;
+    let roots = serde_json::from_value::<ListRootsResult>(answers["client_roots"].clone())
+        .map_err(|e| ToolError::internal(e.to_string()))?;
+    Ok(Outcome::complete(ToolOutput::text(format!(
+        "All inputs received. Name: {}; greeting: {}; roots: {}",
+        accepted_text(&name, "name").unwrap_or_else(|why| format!("(the user {why})")),
+        greeting.text(),
+        roots_text(&roots),
+    ))))
+}
+
+/// Where input-required-result-multi-round is, carried in the state.
+#[derive(Debug, Serialize, Deserialize)]
+struct MultiRound {
+    round: u32,
+    name: Option<String>,
+}
+
+/// input-required-result-multi-round: `step1` (a name), then `step2` (a
+/// colour) with a new state, then the result.
+fn ir_multi_round(_: NoArgs, cx: &Context) -> Result<Outcome<ToolOutput>, ToolError> {
+    let step1 = |state: &MultiRound| -> Result<Outcome<ToolOutput>, ToolError> {
+        Ok(InputRequired::new()
+            .elicit(
+                "step1",
+                "Step 1: What is your name?",
+                one_string_schema("name"),
+            )
+            .state_json(state)?
+            .into())
+    };
+    let step2 = |state: &MultiRound| -> Result<Outcome<ToolOutput>, ToolError> {
+        Ok(InputRequired::new()
+            .elicit(
+                "step2",
+                "Step 2: What is your favorite color?",
+                one_string_schema("color"),
+            )
+            .state_json(state)?
+            .into())
+    };
+    match cx.state_json::<MultiRound>() {
+        Some(MultiRound {
+            round: 2,
+            name: Some(name),
+        }) => match cx.elicitation("step2") {
+            Some(answer) => {
+                let color = accepted_text(&answer, "color")
+                    .unwrap_or_else(|why| format!("unknown (the user {why})"));
+                Ok(Outcome::complete(ToolOutput::text(format!(
+                    "Hello, {name}! Your favorite color is {color}."
+                ))))
+            }
+            None => step2(&MultiRound {
+                round: 2,
+                name: Some(name),
+            }),
+        },
+        _ => match cx.elicitation("step1") {
+            Some(answer) => step2(&MultiRound {
+                round: 2,
+                name: Some(
+                    accepted_text(&answer, "name").unwrap_or_else(|_| "stranger".to_string()),
+                ),
+            }),
+            None => step1(&MultiRound {
+                round: 1,
+                name: None,
+            }),
+        },
+    }
+}
+
+/// input-required-result-capability-check: ask only for what the client
+/// declared (`elicitation`, `sampling`, `roots`).
+fn ir_capabilities(_: NoArgs, cx: &Context) -> Result<Outcome<ToolOutput>, ToolError> {
+    let caps = cx.client_capabilities();
+    let mut wanted = Vec::new();
+    if caps.elicitation_form() {
+        wanted.push(("user_name", name_request()));
+    }
+    if caps.sampling() {
+        wanted.push(("capital_question", capital_request()));
+    }
+    if caps.roots() {
+        wanted.push(("client_roots", InputRequest::ListRoots));
+    }
+    if wanted.is_empty() {
+        return Ok(Outcome::complete(ToolOutput::text(
+            "The client declared none of elicitation, sampling and roots: nothing to ask",
+        )));
+    }
+    let answers = match gather("capabilities", cx, wanted)? {
+        Ok(answers) => answers,
+        Err(ask) => return Ok(ask.into()),
+    };
+    let keys: Vec<&str> = answers.keys().map(String::as_str).collect();
+    Ok(Outcome::complete(ToolOutput::text(format!(
+        "Asked only for what the client declared; answers: {}",
+        keys.join(", ")
+    ))))
+}
+
+/// server-stateless (2026-07-28): needs sampling whatever the client
+/// declared, so a client without it gets MCP error -32021 from the host.
+fn missing_capability(_: NoArgs, cx: &Context) -> Result<Outcome<ToolOutput>, ToolError> {
+    let Some(answer) = cx.sampling("completion") else {
+        return Ok(InputRequired::new()
+            .sample_text("completion", "Say hello", 20)
+            .into());
+    };
+    Ok(Outcome::complete(ToolOutput::text(format!(
+        "LLM response: {}",
+        answer.text()
+    ))))
+}
+
+/// Arguments of `sampling`.
+#[derive(Deserialize, JsonSchema)]
+struct SamplingArgs {
+    /// The prompt to send to the LLM
+    prompt: String,
+}
+
+/// tools-call-sampling (2025-11-25): `sampling/createMessage` with the
+/// prompt, then `LLM response: <text>`.
+fn sampling(args: SamplingArgs, cx: &Context) -> Result<Outcome<ToolOutput>, ToolError> {
+    let Some(answer) = cx.sampling("llm") else {
+        return Ok(InputRequired::new()
+            .sample_text("llm", args.prompt, 100)
+            .into());
+    };
+    Ok(Outcome::complete(ToolOutput::text(format!(
+        "LLM response: {}",
+        answer.text()
+    ))))
+}
+
+/// Arguments of `elicitation`.
+#[derive(Deserialize, JsonSchema)]
+struct ElicitationArgs {
+    /// The message to show the user
+    message: String,
+}
+
+/// tools-call-elicitation (2025-11-25): a username and email form, then the
+/// user's response.
+fn elicitation(args: ElicitationArgs, cx: &Context) -> Result<Outcome<ToolOutput>, ToolError> {
+    let Some(answer) = cx.elicitation("user_response") else {
+        return Ok(InputRequired::new()
+            .elicit(
+                "user_response",
+                args.message,
+                json!({
+                    "type": "object",
+                    "properties": {
+                        "username": {"type": "string", "description": "User's response"},
+                        "email": {"type": "string", "description": "User's email address"},
+                    },
+                    "required": ["username", "email"],
+                }),
+            )
+            .into());
+    };
+    Ok(Outcome::complete(ToolOutput::text(format!(
+        "User response: action={}, content={}",
+        action_name(answer.action),
+        answer.content_json()
+    ))))
+}
+
+fn action_name(action: ElicitAction) -> &'static str {
+    match action {
+        ElicitAction::Accept => "accept",
+        ElicitAction::Decline => "decline",
+        ElicitAction::Cancel => "cancel",
+    }
+}
+
+/// Ask `form` under `key` with `message`, then report the answer as
+/// `Elicitation completed: action=..., content={...}`.
+fn elicit_form(cx: &Context, message: &str, form: Value) -> Result<Outcome<ToolOutput>, ToolError> {
+    let Some(answer) = cx.elicitation("form") else {
+        return Ok(InputRequired::new().elicit("form", message, form).into());
+    };
+    Ok(Outcome::complete(ToolOutput::text(format!(
+        "Elicitation completed: action={}, content={}",
+        action_name(answer.action),
+        answer.content_json()
+    ))))
+}
+
+/// elicitation-sep1034-defaults (2025-11-25): a default for every primitive
+/// type.
+fn elicitation_sep1034_defaults(_: NoArgs, cx: &Context) -> Result<Outcome<ToolOutput>, ToolError> {
+    elicit_form(
+        cx,
+        "Please review and update the form fields with defaults",
+        json!({
+            "type": "object",
+            "properties": {
+                "name": {"type": "string", "description": "User name", "default": "John Doe"},
+                "age": {"type": "integer", "description": "User age", "default": 30},
+                "score": {"type": "number", "description": "User score", "default": 95.5},
+                "status": {
+                    "type": "string",
+                    "description": "User status",
+                    "enum": ["active", "inactive", "pending"],
+                    "default": "active",
+                },
+                "verified": {"type": "boolean", "description": "Verification status", "default": true},
+            },
+            "required": [],
+        }),
+    )
+}
+
+/// elicitation-sep1330-enums (2025-11-25): the five enum forms.
+fn elicitation_sep1330_enums(_: NoArgs, cx: &Context) -> Result<Outcome<ToolOutput>, ToolError> {
+    elicit_form(
+        cx,
+        "Please select options from the enum fields",
+        json!({
+            "type": "object",
+            "properties": {
+                "untitledSingle": {
+                    "type": "string",
+                    "description": "Select one option",
+                    "enum": ["option1", "option2", "option3"],
+                },
+                "titledSingle": {
+                    "type": "string",
+                    "description": "Select one option with titles",
+                    "oneOf": [
+                        {"const": "value1", "title": "First Option"},
+                        {"const": "value2", "title": "Second Option"},
+                        {"const": "value3", "title": "Third Option"},
+                    ],
+                },
+                "legacyEnum": {
+                    "type": "string",
+                    "description": "Select one option (legacy)",
+                    "enum": ["opt1", "opt2", "opt3"],
+                    "enumNames": ["Option One", "Option Two", "Option Three"],
+                },
+                "untitledMulti": {
+                    "type": "array",
+                    "description": "Select multiple options",
+                    "minItems": 1,
+                    "maxItems": 3,
+                    "items": {"type": "string", "enum": ["option1", "option2", "option3"]},
+                },
+                "titledMulti": {
+                    "type": "array",
+                    "description": "Select multiple options with titles",
+                    "minItems": 1,
+                    "maxItems": 3,
+                    "items": {
+                        "anyOf": [
+                            {"const": "value1", "title": "First Choice"},
+                            {"const": "value2", "title": "Second Choice"},
+                            {"const": "value3", "title": "Third Choice"},
+                        ],
+                    },
+                },
+            },
+            "required": [],
+        }),
+    )
+}
+
 // ---------------------------------------------------------------- resources
 
 /// The text of `test://template/{id}/data`.
@@ -175,6 +669,9 @@ fn template_data(vars: &Vars) -> Result<String, ToolError> {
     .to_string())
 }
 
+/// Ids the template's `{id}` completer suggests.
+const TEMPLATE_IDS: [&str; 6] = ["1", "2", "42", "100", "123", "456"];
+
 // ---------------------------------------------------------------- prompts
 
 fn simple_prompt(_: &PromptArgs) -> Result<String, ToolError> {
@@ -187,6 +684,38 @@ fn prompt_with_arguments(args: &PromptArgs) -> Result<String, ToolError> {
     Ok(format!(
         "Prompt with arguments: arg1='{arg1}', arg2='{arg2}'"
     ))
+}
+
+/// Values the `arg1` completer of `prompt_with_arguments` suggests.
+const ARG1_VALUES: [&str; 7] = ["hello", "help", "paris", "park", "party", "test", "testing"];
+
+/// `arg2` suggestions, which depend on `arg1` when it is filled in.
+fn arg2_values(arg1: Option<&str>) -> &'static [&'static str] {
+    match arg1 {
+        Some("hello" | "help") => &["world", "there", "everyone"],
+        Some("paris" | "park" | "party") => &["france", "texas", "ontario"],
+        _ => &["alpha", "beta", "gamma"],
+    }
+}
+
+/// input-required-result-non-tool-request: `prompts/get` asks
+/// `user_context` first.
+fn ir_prompt(_: &PromptArgs, cx: &Context) -> Result<Outcome<Vec<Message>>, ToolError> {
+    let Some(answer) = cx.elicitation("user_context") else {
+        return Ok(InputRequired::new()
+            .elicit(
+                "user_context",
+                "What context should the prompt use?",
+                one_string_schema("context"),
+            )
+            .into());
+    };
+    let context =
+        accepted_text(&answer, "context").unwrap_or_else(|why| format!("none (the user {why})"));
+    Ok(Outcome::complete(vec![
+        Message::user(format!("Context: {context}")),
+        Message::user("Answer with this context in mind."),
+    ]))
 }
 
 fn prompt_with_embedded_resource(args: &PromptArgs) -> Result<Vec<Message>, ToolError> {
@@ -261,10 +790,79 @@ pub fn plugin() -> Plugin {
         "Diagnostic logging validator tool: logs one info message",
         logging_tool,
     ))
-    .tool(tool(
+    .tool(interactive_tool(
         "streaming_elicitation",
-        "Diagnostic tool validating response streams: reports progress, then completes",
+        "Diagnostic tool validating response streams: reports progress, then asks to continue \
+         (an input-required result) when the client can elicit",
         streaming_elicitation,
+    ))
+    .tool(interactive_tool(
+        "missing_capability",
+        "Diagnostic tool that always needs the client's sampling capability",
+        missing_capability,
+    ))
+    // Elicitation and sampling (2025-11-25: the host asks the client during
+    // the call).
+    .tool(interactive_tool(
+        "sampling",
+        "Tests server-initiated sampling (LLM completion request)",
+        sampling,
+    ))
+    .tool(interactive_tool(
+        "elicitation",
+        "Tests server-initiated elicitation (user input request)",
+        elicitation,
+    ))
+    .tool(interactive_tool(
+        "elicitation_sep1034_defaults",
+        "Tests elicitation with default values per SEP-1034",
+        elicitation_sep1034_defaults,
+    ))
+    .tool(interactive_tool(
+        "elicitation_sep1330_enums",
+        "Tests elicitation with enum schema improvements per SEP-1330",
+        elicitation_sep1330_enums,
+    ))
+    // Input-required results (2026-07-28, SEP-2322).
+    .tool(interactive_tool(
+        "input_required_result_elicitation",
+        "Asks the user's name (elicitation `user_name`), then greets them",
+        ir_elicitation,
+    ))
+    .tool(interactive_tool(
+        "input_required_result_sampling",
+        "Asks the client's model for the capital of France (sampling `capital_question`)",
+        ir_sampling,
+    ))
+    .tool(interactive_tool(
+        "input_required_result_list_roots",
+        "Asks for the client's roots (`client_roots`) and lists them",
+        ir_list_roots,
+    ))
+    .tool(interactive_tool(
+        "input_required_result_request_state",
+        "Asks for a confirmation with a request state and checks the state comes back (state-ok)",
+        ir_request_state,
+    ))
+    .tool(interactive_tool(
+        "input_required_result_multiple_inputs",
+        "Asks for a name, a sampled greeting and the roots in one round",
+        ir_multiple_inputs,
+    ))
+    .tool(interactive_tool(
+        "input_required_result_multi_round",
+        "Asks for a name (step1), then a colour (step2) with an updated state, then answers",
+        ir_multi_round,
+    ))
+    .tool(interactive_tool(
+        "input_required_result_tampered_state",
+        "Asks for a confirmation with a request state; the host refuses a tampered one",
+        ir_tampered_state,
+    ))
+    .tool(interactive_tool(
+        "input_required_result_capabilities",
+        "Asks only for what the client declared: elicitation, sampling, roots",
+        ir_capabilities,
     ))
     .tool(tool(
         "reconnection",
@@ -308,7 +906,10 @@ pub fn plugin() -> Plugin {
         template("test://template/{id}/data", "template", template_data)
             .title("Resource Template")
             .description("A resource template with parameter substitution")
-            .mime_type("application/json"),
+            .mime_type("application/json")
+            .completer("id", |partial, _| {
+                Completion::matching(TEMPLATE_IDS, partial)
+            }),
     )
     // Prompts (prompts-* scenarios).
     .prompt(
@@ -327,7 +928,13 @@ pub fn plugin() -> Plugin {
         )
         .title("Prompt With Arguments")
         .required("arg1", "First test argument")
-        .required("arg2", "Second test argument"),
+        .required("arg2", "Second test argument")
+        .completer("arg1", |partial, _| {
+            Completion::matching(ARG1_VALUES, partial)
+        })
+        .completer("arg2", |partial, cx| {
+            Completion::matching(arg2_values(cx.get("arg1")).iter().copied(), partial)
+        }),
     )
     .prompt(
         prompt(
@@ -346,6 +953,14 @@ pub fn plugin() -> Plugin {
         )
         .title("Prompt With Image"),
     )
+    .prompt(
+        interactive_prompt(
+            "input_required_result_prompt",
+            "A prompt that asks the user for its context first (elicitation `user_context`)",
+            ir_prompt,
+        )
+        .title("Prompt With Input Required"),
+    )
 }
 
 capsule_plugin::export_plugin!(plugin);
@@ -353,10 +968,81 @@ capsule_plugin::export_plugin!(plugin);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use capsule_plugin::testing;
     use serde_json::Value;
 
     fn call(name: &str) -> ToolOutput {
         plugin().call_tool(name, "{}").expect("tool runs")
+    }
+
+    /// One round of tool `name` with `arguments`.
+    fn round(name: &str, arguments: Value, resume: Option<Resumption>) -> Outcome<ToolOutput> {
+        plugin()
+            .call_tool_with(name, &arguments.to_string(), resume)
+            .expect("tool runs")
+    }
+
+    /// The input required by one round (panics if it completed).
+    fn asks(outcome: Outcome<ToolOutput>) -> InputRequired {
+        match outcome {
+            Outcome::InputRequired(input) => input,
+            Outcome::Complete(out) => panic!("expected input-required, got {out:?}"),
+        }
+    }
+
+    /// The text of a completed round (panics if it asked for input).
+    fn text(outcome: Outcome<ToolOutput>) -> String {
+        match outcome {
+            Outcome::Complete(out) => {
+                assert!(!out.is_error, "{out:?}");
+                match &out.content[..] {
+                    [Content::Text { text, .. }] => text.clone(),
+                    other => panic!("expected one text block, got {other:?}"),
+                }
+            }
+            Outcome::InputRequired(input) => panic!("expected a result, got {input:?}"),
+        }
+    }
+
+    /// The keys and methods a round asks for.
+    fn requests(input: &InputRequired) -> Vec<(&str, &'static str)> {
+        input
+            .requests()
+            .iter()
+            .map(|(k, r)| (k.as_str(), r.method()))
+            .collect()
+    }
+
+    fn params(input: &InputRequired, key: &str) -> Value {
+        match input.get(key) {
+            Some(InputRequest::Elicitation(p) | InputRequest::Sampling(p)) => p.clone(),
+            other => panic!("{key}: {other:?}"),
+        }
+    }
+
+    fn accept(content: Value) -> Value {
+        json!({"action": "accept", "content": content})
+    }
+
+    fn sampled(text: &str) -> Value {
+        json!({
+            "role": "assistant",
+            "content": {"type": "text", "text": text},
+            "model": "test-model",
+            "stopReason": "endTurn"
+        })
+    }
+
+    fn test_roots() -> Value {
+        json!({"roots": [{"uri": "file:///test/root", "name": "Test Root"}]})
+    }
+
+    /// The state a round carries, as the next round's resumption.
+    fn carry(input: &InputRequired) -> Resumption {
+        match input.state_bytes() {
+            Some(state) => Resumption::new().state(state.to_vec()),
+            None => Resumption::new(),
+        }
     }
 
     #[test]
@@ -422,12 +1108,7 @@ mod tests {
                 "This tool intentionally returns an error for testing"
             )]
         );
-        for name in [
-            "tool_with_logging",
-            "tool_with_progress",
-            "logging_tool",
-            "streaming_elicitation",
-        ] {
+        for name in ["tool_with_logging", "tool_with_progress", "logging_tool"] {
             let out = call(name);
             assert!(!out.is_error, "{name}");
             assert!(matches!(&out.content[..], [Content::Text { .. }]), "{name}");
@@ -548,5 +1229,432 @@ mod tests {
                 Message::user("Please analyze the image above."),
             ]
         );
+    }
+
+    #[test]
+    fn elicitation_asks_user_name_then_greets() {
+        let name = "input_required_result_elicitation";
+        let first = asks(round(name, json!({}), None));
+        assert_eq!(requests(&first), [("user_name", "elicitation/create")]);
+        assert_eq!(
+            params(&first, "user_name"),
+            json!({
+                "message": "What is your name?",
+                "requestedSchema": {
+                    "type": "object",
+                    "properties": {"name": {"type": "string"}},
+                    "required": ["name"]
+                }
+            })
+        );
+        let answered = Resumption::new().response("user_name", accept(json!({"name": "Alice"})));
+        assert_eq!(
+            text(round(name, json!({}), Some(answered))),
+            "Hello, Alice!"
+        );
+        // Extra keys are ignored (ignore-extra-params).
+        let extra = Resumption::new()
+            .response("user_name", accept(json!({"name": "Alice"})))
+            .response("unknown_extra_key", accept(json!({"foo": "bar"})));
+        assert_eq!(text(round(name, json!({}), Some(extra))), "Hello, Alice!");
+        let declined = Resumption::new().response("user_name", json!({"action": "decline"}));
+        assert_eq!(
+            text(round(name, json!({}), Some(declined))),
+            "Hello, stranger! (the user declined)"
+        );
+    }
+
+    #[test]
+    fn missing_or_malformed_answers_are_asked_again() {
+        let name = "input_required_result_elicitation";
+        for resume in [
+            Resumption::new().response("wrong_key", accept(json!({"data": "wrong"}))),
+            Resumption::new().response("user_name", json!(12345)),
+            Resumption::new().response_text("user_name", "{not json"),
+            Resumption::new(),
+        ] {
+            let again = asks(round(name, json!({}), Some(resume)));
+            assert_eq!(requests(&again), [("user_name", "elicitation/create")]);
+        }
+    }
+
+    #[test]
+    fn sampling_and_roots() {
+        let first = asks(round("input_required_result_sampling", json!({}), None));
+        assert_eq!(
+            requests(&first),
+            [("capital_question", "sampling/createMessage")]
+        );
+        assert_eq!(
+            params(&first, "capital_question"),
+            json!({
+                "messages": [{
+                    "role": "user",
+                    "content": {"type": "text", "text": "What is the capital of France?"}
+                }],
+                "maxTokens": 100
+            })
+        );
+        let answered = Resumption::new().response(
+            "capital_question",
+            sampled("The capital of France is Paris."),
+        );
+        assert_eq!(
+            text(round(
+                "input_required_result_sampling",
+                json!({}),
+                Some(answered)
+            )),
+            "Sampling response: The capital of France is Paris."
+        );
+
+        let first = asks(round("input_required_result_list_roots", json!({}), None));
+        assert_eq!(requests(&first), [("client_roots", "roots/list")]);
+        let answered = Resumption::new().response("client_roots", test_roots());
+        assert_eq!(
+            text(round(
+                "input_required_result_list_roots",
+                json!({}),
+                Some(answered)
+            )),
+            "Client roots: file:///test/root (Test Root)"
+        );
+    }
+
+    #[test]
+    fn request_state_must_come_back_intact() {
+        for name in [
+            "input_required_result_request_state",
+            "input_required_result_tampered_state",
+        ] {
+            let first = asks(round(name, json!({}), None));
+            assert_eq!(requests(&first), [("confirm", "elicitation/create")]);
+            assert_eq!(params(&first, "confirm")["message"], "Please confirm");
+            assert!(first.state_bytes().is_some_and(|s| !s.is_empty()));
+            let ok = carry(&first).response("confirm", accept(json!({"ok": true})));
+            let done = text(round(name, json!({}), Some(ok)));
+            assert!(done.contains("state-ok"), "{done}");
+            // Without the state, or with another one, it starts over.
+            for resume in [
+                Resumption::new().response("confirm", accept(json!({"ok": true}))),
+                Resumption::new()
+                    .state(b"other".to_vec())
+                    .response("confirm", accept(json!({"ok": true}))),
+            ] {
+                let again = asks(round(name, json!({}), Some(resume)));
+                assert_eq!(again.state_bytes(), first.state_bytes());
+            }
+        }
+    }
+
+    #[test]
+    fn multiple_inputs_in_one_round_and_partial_answers() {
+        let name = "input_required_result_multiple_inputs";
+        let first = asks(round(name, json!({}), None));
+        assert_eq!(
+            requests(&first),
+            [
+                ("user_name", "elicitation/create"),
+                ("greeting", "sampling/createMessage"),
+                ("client_roots", "roots/list"),
+            ]
+        );
+        assert_eq!(params(&first, "greeting")["maxTokens"], 50);
+        assert!(first.state_bytes().is_some());
+        let all = carry(&first)
+            .response("user_name", accept(json!({"name": "Alice"})))
+            .response("greeting", sampled("Hello there!"))
+            .response("client_roots", test_roots());
+        assert_eq!(
+            text(round(name, json!({}), Some(all))),
+            "All inputs received. Name: Alice; greeting: Hello there!; roots: file:///test/root (Test Root)"
+        );
+        // Part of the answers: the next round asks for the rest only, and the
+        // answers given travel in the state.
+        let part = carry(&first).response("greeting", sampled("Hi!"));
+        let second = asks(round(name, json!({}), Some(part)));
+        assert_eq!(
+            requests(&second),
+            [
+                ("user_name", "elicitation/create"),
+                ("client_roots", "roots/list")
+            ]
+        );
+        let rest = carry(&second)
+            .response("user_name", accept(json!({"name": "Bob"})))
+            .response("client_roots", json!({"roots": []}));
+        assert_eq!(
+            text(round(name, json!({}), Some(rest))),
+            "All inputs received. Name: Bob; greeting: Hi!; roots: none"
+        );
+    }
+
+    #[test]
+    fn multi_round_evolves_its_state() {
+        let name = "input_required_result_multi_round";
+        let r1 = asks(round(name, json!({}), None));
+        assert_eq!(requests(&r1), [("step1", "elicitation/create")]);
+        assert_eq!(
+            params(&r1, "step1")["message"],
+            "Step 1: What is your name?"
+        );
+        let r2 = asks(round(
+            name,
+            json!({}),
+            Some(carry(&r1).response("step1", accept(json!({"name": "Alice"})))),
+        ));
+        assert_eq!(requests(&r2), [("step2", "elicitation/create")]);
+        assert_eq!(
+            params(&r2, "step2")["requestedSchema"]["required"],
+            json!(["color"])
+        );
+        assert_ne!(r1.state_bytes(), r2.state_bytes());
+        // A retry of round 2 without the answer asks step 2 again.
+        let again = asks(round(name, json!({}), Some(carry(&r2))));
+        assert_eq!(requests(&again), [("step2", "elicitation/create")]);
+        assert_eq!(again.state_bytes(), r2.state_bytes());
+        let done = text(round(
+            name,
+            json!({}),
+            Some(carry(&r2).response("step2", accept(json!({"color": "blue"})))),
+        ));
+        assert_eq!(done, "Hello, Alice! Your favorite color is blue.");
+    }
+
+    #[test]
+    fn capabilities_decide_what_is_asked() {
+        let name = "input_required_result_capabilities";
+        testing::set_client_capabilities(json!({"sampling": {}}));
+        let first = asks(round(name, json!({}), None));
+        assert_eq!(
+            requests(&first),
+            [("capital_question", "sampling/createMessage")]
+        );
+        let done = text(round(
+            name,
+            json!({}),
+            Some(carry(&first).response("capital_question", sampled("Paris"))),
+        ));
+        assert!(done.contains("capital_question"), "{done}");
+
+        testing::set_client_capabilities(json!({"elicitation": {}, "roots": {}}));
+        let first = asks(round(name, json!({}), None));
+        assert_eq!(
+            requests(&first),
+            [
+                ("user_name", "elicitation/create"),
+                ("client_roots", "roots/list")
+            ]
+        );
+
+        testing::set_client_capabilities(json!({"elicitation": {"url": {}}}));
+        let none = text(round(name, json!({}), None));
+        assert!(none.contains("nothing to ask"), "{none}");
+        testing::set_client_capabilities(json!({}));
+    }
+
+    #[test]
+    fn missing_capability_always_needs_sampling() {
+        for caps in [json!({}), json!({"elicitation": {}})] {
+            testing::set_client_capabilities(caps);
+            let first = asks(round("missing_capability", json!({}), None));
+            assert_eq!(requests(&first), [("completion", "sampling/createMessage")]);
+        }
+        testing::set_client_capabilities(json!({}));
+        let done = Resumption::new().response("completion", sampled("hi"));
+        assert_eq!(
+            text(round("missing_capability", json!({}), Some(done))),
+            "LLM response: hi"
+        );
+    }
+
+    #[test]
+    fn streaming_elicitation_asks_only_clients_that_elicit() {
+        assert_eq!(
+            text(round("streaming_elicitation", json!({}), None)),
+            "Streaming complete"
+        );
+        testing::set_client_capabilities(json!({"elicitation": {}}));
+        let first = asks(round("streaming_elicitation", json!({}), None));
+        assert_eq!(requests(&first), [("confirm", "elicitation/create")]);
+        let done = Resumption::new().response("confirm", accept(json!({"ok": true})));
+        assert_eq!(
+            text(round("streaming_elicitation", json!({}), Some(done))),
+            "Streaming complete"
+        );
+        testing::set_client_capabilities(json!({}));
+    }
+
+    #[test]
+    fn legacy_sampling_and_elicitation_tools() {
+        let first = asks(round(
+            "sampling",
+            json!({"prompt": "Test prompt for sampling"}),
+            None,
+        ));
+        assert_eq!(
+            params(&first, "llm"),
+            json!({
+                "messages": [{
+                    "role": "user",
+                    "content": {"type": "text", "text": "Test prompt for sampling"}
+                }],
+                "maxTokens": 100
+            })
+        );
+        let answered =
+            Resumption::new().response("llm", sampled("This is a test response from the client"));
+        assert_eq!(
+            text(round(
+                "sampling",
+                json!({"prompt": "Test prompt for sampling"}),
+                Some(answered)
+            )),
+            "LLM response: This is a test response from the client"
+        );
+        assert!(matches!(
+            plugin().call_tool_with("sampling", "{}", None),
+            Err(Error::InvalidArguments(_))
+        ));
+
+        let args = json!({"message": "Please provide your information"});
+        let first = asks(round("elicitation", args.clone(), None));
+        let p = params(&first, "user_response");
+        assert_eq!(p["message"], "Please provide your information");
+        assert_eq!(
+            p["requestedSchema"]["required"],
+            json!(["username", "email"])
+        );
+        assert_eq!(
+            p["requestedSchema"]["properties"]["email"]["description"],
+            "User's email address"
+        );
+        let answered = Resumption::new().response(
+            "user_response",
+            accept(json!({"username": "testuser", "email": "test@example.com"})),
+        );
+        assert_eq!(
+            text(round("elicitation", args, Some(answered))),
+            r#"User response: action=accept, content={"email":"test@example.com","username":"testuser"}"#
+        );
+    }
+
+    #[test]
+    fn sep1034_defaults_and_sep1330_enums() {
+        let first = asks(round("elicitation_sep1034_defaults", json!({}), None));
+        let props = &params(&first, "form")["requestedSchema"]["properties"];
+        assert_eq!(props["name"]["default"], "John Doe");
+        assert_eq!(props["age"]["type"], "integer");
+        assert_eq!(props["age"]["default"], 30);
+        assert_eq!(props["score"]["default"], 95.5);
+        assert_eq!(props["status"]["default"], "active");
+        assert_eq!(
+            props["status"]["enum"],
+            json!(["active", "inactive", "pending"])
+        );
+        assert_eq!(props["verified"]["default"], true);
+
+        let first = asks(round("elicitation_sep1330_enums", json!({}), None));
+        let props = &params(&first, "form")["requestedSchema"]["properties"];
+        assert!(props["untitledSingle"].get("oneOf").is_none());
+        assert_eq!(props["titledSingle"]["oneOf"][0]["title"], "First Option");
+        assert!(props["titledSingle"].get("enum").is_none());
+        assert_eq!(
+            props["legacyEnum"]["enumNames"].as_array().map(Vec::len),
+            Some(3)
+        );
+        assert_eq!(props["untitledMulti"]["items"]["type"], "string");
+        assert_eq!(props["titledMulti"]["items"]["anyOf"][2]["const"], "value3");
+        assert!(props["titledMulti"]["items"].get("enum").is_none());
+
+        let answered = Resumption::new().response("form", json!({"action": "cancel"}));
+        assert_eq!(
+            text(round(
+                "elicitation_sep1330_enums",
+                json!({}),
+                Some(answered)
+            )),
+            "Elicitation completed: action=cancel, content={}"
+        );
+    }
+
+    #[test]
+    fn prompt_asks_for_its_context() {
+        let p = plugin();
+        let first = p
+            .get_prompt_with("input_required_result_prompt", &[], None)
+            .expect("renders")
+            .input_required_value()
+            .expect("asks");
+        assert_eq!(requests(&first), [("user_context", "elicitation/create")]);
+        assert_eq!(
+            params(&first, "user_context")["message"],
+            "What context should the prompt use?"
+        );
+        let answered =
+            Resumption::new().response("user_context", accept(json!({"context": "test context"})));
+        let out = p
+            .get_prompt_with("input_required_result_prompt", &[], Some(answered))
+            .expect("renders")
+            .complete_value()
+            .expect("complete");
+        assert_eq!(out.messages[0], Message::user("Context: test context"));
+        assert!(out.description.is_some());
+    }
+
+    #[test]
+    fn completions() {
+        let p = plugin();
+        let prompt_ref = CompletionRef::Prompt("prompt_with_arguments".into());
+        let values = |arg: &str, partial: &str, context: &[(&str, &str)]| {
+            let context: Vec<(String, String)> = context
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            p.complete(&prompt_ref, arg, partial, &context)
+                .expect("completes")
+                .values
+        };
+        assert_eq!(values("arg1", "par", &[]), ["paris", "park", "party"]);
+        assert_eq!(values("arg1", "test", &[]), ["test", "testing"]);
+        assert_eq!(values("arg1", "zzz", &[]), Vec::<String>::new());
+        assert_eq!(
+            values("arg2", "", &[("arg1", "hello")]),
+            ["world", "there", "everyone"]
+        );
+        assert_eq!(values("arg2", "t", &[("arg1", "paris")]), ["texas"]);
+        assert_eq!(values("arg2", "", &[]), ["alpha", "beta", "gamma"]);
+        let template_ref = CompletionRef::ResourceTemplate("test://template/{id}/data".into());
+        assert_eq!(
+            p.complete(&template_ref, "id", "1", &[]).unwrap().values,
+            ["1", "100", "123"]
+        );
+        // Without a completer: an empty completion.
+        assert_eq!(
+            p.complete(&CompletionRef::Prompt("simple_prompt".into()), "x", "", &[]),
+            Ok(Completion::default())
+        );
+    }
+
+    #[test]
+    fn tool_names_fit_the_host_prefix() {
+        // Published as test_<name>: `^[A-Za-z0-9_-]{1,64}$` without `__`.
+        let p = plugin();
+        let names = p
+            .tools()
+            .iter()
+            .map(|t| t.name().to_string())
+            .chain(p.prompts().iter().map(|p| p.name().to_string()));
+        for name in names {
+            let published = format!("test_{name}");
+            assert!(published.len() <= 64, "{published}");
+            assert!(!published.contains("__"), "{published}");
+            assert!(
+                published
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'),
+                "{published}"
+            );
+        }
     }
 }
