@@ -32,7 +32,7 @@ guest-test: guest-test-python guest-test-js guest-test-c
 # their tests fail when a copy is stale. This refreshes the copies.
 guest-wit:
 	cp wit/plugin.wit sdk-guest/python/capsule_plugin/wit/plugin.wit
-	cp wit/0.1.0/plugin.wit sdk-guest/js/wit/plugin.wit
+	cp wit/plugin.wit sdk-guest/js/wit/plugin.wit
 
 # ------------------------------------------------------------------------------------------- Python
 
@@ -86,6 +86,7 @@ $(GUEST_OUT)/markdown_sm.wasm: plugins/markdown/markdown.ts $(JS_SRC) | $(JS_SDK
 guest-test-js: | $(JS_SDK)
 	node --test sdk-guest/js/test/ plugins/markdown/
 	sdk-guest/js/node_modules/.bin/tsc -p plugins/markdown/tsconfig.json
+	sdk-guest/js/node_modules/.bin/tsc -p sdk-guest/js/test/types/tsconfig.json
 
 # ------------------------------------------------------------------------------------------- C
 # zig cc (PyPI `ziglang`, in the same venv as componentize-py) compiles to a WASI reactor module;

@@ -66,3 +66,10 @@ test("files, resources and the prompt", () => {
   assert.match(review.messages[1].content.text, /- Changelog \(line 1\)/);
   assert.match(review.messages[1].content.text, /Focus on tone/);
 });
+
+test("document names complete for the prompt and the template", () => {
+  assert.deepEqual(plugin.dispatch.complete({ prompt: "review" }, "name", "").values, ["changelog.md", "guide.md"]);
+  assert.deepEqual(plugin.dispatch.complete({ template: "markdown://{name}" }, "name", "G").values, ["guide.md"]);
+  assert.deepEqual(plugin.dispatch.complete({ prompt: "review" }, "focus", "x").values, []);
+  assert.deepEqual(plugin.dispatch.problems(), []);
+});

@@ -2,13 +2,15 @@
 //
 // Tools work on Markdown passed inline (`outline`, `render`, `section`) or on a file in the guest
 // folder /docs (`outline_file`); every .md file in /docs is a resource (`markdown://{name}`), and
-// the `review` prompt hands a document and its outline to the model. /docs exists only when the
-// operator grants it (`capsule serve --fs markdown:/docs=DIR:ro`).
+// the `review` prompt hands a document and its outline to the model. Document names complete (the
+// prompt's `name`, the template's `{name}`) from /docs. /docs exists only when the operator grants
+// it (`capsule serve --fs markdown:/docs=DIR:ro`).
 //
 // Build: sdk-guest/js/bin/capsule-js.mjs build plugins/markdown/markdown.ts -o target/plugins/markdown.wasm
 
 import {
   InvalidArguments,
+  completion,
   embeddedResource,
   fs,
   plugin,
@@ -169,6 +171,20 @@ prompt(
     ];
   },
 );
+
+/** The documents in /docs whose name starts with what was typed so far. */
+function documentNames(value: string): string[] {
+  if (!fs.exists(DOCS)) return [];
+  const prefix = value.toLowerCase();
+  return fs
+    .list(DOCS)
+    .filter((e) => e.type === "file" && e.name.endsWith(".md") && e.name.toLowerCase().startsWith(prefix))
+    .map((e) => e.name)
+    .sort();
+}
+
+completion({ prompt: "review", argument: "name" }, documentNames);
+completion({ template: "markdown://{name}", argument: "name" }, documentNames);
 
 function checkName(name: string): string {
   if (!name || name.includes("/") || name.includes("\\") || name.startsWith(".")) {

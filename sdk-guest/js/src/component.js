@@ -8,8 +8,9 @@
 
 import { __capsule } from "./index.js";
 import { Internal, classify } from "./errors.js";
+import { asBytes } from "./interaction.js";
 
-const { registry, dispatch, runtime, isThenable } = __capsule;
+const { registry, dispatch, runtime, isThenable, isInputRequired, Resumption } = __capsule;
 
 /** Bind the host imports and WASI preopens (before any request), see runtime.js. */
 export function bind(options) {
@@ -119,6 +120,28 @@ function block(b) {
   }
 }
 
+/** An `inputRequired(...)` value as the WIT `input-required` record. */
+function inputRequiredRecord(r) {
+  return {
+    requests: r.requests.map((q) => [
+      q.key,
+      q.kind === "list-roots" ? { tag: "list-roots" } : { tag: q.kind, val: JSON.stringify(q.params) },
+    ]),
+    state: r.state,
+  };
+}
+
+/** The WIT `option<resumption>` as a `Resumption` (undefined in a first round). */
+function resumption(resume) {
+  if (resume === undefined || resume === null) return undefined;
+  const state = resume.state ?? undefined;
+  const bytes = state === undefined ? undefined : Array.isArray(state) ? Uint8Array.from(state) : asBytes(state);
+  if (state !== undefined && bytes === undefined) {
+    throw new Internal(`the resumption's state is not bytes but ${Object.prototype.toString.call(state)}`);
+  }
+  return new Resumption(resume.responses ?? [], bytes);
+}
+
 /** The export objects of `world` (names as in the WIT world, camelCased). */
 export function exportsFor() {
   const plugin = {
@@ -157,10 +180,10 @@ export function exportsFor() {
         meta: optJson(t.meta),
       }));
     },
-    callTool(name, args) {
+    callTool(name, args, resume) {
       return guarded(
-        () => dispatch.callTool(name, args),
-        (r) => ({
+        () => dispatch.callTool(name, args, resumption(resume)),
+        (r) => isInputRequired(r) ? { tag: "input-required", val: inputRequiredRecord(r) } : ({
           tag: "complete",
           val: {
             content: (r.content ?? []).map(block),
@@ -209,16 +232,29 @@ export function exportsFor() {
         arguments: p.arguments.map((a) => ({ name: a.name, title: opt(a.title), description: opt(a.description), required: Boolean(a.required) })),
       }));
     },
-    getPrompt(name, args) {
+    getPrompt(name, args, resume) {
       return guarded(
-        () => dispatch.getPrompt(name, args),
-        (out) => ({
-          description: opt(out.description),
-          messages: out.messages.map((m) => ({ role: m.role === "assistant" ? "assistant" : "user", content: block(m.content) })),
-        }),
+        () => dispatch.getPrompt(name, args, resumption(resume)),
+        (out) => isInputRequired(out) ? { tag: "input-required", val: inputRequiredRecord(out) } : {
+          tag: "complete",
+          val: {
+            description: opt(out.description),
+            messages: out.messages.map((m) => ({ role: m.role === "assistant" ? "assistant" : "user", content: block(m.content) })),
+          },
+        },
       );
     },
   };
 
-  return { plugin, tools, resources, prompts };
+  const completions = {
+    complete(reference, argument, value, context) {
+      const ref = reference.tag === "prompt" ? { prompt: reference.val } : { template: reference.val };
+      return guarded(
+        () => dispatch.complete(ref, argument, value, context),
+        (c) => ({ values: c.values, total: opt(c.total), hasMore: Boolean(c.hasMore) }),
+      );
+    },
+  };
+
+  return { plugin, tools, resources, prompts, completions };
 }

@@ -1,4 +1,4 @@
-// Types of capsule-plugin, the JavaScript/TypeScript guest SDK for Capsule (capsule:plugin@0.1.0).
+// Types of capsule-plugin, the JavaScript/TypeScript guest SDK for Capsule (capsule:plugin@0.2.0).
 
 // ------------------------------------------------------------------------------------------------
 // JSON Schema → TypeScript (the subset tool schemas use), so handlers get typed arguments
@@ -205,11 +205,12 @@ export function plugin(metadata: Metadata): Metadata;
  * Declare a tool. `args` is typed from `inputSchema`. Return a string (one text block), an object
  * (structured content plus its JSON as text), content blocks, or `toolResult(...)`; throw
  * `InvalidArguments`, `NotFound` or `Denied` for a typed error (anything else is `internal`).
- * Handlers may be async only with `--engine starlingmonkey`.
+ * Handlers may be async only with `--engine starlingmonkey`. A tool that needs the client's input
+ * returns `inputRequired(...)`; the next round gets the answers as `resume` (undefined at first).
  */
 export function tool<const I extends JsonSchema = { type: "object" }, const O extends JsonSchema | undefined = undefined>(
   spec: ToolSpec<I, O>,
-  handler: (args: FromSchema<I>) => Awaitable<ToolReturn<O>>,
+  handler: (args: FromSchema<I>, resume?: Resumption) => Awaitable<ToolReturn<O> | InputRequired>,
 ): typeof handler;
 
 export interface ResourceSpec {
@@ -268,11 +269,133 @@ type PromptArgs<A extends readonly PromptArgument[]> = Prettify<
 
 type PromptReturn = string | Message | (string | Message)[] | { messages: (string | Message)[]; description?: string };
 
-/** Declare a prompt; arguments arrive as strings. */
+/** Declare a prompt; arguments arrive as strings. It may return `inputRequired(...)`, like tools. */
 export function prompt<const A extends readonly PromptArgument[] = []>(
   spec: PromptSpec<A>,
-  render: (args: PromptArgs<A>) => Awaitable<PromptReturn>,
+  render: (args: PromptArgs<A>, resume?: Resumption) => Awaitable<PromptReturn | InputRequired>,
 ): typeof render;
+
+// ------------------------------------------------------------------------------------------------
+// asking the client (input required) and completions
+
+/** One question for the client, under a key of the plugin's choosing. */
+export interface InputRequest {
+  readonly key: string;
+  readonly kind: "elicitation" | "sampling" | "list-roots";
+  /** The MCP request's `params` (none for `roots/list`). */
+  readonly params?: Record<string, unknown>;
+}
+
+/** What a handler returns when it needs answers from the client first; made by `inputRequired`. */
+export interface InputRequired {
+  readonly requests: InputRequest[];
+  readonly state?: Uint8Array;
+  readonly __capsuleInputRequired: true;
+}
+
+/** An elicitation schema: an object of flat, primitive properties. */
+export interface ElicitationSchema extends JsonSchema {
+  type: "object";
+  properties: { readonly [name: string]: JsonSchema };
+}
+
+/** Ask the user (`elicitation/create`, form mode). Needs the client's `elicitation` capability. */
+export function elicit(key: string, message: string, schema?: ElicitationSchema): InputRequest;
+/** Send the user to `url` (`elicitation/create`, URL mode). Needs `elicitation.url`. */
+export function elicitUrl(key: string, message: string, url: string, elicitationId: string): InputRequest;
+
+export interface SamplingOptions {
+  /** Default 1000. */
+  maxTokens?: number;
+  systemPrompt?: string;
+  temperature?: number;
+  /** Any other `CreateMessageRequestParams` field: `modelPreferences`, `stopSequences`, ... */
+  [param: string]: unknown;
+}
+/**
+ * Ask the client's model (`sampling/createMessage`): a string (one user message), messages
+ * (`user(...)`, `assistant(...)` with text, image or audio), or the whole
+ * `CreateMessageRequestParams` (`{ messages, maxTokens, ... }`). Needs the `sampling` capability.
+ */
+export function sample(
+  key: string,
+  messages: string | Message | (string | Message)[] | { messages: unknown[]; maxTokens: number; [param: string]: unknown },
+  options?: SamplingOptions,
+): InputRequest;
+/** Ask for the client's roots (`roots/list`). Needs the `roots` capability. */
+export function listRoots(key: string): InputRequest;
+
+/**
+ * The value a handler returns to ask the client: one request or several (unique keys), and the
+ * state the next round needs (`resume.state`): bytes, a string or a JSON value; at most 16 KiB,
+ * readable by the client.
+ */
+export function inputRequired(requests: InputRequest | InputRequest[], state?: Uint8Array | string | unknown): InputRequired;
+/** Whether `value` was made by `inputRequired`. */
+export function isInputRequired(value: unknown): value is InputRequired;
+
+export interface Root {
+  uri: string;
+  name?: string;
+}
+
+/** The client's answers to the previous round and the state it carried. */
+export class Resumption {
+  constructor(responses?: Record<string, unknown> | [string, unknown][], state?: Uint8Array | string | unknown);
+  /** Every answer by key, as parsed JSON (`ElicitResult`, `CreateMessageResult`, `ListRootsResult`). */
+  readonly responses: Record<string, unknown>;
+  /** The state returned with the previous round's `inputRequired`. */
+  readonly state: Uint8Array | undefined;
+  has(key: string): boolean;
+  get(key: string): unknown;
+  stateText(): string | undefined;
+  stateJson<T = unknown>(): T | undefined;
+  /** An elicitation's outcome, undefined without an answer. */
+  action(key: string): "accept" | "decline" | "cancel" | undefined;
+  /** What the user entered, when they accepted. */
+  elicited<T = Record<string, unknown>>(key: string): T | undefined;
+  /** A sampling answer (`CreateMessageResult`). */
+  sampled(key: string): { role: Role; content: unknown; model?: string; stopReason?: string } | undefined;
+  /** The text the model answered (text blocks joined). */
+  sampledText(key: string): string | undefined;
+  /** The client's roots. */
+  roots(key: string): Root[] | undefined;
+}
+
+/** Suggestions for an argument (MCP `CompleteResult.completion`). */
+export interface Completion {
+  values: string[];
+  total?: number;
+  hasMore?: boolean;
+}
+
+export type CompletionRef = { prompt: string; argument: string } | { template: string; argument: string };
+
+/**
+ * Declare how to complete a prompt argument (`{ prompt, argument }`) or a resource-template
+ * variable (`{ template, argument }`): `complete(value, context)` returns suggestions, best first
+ * (an array of strings, of which the first 100 are kept, or a `Completion`). Without a completer
+ * an argument completes to nothing.
+ */
+export function completion(
+  ref: CompletionRef,
+  complete: (value: string, context: Record<string, string>) => Awaitable<string[] | Completion>,
+): typeof complete;
+
+/** The capabilities the client declared, with helpers for what `inputRequired` may ask. */
+export class ClientCapabilities {
+  constructor(declared?: Record<string, unknown>);
+  static parse(text: string | undefined): ClientCapabilities;
+  /** The JSON object the client declared (MCP `ClientCapabilities`). */
+  readonly declared: Record<string, unknown>;
+  /** Form-mode elicitation (`elicit`). */
+  readonly elicitation: boolean;
+  /** URL-mode elicitation (`elicitUrl`). */
+  readonly elicitationUrl: boolean;
+  readonly sampling: boolean;
+  readonly roots: boolean;
+  supports(request: InputRequest): boolean;
+}
 
 // ------------------------------------------------------------------------------------------------
 // errors
@@ -312,6 +435,12 @@ export function log(level: LogLevel, message: string): void;
 export function progress(progress: number, total?: number, message?: string): void;
 /** Whether the client cancelled the current request. */
 export function cancelled(): boolean;
+/** The capabilities the client declared (empty outside a request). Look before asking. */
+export function clientCapabilities(): ClientCapabilities;
+/** Tell clients subscribed to `uri` (a resource this plugin serves) that it changed. */
+export function resourceUpdated(uri: string): void;
+/** Unit tests in Node: what `clientCapabilities()` answers, and the URIs `resourceUpdated` got. */
+export const nativeHost: { capabilities: Record<string, unknown>; updated: string[] };
 
 /** Files in the folders the operator granted (absolute guest paths). */
 export const fs: {
@@ -339,8 +468,23 @@ export class UriTemplate {
 export const dispatch: {
   describe(): Metadata;
   world(): string;
-  callTool(name: string, args?: Record<string, unknown> | string): Awaitable<ToolResult>;
+  callTool(name: string, args?: Record<string, unknown> | string, resume?: ResumeInput): Awaitable<ToolResult | InputRequired>;
   listResources(): ResourceSpec[];
   readResource(uri: string): Awaitable<ContentsFields[]>;
-  getPrompt(name: string, args?: Record<string, string> | [string, string][]): Awaitable<{ description?: string; messages: Message[] }>;
+  getPrompt(
+    name: string,
+    args?: Record<string, string> | [string, string][],
+    resume?: ResumeInput,
+  ): Awaitable<{ description?: string; messages: Message[] } | InputRequired>;
+  complete(
+    ref: { prompt: string } | { template: string },
+    argument: string,
+    value?: string,
+    context?: Record<string, string> | [string, string][],
+  ): Awaitable<Completion>;
+  /** Declaration errors the build reports (completers of unknown prompts, templates, arguments). */
+  problems(): string[];
 };
+
+/** The next round's answers for `dispatch`: a `Resumption`, or `{ responses: { key: answer }, state }`. */
+export type ResumeInput = Resumption | { responses?: Record<string, unknown> | [string, unknown][]; state?: Uint8Array | string };

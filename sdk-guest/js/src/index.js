@@ -1,18 +1,30 @@
 // capsule-plugin — write Capsule plugins in JavaScript or TypeScript.
 //
-// Declarations (`plugin`, `tool`, `resource`, `resourceTemplate`, `resourceList`, `prompt`) fill
-// one registry; `capsule-js build` bundles the module with a generated entry that exports the
-// registry through the WIT interfaces of capsule:plugin@0.1.0. Nothing here imports a WIT
-// module, so plugins can be unit-tested in plain Node with `dispatch`.
+// Declarations (`plugin`, `tool`, `resource`, `resourceTemplate`, `resourceList`, `prompt`,
+// `completion`) fill one registry; `capsule-js build` bundles the module with a generated entry that
+// exports the registry through the WIT interfaces of capsule:plugin@0.2.0. Nothing here imports a
+// WIT module, so plugins can be unit-tested in plain Node with `dispatch`.
 
 import { CapsuleError, Denied, Internal, InvalidArguments, NotFound, classify } from "./errors.js";
 import { UriTemplate } from "./uri-template.js";
-import { runtime } from "./runtime.js";
+import { nativeHost, runtime } from "./runtime.js";
+import {
+  ClientCapabilities,
+  Resumption,
+  completionOf,
+  elicit,
+  elicitUrl,
+  inputRequired,
+  isInputRequired,
+  listRoots,
+  sample,
+} from "./interaction.js";
 
 export { CapsuleError, Denied, Internal, InvalidArguments, NotFound, classify };
 export { UriTemplate };
 export { decodeUtf8, encodeUtf8 } from "./utf8.js";
 export { fs } from "./fs.js";
+export { ClientCapabilities, Resumption, elicit, elicitUrl, inputRequired, isInputRequired, listRoots, nativeHost, sample };
 import { fs } from "./fs.js";
 
 const NAME = /^[A-Za-z0-9_-]{1,64}$/;
@@ -27,6 +39,7 @@ const registry = {
   templates: [],
   listers: [],
   prompts: [],
+  completers: [],
 };
 
 function checkName(kind, name) {
@@ -68,7 +81,9 @@ export function plugin(metadata) {
  * meta? }, (args) => result)`. The host validates arguments against `inputSchema` before the
  * handler runs. Return a string (a text block), a plain object (structured content plus its JSON
  * as text), content blocks (`text()`, `image()`, ...), or `toolResult({...})`; throw a
- * `CapsuleError` subclass for a typed error, anything else becomes `internal`.
+ * `CapsuleError` subclass for a typed error, anything else becomes `internal`. A tool that needs
+ * the client's input returns `inputRequired([...], state)` and gets the answers in the next round
+ * as its second argument, a `Resumption` (undefined in the first round).
  */
 export function tool(spec, handler) {
   const name = checkName("tool", spec.name);
@@ -116,14 +131,46 @@ export function resourceList(list) {
 
 /**
  * Declare a prompt: `prompt({ name, description?, title?, arguments: [{ name, description?,
- * required? }] }, (args) => messages)`. Arguments arrive as strings. Return a string (one user
- * message), `user(...)` / `assistant(...)` messages, a list, or `{ messages, description }`.
+ * required? }] }, (args, resume) => messages)`. Arguments arrive as strings. Return a string (one
+ * user message), `user(...)` / `assistant(...)` messages, a list, or `{ messages, description }`;
+ * or `inputRequired(...)`, like tools.
  */
 export function prompt(spec, render) {
   const name = checkName("prompt", spec.name);
   if (registry.prompts.some((p) => p.name === name)) throw new TypeError(`prompt ${name} is declared twice`);
   registry.prompts.push({ ...spec, name, arguments: spec.arguments ?? [], render: checkHandler("prompt", name, render) });
   return render;
+}
+
+/**
+ * Declare how to complete an argument: `completion({ prompt: "name", argument: "arg" }, fn)` for a
+ * prompt argument, `completion({ template: "docs://{name}", argument: "name" }, fn)` for a
+ * resource-template variable. `fn(value, context)` gets the partial value and the arguments already
+ * filled in (`{ name: value }`) and returns suggestions, best first: an array of strings (the first
+ * 100 are kept) or `{ values, total?, hasMore? }`. Arguments without a completer complete to nothing.
+ */
+export function completion(ref, complete) {
+  const { prompt: promptName, template, argument } = ref ?? {};
+  if ((promptName === undefined) === (template === undefined)) throw new TypeError("completion needs exactly one of prompt or template");
+  if (typeof argument !== "string" || !argument) throw new TypeError("completion needs the argument's name");
+  const kind = promptName !== undefined ? "prompt" : "template";
+  const target = promptName ?? template;
+  if (registry.completers.some((c) => c.kind === kind && c.target === target && c.argument === argument)) {
+    throw new TypeError(`${kind} ${target} argument ${argument} has two completers`);
+  }
+  registry.completers.push({ kind, target, argument, complete: checkHandler("completion", argument, complete) });
+  return complete;
+}
+
+/** Host function: the capabilities the client declared, a `ClientCapabilities`
+ * (`.elicitation`, `.elicitationUrl`, `.sampling`, `.roots`, `.supports(request)`, `.declared`). */
+export function clientCapabilities() {
+  return ClientCapabilities.parse(runtime.clientCapabilities());
+}
+
+/** Host function: tell clients subscribed to `uri` (a resource this plugin serves) that it changed. */
+export function resourceUpdated(uri) {
+  runtime.resourceUpdated(String(uri));
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -193,7 +240,7 @@ function then(value, fn) {
 }
 
 function toolOutput(spec, value) {
-  if (isKind(value, "result")) return value;
+  if (isKind(value, "result") || isInputRequired(value)) return value;
   if (value === undefined || value === null) return toolResult({});
   if (typeof value === "string") return toolResult({ content: [text(value)] });
   if (isKind(value, "content")) return toolResult({ content: [value] });
@@ -239,6 +286,7 @@ function resourceOutput(value, uri, mimeType) {
 }
 
 function promptOutput(spec, value) {
+  if (isInputRequired(value)) return value;
   let out;
   if (typeof value === "string" || isKind(value, "message")) out = { messages: [value] };
   else if (Array.isArray(value)) out = { messages: value };
@@ -252,7 +300,9 @@ function promptOutput(spec, value) {
 /**
  * What the component's exports do, in SDK shapes. Handy in unit tests:
  * `await dispatch.callTool("outline", { markdown: "# A" })`. Errors are thrown as they would
- * reach the host (use `classify(e)` to see the WIT case).
+ * reach the host (use `classify(e)` to see the WIT case). `callTool` and `getPrompt` take the
+ * next round's answers as a third argument (`{ responses: { key: answer }, state }` or a
+ * `Resumption`) and may answer an `inputRequired(...)` value.
  */
 export const dispatch = {
   describe() {
@@ -270,10 +320,10 @@ export const dispatch = {
   tools: () => registry.tools,
   templates: () => registry.templates,
   prompts: () => registry.prompts,
-  callTool(name, args) {
+  callTool(name, args, resume) {
     const spec = registry.tools.find((t) => t.name === name);
     if (!spec) throw new NotFound(`unknown tool \`${name}\``);
-    return then(spec.handler(parseArguments(args)), (value) => toolOutput(spec, value));
+    return then(spec.handler(parseArguments(args), Resumption.from(resume)), (value) => toolOutput(spec, value));
   },
   listResources() {
     const out = registry.resources.map(({ read: _read, ...r }) => r);
@@ -296,18 +346,50 @@ export const dispatch = {
     }
     throw new NotFound(`unknown resource \`${uri}\``);
   },
-  getPrompt(name, args) {
+  getPrompt(name, args, resume) {
     const spec = registry.prompts.find((p) => p.name === name);
     if (!spec) throw new NotFound(`unknown prompt \`${name}\``);
     const given = Array.isArray(args) ? Object.fromEntries(args) : { ...(args ?? {}) };
     for (const a of spec.arguments) {
       if (a.required && !(a.name in given)) throw new InvalidArguments(`missing required argument \`${a.name}\``);
     }
-    return then(spec.render(given), (v) => promptOutput(spec, v));
+    return then(spec.render(given, Resumption.from(resume)), (v) => promptOutput(spec, v));
+  },
+  /**
+   * Suggestions for `argument` of `{ prompt: name }` or `{ template: uriTemplate }` whose partial
+   * value is `value`: `{ values, total, hasMore }`. Unknown prompts and templates are `NotFound`.
+   */
+  complete(ref, argument, value = "", context = {}) {
+    const kind = ref.prompt !== undefined ? "prompt" : "template";
+    const target = ref.prompt ?? ref.template;
+    if (kind === "prompt" && !registry.prompts.some((p) => p.name === target)) throw new NotFound(`unknown prompt \`${target}\``);
+    if (kind === "template" && !registry.templates.some((t) => t.uriTemplate === target)) {
+      throw new NotFound(`unknown resource template \`${target}\``);
+    }
+    const c = registry.completers.find((x) => x.kind === kind && x.target === target && x.argument === argument);
+    if (!c) return completionOf(undefined);
+    const ctx = Array.isArray(context) ? Object.fromEntries(context) : { ...(context ?? {}) };
+    return then(c.complete(String(value), ctx), completionOf);
+  },
+  /** Errors in the declarations that only show once everything is declared (the build checks). */
+  problems() {
+    const out = [];
+    for (const c of registry.completers) {
+      if (c.kind === "prompt") {
+        const p = registry.prompts.find((x) => x.name === c.target);
+        if (!p) out.push(`completion for unknown prompt ${c.target}`);
+        else if (!p.arguments.some((a) => a.name === c.argument)) out.push(`completion for unknown argument ${c.argument} of prompt ${c.target}`);
+      } else {
+        const t = registry.templates.find((x) => x.uriTemplate === c.target);
+        if (!t) out.push(`completion for unknown resource template ${c.target}`);
+        else if (!t.parsed.variables.includes(c.argument)) out.push(`completion for unknown variable ${c.argument} of template ${c.target}`);
+      }
+    }
+    return out;
   },
 };
 
 /** Internal: used by the entry module `capsule-js build` generates. Not a stable API. */
-export const __capsule = { registry, dispatch, runtime, fs, classify, KIND, isKind, isThenable };
+export const __capsule = { registry, dispatch, runtime, fs, classify, KIND, isKind, isThenable, isInputRequired, Resumption };
 // `capsule-js build` reads what a bundle declared, after importing it in Node, through this symbol.
 globalThis[Symbol.for("capsule-plugin")] = __capsule;

@@ -2,6 +2,12 @@
 // engine's conventions. The entry module `capsule-js build` generates binds them before any
 // request; in plain Node (unit tests) nothing is bound and the fallbacks apply.
 
+/**
+ * What the host functions see and do outside a component (unit tests in Node): set `capabilities`
+ * to what the client declares; `updated` collects the URIs passed to `resourceUpdated`.
+ */
+export const nativeHost = { capabilities: {}, updated: [] };
+
 const LEVELS = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"];
 
 export const runtime = {
@@ -33,6 +39,16 @@ export const runtime = {
 
   cancelled() {
     return this.host ? Boolean(this.host.cancelled()) : false;
+  },
+
+  /** The client's capabilities as JSON text (`nativeHost.capabilities` outside a component). */
+  clientCapabilities() {
+    return this.host ? this.host.clientCapabilities() : JSON.stringify(nativeHost.capabilities ?? {});
+  },
+
+  resourceUpdated(uri) {
+    if (this.host) this.host.resourceUpdated(uri);
+    else nativeHost.updated.push(uri);
   },
 
   /** A WIT u64 argument the way the engine wants it (StarlingMonkey: BigInt, QuickJS: number). */

@@ -186,7 +186,9 @@ test("component exports convert to the engines' WIT shapes", () => {
   assert.deepEqual(done, { tag: "complete", val: { content: [{ tag: "text", val: { text: '{"sum":5}', annotations: undefined } }], structuredContent: '{"sum":5}', isError: false, meta: undefined } });
   assert.throws(() => e.tools.callTool("typed", '{"kind":"missing"}'), (err) => err.tag === "not-found" && err.val === "no such thing");
   assert.throws(() => e.tools.callTool("typed", '{"kind":"other"}'), (err) => err.tag === "internal" && /TypeError/.test(err.val));
-  const blocks = e.prompts.getPrompt("chat", []).messages.map((m) => m.content.tag);
+  const rendered = e.prompts.getPrompt("chat", []);
+  assert.equal(rendered.tag, "complete");
+  const blocks = rendered.val.messages.map((m) => m.content.tag);
   assert.deepEqual(blocks, ["text", "text", "embedded-resource"]);
   assert.deepEqual(e.resources.readResource("demo://bytes")[0].body, { tag: "blob", val: new Uint8Array([1, 2, 3]) });
 
