@@ -1,7 +1,7 @@
 //! # capsule-plugin — write Capsule plugins in Rust
 //!
 //! A Capsule plugin is a WebAssembly component implementing the WIT package
-//! `capsule:plugin@0.1.0`. This crate hides the component plumbing: a tool
+//! `capsule:plugin@0.2.0`. This crate hides the component plumbing: a tool
 //! is a plain function from a `Deserialize + JsonSchema` arguments struct to
 //! a `Serialize + JsonSchema` result, resources and prompts are functions
 //! too, and one macro exports the lot.
@@ -43,9 +43,53 @@
 //! The component always exports `capsule:plugin/plugin` (metadata). The
 //! cargo features `tools`, `resources` and `prompts` add the interface of
 //! the same name, and with it `Plugin::tool`, `Plugin::resource` /
-//! `Plugin::template` and `Plugin::prompt`. Enable exactly the ones the
-//! plugin provides, and build each plugin with its own cargo invocation:
-//! cargo unifies features across the packages it builds together.
+//! `Plugin::template` and `Plugin::prompt`; `resources` and `prompts` also
+//! export `capsule:plugin/completions`. Enable exactly the ones the plugin
+//! provides, and build each plugin with its own cargo invocation: cargo
+//! unifies features across the packages it builds together.
+//!
+//! ## Asking the client: elicitation, sampling, roots
+//!
+//! A tool declared with [`interactive_tool`] (a prompt with
+//! [`interactive_prompt`]) gets a [`Context`] besides its arguments and
+//! returns an [`Outcome`]: the result, or an [`InputRequired`] naming what
+//! it needs from the client, each request under a key, plus optional state.
+//! The host asks the client (MCP multi round-trip requests, SEP-2322: an
+//! `InputRequiredResult` for 2026-07-28 clients, server-to-client requests
+//! for 2025-11-25 ones) and runs the handler again with the answers under
+//! the same keys ([`Context::elicitation`], [`Context::sampling`],
+//! [`Context::roots`]) and the state ([`Context::state`]). Plain handlers
+//! ([`tool`], [`prompt`]) are unchanged.
+//!
+//! ```
+//! # #[cfg(feature = "tools")] {
+//! use capsule_plugin::prelude::*;
+//! use serde_json::json;
+//!
+//! fn capital(_: NoArgs, cx: &Context) -> Result<Outcome<ToolOutput>, ToolError> {
+//!     match cx.sampling("capital") {
+//!         Some(answer) => Ok(Outcome::complete(ToolOutput::text(answer.text()))),
+//!         None if cx.client_capabilities().sampling() => Ok(InputRequired::new()
+//!             .sample_text("capital", "What is the capital of France?", 100)
+//!             .into()),
+//!         None => Ok(Outcome::complete(ToolOutput::error("this client cannot sample"))),
+//!     }
+//! }
+//!
+//! let t = interactive_tool("capital", "Ask the client's model", capital);
+//! capsule_plugin::testing::set_client_capabilities(json!({"sampling": {}}));
+//! assert!(t.call_with("{}", None).unwrap().is_input_required());
+//! let answer = json!({"role": "assistant", "content": {"type": "text", "text": "Paris"}, "model": "m"});
+//! let done = t.call_with("{}", Some(Resumption::new().response("capital", answer))).unwrap();
+//! assert_eq!(done.complete_value().unwrap().content, [Content::text("Paris")]);
+//! # }
+//! ```
+//!
+//! ## Completions
+//!
+//! `Prompt::completer` and `ResourceTemplate::completer` register
+//! suggestions for a prompt argument or a template variable (MCP
+//! `completion/complete`); without one the answer is an empty completion.
 //!
 //! ## Errors
 //!
@@ -57,8 +101,10 @@
 //!
 //! ## Host functions
 //!
-//! [`log()`], the [`log`](mod@log) shorthands, [`progress`] and [`cancelled`]
-//! act on the request being served.
+//! [`log()`], the [`log`](mod@log) shorthands, [`progress`], [`cancelled`],
+//! [`client_capabilities`] and [`resource_updated`] act on the request being
+//! served. In native unit tests the [`testing`] module stands in for the
+//! host.
 
 #![warn(missing_docs)]
 
