@@ -95,7 +95,8 @@ test-e2e: setup plugins
 	$(CARGO) build -p capsule-host
 	CAPSULE_BIN=target/debug/capsule CAPSULE_PLUGINS=$(PLUGIN_OUT) $(VENV)/bin/python -m pytest tests/e2e -q
 
-test: test-unit test-e2e
+# The official MCP conformance suite, both revisions, zero scored failures (see `conformance`).
+test: test-unit test-e2e conformance
 
 fmt:
 	$(CARGO) fmt --all

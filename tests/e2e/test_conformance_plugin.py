@@ -36,6 +36,21 @@ TOOLS = {
     "test_streaming_elicitation",
     "test_reconnection",
     "test_custom_header",
+    # Questions to the client (sampling, elicitation, roots): 2025-11-25 tools and the SEP-2322
+    # input-required family of 2026-07-28, plus the -32021 probe of server-stateless.
+    "test_sampling",
+    "test_elicitation",
+    "test_elicitation_sep1034_defaults",
+    "test_elicitation_sep1330_enums",
+    "test_missing_capability",
+    "test_input_required_result_elicitation",
+    "test_input_required_result_sampling",
+    "test_input_required_result_list_roots",
+    "test_input_required_result_request_state",
+    "test_input_required_result_tampered_state",
+    "test_input_required_result_multiple_inputs",
+    "test_input_required_result_multi_round",
+    "test_input_required_result_capabilities",
 }
 RESOURCES = {
     "test://static-text": "text/plain",
@@ -49,6 +64,7 @@ PROMPTS = {
     "test_prompt_with_arguments": {"arg1": True, "arg2": True},
     "test_prompt_with_embedded_resource": {"resourceUri": True},
     "test_prompt_with_image": {},
+    "test_input_required_result_prompt": {},
 }
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # The suite's tool-name rule (SEP-986).

@@ -160,7 +160,7 @@ async def test_request_state_is_sealed(capsule):
 async def test_a_retry_without_the_answer_asks_again(capsule):
     """A retry whose inputResponses lack the key the plugin asked for gets a new InputRequiredResult,
     not an error (SEP-2322 SHOULD)."""
-    async with capsule.serve([PLUGIN], mode=MODERN) as running:
+    async with capsule.serve([PLUGIN], mode=MODERN, callbacks=answers([])) as running:
         session = running.client.session
         tool = f"{PLUGIN}_input_required_result_elicitation"
         first = await session.call_tool(tool, {}, allow_input_required=True)
