@@ -36,6 +36,7 @@ TOOLS = {
     "test_streaming_elicitation",
     "test_reconnection",
     "test_custom_header",
+    "test_touch_watched_resource",
     # Questions to the client (sampling, elicitation, roots): 2025-11-25 tools and the SEP-2322
     # input-required family of 2026-07-28, plus the -32021 probe of server-stateless.
     "test_sampling",

@@ -182,6 +182,17 @@ fn custom_header(args: RegionArgs) -> Result<ToolOutput, ToolError> {
     Ok(ToolOutput::text(format!("Region: {}", args.region)))
 }
 
+/// The URI `touch_watched_resource` reports as changed.
+const WATCHED: &str = "test://watched-resource";
+
+fn touch_watched_resource(_: NoArgs) -> Result<ToolOutput, ToolError> {
+    // resources-subscribe/unsubscribe only check the replies; this is how a
+    // client (and Capsule's e2e tests) sees a subscription deliver
+    // `notifications/resources/updated`.
+    resource_updated(WATCHED);
+    Ok(ToolOutput::text(format!("Reported {WATCHED} as updated.")))
+}
+
 // ---------------------------------------------------------------- input required
 
 /// `{"type": "object", "properties": {<field>: {"type": "string"}}, "required": [<field>]}`.
@@ -877,6 +888,11 @@ pub fn plugin() -> Plugin {
         )
         .read_only(),
     )
+    .tool(tool(
+        "touch_watched_resource",
+        "Reports test://watched-resource as updated (notifications/resources/updated to its subscribers)",
+        touch_watched_resource,
+    ))
     // Resources (resources-* scenarios).
     .resource(
         resource("test://static-text", "static-text", || {
