@@ -122,7 +122,7 @@ guest-test-c: | $(GUEST_VENV)/.zig-ok
 	  -o target/guest-c/test_checksum -lm
 	target/guest-c/test_checksum
 	@# The bindings were generated from the current wit/plugin.wit (cheap check, no generator needed).
-	@test "$$(sha256sum wit/0.1.0/plugin.wit | cut -d' ' -f1)" = "$$(cat sdk-guest/c/bindings/WIT_SHA256)" || \
+	@test "$$(sha256sum wit/plugin.wit | cut -d' ' -f1)" = "$$(cat sdk-guest/c/bindings/WIT_SHA256)" || \
 	  { echo "sdk-guest/c/bindings are stale (wit/plugin.wit changed): run make guest-c-bindings"; exit 1; }
 	@if command -v wit-bindgen >/dev/null || test -x $(BINDGEN); then $(c_bindings_check); \
 	  else echo "guest-c-bindings-check skipped: no wit-bindgen generator here (the WIT_SHA256 check passed)"; fi
@@ -131,23 +131,23 @@ guest-test-c: | $(GUEST_VENV)/.zig-ok
 # 0.61.1, as the Rust SDK's wit-bindgen) as a small program built once into target/.
 define c_bindgen
 	if command -v wit-bindgen >/dev/null; then \
-	  for w in $(C_WORLDS); do wit-bindgen c --world $$w wit/0.1.0 --out-dir $(1) >/dev/null || exit 1; done; \
+	  for w in $(C_WORLDS); do wit-bindgen c --world $$w wit --out-dir $(1) >/dev/null || exit 1; done; \
 	else \
 	  test -x $(BINDGEN) || cargo build --release --quiet --manifest-path sdk-guest/c/tools/bindgen/Cargo.toml \
 	    --target-dir target/guest-bindgen || exit 1; \
-	  $(BINDGEN) wit/0.1.0 $(1) $(C_WORLDS) >/dev/null || exit 1; \
+	  $(BINDGEN) wit $(1) $(C_WORLDS) >/dev/null || exit 1; \
 	fi;
 endef
 
 guest-c-bindings:
 	@mkdir -p sdk-guest/c/bindings
 	@$(call c_bindgen,sdk-guest/c/bindings)
-	sha256sum wit/0.1.0/plugin.wit | cut -d' ' -f1 > sdk-guest/c/bindings/WIT_SHA256
+	sha256sum wit/plugin.wit | cut -d' ' -f1 > sdk-guest/c/bindings/WIT_SHA256
 
 define c_bindings_check
 	rm -rf target/guest-c/bindings && mkdir -p target/guest-c/bindings && \
 	{ $(call c_bindgen,target/guest-c/bindings) } && \
-	sha256sum wit/0.1.0/plugin.wit | cut -d' ' -f1 > target/guest-c/bindings/WIT_SHA256 && \
+	sha256sum wit/plugin.wit | cut -d' ' -f1 > target/guest-c/bindings/WIT_SHA256 && \
 	{ diff -r sdk-guest/c/bindings target/guest-c/bindings >/dev/null || \
 	  { echo "sdk-guest/c/bindings differ from freshly generated ones: run make guest-c-bindings"; exit 1; }; } && \
 	echo "sdk-guest/c/bindings are current"

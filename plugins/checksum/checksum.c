@@ -3,8 +3,9 @@
  * Tools `checksum` (text or base64 input), `checksum_file` (a file in /data, streamed in chunks,
  * with progress and cancellation) and `verify` (compare with an expected value); every file in
  * /data is a resource `checksum://{name}` whose contents are its checksums (JSON); the prompt
- * `verify_file` asks the model to compare a file's checksums with a published one. /data exists
- * only when the operator grants it (`capsule serve --fs checksum:/data=DIR:ro`).
+ * `verify_file` asks the model to compare a file's checksums with a published one. File names
+ * complete (the prompt's `name`, the template's `{name}`) from /data. /data exists only when the
+ * operator grants it (`capsule serve --fs checksum:/data=DIR:ro`).
  *
  * Build: sdk-guest/c/capsule-cc --world full-plugin plugins/checksum/checksum.c -o target/plugins/checksum.wasm
  */
@@ -347,6 +348,41 @@ static void list_files(capsule_resource_list *list) {
     closedir(dir);
 }
 
+static int by_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* Completion of a file name (the template's {name}, the prompt's `name`): the files in /data
+ * that start with what was typed, sorted (nothing when /data is not granted). */
+static capsule_status complete_name(const char *argument, const char *value, const capsule_prompt_args *context,
+                                    capsule_completion *out) {
+    (void)context;
+    if (strcmp(argument, "name") != 0) return CAPSULE_OK;
+    DIR *dir = opendir(DATA);
+    if (!dir) return CAPSULE_OK;
+    struct dirent *e;
+    char path[4096];
+    char **names = NULL;
+    size_t count = 0;
+    while ((e = readdir(dir)) != NULL) {
+        if (e->d_name[0] == '.') continue;
+        struct stat st;
+        snprintf(path, sizeof path, DATA "/%s", e->d_name);
+        if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) continue;
+        char **grown = realloc(names, (count + 1) * sizeof *names);
+        if (!grown) break;
+        names = grown;
+        size_t n = strlen(e->d_name) + 1;
+        if ((names[count] = malloc(n)) != NULL) memcpy(names[count++], e->d_name, n);
+    }
+    closedir(dir);
+    qsort(names, count, sizeof *names, by_name);
+    for (size_t i = 0; i < count; i++) {
+        if (names[i]) capsule_suggest_matching(out, names[i], value);
+        free(names[i]);
+    }
+    free(names);
+    return CAPSULE_OK;
+}
+
 static capsule_status read_sums(const capsule_vars *vars, const char *uri, capsule_contents *out) {
     const char *name = capsule_var(vars, "name");
     if (check_name(name) != CAPSULE_OK) return CAPSULE_INVALID_ARGUMENTS;
@@ -381,6 +417,7 @@ static const capsule_template templates[] = {
         .description = "The CRC-32 and Adler-32 of a file in /data, by file name (JSON)",
         .mime_type = "application/json",
         .read = read_sums,
+        .complete = complete_name,
     },
 };
 
@@ -405,7 +442,7 @@ static capsule_status prompt_verify_file(const capsule_prompt_args *args, capsul
 }
 
 static const capsule_prompt_argument verify_arguments[] = {
-    {.name = "name", .description = "The file in /data, e.g. release.txt", .required = true},
+    {.name = "name", .description = "The file in /data, e.g. release.txt", .required = true, .complete = complete_name},
     {.name = "published", .description = "The checksum the publisher lists"},
 };
 

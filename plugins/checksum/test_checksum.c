@@ -55,6 +55,20 @@ int main(void) {
     expect(big, "79660b4d"); /* zlib.adler32(b"a" * 100000) */
     free(big);
 
+    /* File names complete from /data; natively there is no /data, so nothing (but a completer ran). */
+    exports_capsule_plugin_completions_completion_reference_t ref = {.tag = EXPORTS_CAPSULE_PLUGIN_COMPLETIONS_COMPLETION_REFERENCE_PROMPT};
+    ref.val.prompt = str("verify_file");
+    full_plugin_string_t arg = str("name"), value = str("re");
+    full_plugin_list_tuple2_string_string_t context = {NULL, 0};
+    exports_capsule_plugin_completions_completion_t done;
+    CHECK(exports_capsule_plugin_completions_complete(&ref, &arg, &value, &context, &done, &err));
+    CHECK(done.values.len == 0 && done.total.is_some && done.total.val == 0);
+    ref.tag = EXPORTS_CAPSULE_PLUGIN_COMPLETIONS_COMPLETION_REFERENCE_RESOURCE_TEMPLATE;
+    ref.val.resource_template = str("checksum://{name}");
+    arg = str("name");
+    value = str("");
+    CHECK(exports_capsule_plugin_completions_complete(&ref, &arg, &value, &context, &done, &err) && done.total.is_some);
+
     if (failures) {
         fprintf(stderr, "%d check(s) failed\n", failures);
         return 1;

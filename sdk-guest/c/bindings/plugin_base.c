@@ -3,20 +3,26 @@
 #include <stdlib.h>
 #include <string.h>
 
-// Imported Functions from `capsule:plugin/host@0.1.0`
+// Imported Functions from `capsule:plugin/host@0.2.0`
 
-__attribute__((__import_module__("capsule:plugin/host@0.1.0"), __import_name__("log")))
+__attribute__((__import_module__("capsule:plugin/host@0.2.0"), __import_name__("log")))
 extern void __wasm_import_capsule_plugin_host_log(int32_t, uint8_t *, size_t);
 
-__attribute__((__import_module__("capsule:plugin/host@0.1.0"), __import_name__("progress")))
+__attribute__((__import_module__("capsule:plugin/host@0.2.0"), __import_name__("progress")))
 extern void __wasm_import_capsule_plugin_host_progress(double, int32_t, double, int32_t, uint8_t *, size_t);
 
-__attribute__((__import_module__("capsule:plugin/host@0.1.0"), __import_name__("cancelled")))
+__attribute__((__import_module__("capsule:plugin/host@0.2.0"), __import_name__("cancelled")))
 extern int32_t __wasm_import_capsule_plugin_host_cancelled(void);
 
-// Exported Functions from `capsule:plugin/plugin@0.1.0`
+__attribute__((__import_module__("capsule:plugin/host@0.2.0"), __import_name__("client-capabilities")))
+extern void __wasm_import_capsule_plugin_host_client_capabilities(uint8_t *);
 
-__attribute__((__weak__, __export_name__("cabi_post_capsule:plugin/plugin@0.1.0#describe")))
+__attribute__((__import_module__("capsule:plugin/host@0.2.0"), __import_name__("resource-updated")))
+extern void __wasm_import_capsule_plugin_host_resource_updated(uint8_t *, size_t);
+
+// Exported Functions from `capsule:plugin/plugin@0.2.0`
+
+__attribute__((__weak__, __export_name__("cabi_post_capsule:plugin/plugin@0.2.0#describe")))
 void __wasm_export_exports_capsule_plugin_plugin_describe_post_return(uint8_t * arg0) {
   if ((*((size_t*) (arg0 + sizeof(void*)))) > 0) {
     free(*((uint8_t **) (arg0 + 0)));
@@ -251,6 +257,71 @@ void capsule_plugin_types_content_block_free(capsule_plugin_types_content_block_
   }
 }
 
+void capsule_plugin_types_input_request_free(capsule_plugin_types_input_request_t *ptr) {
+  switch ((int32_t) ptr->tag) {
+    case 0: {
+      capsule_plugin_types_json_free(&ptr->val.elicitation);
+      break;
+    }
+    case 1: {
+      capsule_plugin_types_json_free(&ptr->val.sampling);
+      break;
+    }
+  }
+}
+
+void capsule_plugin_types_tuple2_string_input_request_free(capsule_plugin_types_tuple2_string_input_request_t *ptr) {
+  plugin_base_string_free(&ptr->f0);
+  capsule_plugin_types_input_request_free(&ptr->f1);
+}
+
+void capsule_plugin_types_list_tuple2_string_input_request_free(capsule_plugin_types_list_tuple2_string_input_request_t *ptr) {
+  size_t list_len = ptr->len;
+  if (list_len > 0) {
+    capsule_plugin_types_tuple2_string_input_request_t *list_ptr = ptr->ptr;
+    for (size_t i = 0; i < list_len; i++) {
+      capsule_plugin_types_tuple2_string_input_request_free(&list_ptr[i]);
+    }
+    free(list_ptr);
+  }
+}
+
+void plugin_base_option_list_u8_free(plugin_base_option_list_u8_t *ptr) {
+  if (ptr->is_some) {
+    plugin_base_list_u8_free(&ptr->val);
+  }
+}
+
+void capsule_plugin_types_input_required_free(capsule_plugin_types_input_required_t *ptr) {
+  capsule_plugin_types_list_tuple2_string_input_request_free(&ptr->requests);
+  plugin_base_option_list_u8_free(&ptr->state);
+}
+
+void capsule_plugin_types_tuple2_string_json_free(capsule_plugin_types_tuple2_string_json_t *ptr) {
+  plugin_base_string_free(&ptr->f0);
+  capsule_plugin_types_json_free(&ptr->f1);
+}
+
+void capsule_plugin_types_list_tuple2_string_json_free(capsule_plugin_types_list_tuple2_string_json_t *ptr) {
+  size_t list_len = ptr->len;
+  if (list_len > 0) {
+    capsule_plugin_types_tuple2_string_json_t *list_ptr = ptr->ptr;
+    for (size_t i = 0; i < list_len; i++) {
+      capsule_plugin_types_tuple2_string_json_free(&list_ptr[i]);
+    }
+    free(list_ptr);
+  }
+}
+
+void capsule_plugin_types_resumption_free(capsule_plugin_types_resumption_t *ptr) {
+  capsule_plugin_types_list_tuple2_string_json_free(&ptr->responses);
+  plugin_base_option_list_u8_free(&ptr->state);
+}
+
+void capsule_plugin_host_json_free(capsule_plugin_host_json_t *ptr) {
+  capsule_plugin_types_json_free(ptr);
+}
+
 void exports_capsule_plugin_plugin_filesystem_request_free(exports_capsule_plugin_plugin_filesystem_request_t *ptr) {
   plugin_base_string_free(&ptr->path);
 }
@@ -360,7 +431,19 @@ bool capsule_plugin_host_cancelled(void) {
   return ret;
 }
 
-__attribute__((__export_name__("capsule:plugin/plugin@0.1.0#describe")))
+void capsule_plugin_host_client_capabilities(capsule_plugin_host_json_t *ret) {
+  __attribute__((__aligned__(sizeof(void*))))
+  uint8_t ret_area[(2*sizeof(void*))];
+  uint8_t *ptr = (uint8_t *) &ret_area;
+  __wasm_import_capsule_plugin_host_client_capabilities(ptr);
+  *ret = (plugin_base_string_t) { (uint8_t*)(*((uint8_t **) (ptr + 0))), (*((size_t*) (ptr + sizeof(void*)))) };
+}
+
+void capsule_plugin_host_resource_updated(plugin_base_string_t *uri) {
+  __wasm_import_capsule_plugin_host_resource_updated((uint8_t *) (*uri).ptr, (*uri).len);
+}
+
+__attribute__((__export_name__("capsule:plugin/plugin@0.2.0#describe")))
 uint8_t * __wasm_export_exports_capsule_plugin_plugin_describe(void) {
   exports_capsule_plugin_plugin_metadata_t ret;
   exports_capsule_plugin_plugin_describe(&ret);

@@ -3,20 +3,26 @@
 #include <stdlib.h>
 #include <string.h>
 
-// Imported Functions from `capsule:plugin/host@0.1.0`
+// Imported Functions from `capsule:plugin/host@0.2.0`
 
-__attribute__((__import_module__("capsule:plugin/host@0.1.0"), __import_name__("log")))
+__attribute__((__import_module__("capsule:plugin/host@0.2.0"), __import_name__("log")))
 extern void __wasm_import_capsule_plugin_host_log(int32_t, uint8_t *, size_t);
 
-__attribute__((__import_module__("capsule:plugin/host@0.1.0"), __import_name__("progress")))
+__attribute__((__import_module__("capsule:plugin/host@0.2.0"), __import_name__("progress")))
 extern void __wasm_import_capsule_plugin_host_progress(double, int32_t, double, int32_t, uint8_t *, size_t);
 
-__attribute__((__import_module__("capsule:plugin/host@0.1.0"), __import_name__("cancelled")))
+__attribute__((__import_module__("capsule:plugin/host@0.2.0"), __import_name__("cancelled")))
 extern int32_t __wasm_import_capsule_plugin_host_cancelled(void);
 
-// Exported Functions from `capsule:plugin/resources@0.1.0`
+__attribute__((__import_module__("capsule:plugin/host@0.2.0"), __import_name__("client-capabilities")))
+extern void __wasm_import_capsule_plugin_host_client_capabilities(uint8_t *);
 
-__attribute__((__weak__, __export_name__("cabi_post_capsule:plugin/resources@0.1.0#list-resources")))
+__attribute__((__import_module__("capsule:plugin/host@0.2.0"), __import_name__("resource-updated")))
+extern void __wasm_import_capsule_plugin_host_resource_updated(uint8_t *, size_t);
+
+// Exported Functions from `capsule:plugin/resources@0.2.0`
+
+__attribute__((__weak__, __export_name__("cabi_post_capsule:plugin/resources@0.2.0#list-resources")))
 void __wasm_export_exports_capsule_plugin_resources_list_resources_post_return(uint8_t * arg0) {
   size_t len0 = *((size_t*) (arg0 + sizeof(void*)));
   if (len0 > 0) {
@@ -104,7 +110,7 @@ void __wasm_export_exports_capsule_plugin_resources_list_resources_post_return(u
   }
 }
 
-__attribute__((__weak__, __export_name__("cabi_post_capsule:plugin/resources@0.1.0#list-resource-templates")))
+__attribute__((__weak__, __export_name__("cabi_post_capsule:plugin/resources@0.2.0#list-resource-templates")))
 void __wasm_export_exports_capsule_plugin_resources_list_resource_templates_post_return(uint8_t * arg0) {
   size_t len0 = *((size_t*) (arg0 + sizeof(void*)));
   if (len0 > 0) {
@@ -192,7 +198,7 @@ void __wasm_export_exports_capsule_plugin_resources_list_resource_templates_post
   }
 }
 
-__attribute__((__weak__, __export_name__("cabi_post_capsule:plugin/resources@0.1.0#read-resource")))
+__attribute__((__weak__, __export_name__("cabi_post_capsule:plugin/resources@0.2.0#read-resource")))
 void __wasm_export_exports_capsule_plugin_resources_read_resource_post_return(uint8_t * arg0) {
   switch ((int32_t) (int32_t) *((uint8_t*) (arg0 + 0))) {
     case 0: {
@@ -284,9 +290,61 @@ void __wasm_export_exports_capsule_plugin_resources_read_resource_post_return(ui
   }
 }
 
-// Exported Functions from `capsule:plugin/plugin@0.1.0`
+// Exported Functions from `capsule:plugin/completions@0.2.0`
 
-__attribute__((__weak__, __export_name__("cabi_post_capsule:plugin/plugin@0.1.0#describe")))
+__attribute__((__weak__, __export_name__("cabi_post_capsule:plugin/completions@0.2.0#complete")))
+void __wasm_export_exports_capsule_plugin_completions_complete_post_return(uint8_t * arg0) {
+  switch ((int32_t) (int32_t) *((uint8_t*) (arg0 + 0))) {
+    case 0: {
+      size_t len = *((size_t*) (arg0 + (2*sizeof(void*))));
+      if (len > 0) {
+        uint8_t *ptr = *((uint8_t **) (arg0 + sizeof(void*)));
+        for (size_t i = 0; i < len; i++) {
+          uint8_t *base = ptr + i * (2*sizeof(void*));
+          (void) base;
+          if ((*((size_t*) (base + sizeof(void*)))) > 0) {
+            free(*((uint8_t **) (base + 0)));
+          }
+        }
+        free(ptr);
+      }
+      break;
+    }
+    case 1: {
+      switch ((int32_t) (int32_t) *((uint8_t*) (arg0 + sizeof(void*)))) {
+        case 0: {
+          if ((*((size_t*) (arg0 + (3*sizeof(void*))))) > 0) {
+            free(*((uint8_t **) (arg0 + (2*sizeof(void*)))));
+          }
+          break;
+        }
+        case 1: {
+          if ((*((size_t*) (arg0 + (3*sizeof(void*))))) > 0) {
+            free(*((uint8_t **) (arg0 + (2*sizeof(void*)))));
+          }
+          break;
+        }
+        case 2: {
+          if ((*((size_t*) (arg0 + (3*sizeof(void*))))) > 0) {
+            free(*((uint8_t **) (arg0 + (2*sizeof(void*)))));
+          }
+          break;
+        }
+        case 3: {
+          if ((*((size_t*) (arg0 + (3*sizeof(void*))))) > 0) {
+            free(*((uint8_t **) (arg0 + (2*sizeof(void*)))));
+          }
+          break;
+        }
+      }
+      break;
+    }
+  }
+}
+
+// Exported Functions from `capsule:plugin/plugin@0.2.0`
+
+__attribute__((__weak__, __export_name__("cabi_post_capsule:plugin/plugin@0.2.0#describe")))
 void __wasm_export_exports_capsule_plugin_plugin_describe_post_return(uint8_t * arg0) {
   if ((*((size_t*) (arg0 + sizeof(void*)))) > 0) {
     free(*((uint8_t **) (arg0 + 0)));
@@ -521,6 +579,71 @@ void capsule_plugin_types_content_block_free(capsule_plugin_types_content_block_
   }
 }
 
+void capsule_plugin_types_input_request_free(capsule_plugin_types_input_request_t *ptr) {
+  switch ((int32_t) ptr->tag) {
+    case 0: {
+      capsule_plugin_types_json_free(&ptr->val.elicitation);
+      break;
+    }
+    case 1: {
+      capsule_plugin_types_json_free(&ptr->val.sampling);
+      break;
+    }
+  }
+}
+
+void capsule_plugin_types_tuple2_string_input_request_free(capsule_plugin_types_tuple2_string_input_request_t *ptr) {
+  resources_plugin_string_free(&ptr->f0);
+  capsule_plugin_types_input_request_free(&ptr->f1);
+}
+
+void capsule_plugin_types_list_tuple2_string_input_request_free(capsule_plugin_types_list_tuple2_string_input_request_t *ptr) {
+  size_t list_len = ptr->len;
+  if (list_len > 0) {
+    capsule_plugin_types_tuple2_string_input_request_t *list_ptr = ptr->ptr;
+    for (size_t i = 0; i < list_len; i++) {
+      capsule_plugin_types_tuple2_string_input_request_free(&list_ptr[i]);
+    }
+    free(list_ptr);
+  }
+}
+
+void resources_plugin_option_list_u8_free(resources_plugin_option_list_u8_t *ptr) {
+  if (ptr->is_some) {
+    resources_plugin_list_u8_free(&ptr->val);
+  }
+}
+
+void capsule_plugin_types_input_required_free(capsule_plugin_types_input_required_t *ptr) {
+  capsule_plugin_types_list_tuple2_string_input_request_free(&ptr->requests);
+  resources_plugin_option_list_u8_free(&ptr->state);
+}
+
+void capsule_plugin_types_tuple2_string_json_free(capsule_plugin_types_tuple2_string_json_t *ptr) {
+  resources_plugin_string_free(&ptr->f0);
+  capsule_plugin_types_json_free(&ptr->f1);
+}
+
+void capsule_plugin_types_list_tuple2_string_json_free(capsule_plugin_types_list_tuple2_string_json_t *ptr) {
+  size_t list_len = ptr->len;
+  if (list_len > 0) {
+    capsule_plugin_types_tuple2_string_json_t *list_ptr = ptr->ptr;
+    for (size_t i = 0; i < list_len; i++) {
+      capsule_plugin_types_tuple2_string_json_free(&list_ptr[i]);
+    }
+    free(list_ptr);
+  }
+}
+
+void capsule_plugin_types_resumption_free(capsule_plugin_types_resumption_t *ptr) {
+  capsule_plugin_types_list_tuple2_string_json_free(&ptr->responses);
+  resources_plugin_option_list_u8_free(&ptr->state);
+}
+
+void capsule_plugin_host_json_free(capsule_plugin_host_json_t *ptr) {
+  capsule_plugin_types_json_free(ptr);
+}
+
 void exports_capsule_plugin_resources_json_free(exports_capsule_plugin_resources_json_t *ptr) {
   capsule_plugin_types_json_free(ptr);
 }
@@ -603,6 +726,68 @@ void exports_capsule_plugin_resources_result_list_resource_contents_error_free(e
   }
 }
 
+void exports_capsule_plugin_completions_error_free(exports_capsule_plugin_completions_error_t *ptr) {
+  capsule_plugin_types_error_free(ptr);
+}
+
+void exports_capsule_plugin_completions_completion_reference_free(exports_capsule_plugin_completions_completion_reference_t *ptr) {
+  switch ((int32_t) ptr->tag) {
+    case 0: {
+      resources_plugin_string_free(&ptr->val.prompt);
+      break;
+    }
+    case 1: {
+      resources_plugin_string_free(&ptr->val.resource_template);
+      break;
+    }
+  }
+}
+
+void resources_plugin_list_string_free(resources_plugin_list_string_t *ptr) {
+  size_t list_len = ptr->len;
+  if (list_len > 0) {
+    resources_plugin_string_t *list_ptr = ptr->ptr;
+    for (size_t i = 0; i < list_len; i++) {
+      resources_plugin_string_free(&list_ptr[i]);
+    }
+    free(list_ptr);
+  }
+}
+
+void resources_plugin_option_u32_free(resources_plugin_option_u32_t *ptr) {
+  if (ptr->is_some) {
+  }
+}
+
+void exports_capsule_plugin_completions_completion_free(exports_capsule_plugin_completions_completion_t *ptr) {
+  resources_plugin_list_string_free(&ptr->values);
+  resources_plugin_option_u32_free(&ptr->total);
+}
+
+void resources_plugin_tuple2_string_string_free(resources_plugin_tuple2_string_string_t *ptr) {
+  resources_plugin_string_free(&ptr->f0);
+  resources_plugin_string_free(&ptr->f1);
+}
+
+void resources_plugin_list_tuple2_string_string_free(resources_plugin_list_tuple2_string_string_t *ptr) {
+  size_t list_len = ptr->len;
+  if (list_len > 0) {
+    resources_plugin_tuple2_string_string_t *list_ptr = ptr->ptr;
+    for (size_t i = 0; i < list_len; i++) {
+      resources_plugin_tuple2_string_string_free(&list_ptr[i]);
+    }
+    free(list_ptr);
+  }
+}
+
+void exports_capsule_plugin_completions_result_completion_error_free(exports_capsule_plugin_completions_result_completion_error_t *ptr) {
+  if (!ptr->is_err) {
+    exports_capsule_plugin_completions_completion_free(&ptr->val.ok);
+  } else {
+    exports_capsule_plugin_completions_error_free(&ptr->val.err);
+  }
+}
+
 void exports_capsule_plugin_plugin_filesystem_request_free(exports_capsule_plugin_plugin_filesystem_request_t *ptr) {
   resources_plugin_string_free(&ptr->path);
   resources_plugin_option_string_free(&ptr->reason);
@@ -614,17 +799,6 @@ void exports_capsule_plugin_plugin_list_filesystem_request_free(exports_capsule_
     exports_capsule_plugin_plugin_filesystem_request_t *list_ptr = ptr->ptr;
     for (size_t i = 0; i < list_len; i++) {
       exports_capsule_plugin_plugin_filesystem_request_free(&list_ptr[i]);
-    }
-    free(list_ptr);
-  }
-}
-
-void resources_plugin_list_string_free(resources_plugin_list_string_t *ptr) {
-  size_t list_len = ptr->len;
-  if (list_len > 0) {
-    resources_plugin_string_t *list_ptr = ptr->ptr;
-    for (size_t i = 0; i < list_len; i++) {
-      resources_plugin_string_free(&list_ptr[i]);
     }
     free(list_ptr);
   }
@@ -714,7 +888,19 @@ bool capsule_plugin_host_cancelled(void) {
   return ret;
 }
 
-__attribute__((__export_name__("capsule:plugin/resources@0.1.0#list-resources")))
+void capsule_plugin_host_client_capabilities(capsule_plugin_host_json_t *ret) {
+  __attribute__((__aligned__(sizeof(void*))))
+  uint8_t ret_area[(2*sizeof(void*))];
+  uint8_t *ptr = (uint8_t *) &ret_area;
+  __wasm_import_capsule_plugin_host_client_capabilities(ptr);
+  *ret = (resources_plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + 0))), (*((size_t*) (ptr + sizeof(void*)))) };
+}
+
+void capsule_plugin_host_resource_updated(resources_plugin_string_t *uri) {
+  __wasm_import_capsule_plugin_host_resource_updated((uint8_t *) (*uri).ptr, (*uri).len);
+}
+
+__attribute__((__export_name__("capsule:plugin/resources@0.2.0#list-resources")))
 uint8_t * __wasm_export_exports_capsule_plugin_resources_list_resources(void) {
   exports_capsule_plugin_resources_list_resource_t ret;
   exports_capsule_plugin_resources_list_resources(&ret);
@@ -724,7 +910,7 @@ uint8_t * __wasm_export_exports_capsule_plugin_resources_list_resources(void) {
   return ptr;
 }
 
-__attribute__((__export_name__("capsule:plugin/resources@0.1.0#list-resource-templates")))
+__attribute__((__export_name__("capsule:plugin/resources@0.2.0#list-resource-templates")))
 uint8_t * __wasm_export_exports_capsule_plugin_resources_list_resource_templates(void) {
   exports_capsule_plugin_resources_list_resource_template_t ret;
   exports_capsule_plugin_resources_list_resource_templates(&ret);
@@ -734,7 +920,7 @@ uint8_t * __wasm_export_exports_capsule_plugin_resources_list_resource_templates
   return ptr;
 }
 
-__attribute__((__export_name__("capsule:plugin/resources@0.1.0#read-resource")))
+__attribute__((__export_name__("capsule:plugin/resources@0.2.0#read-resource")))
 uint8_t * __wasm_export_exports_capsule_plugin_resources_read_resource(uint8_t * arg, size_t arg0) {
   resources_plugin_string_t arg1 = (resources_plugin_string_t) { (uint8_t*)(arg), (arg0) };
   exports_capsule_plugin_resources_result_list_resource_contents_error_t ret;
@@ -788,7 +974,84 @@ uint8_t * __wasm_export_exports_capsule_plugin_resources_read_resource(uint8_t *
   return ptr;
 }
 
-__attribute__((__export_name__("capsule:plugin/plugin@0.1.0#describe")))
+__attribute__((__export_name__("capsule:plugin/completions@0.2.0#complete")))
+uint8_t * __wasm_export_exports_capsule_plugin_completions_complete(int32_t arg, uint8_t * arg0, size_t arg1, uint8_t * arg2, size_t arg3, uint8_t * arg4, size_t arg5, uint8_t * arg6, size_t arg7) {
+  exports_capsule_plugin_completions_completion_reference_t variant;
+  variant.tag = arg;
+  switch ((int32_t) variant.tag) {
+    case 0: {
+      variant.val.prompt = (resources_plugin_string_t) { (uint8_t*)(arg0), (arg1) };
+      break;
+    }
+    case 1: {
+      variant.val.resource_template = (resources_plugin_string_t) { (uint8_t*)(arg0), (arg1) };
+      break;
+    }
+  }
+  exports_capsule_plugin_completions_completion_reference_t arg8 = variant;
+  resources_plugin_string_t arg9 = (resources_plugin_string_t) { (uint8_t*)(arg2), (arg3) };
+  resources_plugin_string_t arg10 = (resources_plugin_string_t) { (uint8_t*)(arg4), (arg5) };
+  resources_plugin_list_tuple2_string_string_t arg11 = (resources_plugin_list_tuple2_string_string_t) { (resources_plugin_tuple2_string_string_t*)(arg6), (arg7) };
+  exports_capsule_plugin_completions_result_completion_error_t ret;
+  exports_capsule_plugin_completions_completion_t ok;
+  exports_capsule_plugin_completions_error_t err;
+  ret.is_err = !exports_capsule_plugin_completions_complete(&arg8, &arg9, &arg10, &arg11, &ok, &err);
+  if (ret.is_err) {
+    ret.val.err = err;
+  }
+  if (!ret.is_err) {
+    ret.val.ok = ok;
+  }
+  uint8_t *ptr = (uint8_t *) &RET_AREA;
+  if ((ret).is_err) {
+    const exports_capsule_plugin_completions_error_t *payload14 = &(ret).val.err;*((int8_t*)(ptr + 0)) = 1;
+    switch ((int32_t) (*payload14).tag) {
+      case 0: {
+        const resources_plugin_string_t *payload15 = &(*payload14).val.invalid_arguments;
+        *((int8_t*)(ptr + sizeof(void*))) = 0;
+        *((size_t*)(ptr + (3*sizeof(void*)))) = (*payload15).len;
+        *((uint8_t **)(ptr + (2*sizeof(void*)))) = (uint8_t *) (*payload15).ptr;
+        break;
+      }
+      case 1: {
+        const resources_plugin_string_t *payload16 = &(*payload14).val.not_found;
+        *((int8_t*)(ptr + sizeof(void*))) = 1;
+        *((size_t*)(ptr + (3*sizeof(void*)))) = (*payload16).len;
+        *((uint8_t **)(ptr + (2*sizeof(void*)))) = (uint8_t *) (*payload16).ptr;
+        break;
+      }
+      case 2: {
+        const resources_plugin_string_t *payload17 = &(*payload14).val.denied;
+        *((int8_t*)(ptr + sizeof(void*))) = 2;
+        *((size_t*)(ptr + (3*sizeof(void*)))) = (*payload17).len;
+        *((uint8_t **)(ptr + (2*sizeof(void*)))) = (uint8_t *) (*payload17).ptr;
+        break;
+      }
+      case 3: {
+        const resources_plugin_string_t *payload18 = &(*payload14).val.internal;
+        *((int8_t*)(ptr + sizeof(void*))) = 3;
+        *((size_t*)(ptr + (3*sizeof(void*)))) = (*payload18).len;
+        *((uint8_t **)(ptr + (2*sizeof(void*)))) = (uint8_t *) (*payload18).ptr;
+        break;
+      }
+    }
+  } else {
+    const exports_capsule_plugin_completions_completion_t *payload = &(ret).val.ok;*((int8_t*)(ptr + 0)) = 0;
+    *((size_t*)(ptr + (2*sizeof(void*)))) = ((*payload).values).len;
+    *((uint8_t **)(ptr + sizeof(void*))) = (uint8_t *) ((*payload).values).ptr;
+    if (((*payload).total).is_some) {
+      const uint32_t *payload13 = &((*payload).total).val;
+      *((int8_t*)(ptr + (3*sizeof(void*)))) = 1;
+      *((int32_t*)(ptr + (4+3*sizeof(void*)))) = (int32_t) (*payload13);
+    } else {
+      *((int8_t*)(ptr + (3*sizeof(void*)))) = 0;
+    }
+    *((int8_t*)(ptr + (8+3*sizeof(void*)))) = (*payload).has_more;
+  }
+  return ptr;
+}
+
+__attribute__((__export_name__("capsule:plugin/plugin@0.2.0#describe")))
 uint8_t * __wasm_export_exports_capsule_plugin_plugin_describe(void) {
   exports_capsule_plugin_plugin_metadata_t ret;
   exports_capsule_plugin_plugin_describe(&ret);

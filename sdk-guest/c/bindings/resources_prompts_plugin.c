@@ -3,20 +3,26 @@
 #include <stdlib.h>
 #include <string.h>
 
-// Imported Functions from `capsule:plugin/host@0.1.0`
+// Imported Functions from `capsule:plugin/host@0.2.0`
 
-__attribute__((__import_module__("capsule:plugin/host@0.1.0"), __import_name__("log")))
+__attribute__((__import_module__("capsule:plugin/host@0.2.0"), __import_name__("log")))
 extern void __wasm_import_capsule_plugin_host_log(int32_t, uint8_t *, size_t);
 
-__attribute__((__import_module__("capsule:plugin/host@0.1.0"), __import_name__("progress")))
+__attribute__((__import_module__("capsule:plugin/host@0.2.0"), __import_name__("progress")))
 extern void __wasm_import_capsule_plugin_host_progress(double, int32_t, double, int32_t, uint8_t *, size_t);
 
-__attribute__((__import_module__("capsule:plugin/host@0.1.0"), __import_name__("cancelled")))
+__attribute__((__import_module__("capsule:plugin/host@0.2.0"), __import_name__("cancelled")))
 extern int32_t __wasm_import_capsule_plugin_host_cancelled(void);
 
-// Exported Functions from `capsule:plugin/resources@0.1.0`
+__attribute__((__import_module__("capsule:plugin/host@0.2.0"), __import_name__("client-capabilities")))
+extern void __wasm_import_capsule_plugin_host_client_capabilities(uint8_t *);
 
-__attribute__((__weak__, __export_name__("cabi_post_capsule:plugin/resources@0.1.0#list-resources")))
+__attribute__((__import_module__("capsule:plugin/host@0.2.0"), __import_name__("resource-updated")))
+extern void __wasm_import_capsule_plugin_host_resource_updated(uint8_t *, size_t);
+
+// Exported Functions from `capsule:plugin/resources@0.2.0`
+
+__attribute__((__weak__, __export_name__("cabi_post_capsule:plugin/resources@0.2.0#list-resources")))
 void __wasm_export_exports_capsule_plugin_resources_list_resources_post_return(uint8_t * arg0) {
   size_t len0 = *((size_t*) (arg0 + sizeof(void*)));
   if (len0 > 0) {
@@ -104,7 +110,7 @@ void __wasm_export_exports_capsule_plugin_resources_list_resources_post_return(u
   }
 }
 
-__attribute__((__weak__, __export_name__("cabi_post_capsule:plugin/resources@0.1.0#list-resource-templates")))
+__attribute__((__weak__, __export_name__("cabi_post_capsule:plugin/resources@0.2.0#list-resource-templates")))
 void __wasm_export_exports_capsule_plugin_resources_list_resource_templates_post_return(uint8_t * arg0) {
   size_t len0 = *((size_t*) (arg0 + sizeof(void*)));
   if (len0 > 0) {
@@ -192,7 +198,7 @@ void __wasm_export_exports_capsule_plugin_resources_list_resource_templates_post
   }
 }
 
-__attribute__((__weak__, __export_name__("cabi_post_capsule:plugin/resources@0.1.0#read-resource")))
+__attribute__((__weak__, __export_name__("cabi_post_capsule:plugin/resources@0.2.0#read-resource")))
 void __wasm_export_exports_capsule_plugin_resources_read_resource_post_return(uint8_t * arg0) {
   switch ((int32_t) (int32_t) *((uint8_t*) (arg0 + 0))) {
     case 0: {
@@ -284,9 +290,9 @@ void __wasm_export_exports_capsule_plugin_resources_read_resource_post_return(ui
   }
 }
 
-// Exported Functions from `capsule:plugin/prompts@0.1.0`
+// Exported Functions from `capsule:plugin/prompts@0.2.0`
 
-__attribute__((__weak__, __export_name__("cabi_post_capsule:plugin/prompts@0.1.0#list-prompts")))
+__attribute__((__weak__, __export_name__("cabi_post_capsule:plugin/prompts@0.2.0#list-prompts")))
 void __wasm_export_exports_capsule_plugin_prompts_list_prompts_post_return(uint8_t * arg0) {
   size_t len0 = *((size_t*) (arg0 + sizeof(void*)));
   if (len0 > 0) {
@@ -358,301 +364,355 @@ void __wasm_export_exports_capsule_plugin_prompts_list_prompts_post_return(uint8
   }
 }
 
-__attribute__((__weak__, __export_name__("cabi_post_capsule:plugin/prompts@0.1.0#get-prompt")))
+__attribute__((__weak__, __export_name__("cabi_post_capsule:plugin/prompts@0.2.0#get-prompt")))
 void __wasm_export_exports_capsule_plugin_prompts_get_prompt_post_return(uint8_t * arg0) {
   switch ((int32_t) (int32_t) *((uint8_t*) (arg0 + 0))) {
     case 0: {
       switch ((int32_t) (int32_t) *((uint8_t*) (arg0 + sizeof(void*)))) {
         case 0: {
-          break;
-        }
-        case 1: {
-          if ((*((size_t*) (arg0 + (3*sizeof(void*))))) > 0) {
-            free(*((uint8_t **) (arg0 + (2*sizeof(void*)))));
-          }
-          break;
-        }
-      }
-      size_t len18 = *((size_t*) (arg0 + (5*sizeof(void*))));
-      if (len18 > 0) {
-        uint8_t *ptr19 = *((uint8_t **) (arg0 + (4*sizeof(void*))));
-        for (size_t i20 = 0; i20 < len18; i20++) {
-          uint8_t *base = ptr19 + i20 * (80+16*sizeof(void*));
-          (void) base;
-          switch ((int32_t) (int32_t) *((uint8_t*) (base + 8))) {
+          switch ((int32_t) (int32_t) *((uint8_t*) (arg0 + (2*sizeof(void*))))) {
             case 0: {
-              if ((*((size_t*) (base + (16+1*sizeof(void*))))) > 0) {
-                free(*((uint8_t **) (base + 16)));
-              }
-              switch ((int32_t) (int32_t) *((uint8_t*) (base + (16+2*sizeof(void*))))) {
-                case 0: {
-                  break;
-                }
-                case 1: {
-                  switch ((int32_t) (int32_t) *((uint8_t*) (base + (24+2*sizeof(void*))))) {
-                    case 0: {
-                      break;
-                    }
-                    case 1: {
-                      size_t len = *((size_t*) (base + (24+4*sizeof(void*))));
-                      if (len > 0) {
-                        uint8_t *ptr = *((uint8_t **) (base + (24+3*sizeof(void*))));
-                        for (size_t i = 0; i < len; i++) {
-                          uint8_t *base = ptr + i * 1;
-                          (void) base;
-                        }
-                        free(ptr);
-                      }
-                      break;
-                    }
-                  }
-                  switch ((int32_t) (int32_t) *((uint8_t*) (base + (48+4*sizeof(void*))))) {
-                    case 0: {
-                      break;
-                    }
-                    case 1: {
-                      if ((*((size_t*) (base + (48+6*sizeof(void*))))) > 0) {
-                        free(*((uint8_t **) (base + (48+5*sizeof(void*)))));
-                      }
-                      break;
-                    }
-                  }
-                  break;
-                }
-              }
               break;
             }
             case 1: {
-              size_t len0 = *((size_t*) (base + (16+1*sizeof(void*))));
-              if (len0 > 0) {
-                uint8_t *ptr1 = *((uint8_t **) (base + 16));
-                for (size_t i2 = 0; i2 < len0; i2++) {
-                  uint8_t *base = ptr1 + i2 * 1;
-                  (void) base;
-                }
-                free(ptr1);
-              }
-              if ((*((size_t*) (base + (16+3*sizeof(void*))))) > 0) {
-                free(*((uint8_t **) (base + (16+2*sizeof(void*)))));
-              }
-              switch ((int32_t) (int32_t) *((uint8_t*) (base + (16+4*sizeof(void*))))) {
-                case 0: {
-                  break;
-                }
-                case 1: {
-                  switch ((int32_t) (int32_t) *((uint8_t*) (base + (24+4*sizeof(void*))))) {
-                    case 0: {
-                      break;
-                    }
-                    case 1: {
-                      size_t len3 = *((size_t*) (base + (24+6*sizeof(void*))));
-                      if (len3 > 0) {
-                        uint8_t *ptr4 = *((uint8_t **) (base + (24+5*sizeof(void*))));
-                        for (size_t i5 = 0; i5 < len3; i5++) {
-                          uint8_t *base = ptr4 + i5 * 1;
-                          (void) base;
-                        }
-                        free(ptr4);
-                      }
-                      break;
-                    }
-                  }
-                  switch ((int32_t) (int32_t) *((uint8_t*) (base + (48+6*sizeof(void*))))) {
-                    case 0: {
-                      break;
-                    }
-                    case 1: {
-                      if ((*((size_t*) (base + (48+8*sizeof(void*))))) > 0) {
-                        free(*((uint8_t **) (base + (48+7*sizeof(void*)))));
-                      }
-                      break;
-                    }
-                  }
-                  break;
-                }
-              }
-              break;
-            }
-            case 2: {
-              size_t len6 = *((size_t*) (base + (16+1*sizeof(void*))));
-              if (len6 > 0) {
-                uint8_t *ptr7 = *((uint8_t **) (base + 16));
-                for (size_t i8 = 0; i8 < len6; i8++) {
-                  uint8_t *base = ptr7 + i8 * 1;
-                  (void) base;
-                }
-                free(ptr7);
-              }
-              if ((*((size_t*) (base + (16+3*sizeof(void*))))) > 0) {
-                free(*((uint8_t **) (base + (16+2*sizeof(void*)))));
-              }
-              switch ((int32_t) (int32_t) *((uint8_t*) (base + (16+4*sizeof(void*))))) {
-                case 0: {
-                  break;
-                }
-                case 1: {
-                  switch ((int32_t) (int32_t) *((uint8_t*) (base + (24+4*sizeof(void*))))) {
-                    case 0: {
-                      break;
-                    }
-                    case 1: {
-                      size_t len9 = *((size_t*) (base + (24+6*sizeof(void*))));
-                      if (len9 > 0) {
-                        uint8_t *ptr10 = *((uint8_t **) (base + (24+5*sizeof(void*))));
-                        for (size_t i11 = 0; i11 < len9; i11++) {
-                          uint8_t *base = ptr10 + i11 * 1;
-                          (void) base;
-                        }
-                        free(ptr10);
-                      }
-                      break;
-                    }
-                  }
-                  switch ((int32_t) (int32_t) *((uint8_t*) (base + (48+6*sizeof(void*))))) {
-                    case 0: {
-                      break;
-                    }
-                    case 1: {
-                      if ((*((size_t*) (base + (48+8*sizeof(void*))))) > 0) {
-                        free(*((uint8_t **) (base + (48+7*sizeof(void*)))));
-                      }
-                      break;
-                    }
-                  }
-                  break;
-                }
-              }
-              break;
-            }
-            case 3: {
-              if ((*((size_t*) (base + (16+1*sizeof(void*))))) > 0) {
-                free(*((uint8_t **) (base + 16)));
-              }
-              if ((*((size_t*) (base + (16+3*sizeof(void*))))) > 0) {
-                free(*((uint8_t **) (base + (16+2*sizeof(void*)))));
-              }
-              switch ((int32_t) (int32_t) *((uint8_t*) (base + (16+4*sizeof(void*))))) {
-                case 0: {
-                  break;
-                }
-                case 1: {
-                  if ((*((size_t*) (base + (16+6*sizeof(void*))))) > 0) {
-                    free(*((uint8_t **) (base + (16+5*sizeof(void*)))));
-                  }
-                  break;
-                }
-              }
-              switch ((int32_t) (int32_t) *((uint8_t*) (base + (16+7*sizeof(void*))))) {
-                case 0: {
-                  break;
-                }
-                case 1: {
-                  if ((*((size_t*) (base + (16+9*sizeof(void*))))) > 0) {
-                    free(*((uint8_t **) (base + (16+8*sizeof(void*)))));
-                  }
-                  break;
-                }
-              }
-              switch ((int32_t) (int32_t) *((uint8_t*) (base + (16+10*sizeof(void*))))) {
-                case 0: {
-                  break;
-                }
-                case 1: {
-                  if ((*((size_t*) (base + (16+12*sizeof(void*))))) > 0) {
-                    free(*((uint8_t **) (base + (16+11*sizeof(void*)))));
-                  }
-                  break;
-                }
-              }
-              switch ((int32_t) (int32_t) *((uint8_t*) (base + (40+12*sizeof(void*))))) {
-                case 0: {
-                  break;
-                }
-                case 1: {
-                  switch ((int32_t) (int32_t) *((uint8_t*) (base + (48+12*sizeof(void*))))) {
-                    case 0: {
-                      break;
-                    }
-                    case 1: {
-                      size_t len12 = *((size_t*) (base + (48+14*sizeof(void*))));
-                      if (len12 > 0) {
-                        uint8_t *ptr13 = *((uint8_t **) (base + (48+13*sizeof(void*))));
-                        for (size_t i14 = 0; i14 < len12; i14++) {
-                          uint8_t *base = ptr13 + i14 * 1;
-                          (void) base;
-                        }
-                        free(ptr13);
-                      }
-                      break;
-                    }
-                  }
-                  switch ((int32_t) (int32_t) *((uint8_t*) (base + (72+14*sizeof(void*))))) {
-                    case 0: {
-                      break;
-                    }
-                    case 1: {
-                      if ((*((size_t*) (base + (72+16*sizeof(void*))))) > 0) {
-                        free(*((uint8_t **) (base + (72+15*sizeof(void*)))));
-                      }
-                      break;
-                    }
-                  }
-                  break;
-                }
-              }
-              break;
-            }
-            case 4: {
-              if ((*((size_t*) (base + (16+1*sizeof(void*))))) > 0) {
-                free(*((uint8_t **) (base + 16)));
-              }
-              switch ((int32_t) (int32_t) *((uint8_t*) (base + (16+2*sizeof(void*))))) {
-                case 0: {
-                  break;
-                }
-                case 1: {
-                  if ((*((size_t*) (base + (16+4*sizeof(void*))))) > 0) {
-                    free(*((uint8_t **) (base + (16+3*sizeof(void*)))));
-                  }
-                  break;
-                }
-              }
-              switch ((int32_t) (int32_t) *((uint8_t*) (base + (16+5*sizeof(void*))))) {
-                case 0: {
-                  if ((*((size_t*) (base + (16+7*sizeof(void*))))) > 0) {
-                    free(*((uint8_t **) (base + (16+6*sizeof(void*)))));
-                  }
-                  break;
-                }
-                case 1: {
-                  size_t len15 = *((size_t*) (base + (16+7*sizeof(void*))));
-                  if (len15 > 0) {
-                    uint8_t *ptr16 = *((uint8_t **) (base + (16+6*sizeof(void*))));
-                    for (size_t i17 = 0; i17 < len15; i17++) {
-                      uint8_t *base = ptr16 + i17 * 1;
-                      (void) base;
-                    }
-                    free(ptr16);
-                  }
-                  break;
-                }
-              }
-              switch ((int32_t) (int32_t) *((uint8_t*) (base + (16+8*sizeof(void*))))) {
-                case 0: {
-                  break;
-                }
-                case 1: {
-                  if ((*((size_t*) (base + (16+10*sizeof(void*))))) > 0) {
-                    free(*((uint8_t **) (base + (16+9*sizeof(void*)))));
-                  }
-                  break;
-                }
+              if ((*((size_t*) (arg0 + (4*sizeof(void*))))) > 0) {
+                free(*((uint8_t **) (arg0 + (3*sizeof(void*)))));
               }
               break;
             }
           }
+          size_t len18 = *((size_t*) (arg0 + (6*sizeof(void*))));
+          if (len18 > 0) {
+            uint8_t *ptr19 = *((uint8_t **) (arg0 + (5*sizeof(void*))));
+            for (size_t i20 = 0; i20 < len18; i20++) {
+              uint8_t *base = ptr19 + i20 * (80+16*sizeof(void*));
+              (void) base;
+              switch ((int32_t) (int32_t) *((uint8_t*) (base + 8))) {
+                case 0: {
+                  if ((*((size_t*) (base + (16+1*sizeof(void*))))) > 0) {
+                    free(*((uint8_t **) (base + 16)));
+                  }
+                  switch ((int32_t) (int32_t) *((uint8_t*) (base + (16+2*sizeof(void*))))) {
+                    case 0: {
+                      break;
+                    }
+                    case 1: {
+                      switch ((int32_t) (int32_t) *((uint8_t*) (base + (24+2*sizeof(void*))))) {
+                        case 0: {
+                          break;
+                        }
+                        case 1: {
+                          size_t len = *((size_t*) (base + (24+4*sizeof(void*))));
+                          if (len > 0) {
+                            uint8_t *ptr = *((uint8_t **) (base + (24+3*sizeof(void*))));
+                            for (size_t i = 0; i < len; i++) {
+                              uint8_t *base = ptr + i * 1;
+                              (void) base;
+                            }
+                            free(ptr);
+                          }
+                          break;
+                        }
+                      }
+                      switch ((int32_t) (int32_t) *((uint8_t*) (base + (48+4*sizeof(void*))))) {
+                        case 0: {
+                          break;
+                        }
+                        case 1: {
+                          if ((*((size_t*) (base + (48+6*sizeof(void*))))) > 0) {
+                            free(*((uint8_t **) (base + (48+5*sizeof(void*)))));
+                          }
+                          break;
+                        }
+                      }
+                      break;
+                    }
+                  }
+                  break;
+                }
+                case 1: {
+                  size_t len0 = *((size_t*) (base + (16+1*sizeof(void*))));
+                  if (len0 > 0) {
+                    uint8_t *ptr1 = *((uint8_t **) (base + 16));
+                    for (size_t i2 = 0; i2 < len0; i2++) {
+                      uint8_t *base = ptr1 + i2 * 1;
+                      (void) base;
+                    }
+                    free(ptr1);
+                  }
+                  if ((*((size_t*) (base + (16+3*sizeof(void*))))) > 0) {
+                    free(*((uint8_t **) (base + (16+2*sizeof(void*)))));
+                  }
+                  switch ((int32_t) (int32_t) *((uint8_t*) (base + (16+4*sizeof(void*))))) {
+                    case 0: {
+                      break;
+                    }
+                    case 1: {
+                      switch ((int32_t) (int32_t) *((uint8_t*) (base + (24+4*sizeof(void*))))) {
+                        case 0: {
+                          break;
+                        }
+                        case 1: {
+                          size_t len3 = *((size_t*) (base + (24+6*sizeof(void*))));
+                          if (len3 > 0) {
+                            uint8_t *ptr4 = *((uint8_t **) (base + (24+5*sizeof(void*))));
+                            for (size_t i5 = 0; i5 < len3; i5++) {
+                              uint8_t *base = ptr4 + i5 * 1;
+                              (void) base;
+                            }
+                            free(ptr4);
+                          }
+                          break;
+                        }
+                      }
+                      switch ((int32_t) (int32_t) *((uint8_t*) (base + (48+6*sizeof(void*))))) {
+                        case 0: {
+                          break;
+                        }
+                        case 1: {
+                          if ((*((size_t*) (base + (48+8*sizeof(void*))))) > 0) {
+                            free(*((uint8_t **) (base + (48+7*sizeof(void*)))));
+                          }
+                          break;
+                        }
+                      }
+                      break;
+                    }
+                  }
+                  break;
+                }
+                case 2: {
+                  size_t len6 = *((size_t*) (base + (16+1*sizeof(void*))));
+                  if (len6 > 0) {
+                    uint8_t *ptr7 = *((uint8_t **) (base + 16));
+                    for (size_t i8 = 0; i8 < len6; i8++) {
+                      uint8_t *base = ptr7 + i8 * 1;
+                      (void) base;
+                    }
+                    free(ptr7);
+                  }
+                  if ((*((size_t*) (base + (16+3*sizeof(void*))))) > 0) {
+                    free(*((uint8_t **) (base + (16+2*sizeof(void*)))));
+                  }
+                  switch ((int32_t) (int32_t) *((uint8_t*) (base + (16+4*sizeof(void*))))) {
+                    case 0: {
+                      break;
+                    }
+                    case 1: {
+                      switch ((int32_t) (int32_t) *((uint8_t*) (base + (24+4*sizeof(void*))))) {
+                        case 0: {
+                          break;
+                        }
+                        case 1: {
+                          size_t len9 = *((size_t*) (base + (24+6*sizeof(void*))));
+                          if (len9 > 0) {
+                            uint8_t *ptr10 = *((uint8_t **) (base + (24+5*sizeof(void*))));
+                            for (size_t i11 = 0; i11 < len9; i11++) {
+                              uint8_t *base = ptr10 + i11 * 1;
+                              (void) base;
+                            }
+                            free(ptr10);
+                          }
+                          break;
+                        }
+                      }
+                      switch ((int32_t) (int32_t) *((uint8_t*) (base + (48+6*sizeof(void*))))) {
+                        case 0: {
+                          break;
+                        }
+                        case 1: {
+                          if ((*((size_t*) (base + (48+8*sizeof(void*))))) > 0) {
+                            free(*((uint8_t **) (base + (48+7*sizeof(void*)))));
+                          }
+                          break;
+                        }
+                      }
+                      break;
+                    }
+                  }
+                  break;
+                }
+                case 3: {
+                  if ((*((size_t*) (base + (16+1*sizeof(void*))))) > 0) {
+                    free(*((uint8_t **) (base + 16)));
+                  }
+                  if ((*((size_t*) (base + (16+3*sizeof(void*))))) > 0) {
+                    free(*((uint8_t **) (base + (16+2*sizeof(void*)))));
+                  }
+                  switch ((int32_t) (int32_t) *((uint8_t*) (base + (16+4*sizeof(void*))))) {
+                    case 0: {
+                      break;
+                    }
+                    case 1: {
+                      if ((*((size_t*) (base + (16+6*sizeof(void*))))) > 0) {
+                        free(*((uint8_t **) (base + (16+5*sizeof(void*)))));
+                      }
+                      break;
+                    }
+                  }
+                  switch ((int32_t) (int32_t) *((uint8_t*) (base + (16+7*sizeof(void*))))) {
+                    case 0: {
+                      break;
+                    }
+                    case 1: {
+                      if ((*((size_t*) (base + (16+9*sizeof(void*))))) > 0) {
+                        free(*((uint8_t **) (base + (16+8*sizeof(void*)))));
+                      }
+                      break;
+                    }
+                  }
+                  switch ((int32_t) (int32_t) *((uint8_t*) (base + (16+10*sizeof(void*))))) {
+                    case 0: {
+                      break;
+                    }
+                    case 1: {
+                      if ((*((size_t*) (base + (16+12*sizeof(void*))))) > 0) {
+                        free(*((uint8_t **) (base + (16+11*sizeof(void*)))));
+                      }
+                      break;
+                    }
+                  }
+                  switch ((int32_t) (int32_t) *((uint8_t*) (base + (40+12*sizeof(void*))))) {
+                    case 0: {
+                      break;
+                    }
+                    case 1: {
+                      switch ((int32_t) (int32_t) *((uint8_t*) (base + (48+12*sizeof(void*))))) {
+                        case 0: {
+                          break;
+                        }
+                        case 1: {
+                          size_t len12 = *((size_t*) (base + (48+14*sizeof(void*))));
+                          if (len12 > 0) {
+                            uint8_t *ptr13 = *((uint8_t **) (base + (48+13*sizeof(void*))));
+                            for (size_t i14 = 0; i14 < len12; i14++) {
+                              uint8_t *base = ptr13 + i14 * 1;
+                              (void) base;
+                            }
+                            free(ptr13);
+                          }
+                          break;
+                        }
+                      }
+                      switch ((int32_t) (int32_t) *((uint8_t*) (base + (72+14*sizeof(void*))))) {
+                        case 0: {
+                          break;
+                        }
+                        case 1: {
+                          if ((*((size_t*) (base + (72+16*sizeof(void*))))) > 0) {
+                            free(*((uint8_t **) (base + (72+15*sizeof(void*)))));
+                          }
+                          break;
+                        }
+                      }
+                      break;
+                    }
+                  }
+                  break;
+                }
+                case 4: {
+                  if ((*((size_t*) (base + (16+1*sizeof(void*))))) > 0) {
+                    free(*((uint8_t **) (base + 16)));
+                  }
+                  switch ((int32_t) (int32_t) *((uint8_t*) (base + (16+2*sizeof(void*))))) {
+                    case 0: {
+                      break;
+                    }
+                    case 1: {
+                      if ((*((size_t*) (base + (16+4*sizeof(void*))))) > 0) {
+                        free(*((uint8_t **) (base + (16+3*sizeof(void*)))));
+                      }
+                      break;
+                    }
+                  }
+                  switch ((int32_t) (int32_t) *((uint8_t*) (base + (16+5*sizeof(void*))))) {
+                    case 0: {
+                      if ((*((size_t*) (base + (16+7*sizeof(void*))))) > 0) {
+                        free(*((uint8_t **) (base + (16+6*sizeof(void*)))));
+                      }
+                      break;
+                    }
+                    case 1: {
+                      size_t len15 = *((size_t*) (base + (16+7*sizeof(void*))));
+                      if (len15 > 0) {
+                        uint8_t *ptr16 = *((uint8_t **) (base + (16+6*sizeof(void*))));
+                        for (size_t i17 = 0; i17 < len15; i17++) {
+                          uint8_t *base = ptr16 + i17 * 1;
+                          (void) base;
+                        }
+                        free(ptr16);
+                      }
+                      break;
+                    }
+                  }
+                  switch ((int32_t) (int32_t) *((uint8_t*) (base + (16+8*sizeof(void*))))) {
+                    case 0: {
+                      break;
+                    }
+                    case 1: {
+                      if ((*((size_t*) (base + (16+10*sizeof(void*))))) > 0) {
+                        free(*((uint8_t **) (base + (16+9*sizeof(void*)))));
+                      }
+                      break;
+                    }
+                  }
+                  break;
+                }
+              }
+            }
+            free(ptr19);
+          }
+          break;
         }
-        free(ptr19);
+        case 1: {
+          size_t len21 = *((size_t*) (arg0 + (3*sizeof(void*))));
+          if (len21 > 0) {
+            uint8_t *ptr22 = *((uint8_t **) (arg0 + (2*sizeof(void*))));
+            for (size_t i23 = 0; i23 < len21; i23++) {
+              uint8_t *base = ptr22 + i23 * (5*sizeof(void*));
+              (void) base;
+              if ((*((size_t*) (base + sizeof(void*)))) > 0) {
+                free(*((uint8_t **) (base + 0)));
+              }
+              switch ((int32_t) (int32_t) *((uint8_t*) (base + (2*sizeof(void*))))) {
+                case 0: {
+                  if ((*((size_t*) (base + (4*sizeof(void*))))) > 0) {
+                    free(*((uint8_t **) (base + (3*sizeof(void*)))));
+                  }
+                  break;
+                }
+                case 1: {
+                  if ((*((size_t*) (base + (4*sizeof(void*))))) > 0) {
+                    free(*((uint8_t **) (base + (3*sizeof(void*)))));
+                  }
+                  break;
+                }
+                case 2: {
+                  break;
+                }
+              }
+            }
+            free(ptr22);
+          }
+          switch ((int32_t) (int32_t) *((uint8_t*) (arg0 + (4*sizeof(void*))))) {
+            case 0: {
+              break;
+            }
+            case 1: {
+              size_t len24 = *((size_t*) (arg0 + (6*sizeof(void*))));
+              if (len24 > 0) {
+                uint8_t *ptr25 = *((uint8_t **) (arg0 + (5*sizeof(void*))));
+                for (size_t i26 = 0; i26 < len24; i26++) {
+                  uint8_t *base = ptr25 + i26 * 1;
+                  (void) base;
+                }
+                free(ptr25);
+              }
+              break;
+            }
+          }
+          break;
+        }
       }
       break;
     }
@@ -688,9 +748,61 @@ void __wasm_export_exports_capsule_plugin_prompts_get_prompt_post_return(uint8_t
   }
 }
 
-// Exported Functions from `capsule:plugin/plugin@0.1.0`
+// Exported Functions from `capsule:plugin/completions@0.2.0`
 
-__attribute__((__weak__, __export_name__("cabi_post_capsule:plugin/plugin@0.1.0#describe")))
+__attribute__((__weak__, __export_name__("cabi_post_capsule:plugin/completions@0.2.0#complete")))
+void __wasm_export_exports_capsule_plugin_completions_complete_post_return(uint8_t * arg0) {
+  switch ((int32_t) (int32_t) *((uint8_t*) (arg0 + 0))) {
+    case 0: {
+      size_t len = *((size_t*) (arg0 + (2*sizeof(void*))));
+      if (len > 0) {
+        uint8_t *ptr = *((uint8_t **) (arg0 + sizeof(void*)));
+        for (size_t i = 0; i < len; i++) {
+          uint8_t *base = ptr + i * (2*sizeof(void*));
+          (void) base;
+          if ((*((size_t*) (base + sizeof(void*)))) > 0) {
+            free(*((uint8_t **) (base + 0)));
+          }
+        }
+        free(ptr);
+      }
+      break;
+    }
+    case 1: {
+      switch ((int32_t) (int32_t) *((uint8_t*) (arg0 + sizeof(void*)))) {
+        case 0: {
+          if ((*((size_t*) (arg0 + (3*sizeof(void*))))) > 0) {
+            free(*((uint8_t **) (arg0 + (2*sizeof(void*)))));
+          }
+          break;
+        }
+        case 1: {
+          if ((*((size_t*) (arg0 + (3*sizeof(void*))))) > 0) {
+            free(*((uint8_t **) (arg0 + (2*sizeof(void*)))));
+          }
+          break;
+        }
+        case 2: {
+          if ((*((size_t*) (arg0 + (3*sizeof(void*))))) > 0) {
+            free(*((uint8_t **) (arg0 + (2*sizeof(void*)))));
+          }
+          break;
+        }
+        case 3: {
+          if ((*((size_t*) (arg0 + (3*sizeof(void*))))) > 0) {
+            free(*((uint8_t **) (arg0 + (2*sizeof(void*)))));
+          }
+          break;
+        }
+      }
+      break;
+    }
+  }
+}
+
+// Exported Functions from `capsule:plugin/plugin@0.2.0`
+
+__attribute__((__weak__, __export_name__("cabi_post_capsule:plugin/plugin@0.2.0#describe")))
 void __wasm_export_exports_capsule_plugin_plugin_describe_post_return(uint8_t * arg0) {
   if ((*((size_t*) (arg0 + sizeof(void*)))) > 0) {
     free(*((uint8_t **) (arg0 + 0)));
@@ -925,6 +1037,71 @@ void capsule_plugin_types_content_block_free(capsule_plugin_types_content_block_
   }
 }
 
+void capsule_plugin_types_input_request_free(capsule_plugin_types_input_request_t *ptr) {
+  switch ((int32_t) ptr->tag) {
+    case 0: {
+      capsule_plugin_types_json_free(&ptr->val.elicitation);
+      break;
+    }
+    case 1: {
+      capsule_plugin_types_json_free(&ptr->val.sampling);
+      break;
+    }
+  }
+}
+
+void capsule_plugin_types_tuple2_string_input_request_free(capsule_plugin_types_tuple2_string_input_request_t *ptr) {
+  resources_prompts_plugin_string_free(&ptr->f0);
+  capsule_plugin_types_input_request_free(&ptr->f1);
+}
+
+void capsule_plugin_types_list_tuple2_string_input_request_free(capsule_plugin_types_list_tuple2_string_input_request_t *ptr) {
+  size_t list_len = ptr->len;
+  if (list_len > 0) {
+    capsule_plugin_types_tuple2_string_input_request_t *list_ptr = ptr->ptr;
+    for (size_t i = 0; i < list_len; i++) {
+      capsule_plugin_types_tuple2_string_input_request_free(&list_ptr[i]);
+    }
+    free(list_ptr);
+  }
+}
+
+void resources_prompts_plugin_option_list_u8_free(resources_prompts_plugin_option_list_u8_t *ptr) {
+  if (ptr->is_some) {
+    resources_prompts_plugin_list_u8_free(&ptr->val);
+  }
+}
+
+void capsule_plugin_types_input_required_free(capsule_plugin_types_input_required_t *ptr) {
+  capsule_plugin_types_list_tuple2_string_input_request_free(&ptr->requests);
+  resources_prompts_plugin_option_list_u8_free(&ptr->state);
+}
+
+void capsule_plugin_types_tuple2_string_json_free(capsule_plugin_types_tuple2_string_json_t *ptr) {
+  resources_prompts_plugin_string_free(&ptr->f0);
+  capsule_plugin_types_json_free(&ptr->f1);
+}
+
+void capsule_plugin_types_list_tuple2_string_json_free(capsule_plugin_types_list_tuple2_string_json_t *ptr) {
+  size_t list_len = ptr->len;
+  if (list_len > 0) {
+    capsule_plugin_types_tuple2_string_json_t *list_ptr = ptr->ptr;
+    for (size_t i = 0; i < list_len; i++) {
+      capsule_plugin_types_tuple2_string_json_free(&list_ptr[i]);
+    }
+    free(list_ptr);
+  }
+}
+
+void capsule_plugin_types_resumption_free(capsule_plugin_types_resumption_t *ptr) {
+  capsule_plugin_types_list_tuple2_string_json_free(&ptr->responses);
+  resources_prompts_plugin_option_list_u8_free(&ptr->state);
+}
+
+void capsule_plugin_host_json_free(capsule_plugin_host_json_t *ptr) {
+  capsule_plugin_types_json_free(ptr);
+}
+
 void exports_capsule_plugin_resources_json_free(exports_capsule_plugin_resources_json_t *ptr) {
   capsule_plugin_types_json_free(ptr);
 }
@@ -1015,6 +1192,14 @@ void exports_capsule_plugin_prompts_content_block_free(exports_capsule_plugin_pr
   capsule_plugin_types_content_block_free(ptr);
 }
 
+void exports_capsule_plugin_prompts_input_required_free(exports_capsule_plugin_prompts_input_required_t *ptr) {
+  capsule_plugin_types_input_required_free(ptr);
+}
+
+void exports_capsule_plugin_prompts_resumption_free(exports_capsule_plugin_prompts_resumption_t *ptr) {
+  capsule_plugin_types_resumption_free(ptr);
+}
+
 void exports_capsule_plugin_prompts_prompt_argument_free(exports_capsule_plugin_prompts_prompt_argument_t *ptr) {
   resources_prompts_plugin_string_free(&ptr->name);
   resources_prompts_plugin_option_string_free(&ptr->title);
@@ -1059,6 +1244,19 @@ void exports_capsule_plugin_prompts_get_prompt_result_free(exports_capsule_plugi
   exports_capsule_plugin_prompts_list_prompt_message_free(&ptr->messages);
 }
 
+void exports_capsule_plugin_prompts_prompt_outcome_free(exports_capsule_plugin_prompts_prompt_outcome_t *ptr) {
+  switch ((int32_t) ptr->tag) {
+    case 0: {
+      exports_capsule_plugin_prompts_get_prompt_result_free(&ptr->val.complete);
+      break;
+    }
+    case 1: {
+      exports_capsule_plugin_prompts_input_required_free(&ptr->val.input_required);
+      break;
+    }
+  }
+}
+
 void exports_capsule_plugin_prompts_list_prompt_free(exports_capsule_plugin_prompts_list_prompt_t *ptr) {
   size_t list_len = ptr->len;
   if (list_len > 0) {
@@ -1086,11 +1284,63 @@ void resources_prompts_plugin_list_tuple2_string_string_free(resources_prompts_p
   }
 }
 
-void exports_capsule_plugin_prompts_result_get_prompt_result_error_free(exports_capsule_plugin_prompts_result_get_prompt_result_error_t *ptr) {
+void exports_capsule_plugin_prompts_option_resumption_free(exports_capsule_plugin_prompts_option_resumption_t *ptr) {
+  if (ptr->is_some) {
+    exports_capsule_plugin_prompts_resumption_free(&ptr->val);
+  }
+}
+
+void exports_capsule_plugin_prompts_result_prompt_outcome_error_free(exports_capsule_plugin_prompts_result_prompt_outcome_error_t *ptr) {
   if (!ptr->is_err) {
-    exports_capsule_plugin_prompts_get_prompt_result_free(&ptr->val.ok);
+    exports_capsule_plugin_prompts_prompt_outcome_free(&ptr->val.ok);
   } else {
     exports_capsule_plugin_prompts_error_free(&ptr->val.err);
+  }
+}
+
+void exports_capsule_plugin_completions_error_free(exports_capsule_plugin_completions_error_t *ptr) {
+  capsule_plugin_types_error_free(ptr);
+}
+
+void exports_capsule_plugin_completions_completion_reference_free(exports_capsule_plugin_completions_completion_reference_t *ptr) {
+  switch ((int32_t) ptr->tag) {
+    case 0: {
+      resources_prompts_plugin_string_free(&ptr->val.prompt);
+      break;
+    }
+    case 1: {
+      resources_prompts_plugin_string_free(&ptr->val.resource_template);
+      break;
+    }
+  }
+}
+
+void resources_prompts_plugin_list_string_free(resources_prompts_plugin_list_string_t *ptr) {
+  size_t list_len = ptr->len;
+  if (list_len > 0) {
+    resources_prompts_plugin_string_t *list_ptr = ptr->ptr;
+    for (size_t i = 0; i < list_len; i++) {
+      resources_prompts_plugin_string_free(&list_ptr[i]);
+    }
+    free(list_ptr);
+  }
+}
+
+void resources_prompts_plugin_option_u32_free(resources_prompts_plugin_option_u32_t *ptr) {
+  if (ptr->is_some) {
+  }
+}
+
+void exports_capsule_plugin_completions_completion_free(exports_capsule_plugin_completions_completion_t *ptr) {
+  resources_prompts_plugin_list_string_free(&ptr->values);
+  resources_prompts_plugin_option_u32_free(&ptr->total);
+}
+
+void exports_capsule_plugin_completions_result_completion_error_free(exports_capsule_plugin_completions_result_completion_error_t *ptr) {
+  if (!ptr->is_err) {
+    exports_capsule_plugin_completions_completion_free(&ptr->val.ok);
+  } else {
+    exports_capsule_plugin_completions_error_free(&ptr->val.err);
   }
 }
 
@@ -1105,17 +1355,6 @@ void exports_capsule_plugin_plugin_list_filesystem_request_free(exports_capsule_
     exports_capsule_plugin_plugin_filesystem_request_t *list_ptr = ptr->ptr;
     for (size_t i = 0; i < list_len; i++) {
       exports_capsule_plugin_plugin_filesystem_request_free(&list_ptr[i]);
-    }
-    free(list_ptr);
-  }
-}
-
-void resources_prompts_plugin_list_string_free(resources_prompts_plugin_list_string_t *ptr) {
-  size_t list_len = ptr->len;
-  if (list_len > 0) {
-    resources_prompts_plugin_string_t *list_ptr = ptr->ptr;
-    for (size_t i = 0; i < list_len; i++) {
-      resources_prompts_plugin_string_free(&list_ptr[i]);
     }
     free(list_ptr);
   }
@@ -1205,7 +1444,19 @@ bool capsule_plugin_host_cancelled(void) {
   return ret;
 }
 
-__attribute__((__export_name__("capsule:plugin/resources@0.1.0#list-resources")))
+void capsule_plugin_host_client_capabilities(capsule_plugin_host_json_t *ret) {
+  __attribute__((__aligned__(sizeof(void*))))
+  uint8_t ret_area[(2*sizeof(void*))];
+  uint8_t *ptr = (uint8_t *) &ret_area;
+  __wasm_import_capsule_plugin_host_client_capabilities(ptr);
+  *ret = (resources_prompts_plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + 0))), (*((size_t*) (ptr + sizeof(void*)))) };
+}
+
+void capsule_plugin_host_resource_updated(resources_prompts_plugin_string_t *uri) {
+  __wasm_import_capsule_plugin_host_resource_updated((uint8_t *) (*uri).ptr, (*uri).len);
+}
+
+__attribute__((__export_name__("capsule:plugin/resources@0.2.0#list-resources")))
 uint8_t * __wasm_export_exports_capsule_plugin_resources_list_resources(void) {
   exports_capsule_plugin_resources_list_resource_t ret;
   exports_capsule_plugin_resources_list_resources(&ret);
@@ -1215,7 +1466,7 @@ uint8_t * __wasm_export_exports_capsule_plugin_resources_list_resources(void) {
   return ptr;
 }
 
-__attribute__((__export_name__("capsule:plugin/resources@0.1.0#list-resource-templates")))
+__attribute__((__export_name__("capsule:plugin/resources@0.2.0#list-resource-templates")))
 uint8_t * __wasm_export_exports_capsule_plugin_resources_list_resource_templates(void) {
   exports_capsule_plugin_resources_list_resource_template_t ret;
   exports_capsule_plugin_resources_list_resource_templates(&ret);
@@ -1225,7 +1476,7 @@ uint8_t * __wasm_export_exports_capsule_plugin_resources_list_resource_templates
   return ptr;
 }
 
-__attribute__((__export_name__("capsule:plugin/resources@0.1.0#read-resource")))
+__attribute__((__export_name__("capsule:plugin/resources@0.2.0#read-resource")))
 uint8_t * __wasm_export_exports_capsule_plugin_resources_read_resource(uint8_t * arg, size_t arg0) {
   resources_prompts_plugin_string_t arg1 = (resources_prompts_plugin_string_t) { (uint8_t*)(arg), (arg0) };
   exports_capsule_plugin_resources_result_list_resource_contents_error_t ret;
@@ -1279,7 +1530,7 @@ uint8_t * __wasm_export_exports_capsule_plugin_resources_read_resource(uint8_t *
   return ptr;
 }
 
-__attribute__((__export_name__("capsule:plugin/prompts@0.1.0#list-prompts")))
+__attribute__((__export_name__("capsule:plugin/prompts@0.2.0#list-prompts")))
 uint8_t * __wasm_export_exports_capsule_plugin_prompts_list_prompts(void) {
   exports_capsule_plugin_prompts_list_prompt_t ret;
   exports_capsule_plugin_prompts_list_prompts(&ret);
@@ -1289,14 +1540,42 @@ uint8_t * __wasm_export_exports_capsule_plugin_prompts_list_prompts(void) {
   return ptr;
 }
 
-__attribute__((__export_name__("capsule:plugin/prompts@0.1.0#get-prompt")))
-uint8_t * __wasm_export_exports_capsule_plugin_prompts_get_prompt(uint8_t * arg, size_t arg0, uint8_t * arg1, size_t arg2) {
-  resources_prompts_plugin_string_t arg3 = (resources_prompts_plugin_string_t) { (uint8_t*)(arg), (arg0) };
-  resources_prompts_plugin_list_tuple2_string_string_t arg4 = (resources_prompts_plugin_list_tuple2_string_string_t) { (resources_prompts_plugin_tuple2_string_string_t*)(arg1), (arg2) };
-  exports_capsule_plugin_prompts_result_get_prompt_result_error_t ret;
-  exports_capsule_plugin_prompts_get_prompt_result_t ok;
+__attribute__((__export_name__("capsule:plugin/prompts@0.2.0#get-prompt")))
+uint8_t * __wasm_export_exports_capsule_plugin_prompts_get_prompt(uint8_t * arg, size_t arg0, uint8_t * arg1, size_t arg2, int32_t arg3, uint8_t * arg4, size_t arg5, int32_t arg6, uint8_t * arg7, size_t arg8) {
+  exports_capsule_plugin_prompts_option_resumption_t option9;
+  switch (arg3) {
+    case 0: {
+      option9.is_some = false;
+      break;
+    }
+    case 1: {
+      option9.is_some = true;
+      resources_prompts_plugin_option_list_u8_t option;
+      switch (arg6) {
+        case 0: {
+          option.is_some = false;
+          break;
+        }
+        case 1: {
+          option.is_some = true;
+          option.val = (resources_prompts_plugin_list_u8_t) { (uint8_t*)(arg7), (arg8) };
+          break;
+        }
+      }
+
+      option9.val = (capsule_plugin_types_resumption_t) {
+        (capsule_plugin_types_list_tuple2_string_json_t) (capsule_plugin_types_list_tuple2_string_json_t) { (capsule_plugin_types_tuple2_string_json_t*)(arg4), (arg5) },
+        (resources_prompts_plugin_option_list_u8_t) option,
+      };
+      break;
+    }
+  }
+  resources_prompts_plugin_string_t arg10 = (resources_prompts_plugin_string_t) { (uint8_t*)(arg), (arg0) };
+  resources_prompts_plugin_list_tuple2_string_string_t arg11 = (resources_prompts_plugin_list_tuple2_string_string_t) { (resources_prompts_plugin_tuple2_string_string_t*)(arg1), (arg2) };
+  exports_capsule_plugin_prompts_result_prompt_outcome_error_t ret;
+  exports_capsule_plugin_prompts_prompt_outcome_t ok;
   exports_capsule_plugin_prompts_error_t err;
-  ret.is_err = !exports_capsule_plugin_prompts_get_prompt(&arg3, &arg4, &ok, &err);
+  ret.is_err = !exports_capsule_plugin_prompts_get_prompt(&arg10, &arg11, option9.is_some ? &(option9.val) : NULL, &ok, &err);
   if (ret.is_err) {
     ret.val.err = err;
   }
@@ -1305,54 +1584,153 @@ uint8_t * __wasm_export_exports_capsule_plugin_prompts_get_prompt(uint8_t * arg,
   }
   uint8_t *ptr = (uint8_t *) &RET_AREA;
   if ((ret).is_err) {
-    const exports_capsule_plugin_prompts_error_t *payload58 = &(ret).val.err;*((int8_t*)(ptr + 0)) = 1;
-    switch ((int32_t) (*payload58).tag) {
+    const exports_capsule_plugin_prompts_error_t *payload72 = &(ret).val.err;*((int8_t*)(ptr + 0)) = 1;
+    switch ((int32_t) (*payload72).tag) {
       case 0: {
-        const resources_prompts_plugin_string_t *payload59 = &(*payload58).val.invalid_arguments;
+        const resources_prompts_plugin_string_t *payload73 = &(*payload72).val.invalid_arguments;
         *((int8_t*)(ptr + sizeof(void*))) = 0;
-        *((size_t*)(ptr + (3*sizeof(void*)))) = (*payload59).len;
-        *((uint8_t **)(ptr + (2*sizeof(void*)))) = (uint8_t *) (*payload59).ptr;
+        *((size_t*)(ptr + (3*sizeof(void*)))) = (*payload73).len;
+        *((uint8_t **)(ptr + (2*sizeof(void*)))) = (uint8_t *) (*payload73).ptr;
         break;
       }
       case 1: {
-        const resources_prompts_plugin_string_t *payload60 = &(*payload58).val.not_found;
+        const resources_prompts_plugin_string_t *payload74 = &(*payload72).val.not_found;
         *((int8_t*)(ptr + sizeof(void*))) = 1;
-        *((size_t*)(ptr + (3*sizeof(void*)))) = (*payload60).len;
-        *((uint8_t **)(ptr + (2*sizeof(void*)))) = (uint8_t *) (*payload60).ptr;
+        *((size_t*)(ptr + (3*sizeof(void*)))) = (*payload74).len;
+        *((uint8_t **)(ptr + (2*sizeof(void*)))) = (uint8_t *) (*payload74).ptr;
         break;
       }
       case 2: {
-        const resources_prompts_plugin_string_t *payload61 = &(*payload58).val.denied;
+        const resources_prompts_plugin_string_t *payload75 = &(*payload72).val.denied;
         *((int8_t*)(ptr + sizeof(void*))) = 2;
-        *((size_t*)(ptr + (3*sizeof(void*)))) = (*payload61).len;
-        *((uint8_t **)(ptr + (2*sizeof(void*)))) = (uint8_t *) (*payload61).ptr;
+        *((size_t*)(ptr + (3*sizeof(void*)))) = (*payload75).len;
+        *((uint8_t **)(ptr + (2*sizeof(void*)))) = (uint8_t *) (*payload75).ptr;
         break;
       }
       case 3: {
-        const resources_prompts_plugin_string_t *payload62 = &(*payload58).val.internal;
+        const resources_prompts_plugin_string_t *payload76 = &(*payload72).val.internal;
         *((int8_t*)(ptr + sizeof(void*))) = 3;
-        *((size_t*)(ptr + (3*sizeof(void*)))) = (*payload62).len;
-        *((uint8_t **)(ptr + (2*sizeof(void*)))) = (uint8_t *) (*payload62).ptr;
+        *((size_t*)(ptr + (3*sizeof(void*)))) = (*payload76).len;
+        *((uint8_t **)(ptr + (2*sizeof(void*)))) = (uint8_t *) (*payload76).ptr;
         break;
       }
     }
   } else {
-    const exports_capsule_plugin_prompts_get_prompt_result_t *payload = &(ret).val.ok;*((int8_t*)(ptr + 0)) = 0;
-    if (((*payload).description).is_some) {
-      const resources_prompts_plugin_string_t *payload6 = &((*payload).description).val;
-      *((int8_t*)(ptr + sizeof(void*))) = 1;
-      *((size_t*)(ptr + (3*sizeof(void*)))) = (*payload6).len;
-      *((uint8_t **)(ptr + (2*sizeof(void*)))) = (uint8_t *) (*payload6).ptr;
-    } else {
-      *((int8_t*)(ptr + sizeof(void*))) = 0;
+    const exports_capsule_plugin_prompts_prompt_outcome_t *payload = &(ret).val.ok;*((int8_t*)(ptr + 0)) = 0;
+    switch ((int32_t) (*payload).tag) {
+      case 0: {
+        const exports_capsule_plugin_prompts_get_prompt_result_t *payload12 = &(*payload).val.complete;
+        *((int8_t*)(ptr + sizeof(void*))) = 0;
+        if (((*payload12).description).is_some) {
+          const resources_prompts_plugin_string_t *payload14 = &((*payload12).description).val;
+          *((int8_t*)(ptr + (2*sizeof(void*)))) = 1;
+          *((size_t*)(ptr + (4*sizeof(void*)))) = (*payload14).len;
+          *((uint8_t **)(ptr + (3*sizeof(void*)))) = (uint8_t *) (*payload14).ptr;
+        } else {
+          *((int8_t*)(ptr + (2*sizeof(void*)))) = 0;
+        }
+        *((size_t*)(ptr + (6*sizeof(void*)))) = ((*payload12).messages).len;
+        *((uint8_t **)(ptr + (5*sizeof(void*)))) = (uint8_t *) ((*payload12).messages).ptr;
+        break;
+      }
+      case 1: {
+        const exports_capsule_plugin_prompts_input_required_t *payload66 = &(*payload).val.input_required;
+        *((int8_t*)(ptr + sizeof(void*))) = 1;
+        *((size_t*)(ptr + (3*sizeof(void*)))) = ((*payload66).requests).len;
+        *((uint8_t **)(ptr + (2*sizeof(void*)))) = (uint8_t *) ((*payload66).requests).ptr;
+        if (((*payload66).state).is_some) {
+          const resources_prompts_plugin_list_u8_t *payload71 = &((*payload66).state).val;
+          *((int8_t*)(ptr + (4*sizeof(void*)))) = 1;
+          *((size_t*)(ptr + (6*sizeof(void*)))) = (*payload71).len;
+          *((uint8_t **)(ptr + (5*sizeof(void*)))) = (uint8_t *) (*payload71).ptr;
+        } else {
+          *((int8_t*)(ptr + (4*sizeof(void*)))) = 0;
+        }
+        break;
+      }
     }
-    *((size_t*)(ptr + (5*sizeof(void*)))) = ((*payload).messages).len;
-    *((uint8_t **)(ptr + (4*sizeof(void*)))) = (uint8_t *) ((*payload).messages).ptr;
   }
   return ptr;
 }
 
-__attribute__((__export_name__("capsule:plugin/plugin@0.1.0#describe")))
+__attribute__((__export_name__("capsule:plugin/completions@0.2.0#complete")))
+uint8_t * __wasm_export_exports_capsule_plugin_completions_complete(int32_t arg, uint8_t * arg0, size_t arg1, uint8_t * arg2, size_t arg3, uint8_t * arg4, size_t arg5, uint8_t * arg6, size_t arg7) {
+  exports_capsule_plugin_completions_completion_reference_t variant;
+  variant.tag = arg;
+  switch ((int32_t) variant.tag) {
+    case 0: {
+      variant.val.prompt = (resources_prompts_plugin_string_t) { (uint8_t*)(arg0), (arg1) };
+      break;
+    }
+    case 1: {
+      variant.val.resource_template = (resources_prompts_plugin_string_t) { (uint8_t*)(arg0), (arg1) };
+      break;
+    }
+  }
+  exports_capsule_plugin_completions_completion_reference_t arg8 = variant;
+  resources_prompts_plugin_string_t arg9 = (resources_prompts_plugin_string_t) { (uint8_t*)(arg2), (arg3) };
+  resources_prompts_plugin_string_t arg10 = (resources_prompts_plugin_string_t) { (uint8_t*)(arg4), (arg5) };
+  resources_prompts_plugin_list_tuple2_string_string_t arg11 = (resources_prompts_plugin_list_tuple2_string_string_t) { (resources_prompts_plugin_tuple2_string_string_t*)(arg6), (arg7) };
+  exports_capsule_plugin_completions_result_completion_error_t ret;
+  exports_capsule_plugin_completions_completion_t ok;
+  exports_capsule_plugin_completions_error_t err;
+  ret.is_err = !exports_capsule_plugin_completions_complete(&arg8, &arg9, &arg10, &arg11, &ok, &err);
+  if (ret.is_err) {
+    ret.val.err = err;
+  }
+  if (!ret.is_err) {
+    ret.val.ok = ok;
+  }
+  uint8_t *ptr = (uint8_t *) &RET_AREA;
+  if ((ret).is_err) {
+    const exports_capsule_plugin_completions_error_t *payload14 = &(ret).val.err;*((int8_t*)(ptr + 0)) = 1;
+    switch ((int32_t) (*payload14).tag) {
+      case 0: {
+        const resources_prompts_plugin_string_t *payload15 = &(*payload14).val.invalid_arguments;
+        *((int8_t*)(ptr + sizeof(void*))) = 0;
+        *((size_t*)(ptr + (3*sizeof(void*)))) = (*payload15).len;
+        *((uint8_t **)(ptr + (2*sizeof(void*)))) = (uint8_t *) (*payload15).ptr;
+        break;
+      }
+      case 1: {
+        const resources_prompts_plugin_string_t *payload16 = &(*payload14).val.not_found;
+        *((int8_t*)(ptr + sizeof(void*))) = 1;
+        *((size_t*)(ptr + (3*sizeof(void*)))) = (*payload16).len;
+        *((uint8_t **)(ptr + (2*sizeof(void*)))) = (uint8_t *) (*payload16).ptr;
+        break;
+      }
+      case 2: {
+        const resources_prompts_plugin_string_t *payload17 = &(*payload14).val.denied;
+        *((int8_t*)(ptr + sizeof(void*))) = 2;
+        *((size_t*)(ptr + (3*sizeof(void*)))) = (*payload17).len;
+        *((uint8_t **)(ptr + (2*sizeof(void*)))) = (uint8_t *) (*payload17).ptr;
+        break;
+      }
+      case 3: {
+        const resources_prompts_plugin_string_t *payload18 = &(*payload14).val.internal;
+        *((int8_t*)(ptr + sizeof(void*))) = 3;
+        *((size_t*)(ptr + (3*sizeof(void*)))) = (*payload18).len;
+        *((uint8_t **)(ptr + (2*sizeof(void*)))) = (uint8_t *) (*payload18).ptr;
+        break;
+      }
+    }
+  } else {
+    const exports_capsule_plugin_completions_completion_t *payload = &(ret).val.ok;*((int8_t*)(ptr + 0)) = 0;
+    *((size_t*)(ptr + (2*sizeof(void*)))) = ((*payload).values).len;
+    *((uint8_t **)(ptr + sizeof(void*))) = (uint8_t *) ((*payload).values).ptr;
+    if (((*payload).total).is_some) {
+      const uint32_t *payload13 = &((*payload).total).val;
+      *((int8_t*)(ptr + (3*sizeof(void*)))) = 1;
+      *((int32_t*)(ptr + (4+3*sizeof(void*)))) = (int32_t) (*payload13);
+    } else {
+      *((int8_t*)(ptr + (3*sizeof(void*)))) = 0;
+    }
+    *((int8_t*)(ptr + (8+3*sizeof(void*)))) = (*payload).has_more;
+  }
+  return ptr;
+}
+
+__attribute__((__export_name__("capsule:plugin/plugin@0.2.0#describe")))
 uint8_t * __wasm_export_exports_capsule_plugin_plugin_describe(void) {
   exports_capsule_plugin_plugin_metadata_t ret;
   exports_capsule_plugin_plugin_describe(&ret);

@@ -174,6 +174,87 @@ typedef struct capsule_plugin_types_content_block_t {
 // An embedded resource (MCP `EmbeddedResource`, `"type": "resource"`).
 #define CAPSULE_PLUGIN_TYPES_CONTENT_BLOCK_EMBEDDED_RESOURCE 4
 
+// A request the host sends to the client on a plugin's behalf (MCP
+// `InputRequest`, SEP-2322). Parameters are the MCP request `params` as
+// JSON, so new fields of the spec need no new minor.
+typedef struct capsule_plugin_types_input_request_t {
+  uint8_t tag;
+  union {
+    capsule_plugin_types_json_t     elicitation;
+    capsule_plugin_types_json_t     sampling;
+  } val;
+} capsule_plugin_types_input_request_t;
+
+// `elicitation/create`: ask the user. Form mode: `{"message": ...,
+// "requestedSchema": {...}}`; URL mode: `{"mode": "url", "message":
+// ..., "url": ..., "elicitationId": ...}` (MCP `ElicitRequestParams`).
+// Needs the client's `elicitation` capability (`elicitation.url` for
+// URL mode).
+#define CAPSULE_PLUGIN_TYPES_INPUT_REQUEST_ELICITATION 0
+// `sampling/createMessage`: ask the client's model (MCP
+// `CreateMessageRequestParams`: `messages`, `maxTokens`, ...). Needs
+// the client's `sampling` capability.
+#define CAPSULE_PLUGIN_TYPES_INPUT_REQUEST_SAMPLING 1
+// `roots/list`: ask for the client's roots. Needs the client's `roots`
+// capability.
+#define CAPSULE_PLUGIN_TYPES_INPUT_REQUEST_LIST_ROOTS 2
+
+typedef struct {
+  resources_prompts_plugin_string_t f0;
+  capsule_plugin_types_input_request_t f1;
+} capsule_plugin_types_tuple2_string_input_request_t;
+
+typedef struct {
+  capsule_plugin_types_tuple2_string_input_request_t *ptr;
+  size_t len;
+} capsule_plugin_types_list_tuple2_string_input_request_t;
+
+typedef struct {
+  bool is_some;
+  resources_prompts_plugin_list_u8_t val;
+} resources_prompts_plugin_option_list_u8_t;
+
+// A request cannot finish without answers from the client (MCP
+// `InputRequiredResult`). The host asks the client and calls the plugin
+// again with the answers and `state` in a `resumption`. In 2026-07-28 the
+// client carries `state` between the rounds, sealed by the host (HMAC,
+// bound to the request, with a time limit): the plugin gets back exactly
+// what it returned, or the retry is refused. In 2025-11-25 the host asks
+// the client itself, within the request, and the state never leaves it.
+typedef struct capsule_plugin_types_input_required_t {
+  // The questions, each under a key the plugin chooses; the answers come
+  // back under the same keys. Ask only for what the client declared it
+  // supports (`client-capabilities`): a request for an undeclared
+  // capability fails with MCP error -32021.
+  capsule_plugin_types_list_tuple2_string_input_request_t   requests;
+  // Whatever the plugin needs to carry on (which step it is at, what
+  // it has learnt), at most 16 KiB. Readable by the client: keep
+  // secrets out.
+  resources_prompts_plugin_option_list_u8_t   state;
+} capsule_plugin_types_input_required_t;
+
+typedef struct {
+  resources_prompts_plugin_string_t f0;
+  capsule_plugin_types_json_t f1;
+} capsule_plugin_types_tuple2_string_json_t;
+
+typedef struct {
+  capsule_plugin_types_tuple2_string_json_t *ptr;
+  size_t len;
+} capsule_plugin_types_list_tuple2_string_json_t;
+
+// What a re-invoked request carries: the client's answers and the state
+// the plugin returned in the previous round.
+typedef struct capsule_plugin_types_resumption_t {
+  // Answers by key, each the MCP result of its request as JSON
+  // (`ElicitResult`, `CreateMessageResult`, `ListRootsResult`). A client
+  // may leave keys out or add unknown ones: check, and ask again for
+  // what is missing.
+  capsule_plugin_types_list_tuple2_string_json_t   responses;
+  // The `state` of the previous round, verified by the host.
+  resources_prompts_plugin_option_list_u8_t   state;
+} capsule_plugin_types_resumption_t;
+
 // Severity of a log message (RFC 5424 levels, as MCP `LoggingLevel`).
 typedef uint8_t capsule_plugin_types_log_level_t;
 
@@ -185,6 +266,8 @@ typedef uint8_t capsule_plugin_types_log_level_t;
 #define CAPSULE_PLUGIN_TYPES_LOG_LEVEL_CRITICAL 5
 #define CAPSULE_PLUGIN_TYPES_LOG_LEVEL_ALERT 6
 #define CAPSULE_PLUGIN_TYPES_LOG_LEVEL_EMERGENCY 7
+
+typedef capsule_plugin_types_json_t capsule_plugin_host_json_t;
 
 typedef capsule_plugin_types_log_level_t capsule_plugin_host_log_level_t;
 
@@ -255,6 +338,10 @@ typedef capsule_plugin_types_role_t exports_capsule_plugin_prompts_role_t;
 
 typedef capsule_plugin_types_content_block_t exports_capsule_plugin_prompts_content_block_t;
 
+typedef capsule_plugin_types_input_required_t exports_capsule_plugin_prompts_input_required_t;
+
+typedef capsule_plugin_types_resumption_t exports_capsule_plugin_prompts_resumption_t;
+
 // One argument of a prompt (MCP `PromptArgument`).
 typedef struct exports_capsule_plugin_prompts_prompt_argument_t {
   resources_prompts_plugin_string_t   name;
@@ -294,6 +381,20 @@ typedef struct exports_capsule_plugin_prompts_get_prompt_result_t {
   exports_capsule_plugin_prompts_list_prompt_message_t   messages;
 } exports_capsule_plugin_prompts_get_prompt_result_t;
 
+// How a prompt get ended.
+typedef struct exports_capsule_plugin_prompts_prompt_outcome_t {
+  uint8_t tag;
+  union {
+    exports_capsule_plugin_prompts_get_prompt_result_t     complete;
+    exports_capsule_plugin_prompts_input_required_t     input_required;
+  } val;
+} exports_capsule_plugin_prompts_prompt_outcome_t;
+
+#define EXPORTS_CAPSULE_PLUGIN_PROMPTS_PROMPT_OUTCOME_COMPLETE 0
+// The prompt needs answers from the client first; the host calls
+// `get-prompt` again with a `resumption`.
+#define EXPORTS_CAPSULE_PLUGIN_PROMPTS_PROMPT_OUTCOME_INPUT_REQUIRED 1
+
 typedef struct {
   exports_capsule_plugin_prompts_prompt_t *ptr;
   size_t len;
@@ -310,12 +411,63 @@ typedef struct {
 } resources_prompts_plugin_list_tuple2_string_string_t;
 
 typedef struct {
+  bool is_some;
+  exports_capsule_plugin_prompts_resumption_t val;
+} exports_capsule_plugin_prompts_option_resumption_t;
+
+typedef struct {
   bool is_err;
   union {
-    exports_capsule_plugin_prompts_get_prompt_result_t ok;
+    exports_capsule_plugin_prompts_prompt_outcome_t ok;
     exports_capsule_plugin_prompts_error_t err;
   } val;
-} exports_capsule_plugin_prompts_result_get_prompt_result_error_t;
+} exports_capsule_plugin_prompts_result_prompt_outcome_error_t;
+
+typedef capsule_plugin_types_error_t exports_capsule_plugin_completions_error_t;
+
+// What is being completed (MCP `PromptReference` /
+// `ResourceTemplateReference`).
+typedef struct exports_capsule_plugin_completions_completion_reference_t {
+  uint8_t tag;
+  union {
+    resources_prompts_plugin_string_t     prompt;
+    resources_prompts_plugin_string_t     resource_template;
+  } val;
+} exports_capsule_plugin_completions_completion_reference_t;
+
+// A prompt of this plugin, by its name without the plugin prefix.
+#define EXPORTS_CAPSULE_PLUGIN_COMPLETIONS_COMPLETION_REFERENCE_PROMPT 0
+// A resource template of this plugin, by its URI template.
+#define EXPORTS_CAPSULE_PLUGIN_COMPLETIONS_COMPLETION_REFERENCE_RESOURCE_TEMPLATE 1
+
+typedef struct {
+  resources_prompts_plugin_string_t *ptr;
+  size_t len;
+} resources_prompts_plugin_list_string_t;
+
+typedef struct {
+  bool is_some;
+  uint32_t val;
+} resources_prompts_plugin_option_u32_t;
+
+// Suggestions (MCP `CompleteResult.completion`).
+typedef struct exports_capsule_plugin_completions_completion_t {
+  // At most 100 values, best first (the host cuts longer lists and
+  // sets `has-more`).
+  resources_prompts_plugin_list_string_t   values;
+  // How many matches exist in all, when known.
+  resources_prompts_plugin_option_u32_t   total;
+  // Whether there are more matches than `values`.
+  bool   has_more;
+} exports_capsule_plugin_completions_completion_t;
+
+typedef struct {
+  bool is_err;
+  union {
+    exports_capsule_plugin_completions_completion_t ok;
+    exports_capsule_plugin_completions_error_t err;
+  } val;
+} exports_capsule_plugin_completions_result_completion_error_t;
 
 // How much of a granted path the plugin asks for.
 typedef uint8_t exports_capsule_plugin_plugin_access_t;
@@ -336,11 +488,6 @@ typedef struct {
   exports_capsule_plugin_plugin_filesystem_request_t *ptr;
   size_t len;
 } exports_capsule_plugin_plugin_list_filesystem_request_t;
-
-typedef struct {
-  resources_prompts_plugin_string_t *ptr;
-  size_t len;
-} resources_prompts_plugin_list_string_t;
 
 // Capabilities a plugin *requests*. Requests grant nothing: the
 // operator grants capabilities in policy, and the plugin gets at most
@@ -364,7 +511,7 @@ typedef struct exports_capsule_plugin_plugin_metadata_t {
   exports_capsule_plugin_plugin_capability_requests_t   requests;
 } exports_capsule_plugin_plugin_metadata_t;
 
-// Imported Functions from `capsule:plugin/host@0.1.0`
+// Imported Functions from `capsule:plugin/host@0.2.0`
 // Log a message. It always reaches the host log, tagged with the plugin
 // name; it is forwarded to the client as `notifications/message` when the
 // client asked for log messages at this level.
@@ -378,17 +525,30 @@ extern void capsule_plugin_host_progress(double progress, double *maybe_total, r
 // plugins should check it between steps and stop early; plugins that do
 // not are stopped by the host's deadline.
 extern bool capsule_plugin_host_cancelled(void);
+// The capabilities the client declared (MCP `ClientCapabilities` as a
+// JSON object, e.g. `{"elicitation": {}, "sampling": {}}`): from
+// `initialize` (2025-11-25) or the request's `_meta` (2026-07-28). `{}`
+// outside a request. Look here before returning `input-required`.
+extern void capsule_plugin_host_client_capabilities(capsule_plugin_host_json_t *ret);
+// Report that the resource at `uri` changed: clients subscribed to it
+// (`resources/subscribe`, or a `subscriptions/listen` resource filter)
+// get `notifications/resources/updated`. Only URIs this plugin serves
+// (listed, or matching one of its templates) are passed on.
+extern void capsule_plugin_host_resource_updated(resources_prompts_plugin_string_t *uri);
 
-// Exported Functions from `capsule:plugin/resources@0.1.0`
+// Exported Functions from `capsule:plugin/resources@0.2.0`
 void exports_capsule_plugin_resources_list_resources(exports_capsule_plugin_resources_list_resource_t *ret);
 void exports_capsule_plugin_resources_list_resource_templates(exports_capsule_plugin_resources_list_resource_template_t *ret);
 bool exports_capsule_plugin_resources_read_resource(resources_prompts_plugin_string_t *uri, exports_capsule_plugin_resources_list_resource_contents_t *ret, exports_capsule_plugin_resources_error_t *err);
 
-// Exported Functions from `capsule:plugin/prompts@0.1.0`
+// Exported Functions from `capsule:plugin/prompts@0.2.0`
 void exports_capsule_plugin_prompts_list_prompts(exports_capsule_plugin_prompts_list_prompt_t *ret);
-bool exports_capsule_plugin_prompts_get_prompt(resources_prompts_plugin_string_t *name, resources_prompts_plugin_list_tuple2_string_string_t *arguments, exports_capsule_plugin_prompts_get_prompt_result_t *ret, exports_capsule_plugin_prompts_error_t *err);
+bool exports_capsule_plugin_prompts_get_prompt(resources_prompts_plugin_string_t *name, resources_prompts_plugin_list_tuple2_string_string_t *arguments, exports_capsule_plugin_prompts_resumption_t *maybe_resume, exports_capsule_plugin_prompts_prompt_outcome_t *ret, exports_capsule_plugin_prompts_error_t *err);
 
-// Exported Functions from `capsule:plugin/plugin@0.1.0`
+// Exported Functions from `capsule:plugin/completions@0.2.0`
+bool exports_capsule_plugin_completions_complete(exports_capsule_plugin_completions_completion_reference_t *reference, resources_prompts_plugin_string_t *argument, resources_prompts_plugin_string_t *value, resources_prompts_plugin_list_tuple2_string_string_t *context, exports_capsule_plugin_completions_completion_t *ret, exports_capsule_plugin_completions_error_t *err);
+
+// Exported Functions from `capsule:plugin/plugin@0.2.0`
 void exports_capsule_plugin_plugin_describe(exports_capsule_plugin_plugin_metadata_t *ret);
 
 // Helper Functions
@@ -427,6 +587,24 @@ void capsule_plugin_types_resource_contents_free(capsule_plugin_types_resource_c
 
 void capsule_plugin_types_content_block_free(capsule_plugin_types_content_block_t *ptr);
 
+void capsule_plugin_types_input_request_free(capsule_plugin_types_input_request_t *ptr);
+
+void capsule_plugin_types_tuple2_string_input_request_free(capsule_plugin_types_tuple2_string_input_request_t *ptr);
+
+void capsule_plugin_types_list_tuple2_string_input_request_free(capsule_plugin_types_list_tuple2_string_input_request_t *ptr);
+
+void resources_prompts_plugin_option_list_u8_free(resources_prompts_plugin_option_list_u8_t *ptr);
+
+void capsule_plugin_types_input_required_free(capsule_plugin_types_input_required_t *ptr);
+
+void capsule_plugin_types_tuple2_string_json_free(capsule_plugin_types_tuple2_string_json_t *ptr);
+
+void capsule_plugin_types_list_tuple2_string_json_free(capsule_plugin_types_list_tuple2_string_json_t *ptr);
+
+void capsule_plugin_types_resumption_free(capsule_plugin_types_resumption_t *ptr);
+
+void capsule_plugin_host_json_free(capsule_plugin_host_json_t *ptr);
+
 void exports_capsule_plugin_resources_json_free(exports_capsule_plugin_resources_json_t *ptr);
 
 void exports_capsule_plugin_resources_error_free(exports_capsule_plugin_resources_error_t *ptr);
@@ -453,6 +631,10 @@ void exports_capsule_plugin_prompts_error_free(exports_capsule_plugin_prompts_er
 
 void exports_capsule_plugin_prompts_content_block_free(exports_capsule_plugin_prompts_content_block_t *ptr);
 
+void exports_capsule_plugin_prompts_input_required_free(exports_capsule_plugin_prompts_input_required_t *ptr);
+
+void exports_capsule_plugin_prompts_resumption_free(exports_capsule_plugin_prompts_resumption_t *ptr);
+
 void exports_capsule_plugin_prompts_prompt_argument_free(exports_capsule_plugin_prompts_prompt_argument_t *ptr);
 
 void exports_capsule_plugin_prompts_list_prompt_argument_free(exports_capsule_plugin_prompts_list_prompt_argument_t *ptr);
@@ -465,19 +647,33 @@ void exports_capsule_plugin_prompts_list_prompt_message_free(exports_capsule_plu
 
 void exports_capsule_plugin_prompts_get_prompt_result_free(exports_capsule_plugin_prompts_get_prompt_result_t *ptr);
 
+void exports_capsule_plugin_prompts_prompt_outcome_free(exports_capsule_plugin_prompts_prompt_outcome_t *ptr);
+
 void exports_capsule_plugin_prompts_list_prompt_free(exports_capsule_plugin_prompts_list_prompt_t *ptr);
 
 void resources_prompts_plugin_tuple2_string_string_free(resources_prompts_plugin_tuple2_string_string_t *ptr);
 
 void resources_prompts_plugin_list_tuple2_string_string_free(resources_prompts_plugin_list_tuple2_string_string_t *ptr);
 
-void exports_capsule_plugin_prompts_result_get_prompt_result_error_free(exports_capsule_plugin_prompts_result_get_prompt_result_error_t *ptr);
+void exports_capsule_plugin_prompts_option_resumption_free(exports_capsule_plugin_prompts_option_resumption_t *ptr);
+
+void exports_capsule_plugin_prompts_result_prompt_outcome_error_free(exports_capsule_plugin_prompts_result_prompt_outcome_error_t *ptr);
+
+void exports_capsule_plugin_completions_error_free(exports_capsule_plugin_completions_error_t *ptr);
+
+void exports_capsule_plugin_completions_completion_reference_free(exports_capsule_plugin_completions_completion_reference_t *ptr);
+
+void resources_prompts_plugin_list_string_free(resources_prompts_plugin_list_string_t *ptr);
+
+void resources_prompts_plugin_option_u32_free(resources_prompts_plugin_option_u32_t *ptr);
+
+void exports_capsule_plugin_completions_completion_free(exports_capsule_plugin_completions_completion_t *ptr);
+
+void exports_capsule_plugin_completions_result_completion_error_free(exports_capsule_plugin_completions_result_completion_error_t *ptr);
 
 void exports_capsule_plugin_plugin_filesystem_request_free(exports_capsule_plugin_plugin_filesystem_request_t *ptr);
 
 void exports_capsule_plugin_plugin_list_filesystem_request_free(exports_capsule_plugin_plugin_list_filesystem_request_t *ptr);
-
-void resources_prompts_plugin_list_string_free(resources_prompts_plugin_list_string_t *ptr);
 
 void exports_capsule_plugin_plugin_capability_requests_free(exports_capsule_plugin_plugin_capability_requests_t *ptr);
 

@@ -3,20 +3,26 @@
 #include <stdlib.h>
 #include <string.h>
 
-// Imported Functions from `capsule:plugin/host@0.1.0`
+// Imported Functions from `capsule:plugin/host@0.2.0`
 
-__attribute__((__import_module__("capsule:plugin/host@0.1.0"), __import_name__("log")))
+__attribute__((__import_module__("capsule:plugin/host@0.2.0"), __import_name__("log")))
 extern void __wasm_import_capsule_plugin_host_log(int32_t, uint8_t *, size_t);
 
-__attribute__((__import_module__("capsule:plugin/host@0.1.0"), __import_name__("progress")))
+__attribute__((__import_module__("capsule:plugin/host@0.2.0"), __import_name__("progress")))
 extern void __wasm_import_capsule_plugin_host_progress(double, int32_t, double, int32_t, uint8_t *, size_t);
 
-__attribute__((__import_module__("capsule:plugin/host@0.1.0"), __import_name__("cancelled")))
+__attribute__((__import_module__("capsule:plugin/host@0.2.0"), __import_name__("cancelled")))
 extern int32_t __wasm_import_capsule_plugin_host_cancelled(void);
 
-// Exported Functions from `capsule:plugin/tools@0.1.0`
+__attribute__((__import_module__("capsule:plugin/host@0.2.0"), __import_name__("client-capabilities")))
+extern void __wasm_import_capsule_plugin_host_client_capabilities(uint8_t *);
 
-__attribute__((__weak__, __export_name__("cabi_post_capsule:plugin/tools@0.1.0#list-tools")))
+__attribute__((__import_module__("capsule:plugin/host@0.2.0"), __import_name__("resource-updated")))
+extern void __wasm_import_capsule_plugin_host_resource_updated(uint8_t *, size_t);
+
+// Exported Functions from `capsule:plugin/tools@0.2.0`
+
+__attribute__((__weak__, __export_name__("cabi_post_capsule:plugin/tools@0.2.0#list-tools")))
 void __wasm_export_exports_capsule_plugin_tools_list_tools_post_return(uint8_t * arg0) {
   size_t len = *((size_t*) (arg0 + sizeof(void*)));
   if (len > 0) {
@@ -98,7 +104,7 @@ void __wasm_export_exports_capsule_plugin_tools_list_tools_post_return(uint8_t *
   }
 }
 
-__attribute__((__weak__, __export_name__("cabi_post_capsule:plugin/tools@0.1.0#call-tool")))
+__attribute__((__weak__, __export_name__("cabi_post_capsule:plugin/tools@0.2.0#call-tool")))
 void __wasm_export_exports_capsule_plugin_tools_call_tool_post_return(uint8_t * arg0) {
   switch ((int32_t) (int32_t) *((uint8_t*) (arg0 + 0))) {
     case 0: {
@@ -409,6 +415,55 @@ void __wasm_export_exports_capsule_plugin_tools_call_tool_post_return(uint8_t * 
           }
           break;
         }
+        case 1: {
+          size_t len21 = *((size_t*) (arg0 + (3*sizeof(void*))));
+          if (len21 > 0) {
+            uint8_t *ptr22 = *((uint8_t **) (arg0 + (2*sizeof(void*))));
+            for (size_t i23 = 0; i23 < len21; i23++) {
+              uint8_t *base = ptr22 + i23 * (5*sizeof(void*));
+              (void) base;
+              if ((*((size_t*) (base + sizeof(void*)))) > 0) {
+                free(*((uint8_t **) (base + 0)));
+              }
+              switch ((int32_t) (int32_t) *((uint8_t*) (base + (2*sizeof(void*))))) {
+                case 0: {
+                  if ((*((size_t*) (base + (4*sizeof(void*))))) > 0) {
+                    free(*((uint8_t **) (base + (3*sizeof(void*)))));
+                  }
+                  break;
+                }
+                case 1: {
+                  if ((*((size_t*) (base + (4*sizeof(void*))))) > 0) {
+                    free(*((uint8_t **) (base + (3*sizeof(void*)))));
+                  }
+                  break;
+                }
+                case 2: {
+                  break;
+                }
+              }
+            }
+            free(ptr22);
+          }
+          switch ((int32_t) (int32_t) *((uint8_t*) (arg0 + (4*sizeof(void*))))) {
+            case 0: {
+              break;
+            }
+            case 1: {
+              size_t len24 = *((size_t*) (arg0 + (6*sizeof(void*))));
+              if (len24 > 0) {
+                uint8_t *ptr25 = *((uint8_t **) (arg0 + (5*sizeof(void*))));
+                for (size_t i26 = 0; i26 < len24; i26++) {
+                  uint8_t *base = ptr25 + i26 * 1;
+                  (void) base;
+                }
+                free(ptr25);
+              }
+              break;
+            }
+          }
+          break;
+        }
       }
       break;
     }
@@ -444,9 +499,9 @@ void __wasm_export_exports_capsule_plugin_tools_call_tool_post_return(uint8_t * 
   }
 }
 
-// Exported Functions from `capsule:plugin/plugin@0.1.0`
+// Exported Functions from `capsule:plugin/plugin@0.2.0`
 
-__attribute__((__weak__, __export_name__("cabi_post_capsule:plugin/plugin@0.1.0#describe")))
+__attribute__((__weak__, __export_name__("cabi_post_capsule:plugin/plugin@0.2.0#describe")))
 void __wasm_export_exports_capsule_plugin_plugin_describe_post_return(uint8_t * arg0) {
   if ((*((size_t*) (arg0 + sizeof(void*)))) > 0) {
     free(*((uint8_t **) (arg0 + 0)));
@@ -681,6 +736,71 @@ void capsule_plugin_types_content_block_free(capsule_plugin_types_content_block_
   }
 }
 
+void capsule_plugin_types_input_request_free(capsule_plugin_types_input_request_t *ptr) {
+  switch ((int32_t) ptr->tag) {
+    case 0: {
+      capsule_plugin_types_json_free(&ptr->val.elicitation);
+      break;
+    }
+    case 1: {
+      capsule_plugin_types_json_free(&ptr->val.sampling);
+      break;
+    }
+  }
+}
+
+void capsule_plugin_types_tuple2_string_input_request_free(capsule_plugin_types_tuple2_string_input_request_t *ptr) {
+  tools_plugin_string_free(&ptr->f0);
+  capsule_plugin_types_input_request_free(&ptr->f1);
+}
+
+void capsule_plugin_types_list_tuple2_string_input_request_free(capsule_plugin_types_list_tuple2_string_input_request_t *ptr) {
+  size_t list_len = ptr->len;
+  if (list_len > 0) {
+    capsule_plugin_types_tuple2_string_input_request_t *list_ptr = ptr->ptr;
+    for (size_t i = 0; i < list_len; i++) {
+      capsule_plugin_types_tuple2_string_input_request_free(&list_ptr[i]);
+    }
+    free(list_ptr);
+  }
+}
+
+void tools_plugin_option_list_u8_free(tools_plugin_option_list_u8_t *ptr) {
+  if (ptr->is_some) {
+    tools_plugin_list_u8_free(&ptr->val);
+  }
+}
+
+void capsule_plugin_types_input_required_free(capsule_plugin_types_input_required_t *ptr) {
+  capsule_plugin_types_list_tuple2_string_input_request_free(&ptr->requests);
+  tools_plugin_option_list_u8_free(&ptr->state);
+}
+
+void capsule_plugin_types_tuple2_string_json_free(capsule_plugin_types_tuple2_string_json_t *ptr) {
+  tools_plugin_string_free(&ptr->f0);
+  capsule_plugin_types_json_free(&ptr->f1);
+}
+
+void capsule_plugin_types_list_tuple2_string_json_free(capsule_plugin_types_list_tuple2_string_json_t *ptr) {
+  size_t list_len = ptr->len;
+  if (list_len > 0) {
+    capsule_plugin_types_tuple2_string_json_t *list_ptr = ptr->ptr;
+    for (size_t i = 0; i < list_len; i++) {
+      capsule_plugin_types_tuple2_string_json_free(&list_ptr[i]);
+    }
+    free(list_ptr);
+  }
+}
+
+void capsule_plugin_types_resumption_free(capsule_plugin_types_resumption_t *ptr) {
+  capsule_plugin_types_list_tuple2_string_json_free(&ptr->responses);
+  tools_plugin_option_list_u8_free(&ptr->state);
+}
+
+void capsule_plugin_host_json_free(capsule_plugin_host_json_t *ptr) {
+  capsule_plugin_types_json_free(ptr);
+}
+
 void exports_capsule_plugin_tools_json_free(exports_capsule_plugin_tools_json_t *ptr) {
   capsule_plugin_types_json_free(ptr);
 }
@@ -691,6 +811,14 @@ void exports_capsule_plugin_tools_error_free(exports_capsule_plugin_tools_error_
 
 void exports_capsule_plugin_tools_content_block_free(exports_capsule_plugin_tools_content_block_t *ptr) {
   capsule_plugin_types_content_block_free(ptr);
+}
+
+void exports_capsule_plugin_tools_input_required_free(exports_capsule_plugin_tools_input_required_t *ptr) {
+  capsule_plugin_types_input_required_free(ptr);
+}
+
+void exports_capsule_plugin_tools_resumption_free(exports_capsule_plugin_tools_resumption_t *ptr) {
+  capsule_plugin_types_resumption_free(ptr);
 }
 
 void tools_plugin_option_bool_free(tools_plugin_option_bool_t *ptr) {
@@ -751,6 +879,10 @@ void exports_capsule_plugin_tools_call_outcome_free(exports_capsule_plugin_tools
       exports_capsule_plugin_tools_call_tool_result_free(&ptr->val.complete);
       break;
     }
+    case 1: {
+      exports_capsule_plugin_tools_input_required_free(&ptr->val.input_required);
+      break;
+    }
   }
 }
 
@@ -762,6 +894,12 @@ void exports_capsule_plugin_tools_list_tool_free(exports_capsule_plugin_tools_li
       exports_capsule_plugin_tools_tool_free(&list_ptr[i]);
     }
     free(list_ptr);
+  }
+}
+
+void exports_capsule_plugin_tools_option_resumption_free(exports_capsule_plugin_tools_option_resumption_t *ptr) {
+  if (ptr->is_some) {
+    exports_capsule_plugin_tools_resumption_free(&ptr->val);
   }
 }
 
@@ -884,7 +1022,19 @@ bool capsule_plugin_host_cancelled(void) {
   return ret;
 }
 
-__attribute__((__export_name__("capsule:plugin/tools@0.1.0#list-tools")))
+void capsule_plugin_host_client_capabilities(capsule_plugin_host_json_t *ret) {
+  __attribute__((__aligned__(sizeof(void*))))
+  uint8_t ret_area[(2*sizeof(void*))];
+  uint8_t *ptr = (uint8_t *) &ret_area;
+  __wasm_import_capsule_plugin_host_client_capabilities(ptr);
+  *ret = (tools_plugin_string_t) { (uint8_t*)(*((uint8_t **) (ptr + 0))), (*((size_t*) (ptr + sizeof(void*)))) };
+}
+
+void capsule_plugin_host_resource_updated(tools_plugin_string_t *uri) {
+  __wasm_import_capsule_plugin_host_resource_updated((uint8_t *) (*uri).ptr, (*uri).len);
+}
+
+__attribute__((__export_name__("capsule:plugin/tools@0.2.0#list-tools")))
 uint8_t * __wasm_export_exports_capsule_plugin_tools_list_tools(void) {
   exports_capsule_plugin_tools_list_tool_t ret;
   exports_capsule_plugin_tools_list_tools(&ret);
@@ -894,14 +1044,42 @@ uint8_t * __wasm_export_exports_capsule_plugin_tools_list_tools(void) {
   return ptr;
 }
 
-__attribute__((__export_name__("capsule:plugin/tools@0.1.0#call-tool")))
-uint8_t * __wasm_export_exports_capsule_plugin_tools_call_tool(uint8_t * arg, size_t arg0, uint8_t * arg1, size_t arg2) {
-  tools_plugin_string_t arg3 = (tools_plugin_string_t) { (uint8_t*)(arg), (arg0) };
-  exports_capsule_plugin_tools_json_t arg4 = (tools_plugin_string_t) { (uint8_t*)(arg1), (arg2) };
+__attribute__((__export_name__("capsule:plugin/tools@0.2.0#call-tool")))
+uint8_t * __wasm_export_exports_capsule_plugin_tools_call_tool(uint8_t * arg, size_t arg0, uint8_t * arg1, size_t arg2, int32_t arg3, uint8_t * arg4, size_t arg5, int32_t arg6, uint8_t * arg7, size_t arg8) {
+  exports_capsule_plugin_tools_option_resumption_t option9;
+  switch (arg3) {
+    case 0: {
+      option9.is_some = false;
+      break;
+    }
+    case 1: {
+      option9.is_some = true;
+      tools_plugin_option_list_u8_t option;
+      switch (arg6) {
+        case 0: {
+          option.is_some = false;
+          break;
+        }
+        case 1: {
+          option.is_some = true;
+          option.val = (tools_plugin_list_u8_t) { (uint8_t*)(arg7), (arg8) };
+          break;
+        }
+      }
+
+      option9.val = (capsule_plugin_types_resumption_t) {
+        (capsule_plugin_types_list_tuple2_string_json_t) (capsule_plugin_types_list_tuple2_string_json_t) { (capsule_plugin_types_tuple2_string_json_t*)(arg4), (arg5) },
+        (tools_plugin_option_list_u8_t) option,
+      };
+      break;
+    }
+  }
+  tools_plugin_string_t arg10 = (tools_plugin_string_t) { (uint8_t*)(arg), (arg0) };
+  exports_capsule_plugin_tools_json_t arg11 = (tools_plugin_string_t) { (uint8_t*)(arg1), (arg2) };
   exports_capsule_plugin_tools_result_call_outcome_error_t ret;
   exports_capsule_plugin_tools_call_outcome_t ok;
   exports_capsule_plugin_tools_error_t err;
-  ret.is_err = !exports_capsule_plugin_tools_call_tool(&arg3, &arg4, &ok, &err);
+  ret.is_err = !exports_capsule_plugin_tools_call_tool(&arg10, &arg11, option9.is_some ? &(option9.val) : NULL, &ok, &err);
   if (ret.is_err) {
     ret.val.err = err;
   }
@@ -910,34 +1088,34 @@ uint8_t * __wasm_export_exports_capsule_plugin_tools_call_tool(uint8_t * arg, si
   }
   uint8_t *ptr = (uint8_t *) &RET_AREA;
   if ((ret).is_err) {
-    const exports_capsule_plugin_tools_error_t *payload61 = &(ret).val.err;*((int8_t*)(ptr + 0)) = 1;
-    switch ((int32_t) (*payload61).tag) {
+    const exports_capsule_plugin_tools_error_t *payload74 = &(ret).val.err;*((int8_t*)(ptr + 0)) = 1;
+    switch ((int32_t) (*payload74).tag) {
       case 0: {
-        const tools_plugin_string_t *payload62 = &(*payload61).val.invalid_arguments;
+        const tools_plugin_string_t *payload75 = &(*payload74).val.invalid_arguments;
         *((int8_t*)(ptr + sizeof(void*))) = 0;
-        *((size_t*)(ptr + (3*sizeof(void*)))) = (*payload62).len;
-        *((uint8_t **)(ptr + (2*sizeof(void*)))) = (uint8_t *) (*payload62).ptr;
+        *((size_t*)(ptr + (3*sizeof(void*)))) = (*payload75).len;
+        *((uint8_t **)(ptr + (2*sizeof(void*)))) = (uint8_t *) (*payload75).ptr;
         break;
       }
       case 1: {
-        const tools_plugin_string_t *payload63 = &(*payload61).val.not_found;
+        const tools_plugin_string_t *payload76 = &(*payload74).val.not_found;
         *((int8_t*)(ptr + sizeof(void*))) = 1;
-        *((size_t*)(ptr + (3*sizeof(void*)))) = (*payload63).len;
-        *((uint8_t **)(ptr + (2*sizeof(void*)))) = (uint8_t *) (*payload63).ptr;
+        *((size_t*)(ptr + (3*sizeof(void*)))) = (*payload76).len;
+        *((uint8_t **)(ptr + (2*sizeof(void*)))) = (uint8_t *) (*payload76).ptr;
         break;
       }
       case 2: {
-        const tools_plugin_string_t *payload64 = &(*payload61).val.denied;
+        const tools_plugin_string_t *payload77 = &(*payload74).val.denied;
         *((int8_t*)(ptr + sizeof(void*))) = 2;
-        *((size_t*)(ptr + (3*sizeof(void*)))) = (*payload64).len;
-        *((uint8_t **)(ptr + (2*sizeof(void*)))) = (uint8_t *) (*payload64).ptr;
+        *((size_t*)(ptr + (3*sizeof(void*)))) = (*payload77).len;
+        *((uint8_t **)(ptr + (2*sizeof(void*)))) = (uint8_t *) (*payload77).ptr;
         break;
       }
       case 3: {
-        const tools_plugin_string_t *payload65 = &(*payload61).val.internal;
+        const tools_plugin_string_t *payload78 = &(*payload74).val.internal;
         *((int8_t*)(ptr + sizeof(void*))) = 3;
-        *((size_t*)(ptr + (3*sizeof(void*)))) = (*payload65).len;
-        *((uint8_t **)(ptr + (2*sizeof(void*)))) = (uint8_t *) (*payload65).ptr;
+        *((size_t*)(ptr + (3*sizeof(void*)))) = (*payload78).len;
+        *((uint8_t **)(ptr + (2*sizeof(void*)))) = (uint8_t *) (*payload78).ptr;
         break;
       }
     }
@@ -945,26 +1123,41 @@ uint8_t * __wasm_export_exports_capsule_plugin_tools_call_tool(uint8_t * arg, si
     const exports_capsule_plugin_tools_call_outcome_t *payload = &(ret).val.ok;*((int8_t*)(ptr + 0)) = 0;
     switch ((int32_t) (*payload).tag) {
       case 0: {
-        const exports_capsule_plugin_tools_call_tool_result_t *payload5 = &(*payload).val.complete;
+        const exports_capsule_plugin_tools_call_tool_result_t *payload12 = &(*payload).val.complete;
         *((int8_t*)(ptr + sizeof(void*))) = 0;
-        *((size_t*)(ptr + (3*sizeof(void*)))) = ((*payload5).content).len;
-        *((uint8_t **)(ptr + (2*sizeof(void*)))) = (uint8_t *) ((*payload5).content).ptr;
-        if (((*payload5).structured_content).is_some) {
-          const exports_capsule_plugin_tools_json_t *payload58 = &((*payload5).structured_content).val;
+        *((size_t*)(ptr + (3*sizeof(void*)))) = ((*payload12).content).len;
+        *((uint8_t **)(ptr + (2*sizeof(void*)))) = (uint8_t *) ((*payload12).content).ptr;
+        if (((*payload12).structured_content).is_some) {
+          const exports_capsule_plugin_tools_json_t *payload65 = &((*payload12).structured_content).val;
           *((int8_t*)(ptr + (4*sizeof(void*)))) = 1;
-          *((size_t*)(ptr + (6*sizeof(void*)))) = (*payload58).len;
-          *((uint8_t **)(ptr + (5*sizeof(void*)))) = (uint8_t *) (*payload58).ptr;
+          *((size_t*)(ptr + (6*sizeof(void*)))) = (*payload65).len;
+          *((uint8_t **)(ptr + (5*sizeof(void*)))) = (uint8_t *) (*payload65).ptr;
         } else {
           *((int8_t*)(ptr + (4*sizeof(void*)))) = 0;
         }
-        *((int8_t*)(ptr + (7*sizeof(void*)))) = (*payload5).is_error;
-        if (((*payload5).meta).is_some) {
-          const exports_capsule_plugin_tools_json_t *payload60 = &((*payload5).meta).val;
+        *((int8_t*)(ptr + (7*sizeof(void*)))) = (*payload12).is_error;
+        if (((*payload12).meta).is_some) {
+          const exports_capsule_plugin_tools_json_t *payload67 = &((*payload12).meta).val;
           *((int8_t*)(ptr + (8*sizeof(void*)))) = 1;
-          *((size_t*)(ptr + (10*sizeof(void*)))) = (*payload60).len;
-          *((uint8_t **)(ptr + (9*sizeof(void*)))) = (uint8_t *) (*payload60).ptr;
+          *((size_t*)(ptr + (10*sizeof(void*)))) = (*payload67).len;
+          *((uint8_t **)(ptr + (9*sizeof(void*)))) = (uint8_t *) (*payload67).ptr;
         } else {
           *((int8_t*)(ptr + (8*sizeof(void*)))) = 0;
+        }
+        break;
+      }
+      case 1: {
+        const exports_capsule_plugin_tools_input_required_t *payload68 = &(*payload).val.input_required;
+        *((int8_t*)(ptr + sizeof(void*))) = 1;
+        *((size_t*)(ptr + (3*sizeof(void*)))) = ((*payload68).requests).len;
+        *((uint8_t **)(ptr + (2*sizeof(void*)))) = (uint8_t *) ((*payload68).requests).ptr;
+        if (((*payload68).state).is_some) {
+          const tools_plugin_list_u8_t *payload73 = &((*payload68).state).val;
+          *((int8_t*)(ptr + (4*sizeof(void*)))) = 1;
+          *((size_t*)(ptr + (6*sizeof(void*)))) = (*payload73).len;
+          *((uint8_t **)(ptr + (5*sizeof(void*)))) = (uint8_t *) (*payload73).ptr;
+        } else {
+          *((int8_t*)(ptr + (4*sizeof(void*)))) = 0;
         }
         break;
       }
@@ -973,7 +1166,7 @@ uint8_t * __wasm_export_exports_capsule_plugin_tools_call_tool(uint8_t * arg, si
   return ptr;
 }
 
-__attribute__((__export_name__("capsule:plugin/plugin@0.1.0#describe")))
+__attribute__((__export_name__("capsule:plugin/plugin@0.2.0#describe")))
 uint8_t * __wasm_export_exports_capsule_plugin_plugin_describe(void) {
   exports_capsule_plugin_plugin_metadata_t ret;
   exports_capsule_plugin_plugin_describe(&ret);

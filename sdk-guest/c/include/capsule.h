@@ -2,7 +2,7 @@
  *
  * A plugin defines one `capsule_plugin` named `capsule_definition`: its metadata and tables of
  * tools, resources, resource templates and prompts, each entry a plain function. The SDK
- * (capsule.c, compiled with the plugin) implements the WIT exports of capsule:plugin@0.1.0 on
+ * (capsule.c, compiled with the plugin) implements the WIT exports of capsule:plugin@0.2.0 on
  * top of the wit-bindgen C bindings, parses tool arguments into capsule_json values and turns
  * what handlers build into WIT records. A whole plugin:
  *
@@ -29,6 +29,11 @@
  * Errors: handlers return CAPSULE_OK, or `capsule_fail(status, fmt, ...)` for a typed error
  * (the host maps it: for tools/call every case is a result with isError: true). Each request
  * runs in a fresh instance, so memory the handler does not free is reclaimed anyway.
+ *
+ * A tool or prompt that needs the client's input (elicitation, sampling, roots) asks with
+ * capsule_elicit / capsule_sample / capsule_list_roots and returns capsule_input_required(state);
+ * the host asks the client and runs the handler again with the same arguments, where
+ * capsule_resuming() is true and capsule_response(key) / capsule_state() hold the answers.
  */
 #ifndef CAPSULE_H
 #define CAPSULE_H
@@ -52,6 +57,7 @@ typedef enum {
     CAPSULE_NOT_FOUND,         /* the named thing does not exist */
     CAPSULE_DENIED,            /* the sandbox refused a capability; name it */
     CAPSULE_INTERNAL,          /* anything else */
+    CAPSULE_INPUT_REQUIRED,    /* from capsule_input_required(): ask the client, then run again (tools, prompts) */
 } capsule_status;
 
 /* Set the message of the current request's error and return `status`:
@@ -135,11 +141,21 @@ typedef struct {
     capsule_read_fn read;
 } capsule_resource;
 
+/* Suggestions for a prompt argument or template variable (completion/complete), and the arguments
+ * already filled in (read them with capsule_prompt_arg). */
+typedef struct capsule_completion capsule_completion;
+typedef struct capsule_prompt_args capsule_prompt_args;
+/* Suggest values for `argument` whose partial value is `value`: call capsule_suggest() for each,
+ * best first. */
+typedef capsule_status (*capsule_complete_fn)(const char *argument, const char *value, const capsule_prompt_args *context,
+                                              capsule_completion *out);
+
 typedef struct {
     const char *uri_template; /* RFC 6570 level 1, e.g. "checksum://{name}" */
     const char *name;
     const char *title, *description, *mime_type; /* may be NULL */
     capsule_template_fn read;
+    capsule_complete_fn complete; /* suggestions for the template's variables; NULL = none */
 } capsule_template;
 
 /* Text contents of `uri` (`len` bytes of UTF-8; `mime_type` NULL = the resource's). */
@@ -157,14 +173,14 @@ void capsule_list_add(capsule_resource_list *list, const char *uri, const char *
 typedef enum { CAPSULE_USER = 0, CAPSULE_ASSISTANT = 1 } capsule_role;
 
 typedef struct capsule_messages capsule_messages;
-typedef struct capsule_prompt_args capsule_prompt_args;
 
 typedef capsule_status (*capsule_prompt_fn)(const capsule_prompt_args *args, capsule_messages *out);
 
 typedef struct {
     const char *name;
-    const char *description; /* may be NULL */
-    bool required;           /* the host refuses a get without it */
+    const char *description;      /* may be NULL */
+    bool required;                /* the host refuses a get without it */
+    capsule_complete_fn complete; /* suggestions for its value; NULL = none */
 } capsule_prompt_argument;
 
 typedef struct {
@@ -183,6 +199,54 @@ capsule_status capsule_message(capsule_messages *out, capsule_role role, const c
 /* Append a message embedding a text resource. */
 capsule_status capsule_message_resource(capsule_messages *out, capsule_role role, const char *uri, const char *text,
                                         size_t len, const char *mime_type);
+
+/* ------------------------------------------------------------------------------ completions */
+
+/* Add a suggestion. The first 100 are sent; more only count (`total`, `hasMore`). */
+void capsule_suggest(capsule_completion *out, const char *candidate);
+/* Add `candidate` if it starts with `value` (ASCII case-insensitively); returns whether it did. */
+bool capsule_suggest_matching(capsule_completion *out, const char *candidate, const char *value);
+
+/* ------------------------------------------------------------------------------ asking the client
+ *
+ * In a tool or prompt handler: ask one or more questions, each under a key of your choosing, then
+ * `return capsule_input_required(state, len);`. The host asks the client and runs the handler again
+ * (same arguments) with the answers. Ask only for what the client declared
+ * (capsule_client_supports): asking for more fails the request (MCP error -32021). */
+
+/* Ask the user (elicitation/create, form mode): `requested_schema` is the JSON text of an object
+ * schema with flat primitive properties, or NULL for a plain accept/decline. */
+void capsule_elicit(const char *key, const char *message, const char *requested_schema);
+/* Send the user to `url` (elicitation/create, URL mode). */
+void capsule_elicit_url(const char *key, const char *message, const char *url, const char *elicitation_id);
+/* Ask the client's model (sampling/createMessage) with `params`, the JSON text of MCP
+ * CreateMessageRequestParams ({"messages": [...], "maxTokens": N, ...}). */
+void capsule_sample(const char *key, const char *params);
+/* Ask the client's model one user text message; `system_prompt` may be NULL. */
+void capsule_sample_text(const char *key, const char *prompt, long max_tokens, const char *system_prompt);
+/* Ask for the client's roots (roots/list). */
+void capsule_list_roots(const char *key);
+/* End the handler with the questions asked so far and `len` bytes of `state` for the next round
+ * (NULL, 0 for none; at most 16 KiB, readable by the client: keep secrets out). Returns
+ * CAPSULE_INPUT_REQUIRED, or an error if nothing was asked, a key was empty or used twice, or the
+ * state is too large. */
+capsule_status capsule_input_required(const void *state, size_t len);
+
+/* Whether this run carries answers (a later round of a request that returned input required). */
+bool capsule_resuming(void);
+/* The answer under `key` as parsed JSON (ElicitResult, CreateMessageResult, ListRootsResult), or
+ * NULL when the client gave none. Valid until the handler returns. */
+const capsule_json *capsule_response(const char *key);
+/* The state of the previous round (and its length), or NULL. */
+const void *capsule_state(size_t *len);
+/* An elicitation's outcome: "accept", "decline", "cancel", or NULL without an answer. */
+const char *capsule_elicit_action(const char *key);
+/* What the user entered (the `content` object) when they accepted, else NULL. */
+const capsule_json *capsule_elicited(const char *key);
+/* The text the client's model answered (its first text block), else NULL. */
+const char *capsule_sampled_text(const char *key, size_t *len);
+/* The client's roots (a JSON array of {"uri", "name"?} objects), else NULL. */
+const capsule_json *capsule_roots(const char *key);
 
 /* ------------------------------------------------------------------------------ the plugin */
 
@@ -230,6 +294,21 @@ void capsule_log(capsule_log_level level, const char *fmt, ...) __attribute__((f
 void capsule_progress(double progress, double total, const char *message);
 /* Whether the client cancelled the current request. */
 bool capsule_cancelled(void);
+
+typedef enum {
+    CAPSULE_CAP_ELICITATION,     /* form mode: capsule_elicit */
+    CAPSULE_CAP_ELICITATION_URL, /* URL mode: capsule_elicit_url */
+    CAPSULE_CAP_SAMPLING,        /* capsule_sample */
+    CAPSULE_CAP_ROOTS,           /* capsule_list_roots */
+} capsule_capability;
+
+/* The capabilities the client declared (MCP ClientCapabilities, a JSON object; empty outside a
+ * request). Valid until the next call. */
+const capsule_json *capsule_client_capabilities(void);
+/* Whether the client declared `capability`. */
+bool capsule_client_supports(capsule_capability capability);
+/* Tell clients subscribed to `uri` (a resource this plugin serves) that it changed. */
+void capsule_resource_updated(const char *uri);
 
 #ifdef __cplusplus
 }

@@ -1,10 +1,11 @@
-/* capsule.c — the C SDK's implementation of the capsule:plugin@0.1.0 exports, on top of the
+/* capsule.c — the C SDK's implementation of the capsule:plugin@0.2.0 exports, on top of the
  * wit-bindgen C bindings in sdk-guest/c/bindings.
  *
  * Compile it with the plugin and with the macros of what the plugin provides: CAPSULE_TOOLS,
  * CAPSULE_RESOURCES, CAPSULE_PROMPTS (any subset). They pick the WIT world (tools-plugin,
  * tools-resources-plugin, ..., full-plugin; none = plugin-base), so the component exports
- * exactly those interfaces; `capsule-cc --world ...` sets them.
+ * exactly those interfaces (and `completions` with resources or prompts); `capsule-cc --world ...`
+ * sets them.
  *
  * Memory: everything handed to the bindings is malloc'ed (the generated post-return functions
  * free it), and the bindings' arguments are ours to free.
@@ -133,6 +134,9 @@ capsule_status capsule_fail_errno(int errnum, const char *fmt, ...) {
 /* Fill a WIT error from a handler's status and the message it set. */
 static void set_error(capsule_plugin_types_error_t *err, capsule_status status, const char *fallback) {
     const char *message = error_message ? error_message : fallback;
+    if (status == CAPSULE_INPUT_REQUIRED && !error_message) {
+        message = "the handler returned CAPSULE_INPUT_REQUIRED, which only tools and prompts can";
+    }
     switch (status) {
     case CAPSULE_INVALID_ARGUMENTS: err->tag = CAPSULE_PLUGIN_TYPES_ERROR_INVALID_ARGUMENTS; break;
     case CAPSULE_NOT_FOUND: err->tag = CAPSULE_PLUGIN_TYPES_ERROR_NOT_FOUND; break;
@@ -164,6 +168,44 @@ void capsule_progress(double progress, double total, const char *message) {
 }
 
 bool capsule_cancelled(void) { return capsule_plugin_host_cancelled(); }
+
+static capsule_json empty_object = {.type = CAPSULE_JSON_OBJECT};
+static capsule_json *client_caps; /* the last answer of capsule_client_capabilities() */
+
+const capsule_json *capsule_client_capabilities(void) {
+    wstring text = {0};
+    capsule_plugin_host_client_capabilities(&text);
+    if (client_caps) {
+        capsule_json_free(client_caps);
+        free(client_caps);
+    }
+    client_caps = text.len ? capsule_json_parse((const char *)text.ptr, text.len, NULL, 0) : NULL;
+    W(string_free)(&text);
+    if (client_caps && client_caps->type != CAPSULE_JSON_OBJECT) {
+        capsule_json_free(client_caps);
+        free(client_caps);
+        client_caps = NULL;
+    }
+    return client_caps ? client_caps : &empty_object;
+}
+
+bool capsule_client_supports(capsule_capability capability) {
+    const capsule_json *caps = capsule_client_capabilities();
+    const char *section = capability == CAPSULE_CAP_SAMPLING ? "sampling"
+                          : capability == CAPSULE_CAP_ROOTS  ? "roots"
+                                                             : "elicitation";
+    const capsule_json *v = capsule_json_get(caps, section);
+    if (!v || v->type != CAPSULE_JSON_OBJECT) return false;
+    if (capability == CAPSULE_CAP_ELICITATION_URL) return capsule_json_get(v, "url") != NULL;
+    /* Form mode: `elicitation: {}` (the 2025-06-18 shape) or with `form`. */
+    if (capability == CAPSULE_CAP_ELICITATION) return capsule_json_get(v, "form") != NULL || capsule_json_get(v, "url") == NULL;
+    return true;
+}
+
+void capsule_resource_updated(const char *uri) {
+    wstring text = {(uint8_t *)uri, uri ? strlen(uri) : 0};
+    capsule_plugin_host_resource_updated(&text);
+}
 
 /* ------------------------------------------------------------------------------ plugin */
 
@@ -216,6 +258,268 @@ static void resource_contents(capsule_plugin_types_resource_contents_t *c, const
         c->body.val.blob.ptr = xmalloc(len);
         memcpy(c->body.val.blob.ptr, data, len);
         c->body.val.blob.len = len;
+    }
+}
+#endif
+
+/* ------------------------------------------------------------------------------ asking the client */
+
+#if defined(CAPSULE_TOOLS) || defined(CAPSULE_PROMPTS)
+#define MAX_STATE_BYTES (16 * 1024)
+
+enum { ASK_ELICITATION, ASK_SAMPLING, ASK_LIST_ROOTS };
+
+typedef struct {
+    char *key;
+    int kind;
+    char *params; /* JSON text; NULL for roots/list */
+} ask_t;
+
+/* The current request's questions (one request per instance) and the previous round's answers. */
+static struct {
+    ask_t *items;
+    size_t count, cap;
+    char *problem; /* an empty or repeated key, reported by capsule_input_required */
+    uint8_t *state;
+    size_t state_len;
+    bool has_state;
+} asked;
+
+static struct {
+    bool active;
+    size_t count;
+    char **keys;
+    capsule_json **values; /* NULL where the answer was not JSON */
+    uint8_t *state;
+    size_t state_len;
+    bool has_state;
+} resumed;
+
+static char *dup_cstr(const char *s) {
+    size_t n = strlen(s);
+    char *out = xmalloc(n + 1);
+    memcpy(out, s, n + 1);
+    return out;
+}
+
+static void ask(const char *key, int kind, char *params) {
+    if (!key || !*key) {
+        if (!asked.problem) asked.problem = dup_cstr("an input request needs a non-empty key");
+        free(params);
+        return;
+    }
+    for (size_t i = 0; i < asked.count; i++) {
+        if (strcmp(asked.items[i].key, key) == 0) {
+            if (!asked.problem) {
+                asked.problem = xmalloc(strlen(key) + 40);
+                sprintf(asked.problem, "input request key `%s` is used twice", key);
+            }
+            free(params);
+            return;
+        }
+    }
+    GROW(asked.items, asked.count, asked.cap);
+    asked.items[asked.count++] = (ask_t){dup_cstr(key), kind, params};
+}
+
+static char *jw_take(capsule_jw *w) {
+    char *out = w->buf ? w->buf : dup_cstr("{}");
+    w->buf = NULL;
+    capsule_jw_free(w);
+    return out;
+}
+
+void capsule_elicit(const char *key, const char *message, const char *requested_schema) {
+    capsule_jw w = {0};
+    capsule_jw_object(&w);
+    capsule_jw_key(&w, "message");
+    capsule_jw_string(&w, message);
+    capsule_jw_key(&w, "requestedSchema");
+    capsule_jw_raw(&w, requested_schema ? requested_schema : "{\"type\":\"object\",\"properties\":{}}");
+    capsule_jw_end(&w);
+    ask(key, ASK_ELICITATION, jw_take(&w));
+}
+
+void capsule_elicit_url(const char *key, const char *message, const char *url, const char *elicitation_id) {
+    capsule_jw w = {0};
+    capsule_jw_object(&w);
+    capsule_jw_key(&w, "mode");
+    capsule_jw_string(&w, "url");
+    capsule_jw_key(&w, "message");
+    capsule_jw_string(&w, message);
+    capsule_jw_key(&w, "url");
+    capsule_jw_string(&w, url);
+    capsule_jw_key(&w, "elicitationId");
+    capsule_jw_string(&w, elicitation_id);
+    capsule_jw_end(&w);
+    ask(key, ASK_ELICITATION, jw_take(&w));
+}
+
+void capsule_sample(const char *key, const char *params) { ask(key, ASK_SAMPLING, dup_cstr(params ? params : "{}")); }
+
+void capsule_sample_text(const char *key, const char *prompt, long max_tokens, const char *system_prompt) {
+    capsule_jw w = {0};
+    capsule_jw_object(&w);
+    capsule_jw_key(&w, "messages");
+    capsule_jw_array(&w);
+    capsule_jw_object(&w);
+    capsule_jw_key(&w, "role");
+    capsule_jw_string(&w, "user");
+    capsule_jw_key(&w, "content");
+    capsule_jw_object(&w);
+    capsule_jw_key(&w, "type");
+    capsule_jw_string(&w, "text");
+    capsule_jw_key(&w, "text");
+    capsule_jw_string(&w, prompt);
+    capsule_jw_end(&w);
+    capsule_jw_end(&w);
+    capsule_jw_end(&w);
+    capsule_jw_key(&w, "maxTokens");
+    capsule_jw_int(&w, max_tokens);
+    if (system_prompt) {
+        capsule_jw_key(&w, "systemPrompt");
+        capsule_jw_string(&w, system_prompt);
+    }
+    capsule_jw_end(&w);
+    ask(key, ASK_SAMPLING, jw_take(&w));
+}
+
+void capsule_list_roots(const char *key) { ask(key, ASK_LIST_ROOTS, NULL); }
+
+capsule_status capsule_input_required(const void *state, size_t len) {
+    if (asked.problem) return capsule_fail(CAPSULE_INTERNAL, "%s", asked.problem);
+    if (asked.count == 0) {
+        return capsule_fail(CAPSULE_INTERNAL, "capsule_input_required without a request: call capsule_elicit, "
+                                              "capsule_sample or capsule_list_roots first");
+    }
+    if (len > MAX_STATE_BYTES) {
+        return capsule_fail(CAPSULE_INTERNAL, "input-required state is %zu bytes, over the host's limit of %d", len,
+                            MAX_STATE_BYTES);
+    }
+    free(asked.state);
+    asked.state = NULL;
+    asked.has_state = state != NULL;
+    asked.state_len = state ? len : 0;
+    if (state) {
+        asked.state = xmalloc(len);
+        memcpy(asked.state, state, len);
+    }
+    return CAPSULE_INPUT_REQUIRED;
+}
+
+bool capsule_resuming(void) { return resumed.active; }
+
+const capsule_json *capsule_response(const char *key) {
+    for (size_t i = 0; i < resumed.count; i++) {
+        if (strcmp(resumed.keys[i], key) == 0) return resumed.values[i];
+    }
+    return NULL;
+}
+
+const void *capsule_state(size_t *len) {
+    if (len) *len = resumed.has_state ? resumed.state_len : 0;
+    return resumed.has_state ? (resumed.state ? (const void *)resumed.state : (const void *)"") : NULL;
+}
+
+const char *capsule_elicit_action(const char *key) {
+    return capsule_json_string(capsule_json_get(capsule_response(key), "action"), NULL);
+}
+
+const capsule_json *capsule_elicited(const char *key) {
+    const char *action = capsule_elicit_action(key);
+    if (!action || strcmp(action, "accept") != 0) return NULL;
+    const capsule_json *content = capsule_json_get(capsule_response(key), "content");
+    return content && content->type == CAPSULE_JSON_OBJECT ? content : &empty_object;
+}
+
+const char *capsule_sampled_text(const char *key, size_t *len) {
+    const capsule_json *content = capsule_json_get(capsule_response(key), "content");
+    if (!content) return NULL;
+    size_t n = content->type == CAPSULE_JSON_ARRAY ? content->length : 1;
+    for (size_t i = 0; i < n; i++) {
+        const capsule_json *block = content->type == CAPSULE_JSON_ARRAY ? capsule_json_at(content, i) : content;
+        const char *type = capsule_json_string(capsule_json_get(block, "type"), NULL);
+        if (type && strcmp(type, "text") == 0) {
+            const char *text = capsule_json_string(capsule_json_get(block, "text"), len);
+            if (text) return text;
+        }
+    }
+    return NULL;
+}
+
+const capsule_json *capsule_roots(const char *key) {
+    const capsule_json *roots = capsule_json_get(capsule_response(key), "roots");
+    return roots && roots->type == CAPSULE_JSON_ARRAY ? roots : NULL;
+}
+
+/* Start a round: forget earlier questions, take over the host's answers (and free its copy). */
+static void round_begin(capsule_plugin_types_resumption_t *resume) {
+    memset(&resumed, 0, sizeof resumed);
+    if (!resume) return;
+    resumed.active = true;
+    resumed.count = resume->responses.len;
+    resumed.keys = xmalloc(resumed.count * sizeof *resumed.keys);
+    resumed.values = xmalloc(resumed.count * sizeof *resumed.values);
+    for (size_t i = 0; i < resumed.count; i++) {
+        resumed.keys[i] = cstring(&resume->responses.ptr[i].f0);
+        const wstring *json = &resume->responses.ptr[i].f1;
+        resumed.values[i] = capsule_json_parse((const char *)json->ptr, json->len, NULL, 0);
+    }
+    resumed.has_state = resume->state.is_some;
+    if (resume->state.is_some) {
+        resumed.state_len = resume->state.val.len;
+        resumed.state = xmalloc(resumed.state_len);
+        memcpy(resumed.state, resume->state.val.ptr, resumed.state_len);
+    }
+    capsule_plugin_types_resumption_free(resume);
+}
+
+static void round_end(void) {
+    for (size_t i = 0; i < resumed.count; i++) {
+        free(resumed.keys[i]);
+        capsule_json_free(resumed.values[i]);
+        free(resumed.values[i]);
+    }
+    free(resumed.keys);
+    free(resumed.values);
+    free(resumed.state);
+    memset(&resumed, 0, sizeof resumed);
+    for (size_t i = 0; i < asked.count; i++) {
+        free(asked.items[i].key);
+        free(asked.items[i].params);
+    }
+    free(asked.items);
+    free(asked.problem);
+    free(asked.state);
+    memset(&asked, 0, sizeof asked);
+}
+
+/* The questions asked in this round as the WIT record (taking over the SDK's copies). */
+static void input_required_record(capsule_plugin_types_input_required_t *out) {
+    memset(out, 0, sizeof *out);
+    out->requests.len = asked.count;
+    out->requests.ptr = xmalloc(asked.count * sizeof *out->requests.ptr);
+    for (size_t i = 0; i < asked.count; i++) {
+        capsule_plugin_types_tuple2_string_input_request_t *r = &out->requests.ptr[i];
+        memset(r, 0, sizeof *r);
+        set_string(&r->f0, asked.items[i].key);
+        switch (asked.items[i].kind) {
+        case ASK_ELICITATION:
+            r->f1.tag = CAPSULE_PLUGIN_TYPES_INPUT_REQUEST_ELICITATION;
+            set_string(&r->f1.val.elicitation, asked.items[i].params);
+            break;
+        case ASK_SAMPLING:
+            r->f1.tag = CAPSULE_PLUGIN_TYPES_INPUT_REQUEST_SAMPLING;
+            set_string(&r->f1.val.sampling, asked.items[i].params);
+            break;
+        default: r->f1.tag = CAPSULE_PLUGIN_TYPES_INPUT_REQUEST_LIST_ROOTS; break;
+        }
+    }
+    out->state.is_some = asked.has_state;
+    if (asked.has_state) {
+        out->state.val.ptr = asked.state ? asked.state : xmalloc(0);
+        out->state.val.len = asked.state_len;
+        asked.state = NULL;
     }
 }
 #endif
@@ -343,11 +647,13 @@ void exports_capsule_plugin_tools_list_tools(exports_capsule_plugin_tools_list_t
 }
 
 bool exports_capsule_plugin_tools_call_tool(wstring *name, exports_capsule_plugin_tools_json_t *arguments,
+                                            exports_capsule_plugin_tools_resumption_t *maybe_resume,
                                             exports_capsule_plugin_tools_call_outcome_t *ret,
                                             exports_capsule_plugin_tools_error_t *err) {
     const capsule_plugin *p = &capsule_definition;
     char *tool_name = cstring(name);
     W(string_free)(name);
+    round_begin(maybe_resume);
     const capsule_tool *tool = NULL;
     for (size_t i = 0; i < p->tool_count; i++) {
         if (strcmp(p->tools[i].name, tool_name) == 0) tool = &p->tools[i];
@@ -356,6 +662,7 @@ bool exports_capsule_plugin_tools_call_tool(wstring *name, exports_capsule_plugi
         set_error(err, capsule_fail(CAPSULE_NOT_FOUND, "unknown tool `%s`", tool_name), "");
         free(tool_name);
         W(string_free)(arguments);
+        round_end();
         return false;
     }
     free(tool_name);
@@ -368,6 +675,7 @@ bool exports_capsule_plugin_tools_call_tool(wstring *name, exports_capsule_plugi
         set_error(err, capsule_fail(CAPSULE_INVALID_ARGUMENTS, "invalid arguments: %s", args ? "expected a JSON object" : parse_error), "");
         capsule_json_free(args);
         free(args);
+        round_end();
         return false;
     }
 
@@ -375,6 +683,21 @@ bool exports_capsule_plugin_tools_call_tool(wstring *name, exports_capsule_plugi
     capsule_status status = tool->call(args, &res);
     capsule_json_free(args);
     free(args);
+    if (status == CAPSULE_INPUT_REQUIRED && asked.count == 0) {
+        status = capsule_fail(CAPSULE_INTERNAL, "tool `%s` returned CAPSULE_INPUT_REQUIRED without capsule_input_required()", tool->name);
+    }
+    if (status == CAPSULE_INPUT_REQUIRED) {
+        /* What the handler wrote to `out` is dropped: this round has no result. */
+        for (size_t i = 0; i < res.count; i++) capsule_plugin_types_content_block_free(&res.blocks[i]);
+        free(res.blocks);
+        capsule_jw_free(&res.structured);
+        memset(ret, 0, sizeof *ret);
+        ret->tag = EXPORTS_CAPSULE_PLUGIN_TOOLS_CALL_OUTCOME_INPUT_REQUIRED;
+        input_required_record(&ret->val.input_required);
+        round_end();
+        return true;
+    }
+    round_end();
     if (status == CAPSULE_OK && res.used_structured && (res.structured.failed || res.structured.depth != 0 || !res.structured.buf)) {
         status = capsule_fail(CAPSULE_INTERNAL, "tool `%s` wrote incomplete structured content", tool->name);
     }
@@ -653,12 +976,7 @@ bool exports_capsule_plugin_resources_read_resource(wstring *uri_in, exports_cap
 
 /* ------------------------------------------------------------------------------ prompts */
 
-#ifdef CAPSULE_PROMPTS
-struct capsule_messages {
-    exports_capsule_plugin_prompts_prompt_message_t *items;
-    size_t count, cap;
-};
-
+#if defined(CAPSULE_RESOURCES) || defined(CAPSULE_PROMPTS)
 struct capsule_prompt_args {
     size_t count;
     char **names;
@@ -666,11 +984,38 @@ struct capsule_prompt_args {
 };
 
 const char *capsule_prompt_arg(const capsule_prompt_args *args, const char *name) {
-    for (size_t i = 0; i < args->count; i++) {
+    for (size_t i = 0; args && i < args->count; i++) {
         if (strcmp(args->names[i], name) == 0) return args->values[i];
     }
     return NULL;
 }
+
+/* The WIT list of (name, value) pairs as capsule_prompt_args (and the list freed). */
+static capsule_prompt_args args_from(W(list_tuple2_string_string_t) *list) {
+    capsule_prompt_args args = {list->len, xmalloc(list->len * sizeof(char *)), xmalloc(list->len * sizeof(char *))};
+    for (size_t i = 0; i < list->len; i++) {
+        args.names[i] = cstring(&list->ptr[i].f0);
+        args.values[i] = cstring(&list->ptr[i].f1);
+    }
+    W(list_tuple2_string_string_free)(list);
+    return args;
+}
+
+static void args_free(capsule_prompt_args *args) {
+    for (size_t i = 0; i < args->count; i++) {
+        free(args->names[i]);
+        free(args->values[i]);
+    }
+    free(args->names);
+    free(args->values);
+}
+#endif
+
+#ifdef CAPSULE_PROMPTS
+struct capsule_messages {
+    exports_capsule_plugin_prompts_prompt_message_t *items;
+    size_t count, cap;
+};
 
 static exports_capsule_plugin_prompts_prompt_message_t *next_message(capsule_messages *out, capsule_role role) {
     GROW(out->items, out->count, out->cap);
@@ -722,17 +1067,14 @@ void exports_capsule_plugin_prompts_list_prompts(exports_capsule_plugin_prompts_
 }
 
 bool exports_capsule_plugin_prompts_get_prompt(wstring *name, W(list_tuple2_string_string_t) *arguments,
-                                               exports_capsule_plugin_prompts_get_prompt_result_t *ret,
+                                               exports_capsule_plugin_prompts_resumption_t *maybe_resume,
+                                               exports_capsule_plugin_prompts_prompt_outcome_t *ret,
                                                exports_capsule_plugin_prompts_error_t *err) {
     const capsule_plugin *p = &capsule_definition;
     char *prompt_name = cstring(name);
     W(string_free)(name);
-    capsule_prompt_args args = {arguments->len, xmalloc(arguments->len * sizeof(char *)), xmalloc(arguments->len * sizeof(char *))};
-    for (size_t i = 0; i < arguments->len; i++) {
-        args.names[i] = cstring(&arguments->ptr[i].f0);
-        args.values[i] = cstring(&arguments->ptr[i].f1);
-    }
-    W(list_tuple2_string_string_free)(arguments);
+    capsule_prompt_args args = args_from(arguments);
+    round_begin(maybe_resume);
 
     const capsule_prompt *prompt = NULL;
     for (size_t i = 0; i < p->prompt_count; i++) {
@@ -750,13 +1092,21 @@ bool exports_capsule_plugin_prompts_get_prompt(wstring *name, W(list_tuple2_stri
         }
         if (status == CAPSULE_OK) status = prompt->render(&args, &out);
     }
-    free(prompt_name);
-    for (size_t i = 0; i < args.count; i++) {
-        free(args.names[i]);
-        free(args.values[i]);
+    if (status == CAPSULE_INPUT_REQUIRED && asked.count == 0) {
+        status = capsule_fail(CAPSULE_INTERNAL, "prompt `%s` returned CAPSULE_INPUT_REQUIRED without capsule_input_required()", prompt_name);
     }
-    free(args.names);
-    free(args.values);
+    free(prompt_name);
+    args_free(&args);
+    if (status == CAPSULE_INPUT_REQUIRED) {
+        for (size_t i = 0; i < out.count; i++) exports_capsule_plugin_prompts_prompt_message_free(&out.items[i]);
+        free(out.items);
+        memset(ret, 0, sizeof *ret);
+        ret->tag = EXPORTS_CAPSULE_PLUGIN_PROMPTS_PROMPT_OUTCOME_INPUT_REQUIRED;
+        input_required_record(&ret->val.input_required);
+        round_end();
+        return true;
+    }
+    round_end();
     if (status != CAPSULE_OK) {
         set_error(err, status, "rendering the prompt failed");
         for (size_t i = 0; i < out.count; i++) exports_capsule_plugin_prompts_prompt_message_free(&out.items[i]);
@@ -764,9 +1114,101 @@ bool exports_capsule_plugin_prompts_get_prompt(wstring *name, W(list_tuple2_stri
         return false;
     }
     memset(ret, 0, sizeof *ret);
-    set_option(&ret->description, prompt->description);
-    ret->messages.ptr = out.items;
-    ret->messages.len = out.count;
+    ret->tag = EXPORTS_CAPSULE_PLUGIN_PROMPTS_PROMPT_OUTCOME_COMPLETE;
+    set_option(&ret->val.complete.description, prompt->description);
+    ret->val.complete.messages.ptr = out.items;
+    ret->val.complete.messages.len = out.count;
     return true;
 }
 #endif /* CAPSULE_PROMPTS */
+
+/* ------------------------------------------------------------------------------ completions */
+
+#if defined(CAPSULE_RESOURCES) || defined(CAPSULE_PROMPTS)
+#define MAX_COMPLETION_VALUES 100
+
+struct capsule_completion {
+    wstring *values;
+    size_t count; /* stored (at most MAX_COMPLETION_VALUES) */
+    size_t total; /* suggested */
+};
+
+void capsule_suggest(capsule_completion *out, const char *candidate) {
+    out->total++;
+    if (out->count >= MAX_COMPLETION_VALUES) return;
+    if (!out->values) out->values = xmalloc(MAX_COMPLETION_VALUES * sizeof *out->values);
+    set_string(&out->values[out->count++], candidate);
+}
+
+bool capsule_suggest_matching(capsule_completion *out, const char *candidate, const char *value) {
+    size_t n = value ? strlen(value) : 0;
+    for (size_t i = 0; i < n; i++) {
+        char a = candidate[i], b = value[i];
+        if (a >= 'A' && a <= 'Z') a = (char)(a - 'A' + 'a');
+        if (b >= 'A' && b <= 'Z') b = (char)(b - 'A' + 'a');
+        if (a != b) return false; /* also stops at the end of a shorter candidate */
+    }
+    capsule_suggest(out, candidate);
+    return true;
+}
+
+bool exports_capsule_plugin_completions_complete(exports_capsule_plugin_completions_completion_reference_t *reference,
+                                                 wstring *argument_in, wstring *value_in, W(list_tuple2_string_string_t) *context_in,
+                                                 exports_capsule_plugin_completions_completion_t *ret,
+                                                 exports_capsule_plugin_completions_error_t *err) {
+    const capsule_plugin *p = &capsule_definition;
+    bool is_prompt = reference->tag == EXPORTS_CAPSULE_PLUGIN_COMPLETIONS_COMPLETION_REFERENCE_PROMPT;
+    char *target = cstring(is_prompt ? &reference->val.prompt : &reference->val.resource_template);
+    exports_capsule_plugin_completions_completion_reference_free(reference);
+    char *argument = cstring(argument_in);
+    W(string_free)(argument_in);
+    char *value = cstring(value_in);
+    W(string_free)(value_in);
+    capsule_prompt_args context = args_from(context_in);
+
+    capsule_complete_fn complete = NULL;
+    bool found = false;
+#ifdef CAPSULE_PROMPTS
+    for (size_t i = 0; is_prompt && i < p->prompt_count && !found; i++) {
+        const capsule_prompt *q = &p->prompts[i];
+        if (strcmp(q->name, target) != 0) continue;
+        found = true;
+        for (size_t k = 0; k < q->argument_count; k++) {
+            if (strcmp(q->arguments[k].name, argument) == 0) complete = q->arguments[k].complete;
+        }
+    }
+#endif
+#ifdef CAPSULE_RESOURCES
+    for (size_t i = 0; !is_prompt && i < p->template_count && !found; i++) {
+        if (strcmp(p->templates[i].uri_template, target) != 0) continue;
+        found = true;
+        complete = p->templates[i].complete;
+    }
+#endif
+    (void)p;
+    capsule_completion out = {0};
+    capsule_status status = CAPSULE_OK;
+    if (!found) {
+        status = capsule_fail(CAPSULE_NOT_FOUND, is_prompt ? "unknown prompt `%s`" : "unknown resource template `%s`", target);
+    } else if (complete) {
+        status = complete(argument, value, &context, &out);
+    }
+    free(target);
+    free(argument);
+    free(value);
+    args_free(&context);
+    if (status != CAPSULE_OK) {
+        set_error(err, status, "completing the argument failed");
+        for (size_t i = 0; i < out.count; i++) W(string_free)(&out.values[i]);
+        free(out.values);
+        return false;
+    }
+    memset(ret, 0, sizeof *ret);
+    ret->values.ptr = out.values;
+    ret->values.len = out.count;
+    ret->total.is_some = complete != NULL;
+    ret->total.val = (uint32_t)(out.total > UINT32_MAX ? UINT32_MAX : out.total);
+    ret->has_more = out.total > out.count;
+    return true;
+}
+#endif

@@ -3,6 +3,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
 
 int capsule_test_cancelled = 0;
 int capsule_test_progress_calls = 0;
@@ -18,6 +20,26 @@ void __wasm_import_capsule_plugin_host_progress(double progress, int32_t has_tot
 }
 
 int32_t __wasm_import_capsule_plugin_host_cancelled(void) { return capsule_test_cancelled; }
+
+/* What client-capabilities answers (JSON text); tests set it. */
+const char *capsule_test_client_capabilities = "{}";
+/* The URIs resource-updated got, newest last (up to 8). */
+char capsule_test_updated[8][256];
+int capsule_test_updated_count = 0;
+
+void __wasm_import_capsule_plugin_host_client_capabilities(uint8_t *ret) {
+    size_t len = strlen(capsule_test_client_capabilities);
+    uint8_t *copy = malloc(len ? len : 1); /* the bindings' caller frees it, as cabi_realloc memory */
+    memcpy(copy, capsule_test_client_capabilities, len);
+    *(uint8_t **)ret = copy;
+    *(size_t *)(ret + sizeof(void *)) = len;
+}
+
+void __wasm_import_capsule_plugin_host_resource_updated(uint8_t *ptr, size_t len) {
+    if (capsule_test_updated_count < 8) {
+        snprintf(capsule_test_updated[capsule_test_updated_count++], 256, "%.*s", (int)len, (const char *)ptr);
+    }
+}
 
 /* Defined by the wasm object <world>_component_type.o, which only a wasm link uses. */
 void __component_type_object_force_link_full_plugin(void) {}

@@ -1,4 +1,5 @@
-/* Native unit tests of the C SDK (JSON helper, dispatch, error mapping, URI templates, prompts).
+/* Native unit tests of the C SDK (JSON helper, dispatch, error mapping, URI templates, prompts,
+ * input required and resumptions, completions, client capabilities, resource updates).
  * `make guest-test-c` builds them with `zig cc` for the build machine and runs them. */
 #include "capsule.h"
 
@@ -41,11 +42,80 @@ static capsule_status echo(const capsule_json *args, capsule_result *out) {
     return capsule_link(out, "test://x", "x", NULL);
 }
 
+#define WHO_SCHEMA "{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\"}},\"required\":[\"name\"]}"
+
+/* Asks who the seats are for, carrying the seat count in the state. */
+static capsule_status book(const capsule_json *args, capsule_result *out) {
+    if (!capsule_resuming()) {
+        long long seats = 0;
+        capsule_arg_int(args, "seats", &seats);
+        capsule_text(out, "dropped: a round that asks has no result");
+        capsule_elicit("who", "Who are the seats for?", WHO_SCHEMA);
+        unsigned char state = (unsigned char)seats;
+        return capsule_input_required(&state, 1);
+    }
+    const capsule_json *who = capsule_elicited("who");
+    if (!who) {
+        const char *action = capsule_elicit_action("who");
+        return capsule_tool_error(out, "not booked: %s", action ? action : "no answer");
+    }
+    size_t len = 0;
+    const unsigned char *state = capsule_state(&len);
+    return capsule_text(out, "%s: %d seats", capsule_json_string(capsule_json_get(who, "name"), NULL), len == 1 ? state[0] : -1);
+}
+
+static capsule_status survey(const capsule_json *args, capsule_result *out) {
+    (void)args;
+    if (!capsule_roots("roots")) {
+        capsule_list_roots("roots");
+        capsule_sample_text("title", "Name this \"project\"", 20, NULL);
+        capsule_sample("raw", "{\"messages\":[],\"maxTokens\":1}");
+        capsule_elicit_url("login", "Sign in", "https://example.com/a", "e-1");
+        return capsule_input_required(NULL, 0);
+    }
+    const capsule_json *roots = capsule_roots("roots");
+    size_t len = 0;
+    const char *title = capsule_sampled_text("title", &len);
+    return capsule_text(out, "%.*s: %zu roots, first %s", (int)len, title ? title : "?", roots->length,
+                        capsule_json_string(capsule_json_get(capsule_json_at(roots, 0), "uri"), NULL));
+}
+
+static capsule_status bad_ask(const capsule_json *args, capsule_result *out) {
+    (void)out;
+    const char *kind = capsule_arg_string(args, "kind", NULL);
+    if (strcmp(kind, "none") == 0) return capsule_input_required(NULL, 0);
+    if (strcmp(kind, "twice") == 0) {
+        capsule_list_roots("a");
+        capsule_list_roots("a");
+        return capsule_input_required(NULL, 0);
+    }
+    if (strcmp(kind, "big") == 0) {
+        static char big[16 * 1024 + 1];
+        capsule_list_roots("a");
+        return capsule_input_required(big, sizeof big);
+    }
+    if (strcmp(kind, "bare") == 0) return CAPSULE_INPUT_REQUIRED;
+    capsule_list_roots("a");
+    return CAPSULE_OK; /* asked, but finished: the questions are dropped */
+}
+
+static capsule_status host_calls(const capsule_json *args, capsule_result *out) {
+    (void)args;
+    capsule_resource_updated("test://about");
+    return capsule_text(out, "elicitation=%d url=%d sampling=%d roots=%d", capsule_client_supports(CAPSULE_CAP_ELICITATION),
+                        capsule_client_supports(CAPSULE_CAP_ELICITATION_URL), capsule_client_supports(CAPSULE_CAP_SAMPLING),
+                        capsule_client_supports(CAPSULE_CAP_ROOTS));
+}
+
 static const capsule_tool tools[] = {
     {.name = "add", .description = "Add", .call = add, .read_only = CAPSULE_YES,
      .input_schema = "{\"type\":\"object\"}", .output_schema = "{\"type\":\"object\"}"},
     {.name = "fail", .description = "Fail", .call = fail},
     {.name = "echo", .description = "Echo", .call = echo},
+    {.name = "book", .description = "Book seats", .call = book},
+    {.name = "survey", .description = "Roots and sampling", .call = survey},
+    {.name = "bad_ask", .description = "Mistakes", .call = bad_ask},
+    {.name = "host_calls", .description = "Host functions", .call = host_calls},
 };
 
 static capsule_status read_about(const char *uri, capsule_contents *out) { return capsule_contents_text(out, uri, "about", 5, NULL); }
@@ -60,8 +130,20 @@ static const capsule_resource resources[] = {
     {.uri = "test://about", .name = "about", .mime_type = "text/plain", .read = read_about},
 };
 
+static capsule_status complete_pair(const char *argument, const char *value, const capsule_prompt_args *context,
+                                    capsule_completion *out) {
+    (void)context;
+    if (strcmp(argument, "a") != 0) return CAPSULE_OK; /* nothing to suggest for b */
+    char candidate[32];
+    for (int i = 0; i < 150; i++) {
+        snprintf(candidate, sizeof candidate, "%s%d", value, i);
+        capsule_suggest(out, candidate);
+    }
+    return CAPSULE_OK;
+}
+
 static const capsule_template templates[] = {
-    {.uri_template = "x://{a}-{b}", .name = "pair", .read = read_item},
+    {.uri_template = "x://{a}-{b}", .name = "pair", .read = read_item, .complete = complete_pair},
     {.uri_template = "n://{a}", .name = "one", .mime_type = "text/plain", .read = read_item},
     {.uri_template = "op://{+a}", .name = "operator", .read = read_item},
 };
@@ -74,9 +156,35 @@ static capsule_status brainstorm(const capsule_prompt_args *args, capsule_messag
     return capsule_message_resource(out, CAPSULE_ASSISTANT, "test://about", "about", 5, "text/plain");
 }
 
-static const capsule_prompt_argument brainstorm_args[] = {{"topic", "What about", true}, {"count", NULL, false}};
+static capsule_status complete_topic(const char *argument, const char *value, const capsule_prompt_args *context,
+                                     capsule_completion *out) {
+    (void)argument;
+    const char *topics[] = {"Python", "pytest", "rust"};
+    for (size_t i = 0; i < CAPSULE_LEN(topics); i++) capsule_suggest_matching(out, topics[i], value);
+    const char *count = capsule_prompt_arg(context, "count");
+    if (count) capsule_suggest(out, count);
+    if (strcmp(value, "fail") == 0) return capsule_fail(CAPSULE_DENIED, "no suggestions for you");
+    return CAPSULE_OK;
+}
+
+static capsule_status review(const capsule_prompt_args *args, capsule_messages *out) {
+    if (!capsule_resuming()) {
+        capsule_elicit("focus", "Focus of the review?", NULL);
+        return capsule_input_required("\x00\xff", 2);
+    }
+    const capsule_json *focus = capsule_elicited("focus");
+    size_t len = 0;
+    const unsigned char *state = capsule_state(&len);
+    const char *f = capsule_json_string(capsule_json_get(focus, "focus"), NULL);
+    return capsule_message(out, CAPSULE_USER, "Review %s, focusing on %s (state %zu: %d,%d).", capsule_prompt_arg(args, "topic"),
+                           f ? f : "anything", len, state[0], state[1]);
+}
+
+static const capsule_prompt_argument brainstorm_args[] = {{"topic", "What about", true, complete_topic}, {"count", NULL, false}};
+static const capsule_prompt_argument review_args[] = {{"topic", NULL, true}};
 static const capsule_prompt prompts[] = {
     {.name = "brainstorm", .description = "Ideas", .arguments = brainstorm_args, .argument_count = 2, .render = brainstorm},
+    {.name = "review", .description = "Review", .arguments = review_args, .argument_count = 1, .render = review},
 };
 
 static const capsule_fs_request fs[] = {{"/data", CAPSULE_READ_ONLY, "tests"}};
@@ -147,7 +255,7 @@ static void test_describe(void) {
 static void test_tools(void) {
     exports_capsule_plugin_tools_list_tool_t list;
     exports_capsule_plugin_tools_list_tools(&list);
-    CHECK(list.len == 3 && str_eq(&list.ptr[0].name, "add"));
+    CHECK(list.len == 7 && str_eq(&list.ptr[0].name, "add"));
     CHECK(list.ptr[0].annotations.is_some && list.ptr[0].annotations.val.read_only_hint.is_some);
     CHECK(!list.ptr[0].annotations.val.destructive_hint.is_some);
     CHECK(str_eq(&list.ptr[1].input_schema, "{\"type\":\"object\",\"additionalProperties\":false}"));
@@ -208,24 +316,176 @@ static void test_resources(void) {
     CHECK(err.tag == CAPSULE_PLUGIN_TYPES_ERROR_NOT_FOUND && str_eq(&err.val.not_found, "unknown resource `other://x`"));
 }
 
+static full_plugin_list_tuple2_string_string_t pairs(size_t count, const char *const kv[][2]) {
+    full_plugin_list_tuple2_string_string_t out = {malloc((count ? count : 1) * sizeof(full_plugin_tuple2_string_string_t)), count};
+    for (size_t i = 0; i < count; i++) {
+        out.ptr[i].f0 = str(kv[i][0]);
+        out.ptr[i].f1 = str(kv[i][1]);
+    }
+    return out;
+}
+
 static void test_prompts(void) {
     full_plugin_string_t name = str("brainstorm");
-    full_plugin_list_tuple2_string_string_t args = {malloc(sizeof(full_plugin_tuple2_string_string_t)), 1};
-    args.ptr[0].f0 = str("topic");
-    args.ptr[0].f1 = str("tea");
-    exports_capsule_plugin_prompts_get_prompt_result_t out;
+    const char *const tea[][2] = {{"topic", "tea"}};
+    full_plugin_list_tuple2_string_string_t args = pairs(1, tea);
+    exports_capsule_plugin_prompts_prompt_outcome_t outcome;
     capsule_plugin_types_error_t err;
-    CHECK(exports_capsule_plugin_prompts_get_prompt(&name, &args, &out, &err));
-    CHECK(out.messages.len == 2 && str_eq(&out.messages.ptr[0].content.val.text.text, "Give me 5 ideas about tea."));
-    CHECK(out.messages.ptr[1].role == CAPSULE_PLUGIN_TYPES_ROLE_ASSISTANT);
-    CHECK(out.messages.ptr[1].content.tag == CAPSULE_PLUGIN_TYPES_CONTENT_BLOCK_EMBEDDED_RESOURCE);
-    CHECK(out.description.is_some && str_eq(&out.description.val, "Ideas"));
-    exports_capsule_plugin_prompts_get_prompt_result_free(&out);
+    CHECK(exports_capsule_plugin_prompts_get_prompt(&name, &args, NULL, &outcome, &err));
+    CHECK(outcome.tag == EXPORTS_CAPSULE_PLUGIN_PROMPTS_PROMPT_OUTCOME_COMPLETE);
+    exports_capsule_plugin_prompts_get_prompt_result_t *out = &outcome.val.complete;
+    CHECK(out->messages.len == 2 && str_eq(&out->messages.ptr[0].content.val.text.text, "Give me 5 ideas about tea."));
+    CHECK(out->messages.ptr[1].role == CAPSULE_PLUGIN_TYPES_ROLE_ASSISTANT);
+    CHECK(out->messages.ptr[1].content.tag == CAPSULE_PLUGIN_TYPES_CONTENT_BLOCK_EMBEDDED_RESOURCE);
+    CHECK(out->description.is_some && str_eq(&out->description.val, "Ideas"));
+    exports_capsule_plugin_prompts_prompt_outcome_free(&outcome);
 
     name = str("brainstorm");
     full_plugin_list_tuple2_string_string_t none = {NULL, 0};
-    CHECK(!exports_capsule_plugin_prompts_get_prompt(&name, &none, &out, &err));
+    CHECK(!exports_capsule_plugin_prompts_get_prompt(&name, &none, NULL, &outcome, &err));
     CHECK(err.tag == CAPSULE_PLUGIN_TYPES_ERROR_INVALID_ARGUMENTS && str_eq(&err.val.invalid_arguments, "missing required argument `topic`"));
+}
+
+static void test_input_required(void) {
+    exports_capsule_plugin_tools_call_outcome_t out;
+    capsule_plugin_types_error_t err;
+    exports_capsule_plugin_tools_call_tool_result_t ok;
+    /* First round: the question and the state; what the handler wrote is dropped. */
+    CHECK(call("book", "{\"seats\":3}", &ok, &err) == -1);
+    CHECK(call_outcome("book", "{\"seats\":3}", NULL, &out, &err));
+    CHECK(out.tag == EXPORTS_CAPSULE_PLUGIN_TOOLS_CALL_OUTCOME_INPUT_REQUIRED);
+    capsule_plugin_types_input_required_t *ir = &out.val.input_required;
+    CHECK(ir->requests.len == 1 && str_eq(&ir->requests.ptr[0].f0, "who"));
+    CHECK(ir->requests.ptr[0].f1.tag == CAPSULE_PLUGIN_TYPES_INPUT_REQUEST_ELICITATION);
+    CHECK(str_eq(&ir->requests.ptr[0].f1.val.elicitation, "{\"message\":\"Who are the seats for?\",\"requestedSchema\":" WHO_SCHEMA "}"));
+    CHECK(ir->state.is_some && ir->state.val.len == 1 && ir->state.val.ptr[0] == 3);
+    exports_capsule_plugin_tools_call_outcome_free(&out);
+
+    /* Next round: the answer by key, and the state back. */
+    const char *const accepted[][2] = {{"who", "{\"action\":\"accept\",\"content\":{\"name\":\"Ada\"}}"}, {"extra", "not json"}};
+    unsigned char three = 3;
+    capsule_plugin_types_resumption_t r = resumption(2, accepted, &three, 1);
+    CHECK(call_outcome("book", "{\"seats\":3}", &r, &out, &err));
+    CHECK(out.tag == EXPORTS_CAPSULE_PLUGIN_TOOLS_CALL_OUTCOME_COMPLETE && str_eq(&out.val.complete.content.ptr[0].val.text.text, "Ada: 3 seats"));
+    exports_capsule_plugin_tools_call_outcome_free(&out);
+    const char *const declined[][2] = {{"who", "{\"action\":\"decline\"}"}};
+    r = resumption(1, declined, &three, 1);
+    CHECK(call_outcome("book", "{}", &r, &out, &err) && out.val.complete.is_error);
+    CHECK(str_eq(&out.val.complete.content.ptr[0].val.text.text, "not booked: decline"));
+    exports_capsule_plugin_tools_call_outcome_free(&out);
+    r = resumption(0, NULL, NULL, 0); /* a client may leave keys out */
+    CHECK(call_outcome("book", "{}", &r, &out, &err) && str_eq(&out.val.complete.content.ptr[0].val.text.text, "not booked: no answer"));
+    exports_capsule_plugin_tools_call_outcome_free(&out);
+    CHECK(!capsule_resuming() && capsule_response("who") == NULL); /* nothing survives the call */
+
+    /* Roots, sampling (text and raw), URL elicitation; no state. */
+    CHECK(call_outcome("survey", "{}", NULL, &out, &err) && out.tag == EXPORTS_CAPSULE_PLUGIN_TOOLS_CALL_OUTCOME_INPUT_REQUIRED);
+    ir = &out.val.input_required;
+    CHECK(ir->requests.len == 4 && !ir->state.is_some);
+    CHECK(ir->requests.ptr[0].f1.tag == CAPSULE_PLUGIN_TYPES_INPUT_REQUEST_LIST_ROOTS);
+    CHECK(ir->requests.ptr[1].f1.tag == CAPSULE_PLUGIN_TYPES_INPUT_REQUEST_SAMPLING);
+    CHECK(str_eq(&ir->requests.ptr[1].f1.val.sampling, "{\"messages\":[{\"role\":\"user\",\"content\":{\"type\":\"text\","
+                                                        "\"text\":\"Name this \\\"project\\\"\"}}],\"maxTokens\":20}"));
+    CHECK(str_eq(&ir->requests.ptr[2].f1.val.sampling, "{\"messages\":[],\"maxTokens\":1}"));
+    CHECK(str_eq(&ir->requests.ptr[3].f1.val.elicitation,
+                 "{\"mode\":\"url\",\"message\":\"Sign in\",\"url\":\"https://example.com/a\",\"elicitationId\":\"e-1\"}"));
+    exports_capsule_plugin_tools_call_outcome_free(&out);
+    const char *const answers[][2] = {
+        {"roots", "{\"roots\":[{\"uri\":\"file:///src\",\"name\":\"src\"},{\"uri\":\"file:///doc\"}]}"},
+        {"title", "{\"role\":\"assistant\",\"content\":[{\"type\":\"image\"},{\"type\":\"text\",\"text\":\"Capsule\"}],\"model\":\"m\"}"},
+    };
+    r = resumption(2, answers, NULL, 0);
+    CHECK(call_outcome("survey", "{}", &r, &out, &err));
+    CHECK(str_eq(&out.val.complete.content.ptr[0].val.text.text, "Capsule: 2 roots, first file:///src"));
+    exports_capsule_plugin_tools_call_outcome_free(&out);
+
+    /* Mistakes are internal errors that say what went wrong; a plain tool ignores a resumption. */
+    CHECK(!call_outcome("bad_ask", "{\"kind\":\"none\"}", NULL, &out, &err) && str_has(&err.val.internal, "without a request"));
+    CHECK(!call_outcome("bad_ask", "{\"kind\":\"twice\"}", NULL, &out, &err) && str_has(&err.val.internal, "key `a` is used twice"));
+    CHECK(!call_outcome("bad_ask", "{\"kind\":\"big\"}", NULL, &out, &err) && str_has(&err.val.internal, "16385 bytes, over the host's limit of 16384"));
+    CHECK(!call_outcome("bad_ask", "{\"kind\":\"bare\"}", NULL, &out, &err) && str_has(&err.val.internal, "without capsule_input_required()"));
+    CHECK(call_outcome("bad_ask", "{\"kind\":\"done\"}", NULL, &out, &err) && out.tag == EXPORTS_CAPSULE_PLUGIN_TOOLS_CALL_OUTCOME_COMPLETE);
+    exports_capsule_plugin_tools_call_outcome_free(&out);
+    r = resumption(0, NULL, "x", 1);
+    CHECK(call_outcome("add", "{\"a\":1}", &r, &out, &err) && out.tag == EXPORTS_CAPSULE_PLUGIN_TOOLS_CALL_OUTCOME_COMPLETE);
+    exports_capsule_plugin_tools_call_outcome_free(&out);
+
+    /* Prompts ask too. */
+    const char *const topic[][2] = {{"topic", "tests"}};
+    full_plugin_string_t name = str("review");
+    full_plugin_list_tuple2_string_string_t args = pairs(1, topic);
+    exports_capsule_plugin_prompts_prompt_outcome_t p;
+    CHECK(exports_capsule_plugin_prompts_get_prompt(&name, &args, NULL, &p, &err));
+    CHECK(p.tag == EXPORTS_CAPSULE_PLUGIN_PROMPTS_PROMPT_OUTCOME_INPUT_REQUIRED && p.val.input_required.state.val.len == 2);
+    CHECK(str_eq(&p.val.input_required.requests.ptr[0].f1.val.elicitation,
+                 "{\"message\":\"Focus of the review?\",\"requestedSchema\":{\"type\":\"object\",\"properties\":{}}}"));
+    exports_capsule_plugin_prompts_prompt_outcome_free(&p);
+    const char *const focus[][2] = {{"focus", "{\"action\":\"accept\",\"content\":{\"focus\":\"speed\"}}"}};
+    r = resumption(1, focus, "\x00\xff", 2);
+    name = str("review");
+    args = pairs(1, topic);
+    CHECK(exports_capsule_plugin_prompts_get_prompt(&name, &args, &r, &p, &err));
+    CHECK(p.tag == EXPORTS_CAPSULE_PLUGIN_PROMPTS_PROMPT_OUTCOME_COMPLETE);
+    CHECK(str_eq(&p.val.complete.messages.ptr[0].content.val.text.text, "Review tests, focusing on speed (state 2: 0,255)."));
+    exports_capsule_plugin_prompts_prompt_outcome_free(&p);
+}
+
+static int complete(int prompt, const char *target, const char *argument, const char *value, size_t nctx,
+                    const char *const ctx[][2], exports_capsule_plugin_completions_completion_t *out,
+                    capsule_plugin_types_error_t *err) {
+    exports_capsule_plugin_completions_completion_reference_t ref;
+    ref.tag = prompt ? EXPORTS_CAPSULE_PLUGIN_COMPLETIONS_COMPLETION_REFERENCE_PROMPT
+                     : EXPORTS_CAPSULE_PLUGIN_COMPLETIONS_COMPLETION_REFERENCE_RESOURCE_TEMPLATE;
+    ref.val.prompt = str(target);
+    full_plugin_string_t a = str(argument), v = str(value);
+    full_plugin_list_tuple2_string_string_t c = pairs(nctx, ctx);
+    return exports_capsule_plugin_completions_complete(&ref, &a, &v, &c, out, err);
+}
+
+static void test_completions(void) {
+    exports_capsule_plugin_completions_completion_t out;
+    capsule_plugin_types_error_t err;
+    const char *const ctx[][2] = {{"count", "3"}};
+    CHECK(complete(1, "brainstorm", "topic", "PY", 1, ctx, &out, &err));
+    CHECK(out.values.len == 3 && str_eq(&out.values.ptr[0], "Python") && str_eq(&out.values.ptr[1], "pytest") && str_eq(&out.values.ptr[2], "3"));
+    CHECK(out.total.is_some && out.total.val == 3 && !out.has_more);
+    exports_capsule_plugin_completions_completion_free(&out);
+    /* More than 100: the first 100, the total, has-more. */
+    CHECK(complete(0, "x://{a}-{b}", "a", "v", 0, NULL, &out, &err));
+    CHECK(out.values.len == 100 && str_eq(&out.values.ptr[0], "v0") && out.total.val == 150 && out.has_more);
+    exports_capsule_plugin_completions_completion_free(&out);
+    /* Nothing to suggest: empty. */
+    CHECK(complete(0, "x://{a}-{b}", "b", "", 0, NULL, &out, &err) && out.values.len == 0 && !out.has_more);
+    CHECK(complete(1, "brainstorm", "count", "", 0, NULL, &out, &err) && out.values.len == 0 && !out.total.is_some);
+    CHECK(complete(0, "n://{a}", "a", "", 0, NULL, &out, &err) && out.values.len == 0);
+    /* Unknown references and failing completers are errors. */
+    CHECK(!complete(1, "nope", "a", "", 0, NULL, &out, &err));
+    CHECK(err.tag == CAPSULE_PLUGIN_TYPES_ERROR_NOT_FOUND && str_eq(&err.val.not_found, "unknown prompt `nope`"));
+    CHECK(!complete(0, "z://{a}", "a", "", 0, NULL, &out, &err) && str_eq(&err.val.not_found, "unknown resource template `z://{a}`"));
+    CHECK(!complete(1, "brainstorm", "topic", "fail", 0, NULL, &out, &err));
+    CHECK(err.tag == CAPSULE_PLUGIN_TYPES_ERROR_DENIED && str_eq(&err.val.denied, "no suggestions for you"));
+}
+
+extern const char *capsule_test_client_capabilities;
+extern char capsule_test_updated[8][256];
+extern int capsule_test_updated_count;
+
+static void test_host(void) {
+    exports_capsule_plugin_tools_call_tool_result_t ok;
+    capsule_plugin_types_error_t err;
+    capsule_test_client_capabilities = "{\"elicitation\":{},\"roots\":{\"listChanged\":true}}";
+    CHECK(call("host_calls", "{}", &ok, &err) == 1 && str_eq(&ok.content.ptr[0].val.text.text, "elicitation=1 url=0 sampling=0 roots=1"));
+    CHECK(capsule_test_updated_count == 1 && strcmp(capsule_test_updated[0], "test://about") == 0);
+    capsule_test_client_capabilities = "{\"elicitation\":{\"url\":{}},\"sampling\":{}}";
+    CHECK(call("host_calls", "{}", &ok, &err) == 1 && str_eq(&ok.content.ptr[0].val.text.text, "elicitation=0 url=1 sampling=1 roots=0"));
+    capsule_test_client_capabilities = "{\"elicitation\":{\"form\":{},\"url\":{}}}";
+    CHECK(capsule_client_supports(CAPSULE_CAP_ELICITATION) && capsule_client_supports(CAPSULE_CAP_ELICITATION_URL));
+    capsule_test_client_capabilities = "[1]";
+    const capsule_json *caps = capsule_client_capabilities();
+    CHECK(caps->type == CAPSULE_JSON_OBJECT && caps->length == 0 && !capsule_client_supports(CAPSULE_CAP_ROOTS));
+    capsule_test_client_capabilities = "{\"sampling\":{}}";
+    CHECK(capsule_json_get(capsule_client_capabilities(), "sampling") != NULL);
+    capsule_test_client_capabilities = "{}";
 }
 
 int main(void) {
@@ -234,6 +494,9 @@ int main(void) {
     test_tools();
     test_resources();
     test_prompts();
+    test_input_required();
+    test_completions();
+    test_host();
     if (failures) {
         fprintf(stderr, "%d check(s) failed\n", failures);
         return 1;
