@@ -5,7 +5,8 @@ PYTHON ?= python3
 VENV := .venv
 PLUGIN_OUT := target/plugins
 EXAMPLES_DIR := target/examples
-PLUGINS := hello textkit notes fixture mallory fetch
+# `legacy` is built on the frozen capsule:plugin@0.1.0 (wit/0.1.0): the host must keep running such plugins.
+PLUGINS := hello textkit notes fixture mallory fetch legacy
 EXAMPLES := hello textkit notes
 
 .PHONY: setup wasm-target plugins conformance-plugin conformance build run demo test test-unit test-e2e fmt clean
@@ -89,7 +90,7 @@ demo: setup plugins build
 test-unit: plugins
 	$(CARGO) test -p capsule-host
 	$(CARGO) test -p capsule-plugin --features tools,resources,prompts
-	$(CARGO) test -p hello -p textkit -p notes -p fixture -p mallory -p fetch -p conformance
+	$(CARGO) test -p hello -p textkit -p notes -p fixture -p mallory -p fetch -p conformance -p legacy
 
 test-e2e: setup plugins
 	$(CARGO) build -p capsule-host
