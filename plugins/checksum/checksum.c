@@ -1,7 +1,9 @@
 /* checksum: CRC-32 and Adler-32 over text, bytes or files — a Capsule plugin in C.
  *
  * Tools `checksum` (text or base64 input), `checksum_file` (a file in /data, streamed in chunks,
- * with progress and cancellation) and `verify` (compare with an expected value); every file in
+ * with progress and cancellation), `verify` (compare with an expected value) and `describe` (asks
+ * the user what matters to them in a file, and has the client's model describe it when the client
+ * can sample); every file in
  * /data is a resource `checksum://{name}` whose contents are its checksums (JSON); the prompt
  * `verify_file` asks the model to compare a file's checksums with a published one. File names
  * complete (the prompt's `name`, the template's `{name}`) from /data. /data exists only when the
@@ -11,6 +13,7 @@
  */
 #include "capsule.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -287,6 +290,75 @@ static capsule_status tool_verify(const capsule_json *args, capsule_result *out)
     return CAPSULE_OK;
 }
 
+/* describe: three rounds at most. 1: ask the user what to focus on (elicitation). 2: with their
+ * answer, describe the file, or, when the client can sample, ask its model to and carry the focus
+ * to the next round in the state. 3: the model's text. */
+static const char FOCUS_SCHEMA[] =
+    "{\"type\":\"object\",\"properties\":{\"focus\":{\"type\":\"string\","
+    "\"description\":\"What matters to you in this file, e.g. whether it is intact, which checksum to publish\"}},"
+    "\"required\":[\"focus\"]}";
+
+static capsule_status described(capsule_result *out, const char *path, const char *focus, size_t focus_len,
+                                const char *facts, const char *model, size_t model_len) {
+    if (model && model_len) {
+        return capsule_text(out, "%s (focus: %.*s)\n%s\n%.*s", path, (int)focus_len, focus, facts, (int)model_len, model);
+    }
+    return capsule_text(out, "%s (focus: %.*s)\n%s", path, (int)focus_len, focus, facts);
+}
+
+static capsule_status tool_describe(const capsule_json *args, capsule_result *out) {
+    const char *path = capsule_arg_string(args, "path", NULL);
+    char full[4096];
+    snprintf(full, sizeof full, "%s%s%s", path[0] == '/' ? "" : DATA, path[0] == '/' ? "" : "/", path);
+    /* Every round reads the file again: a bad path fails before the user is asked anything. */
+    sums sum;
+    capsule_status s = file_sums(full, &sum);
+    if (s != CAPSULE_OK) return s;
+    char facts[96];
+    snprintf(facts, sizeof facts, "%llu bytes, CRC-32 %08x, Adler-32 %08x", sum.bytes, sum.crc, sum.adler);
+
+    /* Round 3: the model's description; the focus came back in the state. */
+    size_t state_len = 0;
+    const char *state = capsule_state(&state_len);
+    if (state && capsule_response("description")) {
+        size_t model_len = 0;
+        const char *model = capsule_sampled_text("description", &model_len);
+        return described(out, path, state, state_len, facts, model, model_len);
+    }
+    /* Round 1 (or a retry without the answer): ask the user. */
+    if (!capsule_response("focus")) {
+        char *message = NULL;
+        size_t n = strlen(path) + 64;
+        if (!(message = malloc(n))) return capsule_fail(CAPSULE_INTERNAL, "out of memory");
+        snprintf(message, n, "What should the description of %s focus on?", path);
+        capsule_elicit("focus", message, FOCUS_SCHEMA);
+        free(message);
+        return capsule_input_required(NULL, 0);
+    }
+    /* Round 2: the user's answer. */
+    const capsule_json *chosen = capsule_elicited("focus");
+    if (!chosen) {
+        const char *action = capsule_elicit_action("focus");
+        return capsule_text(out, "Not described (%s).", action ? action : "no answer");
+    }
+    size_t focus_len = 0;
+    const char *focus = capsule_json_string(capsule_json_get(chosen, "focus"), &focus_len);
+    if (!focus) return capsule_fail(CAPSULE_INVALID_ARGUMENTS, "the answer has no text `focus`");
+    while (focus_len && isspace((unsigned char)*focus)) focus++, focus_len--;
+    while (focus_len && isspace((unsigned char)focus[focus_len - 1])) focus_len--;
+    if (!focus_len) focus = "everything", focus_len = strlen(focus);
+    if (!capsule_client_supports(CAPSULE_CAP_SAMPLING)) return described(out, path, focus, focus_len, facts, NULL, 0);
+    size_t n = strlen(path) + focus_len + strlen(facts) + 160;
+    char *question = malloc(n);
+    if (!question) return capsule_fail(CAPSULE_INTERNAL, "out of memory");
+    snprintf(question, n,
+             "Describe the file %s in two or three sentences for a reader who cares about %.*s. What is known about it: %s",
+             path, (int)focus_len, focus, facts);
+    capsule_sample_text("description", question, 200, NULL);
+    free(question);
+    return capsule_input_required(focus, focus_len);
+}
+
 static const capsule_tool tools[] = {
     {
         .name = "checksum",
@@ -325,6 +397,17 @@ static const capsule_tool tools[] = {
         .call = tool_verify,
         .read_only = CAPSULE_YES,
         .idempotent = CAPSULE_YES,
+        .open_world = CAPSULE_NO,
+    },
+    {
+        .name = "describe",
+        .description = "Describe a file in the data folder for the user: asks them what to focus on (elicitation), then, "
+                       "when the client offers sampling, has the client's model write a short description. Needs a "
+                       "client that can ask its user",
+        .input_schema = "{\"type\":\"object\",\"properties\":{\"path\":{\"type\":\"string\","
+                        "\"description\":\"The file, relative to /data (e.g. `check.txt`)\"}},\"required\":[\"path\"]}",
+        .call = tool_describe,
+        .read_only = CAPSULE_YES,
         .open_world = CAPSULE_NO,
     },
 };

@@ -1,8 +1,90 @@
-/* Native unit tests of the checksum plugin (known CRC-32 / Adler-32 vectors, input handling).
- * `make guest-test-c` builds them with `zig cc` for the build machine; files are covered by the
- * end-to-end parity tests. */
+/* Native unit tests of the checksum plugin (known CRC-32 / Adler-32 vectors, input handling, the
+ * rounds of `describe`). `make guest-test-c` builds them with `zig cc` for the build machine and runs
+ * them from the repository root; the files in a granted /data are covered by the end-to-end parity
+ * tests. */
+#define _DEFAULT_SOURCE /* realpath under -std=c11 */
+#include <stdlib.h>
+
 #include "capsule.h"
 #include "testing.h"
+
+extern const char *capsule_test_client_capabilities;
+
+static const char *text_of(const exports_capsule_plugin_tools_call_outcome_t *out) {
+    static char buf[1024];
+    if (out->tag != EXPORTS_CAPSULE_PLUGIN_TOOLS_CALL_OUTCOME_COMPLETE || out->val.complete.is_error) return "(not a result)";
+    const full_plugin_string_t *t = &out->val.complete.content.ptr[0].val.text.text;
+    snprintf(buf, sizeof buf, "%.*s", (int)t->len, (const char *)t->ptr);
+    return buf;
+}
+
+/* describe on check.txt (an absolute host path: natively there is no /data). */
+static void test_describe(void) {
+    char file[4096], args[4200], want[4400];
+    if (!realpath("plugins/checksum/data/check.txt", file)) {
+        fprintf(stderr, "run from the repository root (plugins/checksum/data/check.txt not found)\n");
+        failures++;
+        return;
+    }
+    snprintf(args, sizeof args, "{\"path\":\"%s\"}", file);
+    const char *facts = "9 bytes, CRC-32 cbf43926, Adler-32 091e01de";
+    exports_capsule_plugin_tools_call_outcome_t out;
+    capsule_plugin_types_error_t err;
+
+    /* Round 1: the question, no state. */
+    capsule_test_client_capabilities = "{\"elicitation\":{}}";
+    CHECK(call_outcome("describe", args, NULL, &out, &err) && out.tag == EXPORTS_CAPSULE_PLUGIN_TOOLS_CALL_OUTCOME_INPUT_REQUIRED);
+    capsule_plugin_types_input_required_t *ir = &out.val.input_required;
+    CHECK(ir->requests.len == 1 && str_eq(&ir->requests.ptr[0].f0, "focus") && !ir->state.is_some);
+    CHECK(ir->requests.ptr[0].f1.tag == CAPSULE_PLUGIN_TYPES_INPUT_REQUEST_ELICITATION);
+    snprintf(want, sizeof want, "{\"message\":\"What should the description of %s focus on?\"", file);
+    CHECK(str_has(&ir->requests.ptr[0].f1.val.elicitation, want));
+    CHECK(str_has(&ir->requests.ptr[0].f1.val.elicitation, "\"required\":[\"focus\"]"));
+    exports_capsule_plugin_tools_call_outcome_free(&out);
+
+    /* Round 2 without sampling: the answer, trimmed. */
+    const char *const accepted[][2] = {{"focus", "{\"action\":\"accept\",\"content\":{\"focus\":\" integrity \"}}"}};
+    capsule_plugin_types_resumption_t r = resumption(1, accepted, NULL, 0);
+    CHECK(call_outcome("describe", args, &r, &out, &err));
+    snprintf(want, sizeof want, "%s (focus: integrity)\n%s", file, facts);
+    CHECK(strcmp(text_of(&out), want) == 0);
+    exports_capsule_plugin_tools_call_outcome_free(&out);
+    const char *const empty[][2] = {{"focus", "{\"action\":\"accept\",\"content\":{\"focus\":\"\"}}"}};
+    r = resumption(1, empty, NULL, 0);
+    CHECK(call_outcome("describe", args, &r, &out, &err) && strstr(text_of(&out), "(focus: everything)\n"));
+    exports_capsule_plugin_tools_call_outcome_free(&out);
+    const char *const declined[][2] = {{"focus", "{\"action\":\"decline\"}"}};
+    r = resumption(1, declined, NULL, 0);
+    CHECK(call_outcome("describe", args, &r, &out, &err) && strcmp(text_of(&out), "Not described (decline).") == 0);
+    exports_capsule_plugin_tools_call_outcome_free(&out);
+    const char *const other[][2] = {{"other", "{}"}}; /* a retry without the answer asks again */
+    r = resumption(1, other, NULL, 0);
+    CHECK(call_outcome("describe", args, &r, &out, &err) && out.tag == EXPORTS_CAPSULE_PLUGIN_TOOLS_CALL_OUTCOME_INPUT_REQUIRED);
+    exports_capsule_plugin_tools_call_outcome_free(&out);
+
+    /* Round 2 with sampling: the model is asked, the focus goes into the state; round 3 answers. */
+    capsule_test_client_capabilities = "{\"elicitation\":{},\"sampling\":{}}";
+    r = resumption(1, accepted, NULL, 0);
+    CHECK(call_outcome("describe", args, &r, &out, &err) && out.tag == EXPORTS_CAPSULE_PLUGIN_TOOLS_CALL_OUTCOME_INPUT_REQUIRED);
+    ir = &out.val.input_required;
+    CHECK(ir->requests.len == 1 && str_eq(&ir->requests.ptr[0].f0, "description"));
+    CHECK(ir->requests.ptr[0].f1.tag == CAPSULE_PLUGIN_TYPES_INPUT_REQUEST_SAMPLING);
+    CHECK(str_has(&ir->requests.ptr[0].f1.val.sampling, "who cares about integrity. What is known about it: 9 bytes"));
+    CHECK(str_has(&ir->requests.ptr[0].f1.val.sampling, "\"maxTokens\":200"));
+    CHECK(ir->state.is_some && ir->state.val.len == 9 && memcmp(ir->state.val.ptr, "integrity", 9) == 0);
+    exports_capsule_plugin_tools_call_outcome_free(&out);
+    const char *const sampled[][2] = {{"description", "{\"role\":\"assistant\",\"content\":{\"type\":\"text\",\"text\":\"Nine digits.\"},\"model\":\"m\"}"}};
+    r = resumption(1, sampled, "integrity", 9);
+    CHECK(call_outcome("describe", args, &r, &out, &err));
+    snprintf(want, sizeof want, "%s (focus: integrity)\n%s\nNine digits.", file, facts);
+    CHECK(strcmp(text_of(&out), want) == 0);
+    exports_capsule_plugin_tools_call_outcome_free(&out);
+    capsule_test_client_capabilities = "{}";
+
+    /* The file is read before anything is asked. */
+    CHECK(!call_outcome("describe", "{\"path\":\"/nonexistent-capsule/x.txt\"}", NULL, &out, &err));
+    CHECK(err.tag == CAPSULE_PLUGIN_TYPES_ERROR_NOT_FOUND);
+}
 
 static void expect(const char *json, const char *hex) {
     exports_capsule_plugin_tools_call_tool_result_t ok;
@@ -68,6 +150,8 @@ int main(void) {
     arg = str("name");
     value = str("");
     CHECK(exports_capsule_plugin_completions_complete(&ref, &arg, &value, &context, &done, &err) && done.total.is_some);
+
+    test_describe();
 
     if (failures) {
         fprintf(stderr, "%d check(s) failed\n", failures);

@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 import { dirname } from "node:path";
-import { before, test } from "node:test";
+import { afterEach, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
 
 import { loadPlugin } from "../../sdk-guest/js/src/build.js";
@@ -16,7 +16,7 @@ before(async () => {
   plugin.fs.useHostRoot(HERE); // guest /docs → plugins/markdown/docs
 });
 
-const call = (name, args) => plugin.dispatch.callTool(name, args);
+const call = (name, args, resume) => plugin.dispatch.callTool(name, args, resume);
 const kind = (fn) => {
   try {
     fn();
@@ -72,4 +72,56 @@ test("document names complete for the prompt and the template", () => {
   assert.deepEqual(plugin.dispatch.complete({ template: "markdown://{name}" }, "name", "G").values, ["guide.md"]);
   assert.deepEqual(plugin.dispatch.complete({ prompt: "review" }, "focus", "x").values, []);
   assert.deepEqual(plugin.dispatch.problems(), []);
+});
+
+const GUIDE_FACTS = "4 headings: Writing plugins, Choosing a language, Granting files, Read-only or read-write";
+const text = (result) => {
+  assert.ok(!plugin.isInputRequired(result) && !result.isError, JSON.stringify(result));
+  return result.content.map((b) => b.text).join("\n");
+};
+const accepted = (focus) => ({ responses: { focus: { action: "accept", content: { focus } } } });
+
+// The bundle has its own copy of the SDK: what `clientCapabilities()` answers in it is set on that
+// copy's runtime (the SDK's `nativeHost` is the test's copy).
+function clientDeclares(capabilities) {
+  plugin.runtime.clientCapabilities = () => JSON.stringify(capabilities);
+}
+afterEach(() => clientDeclares({}));
+
+test("describe asks the user, then answers with the focus and the document's headings", () => {
+  clientDeclares({ elicitation: {} });
+  const asked = call("describe", { path: "guide.md" });
+  assert.ok(plugin.isInputRequired(asked));
+  assert.equal(asked.state, undefined);
+  const [question] = asked.requests;
+  assert.equal(question.key, "focus");
+  assert.equal(question.kind, "elicitation");
+  assert.equal(question.params.message, "What should the description of guide.md focus on?");
+  assert.equal(question.params.requestedSchema.properties.focus.type, "string");
+  assert.deepEqual(question.params.requestedSchema.required, ["focus"]);
+
+  assert.equal(text(call("describe", { path: "guide.md" }, accepted(" granting files "))), `guide.md (focus: granting files)\n${GUIDE_FACTS}`);
+  assert.match(text(call("describe", { path: "guide.md" }, accepted(""))), /^guide\.md \(focus: everything\)\n/);
+  assert.equal(text(call("describe", { path: "guide.md" }, { responses: { focus: { action: "decline" } } })), "Not described (decline).");
+  // A retry without the answer asks again.
+  assert.ok(plugin.isInputRequired(call("describe", { path: "guide.md" }, { responses: { other: {} } })));
+});
+
+test("describe has the model write when the client samples; the focus travels in the state", () => {
+  clientDeclares({ elicitation: {}, sampling: {} });
+  const asked = call("describe", { path: "changelog.md" }, accepted("versions"));
+  assert.ok(plugin.isInputRequired(asked));
+  assert.equal(new TextDecoder().decode(asked.state), "versions");
+  const [question] = asked.requests;
+  assert.equal(question.key, "description");
+  assert.equal(question.kind, "sampling");
+  assert.equal(question.params.maxTokens, 200);
+  assert.match(question.params.messages[0].content.text, /changelog\.md.*versions.*3 headings: Changelog, 0\.2\.0, 0\.1\.0/s);
+  const sampled = { role: "assistant", content: { type: "text", text: "Two releases." }, model: "m" };
+  const done = call("describe", { path: "changelog.md" }, { responses: { description: sampled }, state: asked.state });
+  assert.equal(text(done), "changelog.md (focus: versions)\n3 headings: Changelog, 0.2.0, 0.1.0\nTwo releases.");
+});
+
+test("describe checks the file before asking", () => {
+  assert.equal(kind(() => call("describe", { path: "nope.md" }))[0], "not-found");
 });

@@ -1,8 +1,10 @@
 // markdown: outline, render and review Markdown — a Capsule plugin in TypeScript.
 //
 // Tools work on Markdown passed inline (`outline`, `render`, `section`) or on a file in the guest
-// folder /docs (`outline_file`); every .md file in /docs is a resource (`markdown://{name}`), and
-// the `review` prompt hands a document and its outline to the model. Document names complete (the
+// folder /docs (`outline_file`); `describe` asks the user what matters to them in a document
+// (elicitation) and, when the client can sample, has the client's model describe it. Every .md file
+// in /docs is a resource (`markdown://{name}`), and the `review` prompt hands a document and its
+// outline to the model. Document names complete (the
 // prompt's `name`, the template's `{name}`) from /docs. /docs exists only when the operator grants
 // it (`capsule serve --fs markdown:/docs=DIR:ro`).
 //
@@ -10,13 +12,17 @@
 
 import {
   InvalidArguments,
+  clientCapabilities,
   completion,
+  elicit,
   embeddedResource,
   fs,
+  inputRequired,
   plugin,
   prompt,
   resourceList,
   resourceTemplate,
+  sample,
   tool,
   user,
 } from "capsule-plugin";
@@ -114,6 +120,64 @@ tool(
   // The path goes straight to the sandbox, which refuses anything outside the grant.
   ({ path }) => ({ headings: outline(fs.readText(path.startsWith("/") ? path : `${DOCS}/${path}`), 6) }),
 );
+
+const focusSchema = {
+  type: "object",
+  properties: {
+    focus: { type: "string", description: "What matters to you in this document, e.g. a section, the structure, the tone" },
+  },
+  required: ["focus"],
+} as const;
+
+tool(
+  {
+    name: "describe",
+    description:
+      "Describe a Markdown file in the docs folder for the user: asks them what to focus on (elicitation), then, " +
+      "when the client offers sampling, has the client's model write a short description. Needs a client that can ask its user",
+    inputSchema: {
+      type: "object",
+      properties: { path: { type: "string", description: "The file, relative to /docs (e.g. `guide.md`)" } },
+      required: ["path"],
+    },
+    annotations: { readOnlyHint: true, openWorldHint: false },
+  },
+  ({ path }, resume) => {
+    // Every round reads the file again: a bad path fails before the user is asked anything.
+    const facts = documentFacts(fs.readText(path.startsWith("/") ? path : `${DOCS}/${path}`));
+
+    // Round 3: the model's description; the focus came back in the state.
+    const focusFromState = resume?.stateText();
+    if (resume && focusFromState !== undefined && resume.has("description")) {
+      return described(path, focusFromState, facts, resume.sampledText("description"));
+    }
+    // Round 1 (or a retry without the answer): ask the user.
+    if (!resume?.has("focus")) {
+      return inputRequired(elicit("focus", `What should the description of ${path} focus on?`, focusSchema));
+    }
+    // Round 2: the user's answer.
+    const chosen = resume.elicited<{ focus: string }>("focus");
+    if (!chosen) return `Not described (${resume.action("focus") ?? "no answer"}).`;
+    if (typeof chosen.focus !== "string") throw new InvalidArguments("the answer has no text `focus`");
+    const focus = chosen.focus.trim() || "everything";
+    if (!clientCapabilities().sampling) return described(path, focus, facts);
+    const question =
+      `Describe the file ${path} in two or three sentences for a reader who cares about ${focus}. ` +
+      `What is known about it: ${facts}`;
+    return inputRequired(sample("description", question, { maxTokens: 200 }), focus);
+  },
+);
+
+/** One line about a document: its headings. */
+function documentFacts(markdown: string): string {
+  const headings = outline(markdown, 6).map((h) => h.text);
+  if (headings.length === 0) return "no headings";
+  return `${headings.length} heading${headings.length === 1 ? "" : "s"}: ${headings.join(", ")}`;
+}
+
+function described(path: string, focus: string, facts: string, modelText?: string): string {
+  return [`${path} (focus: ${focus})`, facts, ...(modelText ? [modelText] : [])].join("\n");
+}
 
 // ------------------------------------------------------------------------------------------------
 // resources and prompt

@@ -1,8 +1,10 @@
 """tabular: summary statistics of CSV data — a Capsule plugin in Python.
 
 Tools summarize CSV text passed inline (`summarize`) or a file in the guest folder `/data`
-(`summarize_file`); every CSV/TSV file in `/data` is a resource (`tabular://{name}`), and the
-`analyze` prompt hands a file's statistics to the model with a question. File names complete (the
+(`summarize_file`); `describe` asks the user what matters to them in a file (elicitation) and, when
+the client can sample, has the client's model describe it. Every CSV/TSV file in `/data` is a
+resource (`tabular://{name}`), and the `analyze` prompt hands a file's statistics to the model with a
+question. File names complete (the
 prompt's `name` argument and the template's `{name}`) from what is in `/data`. `/data` exists only when
 the operator grants it (`capsule serve --fs tabular:/data=DIR:ro`); without it the plugin still
 loads, lists no resources, and file requests are refused.
@@ -26,16 +28,21 @@ from capsule_plugin import (
     Denied,
     EmbeddedResource,
     FilesystemRequest,
+    InputRequired,
     InvalidArguments,
     NotFound,
     Resource,
     ResourceContents,
+    Resumption,
+    client_capabilities,
     completion,
+    elicit,
     log,
     metadata,
     prompt,
     resource_list,
     resource_template,
+    sample,
     tool,
     user,
 )
@@ -148,6 +155,56 @@ def summarize_file(
     if delimiter is None:
         delimiter = "\t" if full.endswith(".tsv") else ","
     return summarize_table(text, full, columns, delimiter, top)
+
+
+@dataclass
+class Focus:
+    """What the description should be about.
+
+    Attributes:
+        focus: What matters to you in this file, e.g. a column, outliers, missing values.
+    """
+
+    focus: str
+
+
+@tool(read_only=True, open_world=False)
+def describe(path: str, answers: Optional[Resumption] = None) -> str | InputRequired:
+    """Describe a CSV or TSV file in the data folder for the user: asks them what to focus on
+    (elicitation), then, when the client offers sampling, has the client's model write a short
+    description. Needs a client that can ask its user.
+
+    Args:
+        path: The file, relative to /data (e.g. `cities.csv`).
+    """
+    # Every round reads the file again: a bad path fails before the user is asked anything.
+    full = path if path.startswith("/") else f"{DATA}/{path}"
+    summary = summarize_table(read_text(full, path), full, None, "\t" if full.endswith(".tsv") else ",", 0)
+    facts = f"{summary.rows} rows and {len(summary.columns)} columns: {', '.join(c.name for c in summary.columns)}"
+
+    # Round 3: the model's description; the focus came back in the state.
+    if answers is not None and answers.state is not None and "description" in answers:
+        return described(path, answers.state.decode("utf-8"), facts, answers.sampled_text("description"))
+    # Round 1 (or a retry without the answer): ask the user.
+    if answers is None or "focus" not in answers:
+        return InputRequired(elicit("focus", f"What should the description of {path} focus on?", Focus))
+    # Round 2: the user's answer.
+    chosen = answers.elicited("focus", Focus)
+    if chosen is None:
+        return f"Not described ({answers.action('focus') or 'no answer'})."
+    focus = chosen.focus.strip() or "everything"
+    if not client_capabilities().sampling:
+        return described(path, focus, facts)
+    question = (f"Describe the file {path} in two or three sentences for a reader who cares about {focus}. "
+                f"What is known about it: {facts}")
+    return InputRequired(sample("description", question, max_tokens=200), state=focus.encode("utf-8"))
+
+
+def described(path: str, focus: str, facts: str, model_text: Optional[str] = None) -> str:
+    lines = [f"{path} (focus: {focus})", facts]
+    if model_text:
+        lines.append(model_text)
+    return "\n".join(lines)
 
 
 # ------------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parents[1] / "sdk-guest" / "python"), str(HERE)]
 
 import tabular  # noqa: E402
-from capsule_plugin import Denied, InvalidArguments, NotFound, plugin  # noqa: E402
+from capsule_plugin import Denied, InputRequired, InvalidArguments, NotFound, Resumption, native_host, plugin  # noqa: E402
 
 
 @pytest.fixture
@@ -64,3 +64,57 @@ def test_without_the_grant(monkeypatch):
     assert plugin.complete("name", "c", prompt="analyze").values == []
     with pytest.raises(Denied, match="operator must grant"):
         plugin.call_tool("summarize_file", {"path": "cities.csv"})
+
+
+CITIES_FACTS = "10 rows and 5 columns: city, country, population, area_km2, founded"
+
+
+def test_describe_asks_the_user_then_answers(data):
+    asked = plugin.call_tool("describe", {"path": "cities.csv"})
+    assert isinstance(asked, InputRequired) and asked.state is None
+    question = asked.request("focus")
+    assert question.kind == "elicitation"
+    assert question.params["message"] == "What should the description of cities.csv focus on?"
+    schema = question.params["requestedSchema"]
+    assert schema["properties"]["focus"]["type"] == "string" and schema["required"] == ["focus"]
+
+    accepted = Resumption({"focus": {"action": "accept", "content": {"focus": " the largest cities "}}})
+    done = plugin.call_tool("describe", {"path": "cities.csv"}, resume=accepted)
+    assert text_of(done) == f"cities.csv (focus: the largest cities)\n{CITIES_FACTS}"
+
+    empty = Resumption({"focus": {"action": "accept", "content": {"focus": ""}}})
+    assert text_of(plugin.call_tool("describe", {"path": "cities.csv"}, resume=empty)).startswith(
+        "cities.csv (focus: everything)\n")
+    declined = Resumption({"focus": {"action": "decline"}})
+    assert text_of(plugin.call_tool("describe", {"path": "cities.csv"}, resume=declined)) == "Not described (decline)."
+    # A retry without the answer asks again.
+    again = plugin.call_tool("describe", {"path": "cities.csv"}, resume=Resumption({"other": {}}))
+    assert isinstance(again, InputRequired) and again.request("focus")
+
+
+def test_describe_has_the_model_write_when_the_client_samples(data, monkeypatch):
+    monkeypatch.setattr(native_host, "capabilities", {"elicitation": {}, "sampling": {}})
+    accepted = Resumption({"focus": {"action": "accept", "content": {"focus": "population"}}})
+    asked = plugin.call_tool("describe", {"path": "sales.tsv"}, resume=accepted)
+    assert isinstance(asked, InputRequired) and asked.state == b"population"
+    params = asked.request("description").params
+    assert params["maxTokens"] == 200
+    prompt_text = params["messages"][0]["content"]["text"]
+    assert "sales.tsv" in prompt_text and "population" in prompt_text and "10 rows and 5 columns" in prompt_text
+
+    sampled = {"role": "assistant", "content": {"type": "text", "text": "Ten sales."}, "model": "m"}
+    done = plugin.call_tool("describe", {"path": "sales.tsv"},
+                            resume=Resumption({"description": sampled}, state=asked.state))
+    assert text_of(done) == ("sales.tsv (focus: population)\n"
+                             "10 rows and 5 columns: date, region, product, units, revenue\nTen sales.")
+
+
+def test_describe_checks_the_file_before_asking(data):
+    with pytest.raises(NotFound):
+        plugin.call_tool("describe", {"path": "nope.csv"})
+
+
+def text_of(result) -> str:
+    assert not isinstance(result, InputRequired), result
+    assert not result.is_error, result
+    return "\n".join(block.text for block in result.content)

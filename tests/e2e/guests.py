@@ -7,13 +7,14 @@ tests in `test_parity.py` are written once against this table.
 
 from __future__ import annotations
 
+import csv
 import json
 import shutil
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -35,6 +36,39 @@ class Call:
 
 
 @dataclass
+class Describe:
+    """The interactive tool every example plugin has, with the same arguments and behaviour:
+    `describe(path)` asks the user what to focus on (elicitation, key `focus`, a form with a
+    required string `focus`); with the answer it replies `"<path> (focus: <focus>)\n<facts>"`, or,
+    when the client declared sampling, first asks the client's model (key `description`,
+    maxTokens 200; the focus travels to that round in the state) and adds the model's text as a
+    third line. A declined or cancelled question answers `"Not described (<action>)."`."""
+
+    tool: str
+    path: str  # a file in the granted folder
+    facts: str  # the plugin's one line about that file (domain-specific)
+
+    def question(self) -> str:
+        return f"What should the description of {self.path} focus on?"
+
+    def answer(self, focus: str, model_text: str | None = None) -> str:
+        return "\n".join([f"{self.path} (focus: {focus})", self.facts, *([model_text] if model_text else [])])
+
+
+@dataclass
+class Completes:
+    """A `completion/complete` request (a prompt argument or a template variable, the value typed
+    so far) and the suggestions it must answer, in order. The granted folder is the sample data
+    plus the guest's `extra_files`."""
+
+    ref: Literal["prompt", "template"]
+    target: str  # the prompt's (namespaced) name, or the URI template
+    argument: str
+    value: str
+    values: list[str]
+
+
+@dataclass
 class Guest:
     language: str
     plugin: str  # file stem: what `make guest-plugins` writes to target/plugins/<plugin>.wasm
@@ -53,6 +87,8 @@ class Guest:
     file_call: Callable[[str], Call]  # a call on a path relative to the granted folder
     good_file: str  # a file in the granted folder that file_call succeeds on
     escape_uris: list[str]  # template URIs that try to leave the granted folder
+    describe: Describe  # the interactive tool
+    completions: list[Completes]
     extra_files: dict[str, bytes] = field(default_factory=dict)  # added to the granted copy
     extra_dirs: list[str] = field(default_factory=list)  # subfolders added to the granted copy
 
@@ -104,12 +140,19 @@ def _tabular_cities(out: Any) -> None:
     assert population["kind"] == "number" and population["max"] == 24870895, population
 
 
+def _table_facts(path: Path) -> str:
+    """tabular's line about a CSV file: its rows and columns."""
+    with path.open(encoding="utf-8", newline="") as f:
+        header, *rows = [r for r in csv.reader(f) if r]
+    return f"{len(rows)} rows and {len(header)} columns: {', '.join(header)}"
+
+
 PYTHON = Guest(
     language="python",
     plugin="tabular",
     data=REPO / "plugins" / "tabular" / "data",
     guest_dir="/data",
-    tools={"tabular_summarize", "tabular_summarize_file"},
+    tools={"tabular_summarize", "tabular_summarize_file", "tabular_describe"},
     templates={"tabular://{name}"},
     resources={"tabular://cities.csv", "tabular://sales.tsv"},
     prompts={"tabular_analyze": {"name": True, "question": False}},
@@ -124,6 +167,13 @@ PYTHON = Guest(
     file_call=lambda path: Call("tabular_summarize_file", {"path": path}, _tabular_cities),
     good_file="cities.csv",
     escape_uris=["tabular://..%2Fsecret.csv", "tabular://%2E%2E%2Fsecret.csv"],
+    describe=Describe("tabular_describe", "cities.csv", _table_facts(REPO / "plugins" / "tabular" / "data" / "cities.csv")),
+    completions=[
+        Completes("prompt", "tabular_analyze", "name", "", ["cities.csv", "latin1.csv", "sales.tsv"]),
+        Completes("prompt", "tabular_analyze", "name", "C", ["cities.csv"]),
+        Completes("template", "tabular://{name}", "name", "s", ["sales.tsv"]),
+        Completes("prompt", "tabular_analyze", "question", "x", []),
+    ],
     extra_files={"latin1.csv": "name,city\nJosé,Málaga\n".encode("latin-1")},
 )
 
@@ -141,7 +191,7 @@ def markdown(language: str, stem: str) -> Guest:
         plugin=stem,
         data=REPO / "plugins" / "markdown" / "docs",
         guest_dir="/docs",
-        tools={f"{stem}_outline", f"{stem}_render", f"{stem}_section", f"{stem}_outline_file"},
+        tools={f"{stem}_outline", f"{stem}_render", f"{stem}_section", f"{stem}_outline_file", f"{stem}_describe"},
         templates={"markdown://{name}"},
         resources={"markdown://guide.md", "markdown://changelog.md"},
         prompts={f"{stem}_review": {"name": True, "focus": False}},
@@ -156,6 +206,17 @@ def markdown(language: str, stem: str) -> Guest:
         file_call=lambda path: Call(f"{stem}_outline_file", {"path": path}, _headings("Writing plugins")),
         good_file="guide.md",
         escape_uris=["markdown://..%2Fsecret.md", "markdown://%2E%2E%2Fsecret.md"],
+        # markdown's line about a document: its headings.
+        describe=Describe(
+            f"{stem}_describe",
+            "guide.md",
+            "4 headings: Writing plugins, Choosing a language, Granting files, Read-only or read-write",
+        ),
+        completions=[
+            Completes("prompt", f"{stem}_review", "name", "", ["changelog.md", "guide.md", "latin1.md"]),
+            Completes("template", "markdown://{name}", "name", "G", ["guide.md"]),
+            Completes("prompt", f"{stem}_review", "focus", "x", []),
+        ],
         extra_files={"latin1.md": "# Café\n\nJosé, Málaga\n".encode("latin-1")},
     )
 
@@ -188,12 +249,18 @@ def _sums_of(name: str) -> Callable[[Path, str], None]:
     return check
 
 
+def _file_facts(path: Path) -> str:
+    """checksum's line about a file: its size and checksums."""
+    raw = path.read_bytes()
+    return f"{len(raw)} bytes, CRC-32 {zlib.crc32(raw):08x}, Adler-32 {zlib.adler32(raw):08x}"
+
+
 C = Guest(
     language="c",
     plugin="checksum",
     data=REPO / "plugins" / "checksum" / "data",
     guest_dir="/data",
-    tools={"checksum_checksum", "checksum_checksum_file", "checksum_verify"},
+    tools={"checksum_checksum", "checksum_checksum_file", "checksum_verify", "checksum_describe"},
     templates={"checksum://{name}"},
     resources={"checksum://check.txt", "checksum://release-notes.txt"},
     prompts={"checksum_verify_file": {"name": True, "published": False}},
@@ -210,6 +277,12 @@ C = Guest(
     ),
     good_file="check.txt",
     escape_uris=["checksum://..%2Fsecret.txt", "checksum://%2E%2E%2Fsecret.txt"],
+    describe=Describe("checksum_describe", "check.txt", _file_facts(REPO / "plugins" / "checksum" / "data" / "check.txt")),
+    completions=[  # files only: the `archive` folder is not suggested
+        Completes("prompt", "checksum_verify_file", "name", "", ["check.txt", "release-notes.txt"]),
+        Completes("template", "checksum://{name}", "name", "R", ["release-notes.txt"]),
+        Completes("prompt", "checksum_verify_file", "published", "x", []),
+    ],
     extra_dirs=["archive"],
 )
 

@@ -2,21 +2,26 @@
 
 Each language's plugin (see `guests.py`) runs in one `capsule serve` per module (a Python component
 takes seconds to compile), with a copy of its sample data granted read-only and a secret file
-placed next to the grant. A plugin that was not built fails these tests: `make guest-plugins`
-builds them all into CAPSULE_PLUGINS.
+placed next to the grant. The interactive tool and completions are checked in both protocol eras,
+each test with a server of its own and the client it needs (elicitation, sampling or neither);
+the host's compile cache makes those starts cheap. A plugin that was not built fails these tests:
+`make guest-plugins` builds them all into CAPSULE_PLUGINS.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import mcp_types as types
 import pytest
 from conftest import (
     LEGACY,
+    MODERN,
     NAME_RE,
     RESOURCE_NOT_FOUND_LEGACY,
     Capsule,
@@ -47,15 +52,31 @@ class Live:
     tmp: Path
 
 
+def grant(guest: Guest, data: Path) -> list[str]:
+    return ["--fs", f"{guest.plugin}:{guest.guest_dir}={data}:ro"]
+
+
 @pytest.fixture(scope="module", params=LANGUAGES)
 async def live(request, capsule_bin, built_plugins, tmp_path_factory) -> AsyncIterator[Live]:
     guest = GUESTS[request.param]
     tmp = tmp_path_factory.mktemp(f"parity-{guest.language}")
     data = guest.prepare(tmp)
     capsule = Capsule(capsule_bin, built_plugins, tmp, tmp)
-    grant = f"{guest.plugin}:{guest.guest_dir}={data}:ro"
-    async with capsule.serve([guest.plugin], mode=LEGACY, args=["--fs", grant]) as srv:
+    async with capsule.serve([guest.plugin], mode=LEGACY, args=grant(guest, data)) as srv:
         yield Live(guest, srv, data, tmp)
+
+
+@pytest.fixture(params=LANGUAGES)
+def guest(request) -> Guest:
+    return GUESTS[request.param]
+
+
+@asynccontextmanager
+async def serve(capsule: Capsule, guest: Guest, mode: str, callbacks: dict[str, Any] | None = None) -> AsyncIterator[Running]:
+    """The guest's plugin with its sample data granted, and a client in `mode` with `callbacks`."""
+    data = guest.prepare(capsule.tmp_path)
+    async with capsule.serve([guest.plugin], mode=mode, args=grant(guest, data), callbacks=callbacks) as srv:
+        yield srv
 
 
 async def call(live: Live, c: Call) -> types.CallToolResult:
@@ -170,3 +191,137 @@ async def test_template_cannot_escape_the_grant(live: Live):
         with pytest.raises(MCPError) as info:
             await live.srv.client.read_resource(uri)
         assert SECRET not in str(info.value.error), uri
+
+
+# ------------------------------------------------------------------------------------------------
+# The interactive tool (`describe`, see guests.Describe), in both eras: 2026-07-28 returns
+# InputRequiredResult and the client retries with the answers (the state sealed by the host),
+# 2025-11-25 asks the client within the call.
+
+MODEL_TEXT = "A short description, written by the client's model."
+MISSING_CAPABILITY = -32021
+
+
+class UserAndModel:
+    """A client's user and model: the user answers each question with the next (action, focus) of
+    `answers`, the model with MODEL_TEXT; everything asked is recorded."""
+
+    def __init__(self, *answers: tuple[str, str]) -> None:
+        self.answers = list(answers)
+        self.asked: list[Any] = []
+
+    async def elicit(self, _context, params: types.ElicitRequestParams) -> types.ElicitResult:
+        self.asked.append(params)
+        action, focus = self.answers.pop(0)
+        return types.ElicitResult(action=action, content={"focus": focus} if action == "accept" else None)
+
+    async def sample(self, _context, params: types.CreateMessageRequestParams) -> types.CreateMessageResult:
+        self.asked.append(params)
+        return types.CreateMessageResult(
+            role="assistant", content=types.TextContent(type="text", text=MODEL_TEXT), model="test-model", stop_reason="endTurn"
+        )
+
+    def callbacks(self, *, sampling: bool) -> dict[str, Any]:
+        out: dict[str, Any] = {"elicitation_callback": self.elicit}
+        if sampling:
+            out["sampling_callback"] = self.sample
+        return out
+
+
+def check_question(guest: Guest, asked: Any) -> None:
+    """The SDK's elicitation request: the message, and a form with one required string `focus`."""
+    assert isinstance(asked, types.ElicitRequestFormParams), asked
+    assert asked.message == guest.describe.question(), asked.message
+    schema = asked.requested_schema
+    assert schema["type"] == "object" and set(schema["properties"]) == {"focus"}, schema
+    assert schema["properties"]["focus"]["type"] == "string" and schema["required"] == ["focus"], schema
+
+
+def text_of(result: types.CallToolResult) -> str:
+    assert not result.is_error, all_text(result)
+    return all_text(result)
+
+
+async def test_describe_is_listed_with_its_arguments(live: Live):
+    d = live.guest.describe
+    tool = next(t for t in (await live.srv.client.list_tools()).tools if t.name == d.tool)
+    assert set(tool.input_schema["properties"]) == {"path"}, tool.input_schema  # no SDK parameter leaks in
+    assert tool.input_schema["required"] == ["path"], tool.input_schema
+    assert tool.input_schema["properties"]["path"]["type"] == "string"
+    assert tool.annotations is not None and tool.annotations.read_only_hint is True, tool.annotations
+    assert tool.output_schema is None, tool.output_schema
+
+
+async def test_describe_asks_the_user(capsule, mode, guest: Guest):
+    """A client that elicits but does not sample: one question per call, then the answer built from
+    it; declined and cancelled questions are answered too (the SDK read each action)."""
+    d = guest.describe
+    client = UserAndModel(("accept", "the first lines"), ("decline", ""), ("cancel", ""))
+    async with serve(capsule, guest, mode, client.callbacks(sampling=False)) as srv:
+        result = await srv.client.call_tool(d.tool, {"path": d.path})
+        assert text_of(result) == d.answer("the first lines")
+        assert len(client.asked) == 1
+        check_question(guest, client.asked[0])
+        for action in ("decline", "cancel"):
+            result = await srv.client.call_tool(d.tool, {"path": d.path})
+            assert text_of(result) == f"Not described ({action}).", action
+        assert len(client.asked) == 3  # never the model: the client did not declare sampling
+
+
+async def test_describe_has_the_model_write_when_the_client_samples(capsule, mode, guest: Guest):
+    """A client that elicits and samples: three rounds (the user's focus, the model's text, the
+    answer); the focus reaches the third round only through the plugin's state."""
+    d = guest.describe
+    client = UserAndModel(("accept", "integrity"))
+    async with serve(capsule, guest, mode, client.callbacks(sampling=True)) as srv:
+        result = await srv.client.call_tool(d.tool, {"path": d.path})
+        assert text_of(result) == d.answer("integrity", MODEL_TEXT)
+        question, sampling = client.asked
+        check_question(guest, question)
+        assert isinstance(sampling, types.CreateMessageRequestParams), sampling
+        assert sampling.max_tokens == 200
+        [message] = sampling.messages
+        assert message.role == "user" and isinstance(message.content, types.TextContent), message
+        for needle in (d.path, "integrity", d.facts):
+            assert needle in message.content.text, (needle, message.content.text)
+
+
+async def test_describe_needs_a_client_that_elicits(capsule, mode, guest: Guest):
+    """The SDK returns input-required whatever the client declared; for a client without the
+    elicitation capability the host answers -32021 (2026-07-28) or a tool error (2025-11-25). A
+    bad path fails before anything is asked, and the server keeps serving."""
+    d = guest.describe
+    async with serve(capsule, guest, mode) as srv:
+        if mode == MODERN:
+            error = await expect_rpc_error(MISSING_CAPABILITY, srv.client.call_tool(d.tool, {"path": d.path}))
+            assert set(error.data["requiredCapabilities"]) == {"elicitation"}, error.data
+        else:
+            result = await srv.client.call_tool(d.tool, {"path": d.path})
+            assert result.is_error, result
+            message = all_text(result)
+            assert "elicitation" in message and "did not declare" in message, message
+        missing = await srv.client.call_tool(d.tool, {"path": "no-such-file" + Path(d.path).suffix})
+        assert missing.is_error and "elicitation" not in all_text(missing), all_text(missing)
+        assert not (await srv.client.call_tool(guest.call.tool, guest.call.arguments)).is_error
+
+
+# ------------------------------------------------------------------------------------------------
+# Completions of prompt arguments and template variables, from the granted folder.
+
+
+async def test_completions(capsule, mode, guest: Guest):
+    async with serve(capsule, guest, mode) as srv:
+        assert srv.capabilities.completions is not None
+        for c in guest.completions:
+            ref = (
+                types.PromptReference(type="ref/prompt", name=c.target)
+                if c.ref == "prompt"
+                else types.ResourceTemplateReference(type="ref/resource", uri=c.target)
+            )
+            done = await srv.client.complete(ref, {"name": c.argument, "value": c.value})
+            assert done.completion.values == c.values, (c, done.completion)
+            # For an argument without a completer the SDKs differ in form only: Python answers
+            # total 0, JS and C leave `total` out.
+            total = done.completion.total
+            assert total == len(c.values) or (not c.values and total is None), (c, done.completion)
+            assert not done.completion.has_more, (c, done.completion)
