@@ -136,6 +136,7 @@ fn benches(c: &mut Criterion) {
                                 RequestScope::default(),
                                 "greet",
                                 r#"{"name":"bench"}"#.to_string(),
+                                None,
                             )
                             .await
                             .expect("greet answers");

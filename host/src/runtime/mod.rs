@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
 use wasmtime::component::{Component, HasSelf, Linker};
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 pub use crate::grants::Limits;
 use cache::{CompileCache, ContentHash};
@@ -51,14 +51,19 @@ pub enum Allocator {
 }
 
 /// Bytes of each linear memory the pooling allocator resets in place (instead of returning them
-/// to the kernel) between instances: 2 MiB, which covers what a small Rust guest dirties (its
-/// 1 MiB shadow stack, then its data and first heap pages). Measured on a 2-core EPYC, kernel
-/// 6.18, `hello` over Streamable HTTP at 64 calls in flight: 11 200–11 500 calls/s with 2 MiB,
-/// 7 600–8 400 with nothing kept (each instance's `madvise` then flushes the TLB of every CPU
-/// running a server thread, and every page faults back in) and 7 800 with 1 MiB (the data and
-/// heap above 1 MiB still fault). Single-threaded, a call costs 32 µs of CPU with 2 MiB against
-/// 28 µs with nothing kept (`host/benches/instantiate.rs`). The price is memory: each slot
-/// that was used keeps the pages its instances dirtied, up to 2 MiB per memory.
+/// to the kernel) between instances: 2 MiB, which covers what a small Rust guest dirties (the top
+/// of its 1 MiB shadow stack, then its data and first heap pages). Measured on a 2-core EPYC,
+/// kernel 6.18, `hello` over Streamable HTTP at 64 calls in flight: 11 200–11 500 calls/s with
+/// 2 MiB, 7 600–8 400 with nothing kept (each instance's `madvise` then flushes the TLB of every
+/// CPU running a server thread, and every page faults back in) and 7 800 with 1 MiB (the data
+/// and heap above 1 MiB still fault).
+///
+/// Which pages get reset is found with the `PAGEMAP_SCAN` ioctl (Linux 6.7 and later; see
+/// [`pooling_config`]): only the pages an instance dirtied are copied back or zeroed, and only
+/// those stay resident. Without it (older kernels) wasmtime resets the whole first
+/// `keep_resident` bytes of every memory (up to its accessible size), which costs a `memset` of
+/// about 1 MiB per `hello` call (in-process call 28.6 µs of CPU instead of 13.2 µs,
+/// `host/benches/instantiate.rs`) and keeps all of it resident in every slot that was used.
 pub const DEFAULT_KEEP_RESIDENT: usize = 2 << 20;
 
 /// Bytes of each table kept resident between instances (tables are small; resetting them in
@@ -101,6 +106,9 @@ fn pooling_config(keep_resident: usize) -> PoolingAllocationConfig {
         // Idle slots still holding another plugin's pages (and their kept-resident memory) that
         // are left alone before such slots get reused: bounds the RSS of slots nobody uses.
         .max_unused_warm_slots(WARM_SLOTS);
+    // Reset only the pages an instance dirtied (found with PAGEMAP_SCAN where the kernel has
+    // it, else wasmtime resets the whole kept-resident prefix): see [`DEFAULT_KEEP_RESIDENT`].
+    pool.pagemap_scan(Enabled::Auto);
     pool
 }
 
@@ -154,6 +162,13 @@ impl Runtime {
         let mut config = Config::new();
         config.wasm_component_model(true);
         config.epoch_interruption(true);
+        // Plugins target WASIp2 with synchronous WIT functions (the component-model async ABI
+        // is not part of the contract). Without concurrency support, `call_async` runs the
+        // export on a plain fiber instead of wasmtime's task scheduler, and dropping a store
+        // does not dispose of scheduler fibers (which built an error with a backtrace per call
+        // when RUST_BACKTRACE was set): an in-process `hello` call takes 28.6 µs of CPU
+        // instead of 39.4 µs (`host/benches/instantiate.rs`, call/pooling).
+        config.concurrency_support(false);
         let slots = match allocator {
             Allocator::OnDemand => None,
             Allocator::Pooling { keep_resident } => {
@@ -305,5 +320,52 @@ mod tests {
         assert_eq!(wasm_kind(b"\0asm\x0d\0\x01\0rest"), WasmKind::Component);
         assert_eq!(wasm_kind(b""), WasmKind::NotWasm);
         assert_eq!(wasm_kind(b"#!/bin/sh\necho hi"), WasmKind::NotWasm);
+    }
+
+    /// A component whose `bump` grows its memory past [`DEFAULT_KEEP_RESIDENT`], returns the sum
+    /// of a byte of its data segment (42), a word just past the first page and a word above
+    /// 2 MiB (both 0 in a fresh memory), then overwrites all three.
+    const BUMP: &str = r#"(component
+      (core module $m
+        (memory 2)
+        (data (i32.const 16) "\2a")
+        (func (export "bump") (result i32)
+          (local $sum i32)
+          (drop (memory.grow (i32.const 40)))
+          (local.set $sum (i32.add (i32.load8_u (i32.const 16))
+            (i32.add (i32.load (i32.const 70000)) (i32.load (i32.const 2500000)))))
+          (i32.store8 (i32.const 16) (i32.const 99))
+          (i32.store (i32.const 70000) (i32.const 1000))
+          (i32.store (i32.const 2500000) (i32.const 7))
+          (local.get $sum)))
+      (core instance $i (instantiate $m))
+      (func (export "bump") (result u32) (canon lift (core func $i "bump"))))"#;
+
+    /// Every instance sees pristine memory, however the pool resets slots between instances
+    /// (kept-resident pages found by PAGEMAP_SCAN or reset wholesale, the rest decommitted).
+    #[tokio::test]
+    async fn pooled_instances_never_see_earlier_writes() {
+        for allocator in [
+            Allocator::default(),
+            Allocator::Pooling { keep_resident: 0 },
+            Allocator::OnDemand,
+        ] {
+            let runtime = Runtime::with_allocator(None, allocator).unwrap();
+            let engine = runtime.engine();
+            let component = Component::new(engine, BUMP).unwrap();
+            let pre = wasmtime::component::Linker::<()>::new(engine)
+                .instantiate_pre(&component)
+                .unwrap();
+            for round in 0..20 {
+                let mut store = wasmtime::Store::new(engine, ());
+                store.set_epoch_deadline(u64::MAX / 2);
+                let instance = pre.instantiate_async(&mut store).await.unwrap();
+                let bump = instance
+                    .get_typed_func::<(), (u32,)>(&mut store, "bump")
+                    .unwrap();
+                let (sum,) = bump.call_async(&mut store, ()).await.unwrap();
+                assert_eq!(sum, 42, "{allocator:?}, instance {round}");
+            }
+        }
     }
 }
