@@ -28,7 +28,9 @@ use std::time::Duration;
 
 use capsule_host::policy::Policy;
 use capsule_host::runtime::cache::content_hash;
-use capsule_host::runtime::{Allocator, DEFAULT_KEEP_RESIDENT, PluginImage, RequestScope, Runtime};
+use capsule_host::runtime::{
+    Allocator, DEFAULT_KEEP_RESIDENT, POOL_INSTANCES, PluginImage, RequestScope, Runtime,
+};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 fn plugin_path() -> PathBuf {
@@ -39,16 +41,36 @@ fn plugin_path() -> PathBuf {
         })
 }
 
-const ALLOCATORS: [(&str, Allocator); 3] = [
-    ("on-demand", Allocator::OnDemand),
-    (
-        "pooling",
-        Allocator::Pooling {
-            keep_resident: DEFAULT_KEEP_RESIDENT,
-        },
-    ),
-    ("pooling-no-keep", Allocator::Pooling { keep_resident: 0 }),
-];
+/// Size of the benchmark's pools: Capsule's [`POOL_INSTANCES`], or `$CAPSULE_BENCH_POOL_INSTANCES`
+/// (a small pool lets the benchmark run under `valgrind --tool=callgrind`, which cannot reserve
+/// the address space of a full one).
+fn pool_instances() -> u32 {
+    std::env::var("CAPSULE_BENCH_POOL_INSTANCES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(POOL_INSTANCES)
+}
+
+fn allocators() -> [(&'static str, Allocator); 3] {
+    let instances = pool_instances();
+    [
+        ("on-demand", Allocator::OnDemand),
+        (
+            "pooling",
+            Allocator::Pooling {
+                keep_resident: DEFAULT_KEEP_RESIDENT,
+                instances,
+            },
+        ),
+        (
+            "pooling-no-keep",
+            Allocator::Pooling {
+                keep_resident: 0,
+                instances,
+            },
+        ),
+    ]
+}
 
 /// A clock for one benchmark thread: its CPU time, or wall time with `CAPSULE_BENCH_WALL=1`.
 #[derive(Clone, Copy)]
@@ -103,7 +125,7 @@ fn benches(c: &mut Criterion) {
     let clock = Clock {
         wall: std::env::var_os("CAPSULE_BENCH_WALL").is_some_and(|v| v == "1"),
     };
-    let images: Vec<(&str, Arc<PluginImage>)> = ALLOCATORS
+    let images: Vec<(&str, Arc<PluginImage>)> = allocators()
         .iter()
         .map(|(name, allocator)| (*name, load(&rt, *allocator)))
         .collect();

@@ -39,14 +39,16 @@ pub enum Allocator {
     /// Map fresh memory for every instance and unmap it afterwards (wasmtime's default
     /// allocator): several system calls per instance and per memory.
     OnDemand,
-    /// Wasmtime's pooling allocator: [`POOL_INSTANCES`] component-instance slots (with memories,
-    /// tables and stacks) reserved up front and reused, so an instance costs no `mmap`. When an
+    /// Wasmtime's pooling allocator: `instances` component-instance slots (with memories, tables
+    /// and stacks) reserved up front and reused, so an instance costs no `mmap`. When an
     /// instance is dropped, the first `keep_resident` bytes of each of its memories are reset in
     /// place (only the pages it dirtied, which stay resident: at most `keep_resident` of RSS per
     /// memory slot that was used) and the rest is returned to the kernel with `madvise`.
     Pooling {
         /// Bytes per linear memory reset in place instead of being returned to the kernel.
         keep_resident: usize,
+        /// Component instances that can exist at once ([`POOL_INSTANCES`] by default).
+        instances: u32,
     },
 }
 
@@ -77,10 +79,14 @@ const WARM_SLOTS: u32 = 16;
 /// listings of every plugin together); more wait for a slot (see [`Runtime::instance_slot`]).
 pub const POOL_INSTANCES: u32 = 1000;
 
+/// A smaller pool [`Runtime::new`] tries when [`POOL_INSTANCES`] slots cannot be reserved.
+const FALLBACK_POOL_INSTANCES: u32 = 100;
+
 impl Default for Allocator {
     fn default() -> Self {
         Allocator::Pooling {
             keep_resident: DEFAULT_KEEP_RESIDENT,
+            instances: POOL_INSTANCES,
         }
     }
 }
@@ -90,13 +96,13 @@ impl Default for Allocator {
 /// Per-component limits are generous so that big guests (Python and JavaScript interpreters:
 /// several core instances and memories, function tables of ~10^5 entries) fit as they do with
 /// the on-demand allocator.
-fn pooling_config(keep_resident: usize) -> PoolingAllocationConfig {
+fn pooling_config(keep_resident: usize, instances: u32) -> PoolingAllocationConfig {
     let mut pool = PoolingAllocationConfig::new();
-    pool.total_component_instances(POOL_INSTANCES)
-        .total_core_instances(POOL_INSTANCES * 4)
-        .total_memories(POOL_INSTANCES * 2)
-        .total_tables(POOL_INSTANCES * 2)
-        .total_stacks(POOL_INSTANCES)
+    pool.total_component_instances(instances)
+        .total_core_instances(instances * 4)
+        .total_memories(instances * 2)
+        .total_tables(instances * 2)
+        .total_stacks(instances)
         .max_memories_per_module(4)
         .max_tables_per_module(8)
         .table_elements(1 << 20)
@@ -121,6 +127,8 @@ pub struct Runtime {
     /// One permit per pool slot: an instance waits for a slot instead of failing when the pool
     /// is exhausted. `None` with the on-demand allocator.
     slots: Option<Arc<Semaphore>>,
+    /// Size of the pool (0 with the on-demand allocator).
+    pool_instances: u32,
 }
 
 /// How a component was obtained.
@@ -137,21 +145,32 @@ impl Runtime {
     /// link WASI 0.2, outgoing `wasi:http` and the `capsule:plugin/host` imports, and start the
     /// epoch ticker thread. With `cache_root`, compiled components are kept in a
     /// [`CompileCache`] below it; a cache directory that cannot be used safely is logged and
-    /// ignored. If the pool's address space cannot be reserved (a low `ulimit -v`, say), the
-    /// on-demand allocator is used instead, with a warning.
+    /// ignored. If the pool's address space cannot be reserved (a low `ulimit -v`, say), a pool
+    /// of [`FALLBACK_POOL_INSTANCES`] is tried, then the on-demand allocator is used, with a
+    /// warning.
     ///
     /// # Errors
     /// Engine creation fails only if the host CPU is unsupported by Cranelift.
     pub fn new(cache_root: Option<&Path>) -> anyhow::Result<Self> {
-        match Self::with_allocator(cache_root, Allocator::default()) {
-            Ok(runtime) => Ok(runtime),
-            Err(e) => {
-                tracing::warn!(
-                    "the pooling allocator is unavailable ({e:#}); instances are allocated on demand"
-                );
-                Self::with_allocator(cache_root, Allocator::OnDemand)
-            }
+        let e = match Self::with_allocator(cache_root, Allocator::default()) {
+            Ok(runtime) => return Ok(runtime),
+            Err(e) => e,
+        };
+        let smaller = Allocator::Pooling {
+            keep_resident: DEFAULT_KEEP_RESIDENT,
+            instances: FALLBACK_POOL_INSTANCES,
+        };
+        if let Ok(runtime) = Self::with_allocator(cache_root, smaller) {
+            tracing::warn!(
+                "a pool of {POOL_INSTANCES} instances cannot be reserved ({e:#}); using \
+                 {FALLBACK_POOL_INSTANCES}"
+            );
+            return Ok(runtime);
         }
+        tracing::warn!(
+            "the pooling allocator is unavailable ({e:#}); instances are allocated on demand"
+        );
+        Self::with_allocator(cache_root, Allocator::OnDemand)
     }
 
     /// [`Runtime::new`] with a chosen [`Allocator`] (and no fallback).
@@ -169,13 +188,20 @@ impl Runtime {
         // when RUST_BACKTRACE was set): an in-process `hello` call takes 28.6 µs of CPU
         // instead of 39.4 µs (`host/benches/instantiate.rs`, call/pooling).
         config.concurrency_support(false);
-        let slots = match allocator {
-            Allocator::OnDemand => None,
-            Allocator::Pooling { keep_resident } => {
+        let (slots, pool_instances) = match allocator {
+            Allocator::OnDemand => (None, 0),
+            Allocator::Pooling {
+                keep_resident,
+                instances,
+            } => {
                 config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling_config(
                     keep_resident,
+                    instances,
                 )));
-                Some(Arc::new(Semaphore::new(POOL_INSTANCES as usize)))
+                (
+                    Some(Arc::new(Semaphore::new(instances as usize))),
+                    instances,
+                )
             }
         };
         let engine = Engine::new(&config).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -232,6 +258,7 @@ impl Runtime {
             linker: Arc::new(linker),
             cache,
             slots,
+            pool_instances,
         })
     }
 
@@ -258,6 +285,11 @@ impl Runtime {
             Ok(Ok(permit)) => Ok(Some(permit)),
             _ => Err(()),
         }
+    }
+
+    /// Instances the pool holds (0 with the on-demand allocator).
+    pub(crate) fn pool_instances(&self) -> usize {
+        self.pool_instances as usize
     }
 
     pub(crate) fn linker(&self) -> &Linker<CallState> {
@@ -346,8 +378,14 @@ mod tests {
     #[tokio::test]
     async fn pooled_instances_never_see_earlier_writes() {
         for allocator in [
-            Allocator::default(),
-            Allocator::Pooling { keep_resident: 0 },
+            Allocator::Pooling {
+                keep_resident: DEFAULT_KEEP_RESIDENT,
+                instances: 8,
+            },
+            Allocator::Pooling {
+                keep_resident: 0,
+                instances: 8,
+            },
             Allocator::OnDemand,
         ] {
             let runtime = Runtime::with_allocator(None, allocator).unwrap();

@@ -568,7 +568,7 @@ impl PluginImage {
             .runtime
             .instance_slot(limits.call_timeout)
             .await
-            .map_err(|()| CallError::Busy(super::POOL_INSTANCES as usize))?;
+            .map_err(|()| CallError::Busy(self.runtime.pool_instances()))?;
         let guard = NetworkGuard {
             plugin: self.name.clone(),
             access: self.grants.network.clone(),

@@ -4,7 +4,8 @@
 //! parse. Capsule answers as JSON-RPC 2.0 §5.1 requires instead: text that is not JSON gets
 //! `-32700 Parse error`; a batch array or an object that is not a JSON-RPC 2.0 message gets
 //! `-32600 Invalid Request` (MCP 2025-11-25 removed batching), with the request `id` when one can
-//! be read, else `null`.
+//! be read, else `null`. An object with a duplicated top-level member (two `method`s, say) is an
+//! invalid request too: which one would the server act on?
 
 use serde_json::{Value, json};
 
@@ -29,24 +30,51 @@ pub fn error_response(id: Value, code: i64, message: String) -> Value {
     json!({ "jsonrpc": "2.0", "id": id, "error": { "code": code, "message": message } })
 }
 
+/// The top-level members of a message that screening looks at. Everything else (`params`,
+/// `result`, `error` values) is only checked for JSON syntax, without being built: screening a
+/// message costs one pass over its text and no allocation beyond `id` and `method`.
+#[derive(serde::Deserialize)]
+struct Shape {
+    #[serde(default, deserialize_with = "present")]
+    jsonrpc: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    id: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    method: Option<Value>,
+    #[serde(default, deserialize_with = "present_ignored")]
+    result: Option<()>,
+    #[serde(default, deserialize_with = "present_ignored")]
+    error: Option<()>,
+}
+
+/// A member that is present, even as `null` (which `Option` alone reads as absent).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    serde::Deserialize::deserialize(d).map(Some)
+}
+
+fn present_ignored<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<()>, D::Error> {
+    <serde::de::IgnoredAny as serde::Deserialize>::deserialize(d).map(|_| Some(()))
+}
+
+fn parse_error(e: &serde_json::Error) -> Screened {
+    Screened::Reject(error_response(
+        Value::Null,
+        PARSE_ERROR,
+        format!("Parse error: not valid JSON ({e}); send one JSON-RPC 2.0 message"),
+    ))
+}
+
 /// Classify one message as received (a stdio line or an HTTP request body).
 pub fn screen(line: &str) -> Screened {
     let line = line.trim_start_matches('\u{feff}').trim();
     if line.is_empty() {
         return Screened::Skip;
     }
-    let value: Value = match serde_json::from_str(line) {
-        Ok(value) => value,
-        Err(e) => {
-            return Screened::Reject(error_response(
-                Value::Null,
-                PARSE_ERROR,
-                format!("Parse error: not valid JSON ({e}); send one JSON-RPC 2.0 message"),
-            ));
+    if !line.starts_with('{') {
+        if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(line) {
+            return parse_error(&e);
         }
-    };
-    let Value::Object(map) = &value else {
-        let what = if value.is_array() {
+        let what = if line.starts_with('[') {
             "JSON-RPC batches are not supported (removed in MCP 2025-11-25); send one message at a time"
         } else {
             "a JSON-RPC message must be a JSON object"
@@ -56,13 +84,25 @@ pub fn screen(line: &str) -> Screened {
             INVALID_REQUEST,
             format!("Invalid Request: {what}"),
         ));
+    }
+    let shape: Shape = match serde_json::from_str(line) {
+        Ok(shape) => shape,
+        Err(e) if e.is_data() => {
+            // Valid JSON whose members cannot be read unambiguously: a duplicated member.
+            return Screened::Reject(error_response(
+                Value::Null,
+                INVALID_REQUEST,
+                format!("Invalid Request: {e}"),
+            ));
+        }
+        Err(e) => return parse_error(&e),
     };
-    let id = map.get("id").cloned().unwrap_or(Value::Null);
+    let id = shape.id.as_ref().unwrap_or(&Value::Null);
     let id_ok = matches!(id, Value::Null | Value::String(_) | Value::Number(_));
-    let reply_id = if id_ok { id.clone() } else { Value::Null };
-    if map.get("jsonrpc") != Some(&Value::from("2.0")) {
+    let reply_id = || if id_ok { id.clone() } else { Value::Null };
+    if !matches!(&shape.jsonrpc, Some(Value::String(v)) if v == "2.0") {
         return Screened::Reject(error_response(
-            reply_id,
+            reply_id(),
             INVALID_REQUEST,
             "Invalid Request: \"jsonrpc\" must be \"2.0\"".into(),
         ));
@@ -74,20 +114,20 @@ pub fn screen(line: &str) -> Screened {
             "Invalid Request: \"id\" must be a string or a number".into(),
         ));
     }
-    let is_message = match map.get("method") {
+    let is_message = match &shape.method {
         Some(Value::String(_)) => true,
         Some(_) => false,
-        None => map.contains_key("result") || map.contains_key("error"),
+        None => shape.result.is_some() || shape.error.is_some(),
     };
     if !is_message {
         return Screened::Reject(error_response(
-            reply_id,
+            reply_id(),
             INVALID_REQUEST,
             "Invalid Request: expected a request or notification (string \"method\") or a response (\"result\" or \"error\")".into(),
         ));
     }
     Screened::Forward {
-        request: map.contains_key("method") && map.contains_key("id"),
+        request: shape.method.is_some() && shape.id.is_some(),
     }
 }
 
@@ -135,6 +175,57 @@ mod tests {
         assert_eq!(
             code(screen(r#"{"jsonrpc":"2.0","id":"q","method":3}"#)),
             (INVALID_REQUEST, json!("q"))
+        );
+        assert_eq!(
+            code(screen(r#"{"jsonrpc":"2.0","id":3,"method":"ping""#)),
+            (PARSE_ERROR, Value::Null)
+        );
+        assert_eq!(
+            code(screen(
+                r#"{"jsonrpc":"2.0","id":3,"method":"ping"} trailing"#
+            )),
+            (PARSE_ERROR, Value::Null)
+        );
+        assert_eq!(code(screen("[1,")), (PARSE_ERROR, Value::Null));
+        assert_eq!(code(screen(r#""text""#)), (INVALID_REQUEST, Value::Null));
+        assert_eq!(
+            code(screen(r#"{"jsonrpc":"1.0","id":4,"method":"ping"}"#)),
+            (INVALID_REQUEST, json!(4))
+        );
+        assert_eq!(
+            code(screen(r#"{"jsonrpc":"2.0","id":5}"#)),
+            (INVALID_REQUEST, json!(5))
+        );
+        // Ambiguous: which method would run?
+        assert_eq!(
+            code(screen(
+                r#"{"jsonrpc":"2.0","id":6,"method":"ping","method":"tools/call"}"#
+            )),
+            (INVALID_REQUEST, Value::Null)
+        );
+        // Malformed JSON deep inside params is still a parse error.
+        assert_eq!(
+            code(screen(
+                r#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"a":[1,}}"#
+            )),
+            (PARSE_ERROR, Value::Null)
+        );
+    }
+
+    #[test]
+    fn null_ids_and_escaped_members() {
+        // An explicit null id is present: a request (the server answers it with an error).
+        assert_eq!(
+            screen(r#"{"jsonrpc":"2.0","id":null,"method":"ping"}"#),
+            Screened::Forward { request: true }
+        );
+        assert_eq!(
+            screen(r#"{"jsonrpc":"2.0","id":null,"error":{"code":1,"message":"m"}}"#),
+            Screened::Forward { request: false }
+        );
+        assert_eq!(
+            screen("\u{feff}{\"jsonrpc\":\"2.0\",\"id\":1,\"m\\u0065thod\":\"ping\"}\r"),
+            Screened::Forward { request: true }
         );
     }
 }
