@@ -7,6 +7,7 @@
 //! [`LoadedPlugin`]. Each later request gets its own instance.
 
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -192,13 +193,19 @@ const DEADLINE_GRACE: Duration = Duration::from_millis(50);
 /// Run `future` (one export call) until the call's deadline. The epoch deadline cannot stop a
 /// guest that is blocked inside a host call (a read on a granted TCP socket, say): this backstop
 /// drops the whole call instead, which is safe with async wasmtime (the store is dropped after).
-async fn within_deadline<T>(
+///
+/// The future is boxed, like [`PluginImage::start`]'s: a wasmtime call future is kilobytes, and
+/// inline it would grow every request future above it (rmcp's request task, which tokio moves
+/// several times per request).
+fn within_deadline<'a, T: 'a>(
     deadline: Instant,
-    future: impl Future<Output = wasmtime::Result<T>>,
-) -> Option<wasmtime::Result<T>> {
-    tokio::time::timeout_at((deadline + DEADLINE_GRACE).into(), future)
-        .await
-        .ok()
+    future: impl Future<Output = wasmtime::Result<T>> + Send + 'a,
+) -> Pin<Box<dyn Future<Output = Option<wasmtime::Result<T>>> + Send + 'a>> {
+    Box::pin(async move {
+        tokio::time::timeout_at((deadline + DEADLINE_GRACE).into(), future)
+            .await
+            .ok()
+    })
 }
 
 impl Call {
@@ -554,7 +561,16 @@ impl PluginImage {
 
     /// A fresh store and instance, with the time limit and cancellation armed before
     /// instantiation (a component's start function runs inside `instantiate_async`).
-    async fn start(&self, scope: RequestScope) -> Result<Call, CallError> {
+    ///
+    /// Boxed: instantiation's future is large (see [`within_deadline`]).
+    fn start(
+        &self,
+        scope: RequestScope,
+    ) -> Pin<Box<dyn Future<Output = Result<Call, CallError>> + Send + '_>> {
+        Box::pin(self.start_unboxed(scope))
+    }
+
+    async fn start_unboxed(&self, scope: RequestScope) -> Result<Call, CallError> {
         let limits = self.grants.limits;
         let permit = match self.slots.clone().try_acquire_owned() {
             Ok(permit) => permit,
