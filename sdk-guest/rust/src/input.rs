@@ -218,6 +218,15 @@ impl InputRequired {
         &self.requests
     }
 
+    /// `key: method` of each request, comma-separated (for messages).
+    pub(crate) fn summary(&self) -> String {
+        self.requests
+            .iter()
+            .map(|(k, r)| format!("{k}: {}", r.method()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     /// The request under `key`.
     pub fn get(&self, key: &str) -> Option<&InputRequest> {
         self.requests.iter().find(|(k, _)| k == key).map(|(_, r)| r)

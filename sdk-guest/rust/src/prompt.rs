@@ -216,12 +216,7 @@ impl Prompt {
             Outcome::InputRequired(input) => Err(Error::internal(format!(
                 "prompt `{}` asked for input ({}); render it with `render_with`",
                 self.name,
-                input
-                    .requests()
-                    .iter()
-                    .map(|(k, r)| format!("{k}: {}", r.method()))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                input.summary()
             ))),
         }
     }

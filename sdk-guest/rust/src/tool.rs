@@ -192,12 +192,7 @@ impl Tool {
             Outcome::InputRequired(input) => Err(Error::internal(format!(
                 "tool `{}` asked for input ({}); run it with `call_with`",
                 self.name,
-                input
-                    .requests()
-                    .iter()
-                    .map(|(k, r)| format!("{k}: {}", r.method()))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                input.summary()
             ))),
         }
     }
