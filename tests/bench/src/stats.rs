@@ -48,6 +48,10 @@ pub struct Memory {
     pub rss_kib: u64,
     /// `VmHWM`: the peak resident set so far ("high water mark").
     pub hwm_kib: u64,
+    /// `RssAnon`: the anonymous part of the resident set now (heap, stacks, linear memories).
+    /// The rest is file-backed: mapped code and data (the executable, libraries, compiled
+    /// plugins), clean page-cache pages shared with other processes.
+    pub anon_kib: u64,
 }
 
 /// Read `VmRSS` and `VmHWM` of process `pid` (Linux only; `None` elsewhere or once it exited).
@@ -62,6 +66,7 @@ pub fn memory(pid: u32) -> Option<Memory> {
     Some(Memory {
         rss_kib: field("VmRSS:")?,
         hwm_kib: field("VmHWM:")?,
+        anon_kib: field("RssAnon:").unwrap_or(0),
     })
 }
 
@@ -88,6 +93,6 @@ mod tests {
     #[test]
     fn reads_own_memory() {
         let m = memory(std::process::id()).expect("/proc is available on Linux");
-        assert!(m.rss_kib > 0 && m.hwm_kib >= m.rss_kib);
+        assert!(m.rss_kib > 0 && m.hwm_kib >= m.rss_kib && m.anon_kib <= m.rss_kib);
     }
 }

@@ -7,7 +7,9 @@
 //! Results carry the structured content and its JSON text, as Capsule's do.
 //!
 //! ```text
-//! capsule-native-baseline                       # MCP over stdio
+//! capsule-native-baseline                       # MCP over stdio (rmcp's stdio transport)
+//! capsule-native-baseline --stdio-pipes         # MCP over stdio, read and written as Capsule
+//!                                               # does: non-blocking pipes on the reactor
 //! capsule-native-baseline --http 127.0.0.1:8931 # Streamable HTTP at /mcp (2025-11-25 sessions
 //!                                               # and 2026-07-28 stateless requests)
 //! ```
@@ -219,20 +221,46 @@ impl ServerHandler for Baseline {
 }
 
 fn usage() -> ! {
-    eprintln!("usage: capsule-native-baseline [--http HOST:PORT]");
+    eprintln!("usage: capsule-native-baseline [--http HOST:PORT | --stdio-pipes]");
     std::process::exit(2)
+}
+
+/// stdin and stdout as non-blocking pipes driven by tokio's reactor, with 1 MiB pipe buffers:
+/// the I/O Capsule's stdio transport does (`host/src/transport/stdio.rs`), without its JSON-RPC
+/// screening, so that Capsule ÷ this baseline isolates the cost of the sandbox and the screen
+/// from the cost of the I/O model. (rmcp's `stdio()` reads and writes through tokio's blocking
+/// thread pool.)
+fn stdio_pipes() -> anyhow::Result<(
+    tokio::net::unix::pipe::Receiver,
+    tokio::net::unix::pipe::Sender,
+)> {
+    use std::os::fd::{AsFd as _, AsRawFd as _};
+    let dup = |fd: std::os::fd::BorrowedFd<'_>| -> anyhow::Result<std::os::fd::OwnedFd> {
+        let owned = fd.try_clone_to_owned()?;
+        // SAFETY: F_SETPIPE_SZ on a descriptor this process owns; failure is harmless.
+        unsafe { libc::fcntl(owned.as_raw_fd(), libc::F_SETPIPE_SZ, 1 << 20) };
+        Ok(owned)
+    };
+    let input = tokio::net::unix::pipe::Receiver::from_owned_fd(dup(std::io::stdin().as_fd())?)?;
+    let output = tokio::net::unix::pipe::Sender::from_owned_fd(dup(std::io::stdout().as_fd())?)?;
+    Ok((input, output))
 }
 
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
-    let http = match args.next().as_deref() {
-        None => None,
-        Some("--http") => Some(args.next().unwrap_or_else(|| usage())),
+    let (http, pipes) = match args.next().as_deref() {
+        None => (None, false),
+        Some("--http") => (Some(args.next().unwrap_or_else(|| usage())), false),
+        Some("--stdio-pipes") => (None, true),
         Some(_) => usage(),
     };
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
         match http {
+            None if pipes => {
+                let running = Baseline::new().serve(stdio_pipes()?).await?;
+                running.waiting().await?;
+            }
             None => {
                 let running = Baseline::new().serve(rmcp::transport::stdio()).await?;
                 running.waiting().await?;
