@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use rmcp::ErrorData as McpError;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::auth::Access;
 use crate::auth::audit::{Record, arguments_digest};
@@ -23,12 +23,15 @@ impl Audit {
         }
     }
 
-    pub(super) fn arguments(&mut self, arguments: &Value) {
+    /// Record the request's arguments (absent = `{}`): their digest, and with
+    /// `--audit-arguments` the arguments themselves. Nothing is copied when no record is kept.
+    pub(super) fn arguments(&mut self, arguments: Option<&Map<String, Value>>) {
         let raw = self.raw_arguments;
         self.set(|r| {
-            r.arguments_sha256 = Some(arguments_digest(arguments));
+            let arguments = Value::Object(arguments.cloned().unwrap_or_default());
+            r.arguments_sha256 = Some(arguments_digest(&arguments));
             if raw {
-                r.arguments = Some(arguments.clone());
+                r.arguments = Some(arguments);
             }
         });
     }

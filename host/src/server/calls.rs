@@ -24,6 +24,8 @@ impl CapsuleServer {
         ctx: RequestContext<RoleServer>,
         subject: &str,
     ) -> Result<CallToolResponse, McpError> {
+        let mut request = request;
+        let arguments = Value::Object(request.arguments.take().unwrap_or_default());
         let name = request.name.as_ref();
         let catalog = self.catalog();
         let Some(entry) = catalog.tool(name) else {
@@ -32,7 +34,6 @@ impl CapsuleServer {
                 Some(json!({ "tool": name })),
             ));
         };
-        let arguments = Value::Object(request.arguments.clone().unwrap_or_default());
         if let Err(message) = entry.input.validate(&arguments) {
             return Ok(
                 tool_error(format!("invalid arguments for tool '{name}': {message}")).into(),

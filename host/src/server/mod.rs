@@ -37,7 +37,7 @@ use std::time::Instant;
 use rmcp::model::*;
 use rmcp::service::{NotificationContext, RequestContext, RoleServer, SubscriptionContext};
 use rmcp::{ErrorData as McpError, ServerHandler};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::auth::audit::Record;
 use crate::auth::challenge::{FORBIDDEN, RATE_LIMITED};
@@ -408,9 +408,7 @@ impl ServerHandler for CapsuleServer {
         let mut audit = self.audit(&caller, &ctx, "tools/call");
         let name = request.name.to_string();
         audit.set(|r| r.tool = Some(name.clone()));
-        audit.arguments(&Value::Object(
-            request.arguments.clone().unwrap_or_default(),
-        ));
+        audit.arguments(request.arguments.as_ref());
         let catalog = self.catalog();
         if let Some(entry) = catalog.tool(&name) {
             let plugin = entry.plugin.name();
@@ -431,7 +429,9 @@ impl ServerHandler for CapsuleServer {
         let result = self
             .hub
             .calls()
-            .track_future(self.run_tool(request, ctx, caller.subject()))
+            // Boxed: rmcp's per-request task moves this future several times, and the tool
+            // call's state (~5 KB) would be copied each time (BENCHMARKS.md, profiles).
+            .track_future(Box::pin(self.run_tool(request, ctx, caller.subject())))
             .await;
         match &result {
             Ok(CallToolResponse::InputRequired(_)) => {
@@ -590,9 +590,7 @@ impl ServerHandler for CapsuleServer {
         let caller = self.caller(&ctx);
         let mut audit = self.audit(&caller, &ctx, "prompts/get");
         audit.set(|r| r.prompt = Some(name.to_string()));
-        audit.arguments(&Value::Object(
-            request.arguments.clone().unwrap_or_default(),
-        ));
+        audit.arguments(request.arguments.as_ref());
         let result = self
             .get_checked(&catalog, &request, &caller, &mut audit, ctx)
             .await;
