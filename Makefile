@@ -111,7 +111,8 @@ clean:
 # tools (tests/bench/native), stdio and Streamable HTTP, both protocol eras; start-up, plugin count, hot
 # reload; the criterion benchmark of instance creation (host/benches/instantiate.rs). Writes target/bench/
 # (results.json, report.md, servers.log), the plot tests/bench/results/latency.svg, and rewrites the
-# generated part of BENCHMARKS.md. About 5 minutes on 2 cores once everything is built.
+# generated part of BENCHMARKS.md. About 10 minutes on 2 cores once everything is built (the release
+# profile's LTO builds take about half an hour more on a fresh clone).
 BENCH_OUT := target/bench
 BENCH_PLUGINS := hello textkit notes
 BENCH_SUITE = --examples $(EXAMPLES_DIR) --hello $(PLUGIN_OUT)/hello.wasm
