@@ -243,13 +243,18 @@ static capsule_status tool_checksum(const capsule_json *args, capsule_result *ou
     return CAPSULE_OK;
 }
 
+/* `path` as the sandbox sees it: relative paths are in /data, absolute ones stay as given (the
+ * sandbox refuses anything outside what was granted). */
+static void data_path(const char *path, char *full, size_t size) {
+    snprintf(full, size, "%s%s%s", path[0] == '/' ? "" : DATA, path[0] == '/' ? "" : "/", path);
+}
+
 static capsule_status tool_checksum_file(const capsule_json *args, capsule_result *out) {
     algorithm alg;
     if (parse_algorithm(args, &alg) != CAPSULE_OK) return CAPSULE_INVALID_ARGUMENTS;
     const char *path = capsule_arg_string(args, "path", NULL);
-    /* Relative paths are in /data; the sandbox refuses anything outside what was granted. */
     char full[4096];
-    snprintf(full, sizeof full, "%s%s%s", path[0] == '/' ? "" : DATA, path[0] == '/' ? "" : "/", path);
+    data_path(path, full, sizeof full);
     sums sum;
     capsule_status s = file_sums(full, &sum);
     if (s != CAPSULE_OK) return s;
@@ -309,7 +314,7 @@ static capsule_status described(capsule_result *out, const char *path, const cha
 static capsule_status tool_describe(const capsule_json *args, capsule_result *out) {
     const char *path = capsule_arg_string(args, "path", NULL);
     char full[4096];
-    snprintf(full, sizeof full, "%s%s%s", path[0] == '/' ? "" : DATA, path[0] == '/' ? "" : "/", path);
+    data_path(path, full, sizeof full);
     /* Every round reads the file again: a bad path fails before the user is asked anything. */
     sums sum;
     capsule_status s = file_sums(full, &sum);
