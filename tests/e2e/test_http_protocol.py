@@ -10,6 +10,8 @@ import socket
 import subprocess
 import time
 
+import http.client
+
 import anyio
 import httpx2
 import pytest
@@ -149,6 +151,62 @@ async def test_bad_bodies_get_json_rpc_errors_and_the_size_limit_413(capsule):
         # The server is still healthy after all of it.
         async with httpx2.AsyncClient(timeout=10) as client:
             assert (await client.get(f"{srv.base_url}/healthz")).text == "ok\n"
+
+
+def post_head_then_body(conn: http.client.HTTPConnection, headers: dict[str, str], body: bytes, pause: float):
+    """POST /mcp writing the head, then (after `pause` seconds) the body, as clients that write them
+    separately do; the response is read in full."""
+    conn.putrequest("POST", "/mcp", skip_accept_encoding=True)
+    for name, value in {**HEADERS, **headers, "content-length": str(len(body))}.items():
+        conn.putheader(name, value)
+    conn.endheaders()
+    time.sleep(pause)
+    conn.send(body)
+    response = conn.getresponse()
+    response.read()
+    return response
+
+
+async def test_a_connection_kept_after_a_refusal_serves_the_next_request(capsule, tmp_path):
+    """A refusal decided from the head (no token, foreign Origin, body over the limit) is sent before
+    the body is read, so the server cannot reuse the connection: the response must say
+    `Connection: close`. A response that does not say so must leave the connection usable — a client
+    pools it, and an OAuth client's next request (metadata discovery right after the 401) would
+    otherwise fail with "server disconnected"."""
+    token = "tok_keepalive_0123456789abcdefghijkl"
+    config = tmp_path / "capsule.toml"
+    config.write_text('[auth]\nmode = "bearer"\n[[auth.token]]\nsubject = "t"\nenv = "CAPSULE_TEST_TOKEN"\n')
+    args = ["--config", str(config), "--max-request-body", "1KiB"]
+    authorized = {"authorization": f"Bearer {token}"}
+    small = json.dumps(INITIALIZE).encode()
+    big = json.dumps({**INITIALIZE, "params": {**INITIALIZE["params"], "pad": "x" * (1 << 20)}}).encode()
+    cases = [
+        ({}, small, 401),
+        ({**authorized, "origin": "https://evil.example"}, small, 403),
+        (authorized, big, 413),
+        (authorized, small, 200),
+    ]
+    async with capsule.http_server(["hello"], args=args, env={"CAPSULE_TEST_TOKEN": token}) as srv:
+        for headers, body, status in cases:
+            for pause in (0.0, 0.2):
+                conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=10)
+                try:
+                    response = post_head_then_body(conn, headers, body, pause)
+                    assert response.status == status, (headers.keys(), pause, response.status)
+                    says_close = (response.getheader("connection") or "").lower() == "close"
+                    # Refused before the body arrived: closed. Served: kept. (A refusal with the body
+                    # already in hand may read it and keep the connection; then it must be usable.)
+                    if pause and status != 200:
+                        assert says_close, (status, response.getheaders())
+                    if status == 200:
+                        assert not says_close, response.getheaders()
+                    if not says_close:
+                        time.sleep(0.1)  # let a close, if the server were to close, arrive first
+                        conn.request("GET", "/healthz")
+                        follow_up = conn.getresponse()
+                        assert (follow_up.status, follow_up.read()) == (200, b"ok\n")
+                finally:
+                    conn.close()
 
 
 async def test_sessions_unknown_and_deleted_get_404(capsule):

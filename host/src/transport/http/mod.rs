@@ -19,6 +19,10 @@
 //! invalid JSON, `-32600` for a batch array or a non-message), where rmcp would answer a bare
 //! `415`.
 //!
+//! A response sent before its request body was read to the end (a refusal decided from the
+//! head) says `Connection: close` ([`unread_body`]), so clients do not reuse a connection the
+//! server is closing.
+//!
 //! Shutdown ([`serve`] after its token is cancelled): stop accepting connections, report not
 //! ready, let calls in flight finish (up to the shutdown timeout), then end every session and
 //! stream, and return once the connections are closed (forced at the timeout).
@@ -26,6 +30,7 @@
 pub mod guard;
 pub mod legacy_sse;
 pub mod tls;
+pub mod unread_body;
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
@@ -326,6 +331,8 @@ pub async fn serve(
         app = app.merge(metadata::routes(&options.auth_config));
         options.auth.warm_up();
     }
+    // Outermost, so that it sees every refusal the layers inside decide from the head alone.
+    let app = app.layer(middleware::from_fn(unread_body::close_when_unread));
 
     let handle = axum_server::Handle::new();
     let controller = {
