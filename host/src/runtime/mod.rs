@@ -390,7 +390,8 @@ mod tests {
         ] {
             let runtime = Runtime::with_allocator(None, allocator).unwrap();
             let engine = runtime.engine();
-            let component = Component::new(engine, wat::parse_str(BUMP).unwrap()).unwrap();
+            let component =
+                Component::new(engine, wat::parse_str(BUMP).expect("BUMP is valid WAT")).unwrap();
             let pre = wasmtime::component::Linker::<()>::new(engine)
                 .instantiate_pre(&component)
                 .unwrap();

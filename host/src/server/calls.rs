@@ -20,11 +20,10 @@ use crate::runtime::bindings::{completions, prompts, tools, types};
 impl CapsuleServer {
     pub(super) async fn run_tool(
         &self,
-        request: CallToolRequestParams,
+        mut request: CallToolRequestParams,
         ctx: RequestContext<RoleServer>,
         subject: &str,
     ) -> Result<CallToolResponse, McpError> {
-        let mut request = request;
         let arguments = Value::Object(request.arguments.take().unwrap_or_default());
         let name = request.name.as_ref();
         let catalog = self.catalog();

@@ -97,7 +97,7 @@ mod tests {
                 "/stream",
                 post(|body: Body| async move {
                     let collected = body.collect().await.map(|c| c.to_bytes().len());
-                    collected.map_or(0, |n| n).to_string()
+                    collected.unwrap_or(0).to_string()
                 }),
             )
             .layer(axum::middleware::from_fn(close_when_unread))
