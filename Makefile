@@ -6,7 +6,7 @@ VENV := .venv
 PLUGIN_OUT := target/plugins
 EXAMPLES_DIR := target/examples
 # `legacy` is built on the frozen capsule:plugin@0.1.0 (wit/0.1.0): the host must keep running such plugins.
-PLUGINS := hello textkit notes fixture mallory fetch legacy
+PLUGINS := hello textkit notes fixture mallory fetch legacy hostile
 EXAMPLES := hello textkit notes
 
 .PHONY: setup wasm-target plugins conformance-plugin conformance build run demo test test-unit test-e2e fmt clean
@@ -53,6 +53,10 @@ plugins: wasm-target
 	  cp target/wasm32-wasip2/plugin/$$p.wasm $(PLUGIN_OUT)/$$p.wasm; \
 	done
 	@for p in $(EXAMPLES); do cp $(PLUGIN_OUT)/$$p.wasm $(EXAMPLES_DIR)/; done
+	@# The hostile fixture's variant that sleeps inside `describe` (before any policy applies).
+	@$(CARGO) build --quiet --profile plugin --target wasm32-wasip2 -p hostile --features describe-sleeps
+	@cp target/wasm32-wasip2/plugin/hostile.wasm $(PLUGIN_OUT)/hostile_slow.wasm
+	@$(CARGO) build --quiet --profile plugin --target wasm32-wasip2 -p hostile
 	@cp plugins/notes/notes.toml $(EXAMPLES_DIR)/notes.toml
 	@ls -la $(PLUGIN_OUT)
 

@@ -14,12 +14,15 @@ use rmcp::model as mcp;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::claims::{Claim, Rule, most_senior, settle};
+pub use crate::claims::{Problem, Seniority};
 use crate::convert;
 use crate::naming::published_name;
 use crate::runtime::bindings::plugin::Access;
 use crate::runtime::plugin::Exports;
 use crate::runtime::{LoadedPlugin, PluginImage};
 use crate::schema::Schema;
+use crate::schema::vet::SchemaLimits;
 use crate::uri_template::UriTemplate;
 
 /// A published tool and where it runs.
@@ -29,9 +32,9 @@ pub struct ToolEntry {
     pub name: String,
     pub tool: mcp::Tool,
     /// Compiled `inputSchema`, checked before every call.
-    pub input: Schema,
+    pub input: Arc<Schema>,
     /// Compiled `outputSchema`, checked against every structured result.
-    pub output: Option<Schema>,
+    pub output: Option<Arc<Schema>>,
 }
 
 /// A published prompt and where it renders.
@@ -52,16 +55,10 @@ pub struct ResourceEntry {
 /// A resource template and its plugin.
 pub struct TemplateEntry {
     pub plugin: Arc<PluginImage>,
+    /// How long its plugin has been served, to settle URIs that several plugins' templates match.
+    pub seniority: Option<Seniority>,
     pub template: UriTemplate,
     pub mcp: mcp::ResourceTemplate,
-}
-
-/// Something in a plugin that was not published, and why.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
-pub struct Problem {
-    /// The plugin (file stem), or several joined by `, ` for collisions.
-    pub plugin: String,
-    pub message: String,
 }
 
 /// A filesystem path a plugin requests (from its metadata).
@@ -145,6 +142,11 @@ pub struct Catalog {
     problems: Vec<Problem>,
 }
 
+/// No seniority known: every contested URI is withheld.
+fn unranked(_: &str) -> Option<Seniority> {
+    None
+}
+
 /// Why a resource URI could not be routed to a plugin.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ResolveError {
@@ -156,15 +158,19 @@ pub enum ResolveError {
     Ambiguous { uri: String, plugins: String },
 }
 
-struct Claim<E> {
-    key: String,
-    plugin: String,
-    entry: E,
-}
-
 impl Catalog {
-    /// Merge `plugins` (any order; the result does not depend on it).
+    /// Merge `plugins` (any order; the result does not depend on it), with no seniority known:
+    /// a resource URI or template two plugins claim is withheld from both.
     pub fn build(plugins: &[Arc<LoadedPlugin>]) -> Self {
+        Self::build_ranked(plugins, &unranked)
+    }
+
+    /// Merge `plugins`; competing claims are settled by [`crate::claims`] with `seniority`
+    /// telling how long each plugin has been served.
+    pub fn build_ranked(
+        plugins: &[Arc<LoadedPlugin>],
+        seniority: &dyn Fn(&str) -> Option<Seniority>,
+    ) -> Self {
         let mut plugins: Vec<&Arc<LoadedPlugin>> = plugins.iter().collect();
         plugins.sort_by(|a, b| a.image.name().cmp(b.image.name()));
         let mut problems = Vec::new();
@@ -218,6 +224,7 @@ impl Catalog {
                 let entry = UriTemplate::parse(&t.uri_template).and_then(|template| {
                     Ok(TemplateEntry {
                         plugin: p.image.clone(),
+                        seniority: seniority(&plugin),
                         template,
                         mcp: convert::resource_template(t)?,
                     })
@@ -236,12 +243,19 @@ impl Catalog {
             }
         }
 
-        let tools = exclusive("tool name", tools, &mut problems);
-        let prompts = exclusive("prompt name", prompts, &mut problems);
-        let resources = exclusive("resource URI", resources, &mut problems);
-        let templates = exclusive("resource template", templates, &mut problems)
-            .into_values()
-            .collect::<Vec<_>>();
+        let p = &mut problems;
+        let tools = settle("tool name", Rule::Namespace, tools, seniority, p);
+        let prompts = settle("prompt name", Rule::Namespace, prompts, seniority, p);
+        let resources = settle("resource URI", Rule::Seniority, resources, seniority, p);
+        let templates = settle(
+            "resource template",
+            Rule::Seniority,
+            templates,
+            seniority,
+            p,
+        )
+        .into_values()
+        .collect::<Vec<_>>();
 
         let summaries = plugins
             .iter()
@@ -399,21 +413,37 @@ impl Catalog {
         if let Some(entry) = self.resources.get(uri) {
             return Ok(entry.plugin.clone());
         }
-        let mut owners: Vec<&Arc<PluginImage>> = self
+        let matching: Vec<&TemplateEntry> = self
             .templates
             .iter()
             .filter(|t| t.template.matches(uri).is_some())
-            .map(|t| &t.plugin)
             .collect();
-        owners.sort_by(|a, b| a.name().cmp(b.name()));
-        owners.dedup_by(|a, b| a.name() == b.name());
-        match owners.as_slice() {
-            [] => Err(ResolveError::NotFound(uri.to_string())),
-            [one] => Ok((*one).clone()),
-            many => Err(ResolveError::Ambiguous {
-                uri: uri.to_string(),
-                plugins: many.iter().map(|p| p.name()).collect::<Vec<_>>().join(", "),
-            }),
+        if matching.is_empty() {
+            return Err(ResolveError::NotFound(uri.to_string()));
+        }
+        // Templates of several plugins match: the one that has served longer answers.
+        let names: Vec<&str> = matching.iter().map(|t| t.plugin.name()).collect();
+        let seniority = |name: &str| {
+            matching
+                .iter()
+                .find(|t| t.plugin.name() == name)
+                .and_then(|t| t.seniority)
+        };
+        match most_senior(&names, &seniority) {
+            Some(name) => Ok(matching
+                .iter()
+                .find(|t| t.plugin.name() == name)
+                .map(|t| t.plugin.clone())
+                .expect("the winner is one of the matching templates' plugins")),
+            None => {
+                let mut plugins = names.clone();
+                plugins.sort();
+                plugins.dedup();
+                Err(ResolveError::Ambiguous {
+                    uri: uri.to_string(),
+                    plugins: plugins.join(", "),
+                })
+            }
         }
     }
 }
@@ -424,15 +454,20 @@ fn tool_entry(
 ) -> Result<ToolEntry, String> {
     let published = published_name(plugin.name(), &t.name)?;
     let tool = convert::tool(&published, t)?;
-    let input = Schema::compile(&Value::Object((*tool.input_schema).clone()))
+    let limits = SchemaLimits {
+        max_bytes: plugin.grants().limits.max_schema_bytes,
+        ..SchemaLimits::default()
+    };
+    let input = Schema::vetted(&Value::Object((*tool.input_schema).clone()), &limits)
         .map_err(|e| format!("invalid input-schema: {e}"))?;
     let output = match &tool.output_schema {
-        Some(schema) => Some(
-            Schema::compile(&Value::Object((**schema).clone()))
+        Some(schema) => Some(Arc::new(
+            Schema::vetted(&Value::Object((**schema).clone()), &limits)
                 .map_err(|e| format!("invalid output-schema: {e}"))?,
-        ),
+        )),
         None => None,
     };
+    let input = Arc::new(input);
     Ok(ToolEntry {
         plugin: plugin.clone(),
         name: t.name.clone(),
@@ -521,93 +556,9 @@ fn requests(r: &crate::runtime::bindings::plugin::CapabilityRequests) -> Request
 /// Keep each key that exactly one plugin claims. A key claimed by several plugins is withheld
 /// from all of them; a key one plugin declares twice keeps its first declaration. Both are
 /// reported.
-fn exclusive<E>(
-    kind: &str,
-    claims: Vec<Claim<E>>,
-    problems: &mut Vec<Problem>,
-) -> BTreeMap<String, E> {
-    let mut by_key: BTreeMap<String, Vec<Claim<E>>> = BTreeMap::new();
-    for claim in claims {
-        by_key.entry(claim.key.clone()).or_default().push(claim);
-    }
-    let mut out = BTreeMap::new();
-    for (key, mut claims) in by_key {
-        let mut owners: Vec<&str> = claims.iter().map(|c| c.plugin.as_str()).collect();
-        owners.dedup();
-        if owners.len() > 1 {
-            let plugins = owners.join(", ");
-            problems.push(Problem {
-                plugin: plugins.clone(),
-                message: format!(
-                    "{kind} '{key}' is claimed by plugins {plugins}; it is withheld from all of \
-                     them until the conflict is removed"
-                ),
-            });
-            continue;
-        }
-        if claims.len() > 1 {
-            problems.push(Problem {
-                plugin: owners[0].to_string(),
-                message: format!(
-                    "{kind} '{key}' is declared {} times; the first one is used",
-                    claims.len()
-                ),
-            });
-        }
-        let first = claims.swap_remove(0);
-        out.insert(key, first.entry);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn claim(key: &str, plugin: &str, entry: u32) -> Claim<u32> {
-        Claim {
-            key: key.into(),
-            plugin: plugin.into(),
-            entry,
-        }
-    }
-
-    #[test]
-    fn collisions_are_withheld_from_every_claimant() {
-        let mut problems = Vec::new();
-        let out = exclusive(
-            "resource URI",
-            vec![
-                claim("a://x", "alpha", 1),
-                claim("a://y", "alpha", 2),
-                claim("a://x", "beta", 3),
-            ],
-            &mut problems,
-        );
-        assert_eq!(
-            out.into_iter().collect::<Vec<_>>(),
-            vec![("a://y".to_string(), 2)]
-        );
-        assert_eq!(problems.len(), 1);
-        assert_eq!(problems[0].plugin, "alpha, beta");
-        assert!(
-            problems[0]
-                .message
-                .contains("'a://x' is claimed by plugins alpha, beta")
-        );
-    }
-
-    #[test]
-    fn duplicates_within_one_plugin_keep_the_first() {
-        let mut problems = Vec::new();
-        let out = exclusive(
-            "tool name",
-            vec![claim("p_t", "p", 1), claim("p_t", "p", 2)],
-            &mut problems,
-        );
-        assert_eq!(out.get("p_t"), Some(&1));
-        assert!(problems[0].message.contains("declared 2 times"));
-    }
 
     #[test]
     fn empty_catalog_serves_tools_only() {

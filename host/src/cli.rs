@@ -24,6 +24,8 @@ pub struct Cli {
     pub command: Command,
 }
 
+// `serve` has many flags; the enum is parsed once per process, so its size does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the plugins in a directory over MCP: stdio (the default), or HTTP with `--http`.

@@ -70,6 +70,8 @@ pub struct Hub {
     calls: TaskTracker,
     page_size: usize,
     request_states: RequestStates,
+    /// URIs whose `resources/updated` notification is on its way (identical reports merge).
+    pending_updates: Mutex<BTreeSet<String>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -96,6 +98,7 @@ impl Hub {
             calls: TaskTracker::new(),
             page_size: page_size.max(1),
             request_states,
+            pending_updates: Mutex::default(),
         })
     }
 
@@ -242,13 +245,21 @@ impl Hub {
 
 /// A plugin's `resource-updated` report: passed on (without making the plugin wait for the
 /// clients) when the URI is one the reporting plugin serves, dropped with a log line otherwise.
+/// A report of a URI whose notification is still on its way is merged into it.
 impl ResourceUpdates for Arc<Hub> {
-    fn resource_updated(&self, plugin: &str, uri: &str) {
+    fn resource_updated(&self, plugin: &str, uri: &str, admit: &dyn Fn() -> bool) {
         match self.catalog().resource_owner(uri) {
             Ok(owner) if owner.name() == plugin => {
+                if lock(&self.pending_updates).contains(uri) || !admit() {
+                    return;
+                }
+                lock(&self.pending_updates).insert(uri.to_string());
                 let hub = self.clone();
                 let uri = uri.to_string();
-                tokio::spawn(async move { hub.notify_resource_updated(&uri).await });
+                tokio::spawn(async move {
+                    lock(&hub.pending_updates).remove(&uri);
+                    hub.notify_resource_updated(&uri).await
+                });
             }
             _ => tracing::warn!(
                 plugin,

@@ -7,10 +7,13 @@
 //! namespaced view, published through the [`hub`]) → [`server`] (rmcp handler) → [`transport`],
 //! with [`auth`] (who may call what, rate limits, audit log) around the HTTP routes and in the server.
 
+pub mod admission;
 pub mod auth;
 pub mod catalog;
+pub mod claims;
 pub mod cli;
 pub mod convert;
+pub mod files;
 pub mod grants;
 pub mod hub;
 pub mod loader;

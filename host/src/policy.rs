@@ -109,7 +109,8 @@ fn size<'de, D: Deserializer<'de>>(d: D) -> Result<Option<ByteSize>, D::Error> {
     })
 }
 
-/// The `[limits]`, `[defaults]` and `[caps]` tables. Unset keys inherit.
+/// The `[limits]`, `[defaults]` and `[caps]` tables. Unset keys inherit. Each key is a field of
+/// [`Limits`] (see [`Limits::entries`] for the names).
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct LimitsTable {
@@ -120,6 +121,22 @@ struct LimitsTable {
     max_concurrency: Option<u32>,
     #[serde(default, deserialize_with = "size")]
     max_output: Option<ByteSize>,
+    max_content_blocks: Option<u32>,
+    #[serde(default, deserialize_with = "duration")]
+    load_timeout: Option<Duration>,
+    #[serde(default, deserialize_with = "duration")]
+    compile_timeout: Option<Duration>,
+    #[serde(default, deserialize_with = "size")]
+    max_component_size: Option<ByteSize>,
+    max_tools: Option<u32>,
+    max_prompts: Option<u32>,
+    max_resources: Option<u32>,
+    #[serde(default, deserialize_with = "size")]
+    max_description: Option<ByteSize>,
+    #[serde(default, deserialize_with = "size")]
+    max_schema: Option<ByteSize>,
+    #[serde(default, deserialize_with = "size")]
+    max_listing: Option<ByteSize>,
 }
 
 /// The `[network]` table: origins (`allow`), raw TCP addresses (`tcp`), and whether names may
@@ -178,8 +195,9 @@ fn parse<T: for<'de> Deserialize<'de>>(file: &Path, source: &str) -> Result<T, P
 pub struct HostConfig {
     /// Limits of plugins whose policy does not set them.
     pub defaults: Limits,
-    /// Ceilings: a policy asking for more is refused.
-    pub caps: Caps,
+    /// Ceilings: a policy asking for more is refused ([`Limits::unlimited`] where `[caps]` sets
+    /// nothing).
+    pub caps: Limits,
     /// `[auth]`: who may call over HTTP, and which scopes unlock what.
     pub auth: AuthConfig,
     /// `[rate_limits]`: calls per subject and per tool.
@@ -188,33 +206,45 @@ pub struct HostConfig {
     pub file: Option<PathBuf>,
 }
 
-/// Ceilings on per-plugin limits; `None` means no ceiling.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Caps {
-    pub memory_bytes: Option<usize>,
-    pub call_timeout: Option<Duration>,
-    pub max_concurrency: Option<usize>,
-    pub max_output_bytes: Option<usize>,
-}
-
 fn bytes(size: ByteSize) -> usize {
     usize::try_from(size.as_u64()).unwrap_or(usize::MAX)
 }
 
 impl LimitsTable {
     fn apply_to(&self, limits: &mut Limits) {
-        if let Some(m) = self.memory {
-            limits.memory_bytes = bytes(m);
+        fn set<T: Copy, U>(field: &mut U, value: Option<T>, map: impl Fn(T) -> U) {
+            if let Some(v) = value {
+                *field = map(v);
+            }
         }
-        if let Some(t) = self.timeout {
-            limits.call_timeout = t;
-        }
-        if let Some(c) = self.max_concurrency {
-            limits.max_concurrency = c as usize;
-        }
-        if let Some(o) = self.max_output {
-            limits.max_output_bytes = bytes(o);
-        }
+        let count = |c: u32| c as usize;
+        let same = |d: Duration| d;
+        set(&mut limits.memory_bytes, self.memory, bytes);
+        set(&mut limits.call_timeout, self.timeout, same);
+        set(&mut limits.max_concurrency, self.max_concurrency, count);
+        set(&mut limits.max_output_bytes, self.max_output, bytes);
+        set(
+            &mut limits.max_content_blocks,
+            self.max_content_blocks,
+            count,
+        );
+        set(&mut limits.load_timeout, self.load_timeout, same);
+        set(&mut limits.compile_timeout, self.compile_timeout, same);
+        set(
+            &mut limits.max_component_bytes,
+            self.max_component_size,
+            bytes,
+        );
+        set(&mut limits.max_tools, self.max_tools, count);
+        set(&mut limits.max_prompts, self.max_prompts, count);
+        set(&mut limits.max_resources, self.max_resources, count);
+        set(
+            &mut limits.max_description_bytes,
+            self.max_description,
+            bytes,
+        );
+        set(&mut limits.max_schema_bytes, self.max_schema, bytes);
+        set(&mut limits.max_listing_bytes, self.max_listing, bytes);
     }
 }
 
@@ -222,7 +252,7 @@ impl Default for HostConfig {
     fn default() -> Self {
         Self {
             defaults: Limits::default(),
-            caps: Caps::default(),
+            caps: Limits::unlimited(),
             auth: AuthConfig::default(),
             rate_limits: RateLimitConfig::default(),
             file: None,
@@ -236,20 +266,17 @@ impl HostConfig {
     /// # Errors
     /// The file cannot be read, or a key or value is wrong ([`PolicyError`] names the line).
     pub fn load(file: &Path) -> Result<Self, PolicyError> {
-        let source = std::fs::read_to_string(file).map_err(|e| PolicyError {
-            file: file.to_path_buf(),
-            line: None,
-            message: format!("cannot read the config file: {e}"),
-        })?;
+        let source = crate::files::read_regular_text(file, crate::files::MAX_CONFIG_BYTES)
+            .map_err(|e| PolicyError {
+                file: file.to_path_buf(),
+                line: None,
+                message: format!("cannot read the config file: {e}"),
+            })?;
         let parsed: ConfigToml = parse(file, &source)?;
         let mut defaults = Limits::default();
         parsed.defaults.apply_to(&mut defaults);
-        let caps = Caps {
-            memory_bytes: parsed.caps.memory.map(bytes),
-            call_timeout: parsed.caps.timeout,
-            max_concurrency: parsed.caps.max_concurrency.map(|c| c as usize),
-            max_output_bytes: parsed.caps.max_output.map(bytes),
-        };
+        let mut caps = Limits::unlimited();
+        parsed.caps.apply_to(&mut caps);
         let issue = |issue: crate::auth::config::Issue| PolicyError {
             file: file.to_path_buf(),
             line: issue.span.map(|span| line_of(&source, span)),
@@ -275,52 +302,19 @@ impl HostConfig {
 
     /// Check `limits` against the caps; the message names the first limit over its cap.
     pub fn check_caps(&self, limits: &Limits) -> Result<(), String> {
-        let over = |what: &str, value: String, cap: String| {
-            Err(format!(
-                "{what} = {value} exceeds the cap of {cap} set in {}",
+        match limits.over(&self.caps) {
+            None => Ok(()),
+            Some((limit, cap)) => Err(format!(
+                "{} = {} exceeds the cap of {} set in {}",
+                limit.key,
+                limit.text,
+                cap.text,
                 self.file
                     .as_deref()
                     .map(|f| f.display().to_string())
                     .unwrap_or_else(|| "the host config".into())
-            ))
-        };
-        if let Some(cap) = self.caps.memory_bytes.filter(|c| limits.memory_bytes > *c) {
-            return over(
-                "memory",
-                ByteSize(limits.memory_bytes as u64).to_string(),
-                ByteSize(cap as u64).to_string(),
-            );
+            )),
         }
-        if let Some(cap) = self.caps.call_timeout.filter(|c| limits.call_timeout > *c) {
-            return over(
-                "timeout",
-                format!("{:?}", limits.call_timeout),
-                format!("{cap:?}"),
-            );
-        }
-        if let Some(cap) = self
-            .caps
-            .max_concurrency
-            .filter(|c| limits.max_concurrency > *c)
-        {
-            return over(
-                "max_concurrency",
-                limits.max_concurrency.to_string(),
-                cap.to_string(),
-            );
-        }
-        if let Some(cap) = self
-            .caps
-            .max_output_bytes
-            .filter(|c| limits.max_output_bytes > *c)
-        {
-            return over(
-                "max_output",
-                ByteSize(limits.max_output_bytes as u64).to_string(),
-                ByteSize(cap as u64).to_string(),
-            );
-        }
-        Ok(())
     }
 }
 
@@ -361,7 +355,7 @@ impl Policy {
             network: NetworkGrants::default(),
             limits: config.defaults,
         };
-        let source = match std::fs::read_to_string(file) {
+        let source = match crate::files::read_regular_text(file, crate::files::MAX_CONFIG_BYTES) {
             Ok(source) => Some(source),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => {

@@ -67,6 +67,22 @@ impl Drop for Watcher {
     }
 }
 
+/// Publish `library`'s catalog and log what changed.
+async fn publish(library: &Library, hub: &Hub, what: &str) {
+    let started = Instant::now();
+    let changes = hub.publish(library.catalog()).await;
+    let (sessions, listeners) = hub.audience();
+    tracing::info!(
+        tools = changes.tools,
+        prompts = changes.prompts,
+        resources = changes.resources,
+        sessions,
+        listeners,
+        ms = started.elapsed().as_secs_f64() * 1e3,
+        "{what}"
+    );
+}
+
 fn relevant(path: &Path) -> bool {
     path.extension().is_some_and(|e| e == "wasm" || e == "toml")
 }
@@ -94,35 +110,37 @@ pub fn spawn(mut library: Library, hub: Arc<Hub>) -> anyhow::Result<Watcher> {
     tracing::info!(dir = %library.dir().display(), "watching the plugin directory for changes");
 
     let task = tokio::spawn(async move {
-        while let Some(mut last) = rx.recv().await {
-            let first = Instant::now();
-            loop {
-                let quiet = match last {
-                    Change::Settled => SETTLE,
-                    Change::Unsettled => DEBOUNCE,
-                };
-                match tokio::time::timeout(quiet, rx.recv()).await {
-                    Ok(Some(change)) => last = change,
-                    Ok(None) => return,
-                    Err(_quiet) => break,
+        loop {
+            tokio::select! {
+                event = rx.recv() => {
+                    let Some(mut last) = event else { return };
+                    loop {
+                        let quiet = match last {
+                            Change::Settled => SETTLE,
+                            Change::Unsettled => DEBOUNCE,
+                        };
+                        match tokio::time::timeout(quiet, rx.recv()).await {
+                            Ok(Some(change)) => last = change,
+                            Ok(None) => return,
+                            Err(_quiet) => break,
+                        }
+                    }
+                    match library.start_scan() {
+                        Ok(true) => publish(&library, &hub, "plugin removed").await,
+                        Ok(false) => {}
+                        Err(error) => {
+                            tracing::error!("rescanning the plugin directory failed: {error:#}")
+                        }
+                    }
                 }
-            }
-            match library.scan().await {
-                Ok(true) => {
-                    let changes = hub.publish(library.catalog()).await;
-                    let (sessions, listeners) = hub.audience();
-                    tracing::info!(
-                        tools = changes.tools,
-                        prompts = changes.prompts,
-                        resources = changes.resources,
-                        sessions,
-                        listeners,
-                        ms = first.elapsed().as_secs_f64() * 1e3,
-                        "plugin directory change applied"
-                    );
+                // Each load is applied as soon as it is done: a slow plugin holds up no other.
+                Some(changed) = library.next_done(), if library.loading() => {
+                    if changed {
+                        publish(&library, &hub, "plugin directory change applied").await;
+                    } else {
+                        tracing::debug!("plugin directory event with no effective change");
+                    }
                 }
-                Ok(false) => tracing::debug!("plugin directory event with no effective change"),
-                Err(error) => tracing::error!("rescanning the plugin directory failed: {error:#}"),
             }
         }
     });

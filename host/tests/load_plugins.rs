@@ -121,6 +121,47 @@ async fn a_uri_claimed_by_two_plugins_is_withheld_from_both() {
     assert!(catalog.prompt("notes2_summarize").is_some());
 }
 
+/// Either order of loading: the plugin that served a URI first keeps it, its templates answer the
+/// URIs both templates match, and the newcomer's claim is refused and reported.
+#[tokio::test]
+async fn a_uri_stays_with_the_plugin_that_served_it_first() {
+    let runtime = Runtime::new(None).unwrap();
+    let mut plugins = Vec::new();
+    for name in ["notes", "notes2"] {
+        let policy = Policy {
+            mounts: vec![notes_mount(name)],
+            ..Policy::default()
+        };
+        plugins.push(Arc::new(load(&runtime, "notes", name, policy).await));
+    }
+    for senior in ["notes", "notes2"] {
+        let seniority = |name: &str| Some((if name == senior { 1 } else { 2 }, None));
+        let catalog = Catalog::build_ranked(&plugins, &seniority);
+        let owner = |uri: &str| catalog.resource_owner(uri).map(|p| p.name().to_string());
+        assert_eq!(
+            owner("notes://welcome").as_deref(),
+            Ok(senior),
+            "concrete URI"
+        );
+        assert_eq!(
+            owner("notes://some-new-note").as_deref(),
+            Ok(senior),
+            "template"
+        );
+        assert_eq!(catalog.resource_list().len(), 3);
+        assert_eq!(catalog.template_list().len(), 1);
+        let refusal = catalog
+            .problems()
+            .iter()
+            .find(|p| p.message.contains("'notes://welcome'"))
+            .expect("the refused claim is reported");
+        assert!(
+            refusal.message.contains(&format!("{senior} serves it")),
+            "{refusal:?}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_directory_with_broken_files_still_loads_the_good_ones() {
     let dir = std::env::temp_dir().join(format!("capsule-load-test-{}", std::process::id()));

@@ -36,6 +36,9 @@ pub enum EndpointSource {
     Discovered(Arc<Discovery>),
 }
 
+/// An introspection answer and when it was fetched, keyed by the token's SHA-256.
+type CachedAnswer = (Instant, Result<Principal, TokenError>);
+
 /// Checks opaque tokens with the authorization server.
 pub struct Introspector {
     pub endpoint: EndpointSource,
@@ -46,7 +49,7 @@ pub struct Introspector {
     pub leeway: Duration,
     pub cache_ttl: Duration,
     pub fetcher: Fetcher,
-    cache: std::sync::Mutex<HashMap<[u8; 32], (Instant, Result<Principal, TokenError>)>>,
+    cache: std::sync::Mutex<HashMap<[u8; 32], CachedAnswer>>,
     calls: std::sync::atomic::AtomicU64,
 }
 

@@ -23,6 +23,7 @@ pub use network::{
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder};
 
 use crate::policy::Policy;
+use crate::runtime::emissions::Emissions;
 use crate::runtime::output::{LogOutput, Stream};
 
 /// Everything one plugin is granted: the effective capabilities of its calls.
@@ -138,13 +139,25 @@ impl Grants {
     /// # Errors
     /// A mount whose host directory cannot be opened (it was removed after loading, or
     /// permissions changed) is an error naming the directory.
-    pub fn wasi_ctx(&self, guard: &NetworkGuard) -> anyhow::Result<WasiCtx> {
+    pub fn wasi_ctx(
+        &self,
+        guard: &NetworkGuard,
+        emissions: &Arc<Emissions>,
+    ) -> anyhow::Result<WasiCtx> {
         let plugin = &guard.plugin;
         let mut builder = WasiCtxBuilder::new();
         let check = guard.clone();
         builder
-            .stdout(LogOutput::new(plugin.clone(), Stream::Stdout))
-            .stderr(LogOutput::new(plugin.clone(), Stream::Stderr))
+            .stdout(LogOutput::new(
+                plugin.clone(),
+                Stream::Stdout,
+                emissions.clone(),
+            ))
+            .stderr(LogOutput::new(
+                plugin.clone(),
+                Stream::Stderr,
+                emissions.clone(),
+            ))
             .allow_tcp(true)
             .socket_addr_check(move |addr, usage| {
                 let check = check.clone();

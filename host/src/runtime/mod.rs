@@ -11,10 +11,13 @@
 
 pub mod bindings;
 pub mod cache;
+pub mod cpu;
+pub mod emissions;
 pub mod http;
 pub mod lookup;
 pub mod output;
 pub mod plugin;
+pub mod result_size;
 pub mod state;
 
 use std::path::Path;

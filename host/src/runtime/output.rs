@@ -3,7 +3,9 @@
 //! Plugins never write to the host's stdout: in a stdio server that stream carries JSON-RPC. Each
 //! complete line a plugin writes becomes one `tracing` event at INFO (stdout) or WARN (stderr),
 //! tagged with the plugin name. Lines longer than [`MAX_LINE`] bytes are split; output is never
-//! buffered beyond one line, so a chatty plugin cannot grow host memory.
+//! buffered beyond one line, so a chatty plugin cannot grow host memory. Every line is charged to
+//! the plugin's log budget and escaped ([`super::emissions`]): a flood is dropped past the budget,
+//! and a plugin cannot forge host log lines.
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -11,6 +13,8 @@ use std::task::{Context, Poll};
 
 use tokio::io::AsyncWrite;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
+
+use super::emissions::{Emissions, escape};
 
 /// Longest line (in bytes) kept before it is flushed to the log as is.
 pub const MAX_LINE: usize = 4096;
@@ -27,11 +31,17 @@ pub enum Stream {
 pub struct LogOutput {
     plugin: Arc<str>,
     stream: Stream,
+    emissions: Arc<Emissions>,
 }
 
 impl LogOutput {
-    pub fn new(plugin: Arc<str>, stream: Stream) -> Self {
-        Self { plugin, stream }
+    /// Output `stream` of plugin `plugin`, charged to its `emissions` budgets.
+    pub fn new(plugin: Arc<str>, stream: Stream, emissions: Arc<Emissions>) -> Self {
+        Self {
+            plugin,
+            stream,
+            emissions,
+        }
     }
 }
 
@@ -46,6 +56,7 @@ impl StdoutStream for LogOutput {
         Box::new(LineWriter {
             plugin: self.plugin.clone(),
             stream: self.stream,
+            emissions: self.emissions.clone(),
             buf: Vec::new(),
         })
     }
@@ -54,13 +65,17 @@ impl StdoutStream for LogOutput {
 struct LineWriter {
     plugin: Arc<str>,
     stream: Stream,
+    emissions: Arc<Emissions>,
     buf: Vec<u8>,
 }
 
 impl LineWriter {
     fn emit(&self, line: &[u8]) {
+        if !self.emissions.log_line(line.len()) {
+            return;
+        }
         let line = String::from_utf8_lossy(line);
-        let line = line.trim_end_matches('\r');
+        let line = escape(line.trim_end_matches('\r'));
         match self.stream {
             Stream::Stdout => {
                 tracing::info!(target: "capsule::plugin", plugin = %self.plugin, stream = "stdout", "{line}")

@@ -18,7 +18,10 @@ use wasmtime::{Store, UpdateDeadline};
 
 use super::bindings::{completions, plugin, prompts, resources, tools, types, up, v1};
 use super::cache::ContentHash;
+use super::cpu::CpuShare;
+use super::emissions::Emissions;
 use super::http::CheckedHooks;
+use super::result_size;
 use super::state::Interrupt;
 use super::{CallState, Compiled, RequestScope, Runtime};
 use crate::grants::{Access, Denials, Grants, NetworkGuard, NetworkRequest, Requested};
@@ -38,6 +41,18 @@ pub enum LoadError {
     CoreModule,
     #[error("the component does not compile: {0}")]
     Compile(String),
+    #[error(
+        "compiling the component took longer than {} (limits.compile_timeout); raise it in the \
+         plugin's policy if the component is known to be big",
+        humantime::format_duration(*.0)
+    )]
+    CompileTimeout(Duration),
+    #[error(
+        "the plugin took longer than {} to describe itself (describe and list-*, \
+         limits.load_timeout); these calls must be static and cheap",
+        humantime::format_duration(*.0)
+    )]
+    LoadTimeout(Duration),
     #[error(
         "the component's imports cannot be satisfied (Capsule provides WASI 0.2 and \
          capsule:plugin/host@0.2.0 and @0.1.0): {0}"
@@ -66,8 +81,12 @@ pub enum CallError {
     Timeout(Duration),
     #[error("the plugin exceeded its memory limit of {}", ByteSize(*.0 as u64))]
     MemoryLimit(usize),
-    #[error("the plugin returned {} of output, over its limit of {}", ByteSize(*.size as u64), ByteSize(*.limit as u64))]
+    #[error("the plugin returned {} of output, over its limit of {} (limits.max_output)", ByteSize(*.size as u64), ByteSize(*.limit as u64))]
     OutputTooLarge { size: usize, limit: usize },
+    #[error(
+        "the plugin returned {count} content blocks, over its limit of {limit} (limits.max_content_blocks)"
+    )]
+    TooManyBlocks { count: usize, limit: usize },
     #[error("the plugin is busy: {0} calls are running and none finished in time; try again later")]
     Busy(usize),
     #[error("the request was cancelled")]
@@ -121,19 +140,26 @@ impl<C, O> Versioned<C, O> {
     }
 }
 
-/// Call export `$method` of `$idx` (a [`Versioned`]) on `$call` and finish it, lifting a 0.1.0
-/// answer into the 0.2.0 type. For functions whose signature both minors share.
+/// Call export `$method` of `$idx` (a [`Versioned`]) on `$call` until the call's deadline and
+/// finish it, lifting a 0.1.0 answer into the 0.2.0 type. For functions whose signature both
+/// minors share.
 macro_rules! call_versioned {
     ($image:expr, $call:expr, $idx:expr, $method:ident ( $($arg:expr),* )) => {
         match $idx {
             Versioned::Current(i) => {
                 let guest = i.load(&mut $call.store, &$call.instance).map_err(trap)?;
-                let r = guest.$method(&mut $call.store $(, $arg)*).await;
+                let deadline = $call.deadline;
+                let r = within_deadline(deadline, guest.$method(&mut $call.store $(, $arg)*))
+                    .await
+                    .unwrap_or_else(|| Err($call.timed_out()));
                 $image.finish(&$call, r)?
             }
             Versioned::V0_1(i) => {
                 let guest = i.load(&mut $call.store, &$call.instance).map_err(trap)?;
-                let r = guest.$method(&mut $call.store $(, $arg)*).await;
+                let deadline = $call.deadline;
+                let r = within_deadline(deadline, guest.$method(&mut $call.store $(, $arg)*))
+                    .await
+                    .unwrap_or_else(|| Err($call.timed_out()));
                 up($image.finish(&$call, r)?)
             }
         }
@@ -147,6 +173,13 @@ pub struct PluginImage {
     grants: Grants,
     /// One permit per concurrent call (`limits.max_concurrency`).
     slots: Arc<Semaphore>,
+    /// One schema check of this plugin's values at a time on the blocking pool
+    /// ([`crate::schema::Schema::check`]).
+    validations: Arc<Semaphore>,
+    /// What its calls may log, print and report, all together.
+    emissions: Arc<Emissions>,
+    /// Its share of the CPU for calls longer than one slice.
+    cpu: Arc<CpuShare>,
     /// Filesystem and environment requests the policy does not grant, as sentences naming the
     /// policy line that would: added to a call's not-found/denied error (see [`hint`]).
     hints: Vec<String>,
@@ -232,8 +265,11 @@ impl PluginImage {
         policy: &Policy,
     ) -> Result<LoadedPlugin, LoadError> {
         let rt = runtime.clone();
-        let (component, compiled) = tokio::task::spawn_blocking(move || rt.compile(&bytes, &hash))
+        let limits = policy.limits;
+        let compiling = tokio::task::spawn_blocking(move || rt.compile(&bytes, &hash));
+        let (component, compiled) = tokio::time::timeout(limits.compile_timeout, compiling)
             .await
+            .map_err(|_| LoadError::CompileTimeout(limits.compile_timeout))?
             .map_err(|e| LoadError::Compile(format!("compiler thread failed: {e}")))??;
         match compiled {
             Compiled::FromCache(took) => {
@@ -273,10 +309,15 @@ impl PluginImage {
         })
         .ok();
         let completions = completions::GuestIndices::new(&pre).ok().filter(|_| !old);
+        let emissions = Arc::new(Emissions::new(name));
+        let cpu = Arc::new(CpuShare::default());
         let image = |grants: Grants, hints: Vec<String>| PluginImage {
             name: Arc::from(name),
             runtime: runtime.clone(),
             slots: Arc::new(Semaphore::new(grants.limits.max_concurrency.max(1))),
+            validations: Arc::new(Semaphore::new(1)),
+            emissions: emissions.clone(),
+            cpu: cpu.clone(),
             hints,
             grants,
             tools: tools.clone(),
@@ -287,11 +328,21 @@ impl PluginImage {
             pre: pre.clone(),
         };
         // Metadata first, with nothing granted: what the plugin requests decides what it gets.
-        let probe = image(Grants::deny_all(policy.limits), Vec::new());
-        let metadata: plugin::Metadata = {
-            let mut call = probe.start(RequestScope::default()).await?;
-            call_versioned!(probe, call, &probe.plugin, call_describe())
+        // Describing itself and listing (instantiation included) share one deadline.
+        let deadline = Instant::now() + limits.load_timeout;
+        let timed_out = |e: CallError| match e {
+            CallError::Timeout(_) | CallError::Busy(_) => {
+                LoadError::LoadTimeout(limits.load_timeout)
+            }
+            other => LoadError::Metadata(other),
         };
+        let probe = image(Grants::deny_all(policy.limits), Vec::new());
+        let metadata: plugin::Metadata = async {
+            let mut call = probe.start_until(RequestScope::default(), deadline).await?;
+            Ok(call_versioned!(probe, call, &probe.plugin, call_describe()))
+        }
+        .await
+        .map_err(timed_out)?;
         let asked = requested(name, &metadata.requests);
         let grants = Grants::effective(name, policy, &asked);
         let policy_file = policy
@@ -300,8 +351,9 @@ impl PluginImage {
             .unwrap_or_else(|| path.with_extension("toml"));
         let hints = ungranted(name, &asked, &grants, &policy_file);
         Arc::new(image(grants, hints))
-            .read_static(path, hash, compiled, metadata)
+            .read_static(path, hash, compiled, metadata, deadline)
             .await
+            .map_err(timed_out)
     }
 
     /// The plugin's name (its file stem).
@@ -325,6 +377,12 @@ impl PluginImage {
         matches!(self.plugin, Versioned::V0_1(_))
     }
 
+    /// The plugin's slot for schema checks that run on the blocking pool: one at a time, so a
+    /// plugin's checks never occupy more than one thread.
+    pub fn validation_slot(&self) -> &Arc<Semaphore> {
+        &self.validations
+    }
+
     /// The effective grants (requested ∩ granted) and limits of every call.
     pub fn grants(&self) -> &Grants {
         &self.grants
@@ -336,8 +394,9 @@ impl PluginImage {
         hash: ContentHash,
         compiled: Compiled,
         metadata: plugin::Metadata,
-    ) -> Result<LoadedPlugin, LoadError> {
-        let mut call = self.start(RequestScope::default()).await?;
+        deadline: Instant,
+    ) -> Result<LoadedPlugin, CallError> {
+        let mut call = self.start_until(RequestScope::default(), deadline).await?;
         let tools: Vec<tools::Tool> = match &self.tools {
             Some(idx) => call_versioned!(self, call, idx, call_list_tools()),
             None => Vec::new(),
@@ -413,10 +472,12 @@ impl PluginImage {
                             annotations: None,
                         }));
                 }
-                self.check_output(output::call_tool_result(result))?;
+                self.check_blocks(result.content.len())?;
+                self.check_output(result_size::call_tool_result(result))?;
             }
             tools::CallOutcome::InputRequired(asked) => {
-                self.check_output(output::input_required(asked))?
+                self.check_blocks(asked.requests.len())?;
+                self.check_output(result_size::input_required(asked))?
             }
         }
         Ok(outcome)
@@ -435,6 +496,14 @@ impl PluginImage {
             }
             other => other,
         }
+    }
+
+    fn check_blocks(&self, count: usize) -> Result<(), CallError> {
+        let limit = self.grants.limits.max_content_blocks;
+        if count > limit {
+            return Err(CallError::TooManyBlocks { count, limit });
+        }
+        Ok(())
     }
 
     fn check_output(&self, size: usize) -> Result<(), CallError> {
@@ -476,7 +545,8 @@ impl PluginImage {
         let contents: Vec<types::ResourceContents> = self
             .finish(&call, r)?
             .map_err(|e| self.hint(CallError::Plugin(e), &[]))?;
-        self.check_output(contents.iter().map(output::resource_contents).sum())?;
+        self.check_blocks(contents.len())?;
+        self.check_output(result_size::read_resource_result(&contents))?;
         Ok(contents)
     }
 
@@ -520,10 +590,16 @@ impl PluginImage {
         let outcome = self
             .finish(&call, r)?
             .map_err(|e| self.hint(CallError::Plugin(e), &[]))?;
-        self.check_output(match &outcome {
-            prompts::PromptOutcome::Complete(result) => output::prompt_result(result),
-            prompts::PromptOutcome::InputRequired(asked) => output::input_required(asked),
-        })?;
+        match &outcome {
+            prompts::PromptOutcome::Complete(result) => {
+                self.check_blocks(result.messages.len())?;
+                self.check_output(result_size::prompt_result(result))?
+            }
+            prompts::PromptOutcome::InputRequired(asked) => {
+                self.check_blocks(asked.requests.len())?;
+                self.check_output(result_size::input_required(asked))?
+            }
+        }
         Ok(outcome)
     }
 
@@ -555,7 +631,7 @@ impl PluginImage {
         let completion = self
             .finish(&call, r)?
             .map_err(|e| self.hint(CallError::Plugin(e), &[]))?;
-        self.check_output(completion.values.iter().map(String::len).sum())?;
+        self.check_output(result_size::completion(&completion))?;
         Ok(completion)
     }
 
@@ -567,22 +643,35 @@ impl PluginImage {
         &self,
         scope: RequestScope,
     ) -> Pin<Box<dyn Future<Output = Result<Call, CallError>> + Send + '_>> {
-        Box::pin(self.start_unboxed(scope))
+        let deadline = Instant::now() + self.grants.limits.call_timeout;
+        Box::pin(self.start_unboxed(scope, deadline))
     }
 
-    async fn start_unboxed(&self, scope: RequestScope) -> Result<Call, CallError> {
+    /// [`Self::start`] for a call that must end by `deadline` instead of after the call timeout.
+    fn start_until(
+        &self,
+        scope: RequestScope,
+        deadline: Instant,
+    ) -> Pin<Box<dyn Future<Output = Result<Call, CallError>> + Send + '_>> {
+        Box::pin(self.start_unboxed(scope, deadline))
+    }
+
+    async fn start_unboxed(
+        &self,
+        scope: RequestScope,
+        deadline: Instant,
+    ) -> Result<Call, CallError> {
         let limits = self.grants.limits;
         let permit = match self.slots.clone().try_acquire_owned() {
             Ok(permit) => permit,
-            Err(_) => tokio::time::timeout(limits.call_timeout, self.slots.clone().acquire_owned())
+            Err(_) => tokio::time::timeout_at(deadline.into(), self.slots.clone().acquire_owned())
                 .await
                 .map_err(|_| CallError::Busy(limits.max_concurrency))?
                 .map_err(|_| CallError::Busy(limits.max_concurrency))?,
         };
-        let deadline = Instant::now() + limits.call_timeout;
         let slot = self
             .runtime
-            .instance_slot(limits.call_timeout)
+            .instance_slot(deadline.saturating_duration_since(Instant::now()))
             .await
             .map_err(|()| CallError::Busy(self.runtime.pool_instances()))?;
         let guard = NetworkGuard {
@@ -593,7 +682,7 @@ impl PluginImage {
         };
         let wasi = self
             .grants
-            .wasi_ctx(&guard)
+            .wasi_ctx(&guard, &self.emissions)
             .map_err(|e| CallError::Setup(format!("{e:#}")))?;
         let denials = guard.denials.clone();
         let state = CallState::new(
@@ -603,10 +692,12 @@ impl PluginImage {
             denials,
             limits.memory_bytes,
             scope,
+            self.emissions.clone(),
         );
         let mut store = Store::new(self.runtime.engine(), state);
         store.limiter(|state| state.limiter());
         store.set_epoch_deadline(1);
+        let cpu = self.cpu.clone();
         store.epoch_deadline_callback(move |mut ctx| {
             let state = ctx.data_mut();
             let interrupt = if state.scope.cancel.is_cancelled() {
@@ -621,10 +712,20 @@ impl PluginImage {
                     state.interrupt = Some(why);
                     UpdateDeadline::Interrupt
                 }
-                None => UpdateDeadline::Yield(1),
+                None => UpdateDeadline::YieldCustom(
+                    1,
+                    cpu.between_slices(&state.cpu_slot, state.scope.cancel.clone()),
+                ),
             })
         });
-        let instance = self.pre.instantiate_async(&mut store).await;
+        let instance = within_deadline(deadline, self.pre.instantiate_async(&mut store))
+            .await
+            .unwrap_or_else(|| {
+                store.data_mut().interrupt = Some(Interrupt::Timeout);
+                Err(wasmtime::format_err!(
+                    "the deadline passed during instantiation"
+                ))
+            });
         let instance = self.finish_store(&store, instance)?;
         Ok(Call {
             store,
@@ -745,51 +846,6 @@ fn explain(error: CallError, denials: &[String]) -> CallError {
             types::Error::Internal(m) => types::Error::Internal(add(m)),
         }),
         other => other,
-    }
-}
-
-/// Bytes of payload in results (text, binary data, JSON), to enforce `max_output`.
-mod output {
-    use super::{prompts, tools, types};
-
-    fn block(b: &types::ContentBlock) -> usize {
-        match b {
-            types::ContentBlock::Text(t) => t.text.len(),
-            types::ContentBlock::Image(m) | types::ContentBlock::Audio(m) => m.data.len(),
-            types::ContentBlock::ResourceLink(l) => l.uri.len() + l.name.len(),
-            types::ContentBlock::EmbeddedResource(c) => resource_contents(c),
-        }
-    }
-
-    pub fn resource_contents(c: &types::ResourceContents) -> usize {
-        c.uri.len()
-            + match &c.body {
-                types::ResourceBody::Text(t) => t.len(),
-                types::ResourceBody::Blob(b) => b.len(),
-            }
-    }
-
-    pub fn call_tool_result(r: &tools::CallToolResult) -> usize {
-        r.content.iter().map(block).sum::<usize>()
-            + r.structured_content.as_ref().map_or(0, String::len)
-            + r.meta.as_ref().map_or(0, String::len)
-    }
-
-    pub fn prompt_result(r: &prompts::GetPromptResult) -> usize {
-        r.messages.iter().map(|m| block(&m.content)).sum()
-    }
-
-    pub fn input_required(r: &types::InputRequired) -> usize {
-        let request = |(key, request): &(String, types::InputRequest)| {
-            key.len()
-                + match request {
-                    types::InputRequest::Elicitation(p) | types::InputRequest::Sampling(p) => {
-                        p.len()
-                    }
-                    types::InputRequest::ListRoots => 0,
-                }
-        };
-        r.requests.iter().map(request).sum::<usize>() + r.state.as_ref().map_or(0, Vec::len)
     }
 }
 

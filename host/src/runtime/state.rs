@@ -22,6 +22,7 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use super::bindings::capsule::plugin::{host, types};
 use super::bindings::{up, v1};
+use super::emissions::{Emissions, escape};
 use super::http::CheckedHooks;
 use crate::grants::Denials;
 
@@ -48,9 +49,10 @@ pub struct RequestScope {
 
 /// Receives a plugin's `resource-updated(uri)` reports (the hub, which tells subscribed clients).
 pub trait ResourceUpdates: Send + Sync {
-    /// Plugin `plugin` reports that the resource at `uri` changed. Must not block: called from
-    /// inside a running plugin.
-    fn resource_updated(&self, plugin: &str, uri: &str);
+    /// Plugin `plugin` reports that the resource at `uri` changed. A report identical to one
+    /// still on its way is merged into it; any other is passed on only if `admit()` (the
+    /// plugin's emission budget) says so. Must not block: called from inside a running plugin.
+    fn resource_updated(&self, plugin: &str, uri: &str, admit: &dyn Fn() -> bool);
 }
 
 /// Severity rank shared by WIT and MCP levels (RFC 5424 order, debug lowest).
@@ -98,6 +100,10 @@ pub struct CallState {
     pub(crate) interrupt: Option<Interrupt>,
     /// Last progress value sent, to keep notifications monotonic (MCP requires increasing values).
     last_progress: Option<f64>,
+    /// The plugin's budgets for log lines, progress and resource-updated reports.
+    emissions: Arc<Emissions>,
+    /// The plugin CPU slot this call holds while a slice runs ([`super::cpu`]).
+    pub(crate) cpu_slot: super::cpu::Held,
 }
 
 /// Why the host stopped a running call.
@@ -119,6 +125,7 @@ impl CallState {
         denials: Denials,
         memory_limit: usize,
         scope: RequestScope,
+        emissions: Arc<Emissions>,
     ) -> Self {
         Self {
             plugin,
@@ -135,6 +142,8 @@ impl CallState {
             scope,
             interrupt: None,
             last_progress: None,
+            emissions,
+            cpu_slot: Default::default(),
         }
     }
 
@@ -205,6 +214,10 @@ impl types::Host for CallState {}
 impl host::Host for CallState {
     async fn log(&mut self, level: types::LogLevel, message: String) {
         use types::LogLevel as L;
+        if !self.emissions.log_line(message.len()) {
+            return;
+        }
+        let message = escape(&message).into_owned();
         let plugin = &*self.plugin;
         match level {
             L::Debug => tracing::debug!(target: "capsule::plugin", plugin, "{message}"),
@@ -236,6 +249,9 @@ impl host::Host for CallState {
             tracing::debug!(plugin = %self.plugin, progress, "dropping non-increasing progress report");
             return;
         }
+        if !self.emissions.progress() {
+            return;
+        }
         self.last_progress = Some(progress);
         let mut param = ProgressNotificationParam::new(token.clone(), progress);
         if let Some(total) = total.filter(|t| t.is_finite()) {
@@ -262,7 +278,8 @@ impl host::Host for CallState {
 
     async fn resource_updated(&mut self, uri: String) {
         if let Some(updates) = &self.scope.resource_updates {
-            updates.resource_updated(&self.plugin, &uri);
+            let emissions = &self.emissions;
+            updates.resource_updated(&self.plugin, &uri, &|| emissions.resource_update());
         }
     }
 }

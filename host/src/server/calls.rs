@@ -1,6 +1,8 @@
 //! The requests that run plugins: tool calls, prompt gets and resource reads (with their
 //! input-required rounds, [`crate::mrtr`]) and completions.
 
+use std::time::Instant;
+
 use rmcp::ErrorData as McpError;
 use rmcp::model::*;
 use rmcp::service::{RequestContext, RoleServer};
@@ -33,11 +35,16 @@ impl CapsuleServer {
                 Some(json!({ "tool": name })),
             ));
         };
-        if let Err(message) = entry.input.validate(&arguments) {
-            return Ok(
-                tool_error(format!("invalid arguments for tool '{name}': {message}")).into(),
-            );
-        }
+        let deadline = Instant::now() + entry.plugin.grants().limits.call_timeout;
+        let slot = entry.plugin.validation_slot();
+        let arguments = match entry.input.check(arguments, deadline, slot).await {
+            Ok(arguments) => arguments,
+            Err(error) => {
+                return Ok(
+                    tool_error(format!("invalid arguments for tool '{name}': {error}")).into(),
+                );
+            }
+        };
         let plugin = entry.plugin.name();
         let binding = Binding {
             method: "tools/call",
@@ -101,7 +108,7 @@ impl CapsuleServer {
                 return Ok(tool_error(format!("tool '{name}' failed: {error}")).into());
             }
         };
-        let converted = match convert::call_tool_result(&result) {
+        let mut converted = match convert::call_tool_result(&result) {
             Ok(converted) => converted,
             Err(message) => {
                 tracing::error!(plugin, tool = name, "malformed tool result: {message}");
@@ -112,8 +119,18 @@ impl CapsuleServer {
             }
         };
         if let (Some(schema), false) = (&entry.output, result.is_error) {
-            let checked = match &converted.structured_content {
-                Some(value) => schema.validate(value),
+            let checked = match converted.structured_content.take() {
+                Some(value) => {
+                    let deadline = Instant::now() + entry.plugin.grants().limits.call_timeout;
+                    let slot = entry.plugin.validation_slot();
+                    match schema.check(value, deadline, slot).await {
+                        Ok(value) => {
+                            converted.structured_content = Some(value);
+                            Ok(())
+                        }
+                        Err(error) => Err(error.to_string()),
+                    }
+                }
                 None => Err("it has an output schema but returned no structured content".into()),
             };
             if let Err(message) = checked {
