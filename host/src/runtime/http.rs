@@ -14,6 +14,13 @@
 //!    certificate name = the requested host), then HTTP/1.1 with hyper. The `Host` header is the
 //!    authority the guest asked for (wasi-http sets it and guests cannot override it).
 //!
+//! Before all of this, a request whose authority carries user information (`user@host`, RFC 3986
+//! §3.2.1) is refused with `HTTP-request-URI-invalid` and a denial naming why ([`no_userinfo`]):
+//! wasi-http would copy the whole authority, user information included, into `Host`, so
+//! `evil.example:80@127.0.0.1:8080` would reach a granted server as
+//! `Host: evil.example:80@127.0.0.1:8080`. Refusing (rather than stripping) keeps what is sent
+//! exactly what the guest asked for; credentials belong in an `Authorization` header.
+//!
 //! Every wait is bounded by the call's deadline, because a guest blocked in a host call is not
 //! interrupted by the epoch deadline until it returns.
 
@@ -75,6 +82,13 @@ async fn send_checked(
     options: Option<RequestOptions>,
 ) -> Sent {
     let uri = request.uri();
+    if let Err(why) = no_userinfo(uri) {
+        guard.denials.record(
+            &guard.plugin,
+            format!("HTTP request denied for plugin \"{}\": {why}", guard.plugin),
+        );
+        return Err(Error::HttpRequestUriInvalid);
+    }
     let target = match (uri.scheme_str(), uri.host()) {
         (Some(scheme), Some(host)) => Target::http(scheme, host, uri.port_u16()),
         _ => Err("the request has no scheme or host".to_string()),
@@ -89,6 +103,25 @@ async fn send_checked(
     };
     let timeouts = Timeouts::new(guard.deadline, options);
     send_to(&target, &addrs, request, timeouts).await
+}
+
+/// Refuse a URI whose authority has user information (`userinfo@host[:port]`, RFC 3986 §3.2.1).
+///
+/// # Errors
+/// A sentence saying why, naming the host (after the last `@`) but never the user information,
+/// which may hold a password.
+fn no_userinfo(uri: &http::Uri) -> Result<(), String> {
+    let Some(authority) = uri.authority() else {
+        return Ok(());
+    };
+    match authority.as_str().rsplit_once('@') {
+        None => Ok(()),
+        Some((_, host)) => Err(format!(
+            "the authority of the request to host '{host}' has user information ('user@host', \
+             RFC 3986 §3.2.1), which would be sent in the Host header; such requests are refused \
+             (send credentials in an Authorization header)"
+        )),
+    }
 }
 
 fn refusal(r: Refusal) -> Error {
@@ -278,5 +311,33 @@ impl Body for TimedBody {
 
     fn size_hint(&self) -> http_body::SizeHint {
         self.incoming.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::no_userinfo;
+
+    #[test]
+    fn userinfo_is_refused_without_echoing_it() {
+        for ok in [
+            "http://127.0.0.1:8080/x",
+            "https://example.com",
+            "/path?q=a@b",
+        ] {
+            assert!(no_userinfo(&ok.parse().unwrap()).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://evil.example:80@127.0.0.1:8080/",
+            "https://user:s3cret@example.com/",
+            "http://@example.com/",
+        ] {
+            let why = no_userinfo(&bad.parse().unwrap()).unwrap_err();
+            assert!(why.contains("user information"), "{bad}: {why}");
+            assert!(
+                !why.contains("s3cret") && !why.contains("evil"),
+                "{bad}: {why}"
+            );
+        }
     }
 }
