@@ -11,6 +11,7 @@
 //! # plugins/notes.toml
 //! [filesystem]
 //! "/notes" = { host = "../data/notes", access = "read-only" }   # relative to this file
+//! "/cache" = { host = "../data/cache", access = "read-write", quota = "10MiB" }
 //!
 //! [env]
 //! NOTES_TITLE = { value = "My notes" }
@@ -26,6 +27,9 @@
 //! timeout = "10s"
 //! max_concurrency = 4
 //! max_output = "1MiB"
+//! max_open_files = 64                      # see crate::grants::Limits
+//! max_sockets = 16
+//! max_resources = 5000
 //! ```
 //!
 //! ```toml
@@ -42,6 +46,7 @@
 use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytesize::ByteSize;
@@ -49,6 +54,7 @@ use serde::{Deserialize, Deserializer};
 use toml::Spanned;
 
 use crate::auth::config::{AuthConfig, AuthToml, RateLimitConfig, RateLimitsToml};
+use crate::grants::quota::Quota;
 use crate::grants::{
     Access, EnvVar, Limits, Mount, NetworkGrants, OriginPattern, Secret, TcpGrant,
 };
@@ -82,6 +88,9 @@ struct FsEntry {
     host: Spanned<String>,
     #[serde(default = "default_access")]
     access: AccessName,
+    /// Disk quota of a read-write mount ("10MiB").
+    #[serde(default, deserialize_with = "size")]
+    quota: Option<ByteSize>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -109,6 +118,10 @@ fn size<'de, D: Deserializer<'de>>(d: D) -> Result<Option<ByteSize>, D::Error> {
     })
 }
 
+/// Smallest `max_resources`: instantiating a plugin and writing its output take a few dozen
+/// handles.
+const MIN_RESOURCES: usize = 100;
+
 /// The `[limits]`, `[defaults]` and `[caps]` tables. Unset keys inherit.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -120,6 +133,9 @@ struct LimitsTable {
     max_concurrency: Option<u32>,
     #[serde(default, deserialize_with = "size")]
     max_output: Option<ByteSize>,
+    max_open_files: Option<u32>,
+    max_sockets: Option<u32>,
+    max_resources: Option<u32>,
 }
 
 /// The `[network]` table: origins (`allow`), raw TCP addresses (`tcp`), and whether names may
@@ -195,6 +211,9 @@ pub struct Caps {
     pub call_timeout: Option<Duration>,
     pub max_concurrency: Option<usize>,
     pub max_output_bytes: Option<usize>,
+    pub max_open_files: Option<usize>,
+    pub max_sockets: Option<usize>,
+    pub max_resources: Option<usize>,
 }
 
 fn bytes(size: ByteSize) -> usize {
@@ -214,6 +233,15 @@ impl LimitsTable {
         }
         if let Some(o) = self.max_output {
             limits.max_output_bytes = bytes(o);
+        }
+        if let Some(n) = self.max_open_files {
+            limits.max_open_files = n as usize;
+        }
+        if let Some(n) = self.max_sockets {
+            limits.max_sockets = n as usize;
+        }
+        if let Some(n) = self.max_resources {
+            limits.max_resources = n as usize;
         }
     }
 }
@@ -249,6 +277,9 @@ impl HostConfig {
             call_timeout: parsed.caps.timeout,
             max_concurrency: parsed.caps.max_concurrency.map(|c| c as usize),
             max_output_bytes: parsed.caps.max_output.map(bytes),
+            max_open_files: parsed.caps.max_open_files.map(|n| n as usize),
+            max_sockets: parsed.caps.max_sockets.map(|n| n as usize),
+            max_resources: parsed.caps.max_resources.map(|n| n as usize),
         };
         let issue = |issue: crate::auth::config::Issue| PolicyError {
             file: file.to_path_buf(),
@@ -319,6 +350,23 @@ impl HostConfig {
                 ByteSize(limits.max_output_bytes as u64).to_string(),
                 ByteSize(cap as u64).to_string(),
             );
+        }
+        for (what, value, cap) in [
+            (
+                "max_open_files",
+                limits.max_open_files,
+                self.caps.max_open_files,
+            ),
+            ("max_sockets", limits.max_sockets, self.caps.max_sockets),
+            (
+                "max_resources",
+                limits.max_resources,
+                self.caps.max_resources,
+            ),
+        ] {
+            if let Some(cap) = cap.filter(|c| value > *c) {
+                return over(what, value.to_string(), cap.to_string());
+            }
         }
         Ok(())
     }
@@ -433,6 +481,17 @@ impl Policy {
                     ),
                 ));
             }
+            if entry.quota.is_some() && entry.access != AccessName::ReadWrite {
+                return Err(err(
+                    span,
+                    format!(
+                        "filesystem.\"{guest}\".quota: only a read-write mount can have a quota"
+                    ),
+                ));
+            }
+            let quota = entry
+                .quota
+                .map(|q| Arc::new(Quota::new(host.clone(), q.as_u64())));
             self.mounts.push(Mount {
                 plugin: plugin.to_string(),
                 guest: guest.clone(),
@@ -441,6 +500,7 @@ impl Policy {
                     AccessName::ReadOnly => Access::ReadOnly,
                     AccessName::ReadWrite => Access::ReadWrite,
                 },
+                quota,
             });
         }
         for (name, entry) in &parsed.env {
@@ -486,6 +546,12 @@ impl Policy {
                     "limits.max_concurrency must be at least 1".into(),
                 ));
             }
+            if self.limits.max_resources < MIN_RESOURCES {
+                return Err(err(
+                    limits.span(),
+                    format!("limits.max_resources must be at least {MIN_RESOURCES}"),
+                ));
+            }
         }
         Ok(())
     }
@@ -515,16 +581,18 @@ mod tests {
         let file = write(
             &dir,
             "p.toml",
-            "[filesystem]\n\"/data\" = { host = \"data\", access = \"read-write\" }\n\
+            "[filesystem]\n\"/data\" = { host = \"data\", access = \"read-write\", quota = \"2KiB\" }\n\
              [env]\nTOKEN = { from_host = \"CAPSULE_TEST_TOKEN\" }\nMODE = { value = \"fast\" }\n\
              [network]\nallow = [\"https://api.github.com\", \"https://*.example.com:8443\"]\n\
              tcp = [\"127.0.0.1:5432\"]\nallow_private = true\n\
-             [limits]\nmemory = \"64MiB\"\ntimeout = \"2s\"\nmax_concurrency = 3\nmax_output = \"1KiB\"\n",
+             [limits]\nmemory = \"64MiB\"\ntimeout = \"2s\"\nmax_concurrency = 3\nmax_output = \"1KiB\"\n\
+             max_open_files = 7\nmax_sockets = 0\nmax_resources = 500\n",
         );
         let p = Policy::load("p", &file, &[], &HostConfig::default()).unwrap();
         assert_eq!(p.mounts.len(), 1);
         assert_eq!(p.mounts[0].guest, "/data");
         assert_eq!(p.mounts[0].access, Access::ReadWrite);
+        assert_eq!(p.mounts[0].quota.as_ref().map(|q| q.limit), Some(2048));
         assert_eq!(
             p.mounts[0].host,
             std::fs::canonicalize(dir.join("data")).unwrap()
@@ -550,6 +618,9 @@ mod tests {
         assert_eq!(p.limits.call_timeout, Duration::from_secs(2));
         assert_eq!(p.limits.max_concurrency, 3);
         assert_eq!(p.limits.max_output_bytes, 1024);
+        assert_eq!(p.limits.max_open_files, 7);
+        assert_eq!(p.limits.max_sockets, 0);
+        assert_eq!(p.limits.max_resources, 500);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -616,6 +687,19 @@ mod tests {
                 "invalid duration 'soon'",
             ),
             ("[limits]\nmax_concurrency = 0\n", 1, "at least 1"),
+            (
+                "[filesystem]\n\"/d\" = { host = \"data\", quota = \"1MiB\" }\n",
+                2,
+                "only a read-write mount can have a quota",
+            ),
+            (
+                "[filesystem]\n\"/d\" = { host = \"data\", access = \"read-write\", quota = \"big\" }\n",
+                2,
+                "invalid size 'big'",
+            ),
+            ("[limits]\nmax_resources = 10\n", 1, "at least 100"),
+            ("[limits]\nmax_sockets = -1\n", 2, "invalid value"),
+            ("[limits]\nmax_files = 3\n", 2, "unknown field `max_files`"),
         ];
         for (text, line, needle) in cases {
             let file = write(&dir, "p.toml", text);
@@ -670,12 +754,21 @@ mod tests {
         let config_file = write(
             &dir,
             "capsule.toml",
-            "[defaults]\nmemory = \"32MiB\"\n[caps]\nmemory = \"128MiB\"\ntimeout = \"1m\"\n",
+            "[defaults]\nmemory = \"32MiB\"\nmax_sockets = 8\nmax_open_files = 50\n\
+             [caps]\nmemory = \"128MiB\"\ntimeout = \"1m\"\nmax_open_files = 100\n",
         );
         let config = HostConfig::load(&config_file).unwrap();
         assert_eq!(config.defaults.memory_bytes, 32 << 20);
         let p = Policy::load("p", &dir.join("absent.toml"), &[], &config).unwrap();
         assert_eq!(p.limits.memory_bytes, 32 << 20);
+        assert_eq!(p.limits.max_sockets, 8);
+        let file = write(&dir, "p.toml", "[limits]\nmax_open_files = 101\n");
+        let err = Policy::load("p", &file, &[], &config).unwrap_err();
+        assert!(
+            err.message
+                .contains("max_open_files = 101 exceeds the cap of 100"),
+            "{err}"
+        );
         let file = write(&dir, "p.toml", "[limits]\nmemory = \"1GiB\"\n");
         let err = Policy::load("p", &file, &[], &config).unwrap_err();
         assert!(err.message.contains("exceeds the cap"), "{err}");

@@ -10,6 +10,7 @@ mod env;
 mod filesystem;
 mod limits;
 mod network;
+pub mod quota;
 
 use std::sync::Arc;
 
@@ -128,7 +129,8 @@ impl Grants {
 
     /// Build the WASI context for one call; `guard` checks its sockets.
     ///
-    /// TCP sockets can be created, but every address passes [`NetworkGuard::check_socket`]:
+    /// TCP sockets can be created only with an effective `[network].tcp` grant, and every address
+    /// passes [`NetworkGuard::check_socket`]:
     /// only connections to `[network].tcp` grants get through, and each refusal is logged and
     /// recorded with a clear message. UDP is off. Name lookups (`wasi:sockets/ip-name-lookup`)
     /// are on only when a TCP grant is a DNS name, and then only for those names
@@ -145,7 +147,8 @@ impl Grants {
         builder
             .stdout(LogOutput::new(plugin.clone(), Stream::Stdout))
             .stderr(LogOutput::new(plugin.clone(), Stream::Stderr))
-            .allow_tcp(true)
+            // No OS socket at all without a TCP grant (see `runtime::descriptors`).
+            .allow_tcp(!self.network.effective.tcp.is_empty())
             .socket_addr_check(move |addr, usage| {
                 let check = check.clone();
                 Box::pin(async move { check.check_socket(addr, usage).await })
@@ -172,6 +175,7 @@ mod tests {
             guest: guest.into(),
             host: std::env::temp_dir(),
             access,
+            quota: None,
         }
     }
 

@@ -41,25 +41,38 @@ use tokio::net::TcpStream;
 use wasmtime_wasi_http::io::TokioIo;
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
 
+use super::handles::{FdBudget, Held, Kind};
 use crate::grants::{NetworkGuard, Refusal, Scheme, Target, TargetHost};
+
+/// Largest write to an outgoing body's stream, and so what the host buffers per body (wasmtime's
+/// default is 1 MiB): see [`crate::runtime::http_budget`], which charges it to the call's memory.
+pub const BODY_CHUNK: usize = 64 << 10;
 
 /// What `send_request` resolves to: the response and the future that drives the connection.
 type Sent = Result<(http::Response<WasiBody>, IoFuture), Error>;
 type IoFuture = Box<dyn Future<Output = Result<(), Error>> + Send>;
 
-/// The `wasi:http` hooks of one call: everything default except sending.
+/// The `wasi:http` hooks of one call: everything default except sending and the size of body
+/// chunks ([`BODY_CHUNK`]).
 pub struct CheckedHooks {
     guard: NetworkGuard,
+    /// Each connection holds one socket of the call's budget (`[limits] max_sockets`).
+    budget: FdBudget,
 }
 
 impl CheckedHooks {
-    pub fn new(guard: NetworkGuard) -> Self {
-        Self { guard }
+    pub fn new(guard: NetworkGuard, budget: FdBudget) -> Self {
+        Self { guard, budget }
     }
 
     /// The network checks of this call (also used for name lookups).
     pub fn guard(&self) -> &NetworkGuard {
         &self.guard
+    }
+
+    /// The call's open files and sockets.
+    pub fn budget(&self) -> &FdBudget {
+        &self.budget
     }
 }
 
@@ -71,13 +84,19 @@ impl WasiHttpHooks for CheckedHooks {
         _fut: Box<dyn Future<Output = Result<(), Error>> + Send>,
     ) -> Box<dyn Future<Output = Sent> + Send> {
         let guard = self.guard.clone();
-        Box::new(async move { send_checked(guard, request, options).await })
+        let budget = self.budget.clone();
+        Box::new(async move { send_checked(guard, budget, request, options).await })
+    }
+
+    fn p2_outgoing_body_chunk_size(&mut self) -> usize {
+        BODY_CHUNK
     }
 }
 
 /// Check `request` against the plugin's grants, then send it to the checked addresses.
 async fn send_checked(
     guard: NetworkGuard,
+    budget: FdBudget,
     request: http::Request<WasiBody>,
     options: Option<RequestOptions>,
 ) -> Sent {
@@ -102,7 +121,18 @@ async fn send_checked(
         guard.resolve(&target, pattern).await.map_err(refusal)?
     };
     let timeouts = Timeouts::new(guard.deadline, options);
-    send_to(&target, &addrs, request, timeouts).await
+    // The connection's socket, held until the connection is done (its future is dropped).
+    let held = budget.acquire(Kind::Socket).map_err(|e| {
+        guard.denials.record(
+            &guard.plugin,
+            format!(
+                "HTTP request to {target} refused for plugin \"{}\": {e}",
+                guard.plugin
+            ),
+        );
+        Error::ConnectionLimitReached
+    })?;
+    send_to(&target, &addrs, request, timeouts, held).await
 }
 
 /// Refuse a URI whose authority has user information (`userinfo@host[:port]`, RFC 3986 §3.2.1).
@@ -204,6 +234,7 @@ async fn send_to(
     addrs: &[SocketAddr],
     mut request: http::Request<WasiBody>,
     timeouts: Timeouts,
+    held: Held,
 ) -> Sent {
     let tcp = connect(addrs, &timeouts).await?;
     let stream: Box<dyn Stream> = if target.scheme == Some(Scheme::Https) {
@@ -257,6 +288,7 @@ async fn send_to(
         .map_err(|_| Error::ConnectionReadTimeout)??;
 
     let io: IoFuture = Box::new(async move {
+        let _socket = held;
         match conn {
             Some(conn) => conn.await.map_err(Error::from),
             None => Ok(()),

@@ -18,6 +18,7 @@ use wasmtime::{Store, UpdateDeadline};
 
 use super::bindings::{completions, plugin, prompts, resources, tools, types, up, v1};
 use super::cache::ContentHash;
+use super::handles::FdBudget;
 use super::http::CheckedHooks;
 use super::state::Interrupt;
 use super::{CallState, Compiled, RequestScope, Runtime};
@@ -64,8 +65,12 @@ pub enum CallError {
     Trap(String),
     #[error("the plugin ran longer than its time limit of {0:?}")]
     Timeout(Duration),
-    #[error("the plugin exceeded its memory limit of {}", ByteSize(*.0 as u64))]
+    #[error("the plugin exceeded its memory limit of {} ([limits] memory)", ByteSize(*.0 as u64))]
     MemoryLimit(usize),
+    /// A handle budget ran out (open files, sockets, resource handles): the message names the
+    /// limit and its `[limits]` key.
+    #[error("{0}")]
+    OverLimit(String),
     #[error("the plugin returned {} of output, over its limit of {}", ByteSize(*.size as u64), ByteSize(*.limit as u64))]
     OutputTooLarge { size: usize, limit: usize },
     #[error("the plugin is busy: {0} calls are running and none finished in time; try again later")]
@@ -596,16 +601,18 @@ impl PluginImage {
             .wasi_ctx(&guard)
             .map_err(|e| CallError::Setup(format!("{e:#}")))?;
         let denials = guard.denials.clone();
+        let budget = FdBudget::new(limits.max_open_files, limits.max_sockets);
         let state = CallState::new(
             self.name.clone(),
             wasi,
-            CheckedHooks::new(guard),
+            CheckedHooks::new(guard, budget),
             denials,
-            limits.memory_bytes,
+            &self.grants,
             scope,
         );
         let mut store = Store::new(self.runtime.engine(), state);
         store.limiter(|state| state.limiter());
+        store.set_max_component_handles(limits.max_resources);
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(move |mut ctx| {
             let state = ctx.data_mut();
@@ -662,7 +669,10 @@ impl PluginImage {
             None if state.memory.exceeded => {
                 CallError::MemoryLimit(self.grants.limits.memory_bytes)
             }
-            None => trap(error),
+            None => match state.limit_error(&error) {
+                Some(why) => CallError::OverLimit(why),
+                None => trap(error),
+            },
         })
     }
 }
