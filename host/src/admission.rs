@@ -21,12 +21,12 @@ use crate::schema::vet::{SchemaLimits, vet};
 ///
 /// # Errors
 /// The first cap exceeded, as a sentence naming the item and the `[limits]` key, e.g. "the plugin
-/// lists 5000 tools, over its limit of 1000 (limits.max_tools)".
+/// lists 5000 tools, over its limit of 1000 ([limits] max_tools)".
 pub fn check(plugin: &LoadedPlugin, limits: &Limits) -> Result<(), String> {
     let count = |what: &str, n: usize, max: usize, key: &str| {
         if n > max {
             Err(format!(
-                "the plugin lists {n} {what}, over its limit of {max} (limits.{key})"
+                "the plugin lists {n} {what}, over its limit of {max} ([limits] {key})"
             ))
         } else {
             Ok(())
@@ -67,7 +67,7 @@ pub fn check(plugin: &LoadedPlugin, limits: &Limits) -> Result<(), String> {
     }
     if total > limits.max_listing_bytes {
         return Err(format!(
-            "what the plugin lists about itself takes {}, over its limit of {} (limits.max_listing)",
+            "what the plugin lists about itself takes {}, over its limit of {} ([limits] max_listing)",
             bytesize::ByteSize(total as u64),
             bytesize::ByteSize(limits.max_listing_bytes as u64)
         ));
@@ -109,7 +109,7 @@ mod erased {
 fn texts(what: &str, value: &Value, path: &str, max: usize) -> Result<(), String> {
     match value {
         Value::String(s) if s.len() > max => Err(format!(
-            "{what}: its {} is {} long, over the limit of {} (limits.max_description)",
+            "{what}: its {} is {} long, over the limit of {} ([limits] max_description)",
             if path.is_empty() { "text" } else { path },
             bytesize::ByteSize(s.len() as u64),
             bytesize::ByteSize(max as u64)

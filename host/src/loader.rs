@@ -171,7 +171,7 @@ impl Job {
             Err(e) if e.kind() == std::io::ErrorKind::FileTooLarge => {
                 return Outcome::Failed(
                     None,
-                    format!("cannot read the file: {e} (limits.max_component_size)"),
+                    format!("cannot read the file: {e} ([limits] max_component_size)"),
                 );
             }
             Err(e) => return Outcome::Failed(None, format!("cannot read the file: {e}")),

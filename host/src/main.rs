@@ -43,6 +43,16 @@ fn init_logging(filter: Option<&str>) {
 }
 
 fn runtime(source: &PluginSource) -> anyhow::Result<Runtime> {
+    // Before any plugin runs: the descriptor pool of plugins is half the (raised) soft limit.
+    match capsule_host::runtime::handles::raise_fd_limit() {
+        Ok((before, after)) => tracing::debug!(
+            before,
+            after,
+            plugin_pool = capsule_host::runtime::handles::pool_capacity(),
+            "RLIMIT_NOFILE"
+        ),
+        Err(e) => tracing::warn!("cannot raise RLIMIT_NOFILE: {e}"),
+    }
     let cache_root = match (&source.cache_dir, source.no_cache) {
         (_, true) => None,
         (Some(dir), false) => Some(dir.clone()),

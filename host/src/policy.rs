@@ -11,6 +11,7 @@
 //! # plugins/notes.toml
 //! [filesystem]
 //! "/notes" = { host = "../data/notes", access = "read-only" }   # relative to this file
+//! "/cache" = { host = "../data/cache", access = "read-write", quota = "10MiB" }
 //!
 //! [env]
 //! NOTES_TITLE = { value = "My notes" }
@@ -26,6 +27,9 @@
 //! timeout = "10s"
 //! max_concurrency = 4
 //! max_output = "1MiB"
+//! max_open_files = 64                      # see crate::grants::Limits for every key
+//! max_sockets = 16
+//! max_handles = 5000
 //! ```
 //!
 //! ```toml
@@ -42,6 +46,7 @@
 use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytesize::ByteSize;
@@ -49,8 +54,9 @@ use serde::{Deserialize, Deserializer};
 use toml::Spanned;
 
 use crate::auth::config::{AuthConfig, AuthToml, RateLimitConfig, RateLimitsToml};
+use crate::grants::quota::Quota;
 use crate::grants::{
-    Access, EnvVar, Limits, Mount, NetworkGrants, OriginPattern, Secret, TcpGrant,
+    Access, EnvVar, Limits, MIN_HANDLES, Mount, NetworkGrants, OriginPattern, Secret, TcpGrant,
 };
 
 /// A policy or config file that cannot be used. The message names the file, the line, and what
@@ -82,6 +88,9 @@ struct FsEntry {
     host: Spanned<String>,
     #[serde(default = "default_access")]
     access: AccessName,
+    /// Disk quota of a read-write mount ("10MiB").
+    #[serde(default, deserialize_with = "size")]
+    quota: Option<ByteSize>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -137,6 +146,9 @@ struct LimitsTable {
     max_schema: Option<ByteSize>,
     #[serde(default, deserialize_with = "size")]
     max_listing: Option<ByteSize>,
+    max_open_files: Option<u32>,
+    max_sockets: Option<u32>,
+    max_handles: Option<u32>,
 }
 
 /// The `[network]` table: origins (`allow`), raw TCP addresses (`tcp`), and whether names may
@@ -245,6 +257,9 @@ impl LimitsTable {
         );
         set(&mut limits.max_schema_bytes, self.max_schema, bytes);
         set(&mut limits.max_listing_bytes, self.max_listing, bytes);
+        set(&mut limits.max_open_files, self.max_open_files, count);
+        set(&mut limits.max_sockets, self.max_sockets, count);
+        set(&mut limits.max_handles, self.max_handles, count);
     }
 }
 
@@ -427,6 +442,17 @@ impl Policy {
                     ),
                 ));
             }
+            if entry.quota.is_some() && entry.access != AccessName::ReadWrite {
+                return Err(err(
+                    span,
+                    format!(
+                        "filesystem.\"{guest}\".quota: only a read-write mount can have a quota"
+                    ),
+                ));
+            }
+            let quota = entry
+                .quota
+                .map(|q| Arc::new(Quota::new(host.clone(), q.as_u64())));
             self.mounts.push(Mount {
                 plugin: plugin.to_string(),
                 guest: guest.clone(),
@@ -435,6 +461,7 @@ impl Policy {
                     AccessName::ReadOnly => Access::ReadOnly,
                     AccessName::ReadWrite => Access::ReadWrite,
                 },
+                quota,
             });
         }
         for (name, entry) in &parsed.env {
@@ -480,6 +507,12 @@ impl Policy {
                     "limits.max_concurrency must be at least 1".into(),
                 ));
             }
+            if self.limits.max_handles < MIN_HANDLES {
+                return Err(err(
+                    limits.span(),
+                    format!("limits.max_handles must be at least {MIN_HANDLES}"),
+                ));
+            }
         }
         Ok(())
     }
@@ -509,11 +542,12 @@ mod tests {
         let file = write(
             &dir,
             "p.toml",
-            "[filesystem]\n\"/data\" = { host = \"data\", access = \"read-write\" }\n\
+            "[filesystem]\n\"/data\" = { host = \"data\", access = \"read-write\", quota = \"2KiB\" }\n\
              [env]\nTOKEN = { from_host = \"CAPSULE_TEST_TOKEN\" }\nMODE = { value = \"fast\" }\n\
              [network]\nallow = [\"https://api.github.com\", \"https://*.example.com:8443\"]\n\
              tcp = [\"127.0.0.1:5432\"]\nallow_private = true\n\
-             [limits]\nmemory = \"64MiB\"\ntimeout = \"2s\"\nmax_concurrency = 3\nmax_output = \"1KiB\"\n",
+             [limits]\nmemory = \"64MiB\"\ntimeout = \"2s\"\nmax_concurrency = 3\nmax_output = \"1KiB\"\n\
+             max_open_files = 7\nmax_sockets = 0\nmax_handles = 500\nload_timeout = \"3s\"\n",
         );
         let p = Policy::load("p", &file, &[], &HostConfig::default()).unwrap();
         assert_eq!(p.mounts.len(), 1);
@@ -544,6 +578,11 @@ mod tests {
         assert_eq!(p.limits.call_timeout, Duration::from_secs(2));
         assert_eq!(p.limits.max_concurrency, 3);
         assert_eq!(p.limits.max_output_bytes, 1024);
+        assert_eq!(p.limits.max_open_files, 7);
+        assert_eq!(p.limits.max_sockets, 0);
+        assert_eq!(p.limits.max_handles, 500);
+        assert_eq!(p.limits.load_timeout, Duration::from_secs(3));
+        assert_eq!(p.mounts[0].quota.as_ref().map(|q| q.limit), Some(2048));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -610,6 +649,19 @@ mod tests {
                 "invalid duration 'soon'",
             ),
             ("[limits]\nmax_concurrency = 0\n", 1, "at least 1"),
+            (
+                "[filesystem]\n\"/d\" = { host = \"data\", quota = \"1MiB\" }\n",
+                2,
+                "only a read-write mount can have a quota",
+            ),
+            (
+                "[filesystem]\n\"/d\" = { host = \"data\", access = \"read-write\", quota = \"big\" }\n",
+                2,
+                "invalid size 'big'",
+            ),
+            ("[limits]\nmax_handles = 10\n", 1, "at least 100"),
+            ("[limits]\nmax_sockets = -1\n", 2, "invalid value"),
+            ("[limits]\nmax_files = 3\n", 2, "unknown field `max_files`"),
         ];
         for (text, line, needle) in cases {
             let file = write(&dir, "p.toml", text);
@@ -664,12 +716,21 @@ mod tests {
         let config_file = write(
             &dir,
             "capsule.toml",
-            "[defaults]\nmemory = \"32MiB\"\n[caps]\nmemory = \"128MiB\"\ntimeout = \"1m\"\n",
+            "[defaults]\nmemory = \"32MiB\"\nmax_sockets = 8\nmax_open_files = 50\n\
+             [caps]\nmemory = \"128MiB\"\ntimeout = \"1m\"\nmax_open_files = 100\n",
         );
         let config = HostConfig::load(&config_file).unwrap();
         assert_eq!(config.defaults.memory_bytes, 32 << 20);
         let p = Policy::load("p", &dir.join("absent.toml"), &[], &config).unwrap();
         assert_eq!(p.limits.memory_bytes, 32 << 20);
+        assert_eq!(p.limits.max_sockets, 8);
+        let file = write(&dir, "p.toml", "[limits]\nmax_open_files = 101\n");
+        let err = Policy::load("p", &file, &[], &config).unwrap_err();
+        assert!(
+            err.message
+                .contains("max_open_files = 101 exceeds the cap of 100"),
+            "{err}"
+        );
         let file = write(&dir, "p.toml", "[limits]\nmemory = \"1GiB\"\n");
         let err = Policy::load("p", &file, &[], &config).unwrap_err();
         assert!(err.message.contains("exceeds the cap"), "{err}");

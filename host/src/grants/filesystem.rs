@@ -3,10 +3,13 @@
 //! Enforcement is WASI's capability-based path resolution (cap-std under wasmtime-wasi): the guest
 //! can only name paths below its preopens, `..` cannot climb out and symlinks pointing outside are
 //! refused. Read-only mounts use `FsPerms::ReadOnly`, which turns every mutation into `EPERM`.
+//! On top of that (`runtime::fs_guard`): symlinks whose target leaves the mount are refused, and a
+//! read-write mount may have a disk quota ([`super::quota`]).
 
 use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 
@@ -27,6 +30,9 @@ pub struct Mount {
     /// Host directory, canonicalized when the mount is parsed.
     pub host: PathBuf,
     pub access: Access,
+    /// `quota = "10MiB"` of a read-write mount: bytes the directory may hold
+    /// (see [`super::quota`]); `None` for no quota.
+    pub quota: Option<Arc<super::quota::Quota>>,
 }
 
 /// Why a `--fs` value was refused.
@@ -80,6 +86,7 @@ impl FromStr for Mount {
             guest: guest.to_string(),
             host,
             access,
+            quota: None,
         })
     }
 }

@@ -1,5 +1,6 @@
 //! Resource limits of one plugin: what each call may use (memory, wall-clock time, concurrent
-//! calls, result size and blocks) and what loading it may cost (time, component size, how much
+//! calls, result size and blocks, open files, sockets and other handles) and what loading it may
+//! cost (time, component size, how much
 //! it may say about itself). Defaults here, overridden by `capsule.toml` `[defaults]` and by a
 //! plugin's policy `[limits]`, never above `capsule.toml` `[caps]` (see [`crate::policy`]).
 
@@ -48,7 +49,21 @@ pub struct Limits {
     /// `max_listing`: bytes of everything the plugin lists (its metadata, tools, resources,
     /// templates and prompts) together.
     pub max_listing_bytes: usize,
+    /// `max_open_files`: files and directories one call may hold open at once
+    /// (`wasi:filesystem` `open-at`; the preopened mounts do not count). One more ends the call.
+    pub max_open_files: usize,
+    /// `max_sockets`: sockets one call may hold at once: `wasi:sockets` TCP sockets plus
+    /// outgoing `wasi:http` connections. One more socket ends the call; one more HTTP connection
+    /// fails with `connection-limit-reached`.
+    pub max_sockets: usize,
+    /// `max_handles`: entries one call may hold in its host resource table (every WASI handle:
+    /// descriptors, streams, pollables, sockets, HTTP fields, requests, bodies, ...), and also the
+    /// live handles in wasmtime's component handle tables of its store. One more ends the call.
+    pub max_handles: usize,
 }
+
+/// Smallest `max_handles`: instantiating a plugin and writing its output take a few dozen.
+pub const MIN_HANDLES: usize = 100;
 
 impl Default for Limits {
     fn default() -> Self {
@@ -67,6 +82,9 @@ impl Default for Limits {
             max_description_bytes: 32 << 10,
             max_schema_bytes: 256 << 10,
             max_listing_bytes: 8 << 20,
+            max_open_files: 256,
+            max_sockets: 64,
+            max_handles: 10_000,
         }
     }
 }
@@ -100,6 +118,9 @@ impl Limits {
             max_description_bytes: usize::MAX,
             max_schema_bytes: usize::MAX,
             max_listing_bytes: usize::MAX,
+            max_open_files: usize::MAX,
+            max_sockets: usize::MAX,
+            max_handles: usize::MAX,
         }
     }
 
@@ -135,6 +156,9 @@ impl Limits {
             bytes("max_description", self.max_description_bytes),
             bytes("max_schema", self.max_schema_bytes),
             bytes("max_listing", self.max_listing_bytes),
+            count("max_open_files", self.max_open_files),
+            count("max_sockets", self.max_sockets),
+            count("max_handles", self.max_handles),
         ]
     }
 
@@ -162,6 +186,6 @@ mod tests {
         assert_eq!((limit.key, limit.text.as_str()), ("max_tools", "1000"));
         assert_eq!(cap.text, "10");
         let keys: Vec<_> = Limits::default().entries().iter().map(|e| e.key).collect();
-        assert_eq!(keys.len(), 14);
+        assert_eq!(keys.len(), 17);
     }
 }

@@ -10,12 +10,13 @@ mod env;
 mod filesystem;
 mod limits;
 mod network;
+pub mod quota;
 
 use std::sync::Arc;
 
 pub use env::{EnvVar, Secret};
 pub use filesystem::{Access, Mount, MountParseError};
-pub use limits::Limits;
+pub use limits::{Limits, MIN_HANDLES};
 pub use network::{
     Denials, HostPattern, NetworkAccess, NetworkGrants, NetworkGuard, NetworkRequest,
     OriginPattern, Refusal, Scheme, Target, TargetHost, TcpGrant, special_use,
@@ -129,7 +130,8 @@ impl Grants {
 
     /// Build the WASI context for one call; `guard` checks its sockets.
     ///
-    /// TCP sockets can be created, but every address passes [`NetworkGuard::check_socket`]:
+    /// TCP sockets can be created only with an effective `[network].tcp` grant, and every address
+    /// passes [`NetworkGuard::check_socket`]:
     /// only connections to `[network].tcp` grants get through, and each refusal is logged and
     /// recorded with a clear message. UDP is off. Name lookups (`wasi:sockets/ip-name-lookup`)
     /// are on only when a TCP grant is a DNS name, and then only for those names
@@ -158,7 +160,8 @@ impl Grants {
                 Stream::Stderr,
                 emissions.clone(),
             ))
-            .allow_tcp(true)
+            // No OS socket at all without a TCP grant (see `runtime::descriptors`).
+            .allow_tcp(!self.network.effective.tcp.is_empty())
             .socket_addr_check(move |addr, usage| {
                 let check = check.clone();
                 Box::pin(async move { check.check_socket(addr, usage).await })
@@ -185,6 +188,7 @@ mod tests {
             guest: guest.into(),
             host: std::env::temp_dir(),
             access,
+            quota: None,
         }
     }
 

@@ -14,6 +14,13 @@
 //!    certificate name = the requested host), then HTTP/1.1 with hyper. The `Host` header is the
 //!    authority the guest asked for (wasi-http sets it and guests cannot override it).
 //!
+//! Before all of this, a request whose authority carries user information (`user@host`, RFC 3986
+//! §3.2.1) is refused with `HTTP-request-URI-invalid` and a denial naming why ([`no_userinfo`]):
+//! wasi-http would copy the whole authority, user information included, into `Host`, so
+//! `evil.example:80@127.0.0.1:8080` would reach a granted server as
+//! `Host: evil.example:80@127.0.0.1:8080`. Refusing (rather than stripping) keeps what is sent
+//! exactly what the guest asked for; credentials belong in an `Authorization` header.
+//!
 //! Every wait is bounded by the call's deadline, because a guest blocked in a host call is not
 //! interrupted by the epoch deadline until it returns.
 
@@ -34,25 +41,38 @@ use tokio::net::TcpStream;
 use wasmtime_wasi_http::io::TokioIo;
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
 
+use super::handles::{FdBudget, Held, Kind};
 use crate::grants::{NetworkGuard, Refusal, Scheme, Target, TargetHost};
+
+/// Largest write to an outgoing body's stream, and so what the host buffers per body (wasmtime's
+/// default is 1 MiB): see [`crate::runtime::http_budget`], which charges it to the call's memory.
+pub const BODY_CHUNK: usize = 64 << 10;
 
 /// What `send_request` resolves to: the response and the future that drives the connection.
 type Sent = Result<(http::Response<WasiBody>, IoFuture), Error>;
 type IoFuture = Box<dyn Future<Output = Result<(), Error>> + Send>;
 
-/// The `wasi:http` hooks of one call: everything default except sending.
+/// The `wasi:http` hooks of one call: everything default except sending and the size of body
+/// chunks ([`BODY_CHUNK`]).
 pub struct CheckedHooks {
     guard: NetworkGuard,
+    /// Each connection holds one socket of the call's budget (`[limits] max_sockets`).
+    budget: FdBudget,
 }
 
 impl CheckedHooks {
-    pub fn new(guard: NetworkGuard) -> Self {
-        Self { guard }
+    pub fn new(guard: NetworkGuard, budget: FdBudget) -> Self {
+        Self { guard, budget }
     }
 
     /// The network checks of this call (also used for name lookups).
     pub fn guard(&self) -> &NetworkGuard {
         &self.guard
+    }
+
+    /// The call's open files and sockets.
+    pub fn budget(&self) -> &FdBudget {
+        &self.budget
     }
 }
 
@@ -64,17 +84,30 @@ impl WasiHttpHooks for CheckedHooks {
         _fut: Box<dyn Future<Output = Result<(), Error>> + Send>,
     ) -> Box<dyn Future<Output = Sent> + Send> {
         let guard = self.guard.clone();
-        Box::new(async move { send_checked(guard, request, options).await })
+        let budget = self.budget.clone();
+        Box::new(async move { send_checked(guard, budget, request, options).await })
+    }
+
+    fn p2_outgoing_body_chunk_size(&mut self) -> usize {
+        BODY_CHUNK
     }
 }
 
 /// Check `request` against the plugin's grants, then send it to the checked addresses.
 async fn send_checked(
     guard: NetworkGuard,
+    budget: FdBudget,
     request: http::Request<WasiBody>,
     options: Option<RequestOptions>,
 ) -> Sent {
     let uri = request.uri();
+    if let Err(why) = no_userinfo(uri) {
+        guard.denials.record(
+            &guard.plugin,
+            format!("HTTP request denied for plugin \"{}\": {why}", guard.plugin),
+        );
+        return Err(Error::HttpRequestUriInvalid);
+    }
     let target = match (uri.scheme_str(), uri.host()) {
         (Some(scheme), Some(host)) => Target::http(scheme, host, uri.port_u16()),
         _ => Err("the request has no scheme or host".to_string()),
@@ -88,7 +121,37 @@ async fn send_checked(
         guard.resolve(&target, pattern).await.map_err(refusal)?
     };
     let timeouts = Timeouts::new(guard.deadline, options);
-    send_to(&target, &addrs, request, timeouts).await
+    // The connection's socket, held until the connection is done (its future is dropped).
+    let held = budget.acquire(Kind::Socket).map_err(|e| {
+        guard.denials.record(
+            &guard.plugin,
+            format!(
+                "HTTP request to {target} refused for plugin \"{}\": {e}",
+                guard.plugin
+            ),
+        );
+        Error::ConnectionLimitReached
+    })?;
+    send_to(&target, &addrs, request, timeouts, held).await
+}
+
+/// Refuse a URI whose authority has user information (`userinfo@host[:port]`, RFC 3986 §3.2.1).
+///
+/// # Errors
+/// A sentence saying why, naming the host (after the last `@`) but never the user information,
+/// which may hold a password.
+fn no_userinfo(uri: &http::Uri) -> Result<(), String> {
+    let Some(authority) = uri.authority() else {
+        return Ok(());
+    };
+    match authority.as_str().rsplit_once('@') {
+        None => Ok(()),
+        Some((_, host)) => Err(format!(
+            "the authority of the request to host '{host}' has user information ('user@host', \
+             RFC 3986 §3.2.1), which would be sent in the Host header; such requests are refused \
+             (send credentials in an Authorization header)"
+        )),
+    }
 }
 
 fn refusal(r: Refusal) -> Error {
@@ -171,6 +234,7 @@ async fn send_to(
     addrs: &[SocketAddr],
     mut request: http::Request<WasiBody>,
     timeouts: Timeouts,
+    held: Held,
 ) -> Sent {
     let tcp = connect(addrs, &timeouts).await?;
     let stream: Box<dyn Stream> = if target.scheme == Some(Scheme::Https) {
@@ -224,6 +288,7 @@ async fn send_to(
         .map_err(|_| Error::ConnectionReadTimeout)??;
 
     let io: IoFuture = Box::new(async move {
+        let _socket = held;
         match conn {
             Some(conn) => conn.await.map_err(Error::from),
             None => Ok(()),
@@ -278,5 +343,33 @@ impl Body for TimedBody {
 
     fn size_hint(&self) -> http_body::SizeHint {
         self.incoming.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::no_userinfo;
+
+    #[test]
+    fn userinfo_is_refused_without_echoing_it() {
+        for ok in [
+            "http://127.0.0.1:8080/x",
+            "https://example.com",
+            "/path?q=a@b",
+        ] {
+            assert!(no_userinfo(&ok.parse().unwrap()).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://evil.example:80@127.0.0.1:8080/",
+            "https://user:s3cret@example.com/",
+            "http://@example.com/",
+        ] {
+            let why = no_userinfo(&bad.parse().unwrap()).unwrap_err();
+            assert!(why.contains("user information"), "{bad}: {why}");
+            assert!(
+                !why.contains("s3cret") && !why.contains("evil"),
+                "{bad}: {why}"
+            );
+        }
     }
 }

@@ -12,8 +12,12 @@
 pub mod bindings;
 pub mod cache;
 pub mod cpu;
+pub mod descriptors;
 pub mod emissions;
+pub mod fs_guard;
+pub mod handles;
 pub mod http;
+pub mod http_budget;
 pub mod lookup;
 pub mod output;
 pub mod plugin;
@@ -218,6 +222,13 @@ impl Runtime {
         // every request passes `http::CheckedHooks`.
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
             .map_err(|e| anyhow::anyhow!("linking wasi:http: {e}"))?;
+        // Budgets: open files and sockets counted, HTTP host memory charged.
+        descriptors::count_descriptors(&mut linker)
+            .map_err(|e| anyhow::anyhow!("linking the descriptor budgets: {e}"))?;
+        http_budget::charge_http_memory(&mut linker)
+            .map_err(|e| anyhow::anyhow!("linking the HTTP memory budget: {e}"))?;
+        fs_guard::guard_filesystem(&mut linker)
+            .map_err(|e| anyhow::anyhow!("linking the filesystem checks: {e}"))?;
         bindings::capsule::plugin::host::add_to_linker::<_, HasSelf<CallState>>(
             &mut linker,
             |state| state,

@@ -20,6 +20,7 @@ use super::bindings::{completions, plugin, prompts, resources, tools, types, up,
 use super::cache::ContentHash;
 use super::cpu::CpuShare;
 use super::emissions::Emissions;
+use super::handles::FdBudget;
 use super::http::CheckedHooks;
 use super::result_size;
 use super::state::Interrupt;
@@ -42,7 +43,7 @@ pub enum LoadError {
     #[error("the component does not compile: {0}")]
     Compile(String),
     #[error(
-        "compiling the component took longer than {} (limits.compile_timeout); raise it in the \
+        "compiling the component took longer than {} ([limits] compile_timeout); raise it in the \
          plugin's policy if the component is known to be big",
         humantime::format_duration(*.0)
     )]
@@ -79,12 +80,16 @@ pub enum CallError {
     Trap(String),
     #[error("the plugin ran longer than its time limit of {0:?}")]
     Timeout(Duration),
-    #[error("the plugin exceeded its memory limit of {}", ByteSize(*.0 as u64))]
+    #[error("the plugin exceeded its memory limit of {} ([limits] memory)", ByteSize(*.0 as u64))]
     MemoryLimit(usize),
-    #[error("the plugin returned {} of output, over its limit of {} (limits.max_output)", ByteSize(*.size as u64), ByteSize(*.limit as u64))]
+    /// A handle budget ran out (open files, sockets, resource handles): the message names the
+    /// limit and its `[limits]` key.
+    #[error("{0}")]
+    OverLimit(String),
+    #[error("the plugin returned {} of output, over its limit of {} ([limits] max_output)", ByteSize(*.size as u64), ByteSize(*.limit as u64))]
     OutputTooLarge { size: usize, limit: usize },
     #[error(
-        "the plugin returned {count} content blocks, over its limit of {limit} (limits.max_content_blocks)"
+        "the plugin returned {count} content blocks, over its limit of {limit} ([limits] max_content_blocks)"
     )]
     TooManyBlocks { count: usize, limit: usize },
     #[error("the plugin is busy: {0} calls are running and none finished in time; try again later")]
@@ -685,17 +690,19 @@ impl PluginImage {
             .wasi_ctx(&guard, &self.emissions)
             .map_err(|e| CallError::Setup(format!("{e:#}")))?;
         let denials = guard.denials.clone();
+        let budget = FdBudget::new(limits.max_open_files, limits.max_sockets);
         let state = CallState::new(
             self.name.clone(),
             wasi,
-            CheckedHooks::new(guard),
+            CheckedHooks::new(guard, budget),
             denials,
-            limits.memory_bytes,
+            &self.grants,
             scope,
             self.emissions.clone(),
         );
         let mut store = Store::new(self.runtime.engine(), state);
         store.limiter(|state| state.limiter());
+        store.set_max_component_handles(limits.max_handles);
         store.set_epoch_deadline(1);
         let cpu = self.cpu.clone();
         store.epoch_deadline_callback(move |mut ctx| {
@@ -763,7 +770,10 @@ impl PluginImage {
             None if state.memory.exceeded => {
                 CallError::MemoryLimit(self.grants.limits.memory_bytes)
             }
-            None => trap(error),
+            None => match state.limit_error(&error) {
+                Some(why) => CallError::OverLimit(why),
+                None => trap(error),
+            },
         })
     }
 }

@@ -23,8 +23,9 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 use super::bindings::capsule::plugin::{host, types};
 use super::bindings::{up, v1};
 use super::emissions::{Emissions, escape};
+use super::handles::{CallHandles, Ledger};
 use super::http::CheckedHooks;
-use crate::grants::Denials;
+use crate::grants::{Denials, Grants, Limits, Mount};
 
 /// What a call is serving: the client to report to and the cancellation signal.
 ///
@@ -95,6 +96,16 @@ pub struct CallState {
     pub(crate) denials: Denials,
     pub(crate) table: ResourceTable,
     pub(crate) memory: MemoryBudget,
+    /// Host bytes charged per table entry (HTTP fields, requests and their body buffers).
+    pub(crate) host_bytes: Ledger<usize>,
+    /// Open files and sockets of this call (`runtime::handles`).
+    pub(crate) handles: CallHandles,
+    /// The plugin's limits.
+    pub(crate) limits: Limits,
+    /// The plugin's mounts (for the symlink and quota checks of `runtime::fs_guard`).
+    pub(crate) mounts: Vec<Mount>,
+    /// Why a host budget (other than memory) ended the call, naming the limit and policy key.
+    pub(crate) over_limit: Option<String>,
     pub(crate) scope: RequestScope,
     /// Why the epoch callback stopped the call, if it did.
     pub(crate) interrupt: Option<Interrupt>,
@@ -116,29 +127,41 @@ pub enum Interrupt {
 }
 
 impl CallState {
-    /// The state of one call: `wasi` and `hooks` come from the plugin's grants, and `denials`
-    /// is the log their checks write to.
+    /// The state of one call: `wasi` and `hooks` come from the plugin's `grants`, and `denials`
+    /// is the log their checks write to. The resource table holds at most
+    /// `grants.limits.max_handles` entries; `hooks` must share this call's [`FdBudget`]
+    /// ([`CheckedHooks::budget`]).
     pub fn new(
         plugin: Arc<str>,
         wasi: WasiCtx,
         hooks: CheckedHooks,
         denials: Denials,
-        memory_limit: usize,
+        grants: &Grants,
         scope: RequestScope,
         emissions: Arc<Emissions>,
     ) -> Self {
+        let limits = grants.limits;
+        let mut table = ResourceTable::new();
+        table.set_max_capacity(limits.max_handles);
+        let handles = CallHandles::new(hooks.budget().clone());
         Self {
             plugin,
             wasi,
             http: WasiHttpCtx::new(),
             hooks,
             denials,
-            table: ResourceTable::new(),
+            table,
             memory: MemoryBudget {
-                limit: memory_limit,
+                limit: limits.memory_bytes,
                 used: 0,
+                host: 0,
                 exceeded: false,
             },
+            host_bytes: Ledger::default(),
+            handles,
+            limits,
+            mounts: grants.mounts.clone(),
+            over_limit: None,
             scope,
             interrupt: None,
             last_progress: None,
@@ -150,15 +173,96 @@ impl CallState {
     pub(crate) fn limiter(&mut self) -> &mut dyn ResourceLimiter {
         &mut self.memory
     }
+
+    /// End the call because of `why` (a host budget ran out): the trap to return from a host
+    /// function; [`Self::limit_error`] later gives `why` back.
+    pub(crate) fn over(&mut self, why: String) -> wasmtime::Error {
+        tracing::warn!(plugin = %self.plugin, "{why}");
+        let error = wasmtime::format_err!("{why}");
+        self.over_limit = Some(why);
+        error
+    }
+
+    /// If the call failed because a handle budget ran out, why (naming the limit and its policy
+    /// key): one set by [`Self::over`], or a full resource table (`[limits] max_handles`), or
+    /// wasmtime's component handle limit of the store (the same key).
+    pub(crate) fn limit_error(&self, error: &wasmtime::Error) -> Option<String> {
+        if let Some(why) = &self.over_limit {
+            return Some(why.clone());
+        }
+        let full = error.chain().any(|e| {
+            matches!(
+                e.downcast_ref::<wasmtime::component::ResourceTableError>(),
+                Some(wasmtime::component::ResourceTableError::Full)
+            ) || e.to_string().contains("store handle limit exceeded")
+        });
+        full.then(|| {
+            format!(
+                "the plugin exceeded its limit of {} resource handles held at once by one call \
+                 ([limits] max_handles)",
+                self.limits.max_handles
+            )
+        })
+    }
+
+    /// Make room for `extra` host bytes (charged next with [`Self::charge_host`]).
+    ///
+    /// # Errors
+    /// The call's memory budget (`[limits] memory`: linear memory plus host bytes) cannot take
+    /// them even after giving back the charges of dropped entries; the call then ends as over its
+    /// memory limit.
+    pub(crate) fn reserve_host(&mut self, extra: usize) -> wasmtime::Result<()> {
+        if self.memory.fits(extra) {
+            return Ok(());
+        }
+        let memory = &mut self.memory;
+        self.host_bytes
+            .reconcile(&mut self.table, |bytes| memory.host -= bytes);
+        if self.memory.fits(extra) {
+            return Ok(());
+        }
+        self.memory.exceeded = true;
+        Err(wasmtime::format_err!(
+            "host-side memory for the plugin ({} bytes held, {extra} more asked) would exceed its \
+             memory limit of {} bytes ([limits] memory)",
+            self.memory.host,
+            self.memory.limit
+        ))
+    }
+
+    /// Charge `bytes` of host memory to the table entry `rep` (of type `T`), replacing what it
+    /// was charged before. Call [`Self::reserve_host`] first: this never fails.
+    pub(crate) fn charge_host<T: std::any::Any>(&mut self, rep: u32, bytes: usize) {
+        let old = self.host_bytes.insert::<T>(rep, bytes).unwrap_or(0);
+        self.memory.host = self.memory.host - old + bytes;
+    }
+
+    /// Take the charge of entry `rep` (of type `T`) off the ledger, to move it to another entry.
+    pub(crate) fn uncharge_host<T: std::any::Any>(&mut self, rep: u32) -> usize {
+        let bytes = self.host_bytes.remove::<T>(rep).unwrap_or(0);
+        self.memory.host -= bytes;
+        bytes
+    }
 }
 
-/// Total linear memory of one instance: every memory counts against one budget (wasmtime's
-/// `StoreLimits` bounds each memory separately).
+/// Total memory of one call: every linear memory of the instance, plus the host-side bytes it
+/// made the host hold (HTTP fields, requests and body buffers, see `runtime::http_budget`), count
+/// against one budget, `[limits] memory` (wasmtime's `StoreLimits` bounds each memory separately).
 pub struct MemoryBudget {
     limit: usize,
+    /// Bytes of linear memory.
     used: usize,
+    /// Host bytes charged (the sum of `CallState::host_bytes`).
+    host: usize,
     /// A growth was refused: if the call then fails, it failed for lack of memory.
     pub(crate) exceeded: bool,
+}
+
+impl MemoryBudget {
+    /// Whether `extra` more bytes stay within the limit.
+    fn fits(&self, extra: usize) -> bool {
+        self.used.saturating_add(self.host).saturating_add(extra) <= self.limit
+    }
 }
 
 /// Most table elements one instance may have (function tables of big guests reach ~10^5).
@@ -172,7 +276,7 @@ impl ResourceLimiter for MemoryBudget {
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
         let extra = desired.saturating_sub(current);
-        if self.used.saturating_add(extra) > self.limit {
+        if !self.fits(extra) {
             self.exceeded = true;
             return Ok(false);
         }

@@ -39,7 +39,7 @@ pub enum CheckError {
     /// The deadline passed before the check finished (or before it could start).
     #[error(
         "checking it against its schema did not finish within the call's time limit \
-         (limits.timeout)"
+         ([limits] timeout)"
     )]
     Timeout,
 }

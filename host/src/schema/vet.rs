@@ -91,7 +91,7 @@ const REFS: &[&str] = &["$ref", "$dynamicRef", "$recursiveRef"];
 pub fn vet(schema: &Value, bytes: usize, limits: &SchemaLimits) -> Result<usize, String> {
     if bytes > limits.max_bytes {
         return Err(format!(
-            "the schema is {bytes} bytes, over the limit of {} (limits.max_schema)",
+            "the schema is {bytes} bytes, over the limit of {} ([limits] max_schema)",
             limits.max_bytes
         ));
     }
@@ -359,7 +359,7 @@ mod tests {
 
         let err = vet(&json!({}), 300 << 10, &SchemaLimits::default()).unwrap_err();
         assert!(
-            err.contains("over the limit of 262144 (limits.max_schema)"),
+            err.contains("over the limit of 262144 ([limits] max_schema)"),
             "{err}"
         );
 

@@ -2,6 +2,10 @@
 //! (`tests/e2e/test_sandbox.py`) assert that every attempt is refused with a clear error. Never
 //! grant it anything you care about.
 //!
+//! Its resource tools (`open_sockets`, `open_files`, `http_fields`, `write_big`, `set_size`,
+//! `symlink`, `http_get_userinfo`) try to exhaust or abuse the host itself; the tests in
+//! `tests/e2e/test_budgets_handles.py` assert each is bounded and that other plugins keep working.
+//!
 //! It requests `/data` read-write, the variable `MALLORY_ALLOWED` and the network `*` (whatever the
 //! operator grants, so tests can grant a `[network] tcp` address), so tests can grant less
 //! (read-only) or nothing and check what it really gets.
@@ -141,6 +145,202 @@ struct BytesArgs {
     bytes: usize,
 }
 
+#[derive(Deserialize, JsonSchema)]
+struct CountArgs {
+    /// How many to open (and keep open until the call ends)
+    n: usize,
+}
+
+#[derive(Serialize, JsonSchema)]
+struct Opened {
+    opened: usize,
+}
+
+/// Create `n` TCP sockets without connecting them, and hold them.
+fn open_sockets(args: CountArgs) -> Result<Opened, ToolError> {
+    use wasip2::sockets::network::IpAddressFamily;
+    use wasip2::sockets::tcp_create_socket::create_tcp_socket;
+    let mut held = Vec::new();
+    for i in 0..args.n {
+        let socket = create_tcp_socket(IpAddressFamily::Ipv4).map_err(|e| {
+            ToolError::denied(format!("socket {} of {} refused: {e:?}", i + 1, args.n))
+        })?;
+        held.push(socket);
+    }
+    Ok(Opened { opened: held.len() })
+}
+
+/// Open `/data/f0` … `/data/f{n-1}` (created if missing), and hold them.
+fn open_files(args: CountArgs) -> Result<Opened, ToolError> {
+    let mut held = Vec::new();
+    for i in 0..args.n {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(format!("/data/f{i}"))
+            .map_err(|e| ToolError::denied(format!("file {} of {} refused: {e}", i + 1, args.n)))?;
+        held.push(file);
+    }
+    Ok(Opened { opened: held.len() })
+}
+
+#[derive(Deserialize, JsonSchema)]
+struct FieldsArgs {
+    /// How many `wasi:http` fields resources to create and hold
+    n: usize,
+    /// Bytes of header value in each
+    bytes: usize,
+}
+
+/// Create `n` `wasi:http` fields, each holding a header of `bytes` bytes, and hold them: memory
+/// the host allocates for the guest.
+fn http_fields(args: FieldsArgs) -> Result<Opened, ToolError> {
+    use wasip2::http::types::Fields;
+    let value = vec![b'a'; args.bytes];
+    let mut held = Vec::new();
+    for i in 0..args.n {
+        let fields = Fields::new();
+        fields.append("x-pad", &value).map_err(|e| {
+            ToolError::denied(format!("fields {} of {} refused: {e:?}", i + 1, args.n))
+        })?;
+        held.push(fields);
+    }
+    Ok(Opened { opened: held.len() })
+}
+
+#[derive(Deserialize, JsonSchema)]
+struct SymlinkArgs {
+    /// What the link points to, e.g. `../secret.txt`
+    target: String,
+    /// The link to create, e.g. `/data/sub/link`
+    link: String,
+}
+
+/// `wasi:filesystem` `symlink-at` on the preopened directory that holds `link` (std has no
+/// stable symlink call on WASI).
+fn symlink(args: SymlinkArgs) -> Result<Done, ToolError> {
+    let (dir, rel) = preopen(&args.link)?;
+    dir.symlink_at(&args.target, &rel)
+        .map_err(|e| ToolError::denied(format!("symlink-at refused: {e:?}")))?;
+    Ok(Done { done: true })
+}
+
+#[derive(Deserialize, JsonSchema)]
+struct WriteBigArgs {
+    path: String,
+    /// Bytes to write (in 4 KiB writes)
+    bytes: usize,
+}
+
+#[derive(Serialize, JsonSchema)]
+struct Written {
+    written: usize,
+}
+
+/// The preopened directory holding `path` and the path relative to it.
+fn preopen(path: &str) -> Result<(wasip2::filesystem::types::Descriptor, String), ToolError> {
+    wasip2::filesystem::preopens::get_directories()
+        .into_iter()
+        .find_map(|(dir, root)| {
+            let rel = path
+                .strip_prefix(root.trim_end_matches('/'))?
+                .strip_prefix('/')?;
+            Some((dir, rel.to_string()))
+        })
+        .ok_or_else(|| ToolError::not_found(format!("no preopened directory holds {path}")))
+}
+
+/// Write `bytes` bytes to `path` through a `write-via-stream` stream, 64 KiB at a time; a failed
+/// write reports the stream's `filesystem-error-code`.
+fn write_big(args: WriteBigArgs) -> Result<Written, ToolError> {
+    use wasip2::filesystem::types::{DescriptorFlags, OpenFlags, PathFlags, filesystem_error_code};
+    use wasip2::io::streams::StreamError;
+    let (dir, rel) = preopen(&args.path)?;
+    let file = dir
+        .open_at(
+            PathFlags::empty(),
+            &rel,
+            OpenFlags::CREATE | OpenFlags::TRUNCATE,
+            DescriptorFlags::WRITE,
+        )
+        .map_err(|e| ToolError::denied(format!("open-at refused: {e:?}")))?;
+    let stream = file
+        .write_via_stream(0)
+        .map_err(|e| ToolError::denied(format!("write-via-stream refused: {e:?}")))?;
+    let chunk = vec![b'w'; 4096];
+    let mut written = 0;
+    while written < args.bytes {
+        let n = chunk.len().min(args.bytes - written);
+        match stream.blocking_write_and_flush(&chunk[..n]) {
+            Ok(()) => written += n,
+            Err(StreamError::LastOperationFailed(e)) => {
+                return Err(ToolError::denied(format!(
+                    "write failed after {written} bytes: {:?}",
+                    filesystem_error_code(&e)
+                )));
+            }
+            Err(StreamError::Closed) => return Err(ToolError::denied("the stream closed")),
+        }
+    }
+    Ok(Written { written })
+}
+
+#[derive(Deserialize, JsonSchema)]
+struct SetSizeArgs {
+    path: String,
+    /// New length in bytes (a sparse extension)
+    size: u64,
+}
+
+fn set_size(args: SetSizeArgs) -> Result<Done, ToolError> {
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&args.path)?;
+    file.set_len(args.size)
+        .map_err(|e| ToolError::denied(format!("set_len failed: {e} ({:?})", e.kind())))?;
+    Ok(Done { done: true })
+}
+
+#[derive(Deserialize, JsonSchema)]
+struct UserinfoArgs {
+    /// `http://` authority with user information, e.g. `evil.example:80@127.0.0.1:8080`
+    authority: String,
+}
+
+#[derive(Serialize, JsonSchema)]
+struct Status {
+    status: u16,
+}
+
+/// GET `http://{authority}/` with the authority as given (user information included).
+fn http_get_userinfo(args: UserinfoArgs) -> Result<Status, ToolError> {
+    use wasip2::http::outgoing_handler;
+    use wasip2::http::types::{Fields, OutgoingRequest, Scheme};
+    let request = OutgoingRequest::new(Fields::new());
+    request
+        .set_scheme(Some(&Scheme::Http))
+        .map_err(|()| ToolError::internal("scheme"))?;
+    request
+        .set_authority(Some(&args.authority))
+        .map_err(|()| ToolError::invalid_arguments("the authority was refused by set-authority"))?;
+    request
+        .set_path_with_query(Some("/"))
+        .map_err(|()| ToolError::internal("path"))?;
+    let pending = outgoing_handler::handle(request, None)
+        .map_err(|e| ToolError::denied(format!("request refused: {e:?}")))?;
+    pending.subscribe().block();
+    match pending.get() {
+        Some(Ok(Ok(response))) => Ok(Status {
+            status: response.status(),
+        }),
+        Some(Ok(Err(e))) => Err(ToolError::denied(format!("request failed: {e:?}"))),
+        _ => Err(ToolError::internal("the response was lost")),
+    }
+}
+
 fn output(args: BytesArgs) -> Result<ToolOutput, ToolError> {
     Ok(ToolOutput::text("m".repeat(args.bytes)))
 }
@@ -162,5 +362,12 @@ capsule_plugin::plugin! {
         tool("connect", "Open a TCP connection", connect),
         tool("connect_and_read", "Open a TCP connection and read until the peer closes", connect_and_read),
         tool("output", "Return a text block of the given size", output),
+        tool("open_sockets", "Create n TCP sockets and hold them", open_sockets),
+        tool("open_files", "Open n files under /data and hold them", open_files),
+        tool("http_fields", "Create n wasi:http fields of `bytes` bytes each and hold them", http_fields),
+        tool("symlink", "Create a symbolic link", symlink),
+        tool("write_big", "Write many bytes to a file", write_big),
+        tool("set_size", "Set a file's length", set_size),
+        tool("http_get_userinfo", "GET http://AUTHORITY/ with user information in the authority", http_get_userinfo),
     ],
 }

@@ -169,6 +169,28 @@ impl NetworkGuard {
         }
     }
 
+    /// Whether the guest may create a TCP socket at all (`wasi:sockets/tcp-create-socket`): only
+    /// with an effective `[network].tcp` grant, so a plugin without one never gets an OS socket.
+    /// A refusal is recorded.
+    pub fn check_tcp_socket(&self) -> bool {
+        if !self.access.effective.tcp.is_empty() {
+            return true;
+        }
+        let reason = if self.access.granted.tcp.is_empty() {
+            format!(
+                "nothing is granted in [network].tcp in {}, so no socket is created",
+                self.access.policy
+            )
+        } else {
+            format!(
+                "[network].tcp in {} grants addresses the plugin does not request",
+                self.access.policy
+            )
+        };
+        self.deny(&"tcp (a new socket)", &reason);
+        false
+    }
+
     /// Whether the guest may resolve `name` (`wasi:sockets/ip-name-lookup`): IP literals (no DNS
     /// involved) and the DNS names of `[network].tcp` grants only. A refusal is recorded.
     pub fn check_lookup(&self, name: &str) -> bool {
