@@ -50,7 +50,7 @@ pub enum LoadError {
     CompileTimeout(Duration),
     #[error(
         "the plugin took longer than {} to describe itself (describe and list-*, \
-         limits.load_timeout); these calls must be static and cheap",
+         [limits] load_timeout); these calls must be static and cheap",
         humantime::format_duration(*.0)
     )]
     LoadTimeout(Duration),
@@ -648,8 +648,7 @@ impl PluginImage {
         &self,
         scope: RequestScope,
     ) -> Pin<Box<dyn Future<Output = Result<Call, CallError>> + Send + '_>> {
-        let deadline = Instant::now() + self.grants.limits.call_timeout;
-        Box::pin(self.start_unboxed(scope, deadline))
+        Box::pin(self.start_unboxed(scope, None))
     }
 
     /// [`Self::start`] for a call that must end by `deadline` instead of after the call timeout.
@@ -658,22 +657,28 @@ impl PluginImage {
         scope: RequestScope,
         deadline: Instant,
     ) -> Pin<Box<dyn Future<Output = Result<Call, CallError>> + Send + '_>> {
-        Box::pin(self.start_unboxed(scope, deadline))
+        Box::pin(self.start_unboxed(scope, Some(deadline)))
     }
 
+    /// A call waits up to its timeout for one of the plugin's concurrency slots, then has its
+    /// whole timeout to run; with `until`, both fit before that instant.
     async fn start_unboxed(
         &self,
         scope: RequestScope,
-        deadline: Instant,
+        until: Option<Instant>,
     ) -> Result<Call, CallError> {
         let limits = self.grants.limits;
+        let wait_until = until.unwrap_or_else(|| Instant::now() + limits.call_timeout);
         let permit = match self.slots.clone().try_acquire_owned() {
             Ok(permit) => permit,
-            Err(_) => tokio::time::timeout_at(deadline.into(), self.slots.clone().acquire_owned())
-                .await
-                .map_err(|_| CallError::Busy(limits.max_concurrency))?
-                .map_err(|_| CallError::Busy(limits.max_concurrency))?,
+            Err(_) => {
+                tokio::time::timeout_at(wait_until.into(), self.slots.clone().acquire_owned())
+                    .await
+                    .map_err(|_| CallError::Busy(limits.max_concurrency))?
+                    .map_err(|_| CallError::Busy(limits.max_concurrency))?
+            }
         };
+        let deadline = until.unwrap_or_else(|| Instant::now() + limits.call_timeout);
         let slot = self
             .runtime
             .instance_slot(deadline.saturating_duration_since(Instant::now()))
