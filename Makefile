@@ -118,8 +118,8 @@ clean:
 # generated part of BENCHMARKS.md. About 10 minutes on 2 cores once everything is built (the release
 # profile's LTO builds take about half an hour more on a fresh clone).
 BENCH_OUT := target/bench
-BENCH_PLUGINS := hello textkit notes
-BENCH_SUITE = --examples $(EXAMPLES_DIR) --hello $(PLUGIN_OUT)/hello.wasm
+BENCH_PLUGINS := hello textkit notes hostile
+BENCH_SUITE = --examples $(EXAMPLES_DIR) --hello $(PLUGIN_OUT)/hello.wasm --spinner $(PLUGIN_OUT)/hostile.wasm
 
 .PHONY: bench bench-plugins test-bench
 
@@ -131,14 +131,15 @@ bench: bench-plugins
 	  --native target/release/capsule-native-baseline --out $(BENCH_OUT) --update BENCHMARKS.md \
 	  --plot tests/bench/results/latency.svg --plot-link tests/bench/results/latency.svg
 
-# Only the Rust example plugins the suite serves (no guest-language toolchains needed).
+# Only the Rust plugins the suite serves (no guest-language toolchains needed): the examples, and the
+# hostile fixture whose `spin` tool loads the CPU in the fairness run.
 bench-plugins: wasm-target
 	@mkdir -p $(PLUGIN_OUT) $(EXAMPLES_DIR)
 	@for p in $(BENCH_PLUGINS); do \
 	  $(CARGO) build --quiet --profile plugin --target wasm32-wasip2 -p $$p || exit 1; \
 	  cp target/wasm32-wasip2/plugin/$$p.wasm $(PLUGIN_OUT)/$$p.wasm; \
-	  cp $(PLUGIN_OUT)/$$p.wasm $(EXAMPLES_DIR)/; \
 	done
+	@for p in $(EXAMPLES); do cp $(PLUGIN_OUT)/$$p.wasm $(EXAMPLES_DIR)/; done
 	@cp plugins/notes/notes.toml $(EXAMPLES_DIR)/notes.toml
 
 # Keeps the harness from rotting: its unit tests, then the whole suite once on a tiny workload against

@@ -19,6 +19,7 @@
 //! for how load is generated and what is timed. By default the client runs on one thread, so
 //! on a small machine it takes at most one core from the server.
 
+mod fairness;
 mod http;
 mod load;
 mod plot;

@@ -19,6 +19,8 @@
 //! 3. Plugin count: Capsule with 1, 10 and 100 copies of `hello` (warm cache; cold once):
 //!    start-up and RSS when ready, and RSS growth per idle plugin between 10 and 100.
 //! 4. Hot reload: see [`crate::reload`].
+//! 4b. Fairness: `hello_greet` p50 next to 8 spinning calls of another plugin ÷ its idle p50
+//!    (issue #14): see [`crate::fairness`].
 //! 5. Instance creation: the criterion benchmark `host/benches/instantiate.rs`, run before the
 //!    suite by `make bench`; its estimates are read from `target/criterion`.
 //!
@@ -36,6 +38,7 @@ use clap::Args;
 use serde::Serialize;
 use serde_json::json;
 
+use crate::fairness::{self, FairnessResult};
 use crate::load::{self, LevelPlan, Workload};
 use crate::proto::{self, Era};
 use crate::reload::{self, ReloadResult};
@@ -58,6 +61,9 @@ pub struct SuiteArgs {
     /// The hello component (copied for the plugin-count runs, dropped for hot reload).
     #[arg(long, default_value = "target/plugins/hello.wasm")]
     hello: PathBuf,
+    /// The hostile fixture component, whose `spin` tool loads the CPU for the fairness run.
+    #[arg(long, default_value = "target/plugins/hostile.wasm")]
+    spinner: PathBuf,
     /// Output directory.
     #[arg(long, default_value = "target/bench")]
     out: PathBuf,
@@ -76,7 +82,7 @@ pub struct SuiteArgs {
     /// A tiny workload (seconds, not minutes): checks that everything runs.
     #[arg(long)]
     quick: bool,
-    /// Parts to run (default all): headline, load, startup, scaling, reload.
+    /// Parts to run (default all): headline, load, startup, scaling, reload, fairness.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
 }
@@ -150,6 +156,7 @@ pub struct SuiteReport {
     pub startups: Vec<NamedStartup>,
     pub scaling: Vec<Scaling>,
     pub reload: Option<ReloadResult>,
+    pub fairness: Option<FairnessResult>,
     pub criterion: Vec<CriterionEstimate>,
     pub bar: Vec<BarRow>,
     /// Parts not measured, and why.
@@ -391,6 +398,7 @@ pub async fn run(a: SuiteArgs) -> anyhow::Result<()> {
         startups: Vec::new(),
         scaling: Vec::new(),
         reload: None,
+        fairness: None,
         criterion: Vec::new(),
         bar: Vec::new(),
         missing: Vec::new(),
@@ -608,6 +616,17 @@ pub async fn run(a: SuiteArgs) -> anyhow::Result<()> {
         match reload::measure(&cmd, &a.hello, if a.quick { 2 } else { 10 }, Some(&log)).await {
             Ok(r) => report.reload = Some(r),
             Err(e) => report.failures.push(format!("hot reload: {e:#}")),
+        }
+    }
+
+    // 4b. Fairness.
+    if want("fairness") {
+        eprintln!("capsule-bench: fairness");
+        let cmd = format!("{capsule} serve --plugins {{dir}} --cache-dir {{tmp}}/cache");
+        let calls = if a.quick { 20 } else { 300 };
+        match fairness::measure(&cmd, &a.hello, &a.spinner, calls, Some(&log)).await {
+            Ok(r) => report.fairness = Some(r),
+            Err(e) => report.failures.push(format!("fairness: {e:#}")),
         }
     }
 
@@ -843,6 +862,24 @@ fn bar(r: &SuiteReport) -> Vec<BarRow> {
                 Some(x.new_build_ms.p50 < 250.0),
             ),
             None => missing("hot reload not run"),
+        },
+    );
+
+    // Fairness.
+    row(
+        "`hello_greet` p50 next to 8 spinning calls of another plugin ÷ idle p50 (stdio)",
+        "≤ 5×",
+        match &r.fairness {
+            Some(x) => (
+                format!(
+                    "{:.2}× ({} ms idle, {} ms loaded)",
+                    x.ratio,
+                    ms(x.idle_ms.p50),
+                    ms(x.loaded_ms.p50)
+                ),
+                Some(x.ratio <= 5.0),
+            ),
+            None => missing("fairness not run"),
         },
     );
 
