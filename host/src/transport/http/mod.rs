@@ -23,12 +23,19 @@
 //! head) says `Connection: close` ([`unread_body`]), so clients do not reuse a connection the
 //! server is closing.
 //!
-//! Shutdown ([`serve`] after its token is cancelled): stop accepting connections, report not
-//! ready, let calls in flight finish (up to the shutdown timeout), then end every session and
-//! stream, and return once the connections are closed (forced at the timeout).
+//! What clients can hold open is bounded ([`limits`], [`connections`]): sessions in total and
+//! per subject, with idle expiry; long-lived streams per subject; open connections; the time a
+//! connection may take to send a request head (and stay idle between requests).
+//!
+//! Shutdown ([`serve`] after its token is cancelled): stop accepting connections, close idle
+//! ones, report not ready, let calls in flight finish (up to the shutdown timeout), then end
+//! every session and stream, and return once the connections are closed (those still open
+//! [`FLUSH_GRACE`] later are cut: nothing is in flight on them any more).
 
+pub mod connections;
 pub mod guard;
 pub mod legacy_sse;
+pub mod limits;
 pub mod tls;
 pub mod unread_body;
 
@@ -42,7 +49,7 @@ use anyhow::Context as _;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::{StatusCode, header};
+use axum::http::{Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -54,12 +61,14 @@ use tokio_util::sync::CancellationToken;
 
 use crate::auth::challenge::Challenges;
 use crate::auth::layer::{AuthLayer, SessionOwners};
-use crate::auth::{Access, AuthConfig, Authenticator, Mode, Transport, metadata};
+use crate::auth::{Access, AuthConfig, Authenticator, Mode, Principal, Transport, metadata};
 use crate::hub::Hub;
 use crate::server::CapsuleServer;
 use crate::transport::jsonrpc::{PARSE_ERROR, Screened, error_response, screen};
+use connections::Gate;
 use guard::Allowlist;
 use legacy_sse::LegacySse;
+use limits::{ANONYMOUS, ClientLimits, CountedSessions, Counter, SESSIONS, STREAMS, Slot};
 
 /// Default limit of one request body: 4 MiB.
 pub const DEFAULT_MAX_BODY: usize = 4 << 20;
@@ -71,6 +80,10 @@ pub const REPLAY_EVENTS_PER_STREAM: usize = 64;
 /// After the shutdown timeout has ended every stream, how long connections get to close before
 /// they are cut.
 const CONNECTION_GRACE: Duration = Duration::from_secs(2);
+
+/// After every call has finished and every stream has ended at shutdown, how long connections
+/// get to send what they still have before they are cut.
+pub const FLUSH_GRACE: Duration = Duration::from_millis(500);
 
 /// How the HTTP listener behaves.
 #[derive(Clone)]
@@ -88,6 +101,8 @@ pub struct HttpOptions {
     pub auth_config: Arc<AuthConfig>,
     /// Scopes, rate limits and the audit log.
     pub access: Arc<Access>,
+    /// Caps on sessions, streams and connections, and the timeouts of idle ones.
+    pub limits: ClientLimits,
 }
 
 impl HttpOptions {
@@ -101,6 +116,7 @@ impl HttpOptions {
             auth: Arc::new(Authenticator::None),
             auth_config: Arc::default(),
             access: Arc::default(),
+            limits: ClientLimits::default(),
         }
     }
 }
@@ -149,18 +165,56 @@ pub fn screen_body(body: &[u8]) -> Result<(), Value> {
     }
 }
 
-/// State of [`admit_post`].
+/// State of [`admit`].
 #[derive(Clone)]
 struct Admission {
     max_body: usize,
     hub: Arc<Hub>,
+    sessions: Arc<Counter>,
+    streams: Arc<Counter>,
 }
 
-/// Middleware on `POST /mcp`: read the body within the limit (`413`), screen it (`400`), and count
-/// the request as in flight until its response body has been sent, so that graceful shutdown
-/// waits for a request that arrived before the signal even if no plugin call has started yet.
-async fn admit_post(State(admission): State<Admission>, request: Request, next: Next) -> Response {
-    if request.method() != axum::http::Method::POST {
+/// The subject a request acts for: the authenticated principal's, else [`ANONYMOUS`].
+fn subject_of(request: &Request) -> String {
+    request
+        .extensions()
+        .get::<Arc<Principal>>()
+        .map_or_else(|| ANONYMOUS.to_string(), |p| p.subject.clone())
+}
+
+/// Keep `held` until the body of `response` has been sent (or dropped).
+fn hold_until_sent<T: Send + Sync + 'static>(response: Response, held: T) -> Response {
+    let (parts, body) = response.into_parts();
+    let body = body.into_data_stream().map(move |chunk| {
+        let _held_until_the_body_ends = &held;
+        chunk
+    });
+    Response::from_parts(parts, Body::from_stream(body))
+}
+
+/// What [`admit`] reads of a POST body.
+#[derive(serde::Deserialize)]
+struct Head {
+    method: Option<String>,
+    id: Option<Value>,
+}
+
+/// Middleware on `/mcp`:
+/// - `GET` (an SSE stream): holds a place of the subject's streams ([`limits::STREAMS`]) while
+///   the stream is open, or is refused (`429`);
+/// - `POST`: read the body within the limit (`413`), screen it (`400`); an `initialize` without
+///   `Mcp-Session-Id` reserves a session place ([`limits::SESSIONS`]; refused with `429`/`503`),
+///   a `subscriptions/listen` a stream place; and count the request as in flight until its
+///   response body has been sent, so that graceful shutdown waits for a request that arrived
+///   before the signal even if no plugin call has started yet.
+async fn admit(State(admission): State<Admission>, request: Request, next: Next) -> Response {
+    if request.method() == Method::GET {
+        return match admission.streams.acquire(&subject_of(&request)) {
+            Ok(slot) => hold_until_sent(next.run(request).await, slot),
+            Err(refusal) => admission.streams.refuse(&refusal, None),
+        };
+    }
+    if request.method() != Method::POST {
         return next.run(request).await;
     }
     let max_body = admission.max_body;
@@ -178,16 +232,33 @@ async fn admit_post(State(admission): State<Admission>, request: Request, next: 
     if let Err(error) = screen_body(&bytes) {
         return jsonrpc_reply(StatusCode::BAD_REQUEST, &error);
     }
-    let in_flight = admission.hub.calls().token();
-    let response = next
-        .run(Request::from_parts(parts, Body::from(bytes)))
-        .await;
-    let (parts, body) = response.into_parts();
-    let body = body.into_data_stream().map(move |chunk| {
-        let _held_until_the_body_ends = &in_flight;
-        chunk
+    let head: Head = serde_json::from_slice(&bytes).unwrap_or(Head {
+        method: None,
+        id: None,
     });
-    Response::from_parts(parts, Body::from_stream(body))
+    let request = Request::from_parts(parts, Body::from(bytes));
+    let subject = subject_of(&request);
+    let mut stream_slot: Option<Slot> = None;
+    let mut session_slot: Option<Slot> = None;
+    match head.method.as_deref() {
+        Some("subscriptions/listen") => match admission.streams.acquire(&subject) {
+            Ok(slot) => stream_slot = Some(slot),
+            Err(refusal) => return admission.streams.refuse(&refusal, head.id.as_ref()),
+        },
+        Some("initialize") if !request.headers().contains_key("mcp-session-id") => {
+            match admission.sessions.acquire(&subject) {
+                Ok(slot) => session_slot = Some(slot),
+                Err(refusal) => return admission.sessions.refuse(&refusal, head.id.as_ref()),
+            }
+        }
+        _ => {}
+    }
+    let in_flight = admission.hub.calls().token();
+    let response = match session_slot {
+        Some(slot) => limits::with_reserved_slot(slot, next.run(request)).await,
+        None => next.run(request).await,
+    };
+    hold_until_sent(response, (in_flight, stream_slot))
 }
 
 /// What `/readyz` reports.
@@ -195,6 +266,7 @@ struct Readiness {
     hub: Arc<Hub>,
     draining: AtomicBool,
     legacy: Arc<LegacySse>,
+    connections: Gate,
 }
 
 async fn healthz() -> &'static str {
@@ -209,6 +281,8 @@ async fn readyz(State(ready): State<Arc<Readiness>>) -> Response {
         "plugins": plugins.len(),
         "tools": plugins.iter().map(|p| p.tools.len()).sum::<usize>(),
         "legacySseSessions": ready.legacy.session_count(),
+        "sessions": ready.legacy.sessions().total(),
+        "connections": ready.connections.open(),
     });
     let status = if ready.draining.load(Ordering::Relaxed) {
         StatusCode::SERVICE_UNAVAILABLE
@@ -226,8 +300,20 @@ pub fn mcp_routes(
     options: &HttpOptions,
     streams: CancellationToken,
 ) -> (Router, Arc<LegacySse>) {
+    let limits = &options.limits;
     let mut sessions = LocalSessionManager::default();
     sessions.session_config.channel_capacity = REPLAY_EVENTS_PER_STREAM;
+    // rmcp ends a session with no event for this long; its next request gets 404.
+    sessions.session_config.keep_alive = Some(limits.session_idle_timeout);
+    let session_count = Counter::new(
+        SESSIONS,
+        limits.max_sessions,
+        limits.max_sessions_per_subject,
+    );
+    let stream_count = Counter::new(STREAMS, usize::MAX, limits.max_streams_per_subject);
+    let owners = Arc::new(SessionOwners::default());
+    let sessions =
+        CountedSessions::new(sessions, session_count.clone(), hub.clone(), owners.clone());
     let config = StreamableHttpServerConfig::default()
         .with_allowed_hosts(options.allow.rmcp_hosts())
         .with_allowed_origins(options.allow.rmcp_origins())
@@ -252,6 +338,8 @@ pub fn mcp_routes(
                 .with_access(sse_access.clone(), Transport::Sse)
         },
         streams,
+        session_count.clone(),
+        limits.session_idle_timeout,
     );
     let mcp =
         Router::new()
@@ -260,8 +348,10 @@ pub fn mcp_routes(
                 Admission {
                     max_body: options.max_body,
                     hub: hub.clone(),
+                    sessions: session_count,
+                    streams: stream_count,
                 },
-                admit_post,
+                admit,
             ));
     let sse = Router::new()
         .route("/sse", get(legacy_sse::open))
@@ -290,7 +380,7 @@ pub fn mcp_routes(
         hub: hub.clone(),
         challenges,
         max_body: options.max_body,
-        sessions: SessionOwners::default(),
+        sessions: owners,
     });
     let routes = mcp
         .merge(sse)
@@ -318,10 +408,18 @@ pub async fn serve(
     let addr = listener.local_addr()?;
     let streams = CancellationToken::new();
     let (mcp, legacy) = mcp_routes(hub.clone(), live, &options, streams.clone());
+    let limits = &options.limits;
+    let gate = Gate::new(
+        limits.max_connections,
+        limits.header_timeout,
+        shutdown.clone(),
+        options.tls.is_some(),
+    );
     let readiness = Arc::new(Readiness {
         hub: hub.clone(),
         draining: AtomicBool::new(false),
         legacy,
+        connections: gate.clone(),
     });
     let mut app = Router::new()
         .route("/healthz", get(healthz))
@@ -357,6 +455,15 @@ pub async fn serve(
                 );
             }
             streams.cancel();
+            // Nothing is in flight any more: what is still open is idle, or a request head
+            // that is still arriving. Give answers being written a moment, then cut.
+            let flushed = async {
+                while handle.connection_count() > 0 {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            };
+            let _ = tokio::time::timeout(FLUSH_GRACE, flushed).await;
+            handle.shutdown();
         })
     };
 
@@ -369,21 +476,32 @@ pub async fn serve(
         Some(files) => {
             let config = tls::load(files).await?;
             tls::reload_on_sighup(files.clone(), config.clone());
-            // TCP_NODELAY: an SSE response is written as several small events; with Nagle's
-            // algorithm and delayed ACKs each exchange would stall ~40 ms.
-            let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(config)
-                .acceptor(axum_server::accept::NoDelayAcceptor);
-            let server = axum_server::from_tcp(listener)?.acceptor(acceptor);
+            let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(config).acceptor(gate);
+            let mut server = axum_server::from_tcp(listener)?.acceptor(acceptor);
+            header_timeout(server.http_builder(), limits.header_timeout);
             tracing::info!("listening on {scheme}://{addr}/mcp (legacy HTTP+SSE: /sse)");
             server.handle(handle).serve(app.into_make_service()).await
         }
         None => {
-            let server =
-                axum_server::from_tcp(listener)?.acceptor(axum_server::accept::NoDelayAcceptor);
+            let mut server = axum_server::from_tcp(listener)?.acceptor(gate);
+            header_timeout(server.http_builder(), limits.header_timeout);
             tracing::info!("listening on {scheme}://{addr}/mcp (legacy HTTP+SSE: /sse)");
             server.handle(handle).serve(app.into_make_service()).await
         }
     };
     controller.abort();
     served.with_context(|| format!("serving HTTP on {addr}"))
+}
+
+/// hyper's HTTP/1 header-read timeout: a connection whose request head is not complete within
+/// `timeout` of hyper starting to wait for it (after the first byte, or after the previous
+/// response on a kept-alive connection) is closed.
+fn header_timeout(
+    builder: &mut hyper_util::server::conn::auto::Builder<hyper_util::rt::TokioExecutor>,
+    timeout: Duration,
+) {
+    builder
+        .http1()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(timeout);
 }
