@@ -14,7 +14,8 @@
 //! The MCP routes form one sub-router ([`mcp_routes`]) wrapped by the Host/Origin guard and,
 //! inside it, the authentication layer ([`crate::auth::layer`]): tokens, scopes, rate limits.
 //!
-//! Every `POST /mcp` body is read (up to the limit, else `413`) and screened before rmcp sees it:
+//! Every `POST /mcp` body is read (up to the limit, else `413`) and screened before rmcp sees it
+//! ([`admission`]):
 //! a body that is not one JSON-RPC 2.0 message gets `400` with a JSON-RPC error (`-32700` for
 //! invalid JSON, `-32600` for a batch array or a non-message), where rmcp would answer a bare
 //! `415`.
@@ -32,6 +33,7 @@
 //! every session and stream, and return once the connections are closed (those still open
 //! [`FLUSH_GRACE`] later are cut: nothing is in flight on them any more).
 
+pub mod admission;
 pub mod connections;
 pub mod guard;
 pub mod legacy_sse;
@@ -47,13 +49,11 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use axum::Router;
-use axum::body::{Body, Bytes};
-use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::{Method, StatusCode, header};
-use axum::middleware::{self, Next};
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{StatusCode, header};
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use futures::StreamExt as _;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use serde_json::{Value, json};
@@ -61,14 +61,14 @@ use tokio_util::sync::CancellationToken;
 
 use crate::auth::challenge::Challenges;
 use crate::auth::layer::{AuthLayer, SessionOwners};
-use crate::auth::{Access, AuthConfig, Authenticator, Mode, Principal, Transport, metadata};
+use crate::auth::{Access, AuthConfig, Authenticator, Mode, Transport, metadata};
 use crate::hub::Hub;
 use crate::server::CapsuleServer;
 use crate::transport::jsonrpc::{PARSE_ERROR, Screened, error_response, screen};
 use connections::Gate;
 use guard::Allowlist;
 use legacy_sse::LegacySse;
-use limits::{ANONYMOUS, ClientLimits, CountedSessions, Counter, SESSIONS, STREAMS, Slot};
+use limits::{ClientLimits, CountedSessions, Counter, SESSIONS, STREAMS};
 
 /// Default limit of one request body: 4 MiB.
 pub const DEFAULT_MAX_BODY: usize = 4 << 20;
@@ -165,102 +165,6 @@ pub fn screen_body(body: &[u8]) -> Result<(), Value> {
     }
 }
 
-/// State of [`admit`].
-#[derive(Clone)]
-struct Admission {
-    max_body: usize,
-    hub: Arc<Hub>,
-    sessions: Arc<Counter>,
-    streams: Arc<Counter>,
-}
-
-/// The subject a request acts for: the authenticated principal's, else [`ANONYMOUS`].
-fn subject_of(request: &Request) -> String {
-    request
-        .extensions()
-        .get::<Arc<Principal>>()
-        .map_or_else(|| ANONYMOUS.to_string(), |p| p.subject.clone())
-}
-
-/// Keep `held` until the body of `response` has been sent (or dropped).
-fn hold_until_sent<T: Send + Sync + 'static>(response: Response, held: T) -> Response {
-    let (parts, body) = response.into_parts();
-    let body = body.into_data_stream().map(move |chunk| {
-        let _held_until_the_body_ends = &held;
-        chunk
-    });
-    Response::from_parts(parts, Body::from_stream(body))
-}
-
-/// What [`admit`] reads of a POST body.
-#[derive(serde::Deserialize)]
-struct Head {
-    method: Option<String>,
-    id: Option<Value>,
-}
-
-/// Middleware on `/mcp`:
-/// - `GET` (an SSE stream): holds a place of the subject's streams ([`limits::STREAMS`]) while
-///   the stream is open, or is refused (`429`);
-/// - `POST`: read the body within the limit (`413`), screen it (`400`); an `initialize` without
-///   `Mcp-Session-Id` reserves a session place ([`limits::SESSIONS`]; refused with `429`/`503`),
-///   a `subscriptions/listen` a stream place; and count the request as in flight until its
-///   response body has been sent, so that graceful shutdown waits for a request that arrived
-///   before the signal even if no plugin call has started yet.
-async fn admit(State(admission): State<Admission>, request: Request, next: Next) -> Response {
-    if request.method() == Method::GET {
-        return match admission.streams.acquire(&subject_of(&request)) {
-            Ok(slot) => hold_until_sent(next.run(request).await, slot),
-            Err(refusal) => admission.streams.refuse(&refusal, None),
-        };
-    }
-    if request.method() != Method::POST {
-        return next.run(request).await;
-    }
-    let max_body = admission.max_body;
-    let (parts, body) = request.into_parts();
-    let bytes: Bytes = match axum::body::to_bytes(body, max_body).await {
-        Ok(bytes) => bytes,
-        Err(_) => {
-            return (
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!("Payload Too Large: the request body exceeds {max_body} bytes\n"),
-            )
-                .into_response();
-        }
-    };
-    if let Err(error) = screen_body(&bytes) {
-        return jsonrpc_reply(StatusCode::BAD_REQUEST, &error);
-    }
-    let head: Head = serde_json::from_slice(&bytes).unwrap_or(Head {
-        method: None,
-        id: None,
-    });
-    let request = Request::from_parts(parts, Body::from(bytes));
-    let subject = subject_of(&request);
-    let mut stream_slot: Option<Slot> = None;
-    let mut session_slot: Option<Slot> = None;
-    match head.method.as_deref() {
-        Some("subscriptions/listen") => match admission.streams.acquire(&subject) {
-            Ok(slot) => stream_slot = Some(slot),
-            Err(refusal) => return admission.streams.refuse(&refusal, head.id.as_ref()),
-        },
-        Some("initialize") if !request.headers().contains_key("mcp-session-id") => {
-            match admission.sessions.acquire(&subject) {
-                Ok(slot) => session_slot = Some(slot),
-                Err(refusal) => return admission.sessions.refuse(&refusal, head.id.as_ref()),
-            }
-        }
-        _ => {}
-    }
-    let in_flight = admission.hub.calls().token();
-    let response = match session_slot {
-        Some(slot) => limits::with_reserved_slot(slot, next.run(request)).await,
-        None => next.run(request).await,
-    };
-    hold_until_sent(response, (in_flight, stream_slot))
-}
-
 /// What `/readyz` reports.
 struct Readiness {
     hub: Arc<Hub>,
@@ -345,13 +249,13 @@ pub fn mcp_routes(
         Router::new()
             .route_service("/mcp", streamable)
             .layer(middleware::from_fn_with_state(
-                Admission {
+                admission::Admission {
                     max_body: options.max_body,
                     hub: hub.clone(),
                     sessions: session_count,
                     streams: stream_count,
                 },
-                admit,
+                admission::admit,
             ));
     let sse = Router::new()
         .route("/sse", get(legacy_sse::open))
