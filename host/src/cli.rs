@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::auth::Mode as AuthMode;
 use crate::grants::Mount;
 use crate::transport::http::guard::{HostRule, OriginRule};
+use crate::transport::http::limits::ClientLimits;
 
 /// Capsule: an MCP server whose tools, resources and prompts live in sandboxed WebAssembly
 /// components.
@@ -156,6 +157,74 @@ pub struct HttpArgs {
     /// On SIGINT/SIGTERM, how long to let calls in flight finish before closing every stream.
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = humantime::parse_duration)]
     pub shutdown_timeout: Duration,
+
+    /// Most TCP connections open at once; one more is answered 503 and closed.
+    #[arg(long, value_name = "N", default_value_t = ClientLimits::DEFAULT_MAX_CONNECTIONS,
+          value_parser = positive, requires = "http")]
+    pub max_connections: usize,
+
+    /// How long a connection may take to send a complete request head, counted from when it
+    /// opens and, between HTTP/1.1 requests, from the end of the previous response (so it is
+    /// also the idle keep-alive timeout). Slower or idle connections are closed.
+    #[arg(long, value_name = "DURATION", default_value = "10s",
+          value_parser = parse_timeout, requires = "http")]
+    pub header_timeout: Duration,
+
+    /// Most MCP sessions open at once (2025-11-25 Streamable HTTP `Mcp-Session-Id` sessions and
+    /// legacy `/sse` sessions together); one more `initialize` gets 503.
+    #[arg(long, value_name = "N", default_value_t = ClientLimits::DEFAULT_MAX_SESSIONS,
+          value_parser = positive, requires = "http")]
+    pub max_sessions: usize,
+
+    /// Most MCP sessions one subject (the token's subject; `anonymous` without auth) holds at
+    /// once; one more gets 429.
+    #[arg(long, value_name = "N", default_value_t = ClientLimits::DEFAULT_MAX_SESSIONS_PER_SUBJECT,
+          value_parser = positive, requires = "http")]
+    pub max_sessions_per_subject: usize,
+
+    /// An MCP session with no request for this long ends; its next request gets 404 and the
+    /// client initializes again.
+    #[arg(long, value_name = "DURATION", default_value = "10m",
+          value_parser = parse_timeout, requires = "http")]
+    pub session_idle_timeout: Duration,
+
+    /// Most long-lived streams (`GET /mcp` SSE streams and `subscriptions/listen` requests) one
+    /// subject holds open at once; one more gets 429.
+    #[arg(long, value_name = "N", default_value_t = ClientLimits::DEFAULT_MAX_STREAMS_PER_SUBJECT,
+          value_parser = positive, requires = "http")]
+    pub max_streams_per_subject: usize,
+}
+
+impl HttpArgs {
+    /// The client limits these flags set.
+    pub fn client_limits(&self) -> ClientLimits {
+        ClientLimits {
+            max_sessions: self.max_sessions,
+            max_sessions_per_subject: self.max_sessions_per_subject,
+            session_idle_timeout: self.session_idle_timeout,
+            max_streams_per_subject: self.max_streams_per_subject,
+            max_connections: self.max_connections,
+            header_timeout: self.header_timeout,
+        }
+    }
+}
+
+/// A count of at least 1.
+fn positive(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// A duration above zero (`500ms`, `10s`, `10m`).
+fn parse_timeout(text: &str) -> Result<Duration, String> {
+    match humantime::parse_duration(text) {
+        Ok(d) if d.is_zero() => Err("must be above zero".into()),
+        Ok(d) => Ok(d),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 /// The audit log.

@@ -6,7 +6,8 @@
 //! new catalog. After a swap the hub sends `notifications/{tools,prompts,resources}/list_changed`
 //! for each list that really changed: to every 2025-11-25 session (registered when the client
 //! sends `notifications/initialized`) and to every 2026-07-28 `subscriptions/listen` stream that
-//! accepted that notification. Closed sessions and streams are forgotten on the next broadcast.
+//! accepted that notification. Closed sessions are forgotten when a session is added, when an
+//! HTTP session closes ([`Hub::forget_closed_sessions`]) and on the next broadcast.
 //!
 //! It also carries resource subscriptions: a plugin's `resource-updated(uri)` report becomes
 //! `notifications/resources/updated` for every session that sent `resources/subscribe` for that
@@ -134,6 +135,12 @@ impl Hub {
             peer,
             subscriptions,
         });
+    }
+
+    /// Forget the 2025-11-25 sessions whose transport has closed, freeing what their client
+    /// handles hold (called when a Streamable HTTP session closes or expires).
+    pub fn forget_closed_sessions(&self) {
+        lock(&self.sessions).retain(|s| !s.peer.is_transport_closed());
     }
 
     /// Remember a 2026-07-28 `subscriptions/listen` stream; returns the key for

@@ -328,6 +328,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         served?;
         return Ok(ExitCode::SUCCESS);
     };
+    let limits = args.http.client_limits();
     let options = HttpOptions {
         allow: Allowlist::new(args.http.allowed_hosts, args.http.allowed_origins),
         tls,
@@ -336,6 +337,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         auth: authenticator,
         auth_config,
         access: access.clone(),
+        limits,
     };
     let shutdown = CancellationToken::new();
     {

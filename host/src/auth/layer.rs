@@ -83,7 +83,7 @@ pub struct AuthLayer {
     pub hub: Arc<Hub>,
     pub challenges: Challenges,
     pub max_body: usize,
-    pub sessions: SessionOwners,
+    pub sessions: Arc<SessionOwners>,
 }
 
 /// The token of `Authorization: Bearer <token>`. `Ok(None)`: no Authorization header (or not a

@@ -14,6 +14,11 @@
 //! Streamable HTTP serve, list-changed notifications included. The session ends when the client
 //! closes the stream or the server shuts down.
 //!
+//! Sessions count against the session caps of [`super::limits`] (with Streamable HTTP
+//! sessions): `GET /sse` over a cap is refused with `429`/`503` and a JSON-RPC error. A session
+//! with no message in either direction for the idle timeout ends: its stream closes and a later
+//! `POST /messages` gets `404`.
+//!
 //! With authentication on, the session acts for the principal that opened it with `GET /sse`.
 //! Each `POST /messages` is authenticated too: its subject must be the session's (else `404`, as
 //! if the session did not exist), and its principal replaces the session's, so a client that
@@ -23,6 +28,8 @@ use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use tokio::time::Instant;
 
 use axum::Extension;
 use axum::body::Bytes;
@@ -37,6 +44,7 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
 
+use super::limits::{ANONYMOUS, Counter, Slot};
 use super::{jsonrpc_reply, screen_body};
 use crate::auth::{Principal, SessionPrincipal};
 use crate::server::CapsuleServer;
@@ -53,6 +61,31 @@ pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
 struct Session {
     sender: mpsc::Sender<ClientJsonRpcMessage>,
     principal: SessionPrincipal,
+    activity: Arc<Activity>,
+}
+
+/// When a session last carried a message, for its idle expiry.
+struct Activity(Mutex<Instant>);
+
+impl Activity {
+    fn touch(&self) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
+    }
+
+    fn last(&self) -> Instant {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Completes once no message has passed for `limit`.
+    async fn idle_for(&self, limit: Duration) {
+        loop {
+            let deadline = self.last() + limit;
+            if Instant::now() >= deadline {
+                return;
+            }
+            tokio::time::sleep_until(deadline).await;
+        }
+    }
 }
 
 type Sessions = HashMap<String, Session>;
@@ -63,6 +96,10 @@ pub struct LegacySse {
     new_server: Box<dyn Fn() -> CapsuleServer + Send + Sync>,
     /// Cancelled at shutdown: every stream ends.
     shutdown: CancellationToken,
+    /// Open sessions, shared with Streamable HTTP.
+    counter: Arc<Counter>,
+    /// A session with no message for this long ends.
+    idle_timeout: Duration,
 }
 
 fn sessions_lock(m: &Mutex<Sessions>) -> std::sync::MutexGuard<'_, Sessions> {
@@ -73,6 +110,7 @@ fn sessions_lock(m: &Mutex<Sessions>) -> std::sync::MutexGuard<'_, Sessions> {
 struct SessionGuard {
     id: String,
     state: Arc<LegacySse>,
+    _slot: Slot,
 }
 
 impl Drop for SessionGuard {
@@ -90,16 +128,26 @@ pub struct MessageQuery {
 }
 
 impl LegacySse {
-    /// `new_server` makes the handler of one session; `shutdown` ends every stream.
+    /// `new_server` makes the handler of one session; `shutdown` ends every stream; each
+    /// session holds a place of `counter`, and ends after `idle_timeout` without a message.
     pub fn new(
         new_server: impl Fn() -> CapsuleServer + Send + Sync + 'static,
         shutdown: CancellationToken,
+        counter: Arc<Counter>,
+        idle_timeout: Duration,
     ) -> Arc<Self> {
         Arc::new(Self {
             sessions: Mutex::default(),
             new_server: Box::new(new_server),
             shutdown,
+            counter,
+            idle_timeout,
         })
+    }
+
+    /// The session counter (both transports).
+    pub fn sessions(&self) -> &Arc<Counter> {
+        &self.counter
     }
 
     /// How many HTTP+SSE sessions are open.
@@ -120,7 +168,15 @@ pub async fn open(
         )
             .into_response();
     }
+    let subject = principal
+        .as_ref()
+        .map_or(ANONYMOUS, |Extension(p)| p.subject.as_str());
+    let slot = match state.counter.acquire(subject) {
+        Ok(slot) => slot,
+        Err(refusal) => return state.counter.refuse(&refusal, None),
+    };
     let id = uuid::Uuid::new_v4().simple().to_string();
+    let activity = Arc::new(Activity(Mutex::new(Instant::now())));
     let (client_tx, client_rx) = mpsc::channel::<ClientJsonRpcMessage>(CHANNEL_CAPACITY);
     let (server_tx, server_rx) =
         futures::channel::mpsc::channel::<ServerJsonRpcMessage>(CHANNEL_CAPACITY);
@@ -131,6 +187,7 @@ pub async fn open(
         Session {
             sender: client_tx,
             principal: principal.clone(),
+            activity: activity.clone(),
         },
     );
 
@@ -150,10 +207,12 @@ pub async fn open(
         }
     });
     tracing::debug!(session = %id, "HTTP+SSE session opened");
+    let id_for_log = id.clone();
 
     let guard = SessionGuard {
         id: id.clone(),
         state: state.clone(),
+        _slot: slot,
     };
     let endpoint = futures::stream::once(async move {
         Ok::<_, Infallible>(
@@ -162,8 +221,10 @@ pub async fn open(
                 .data(format!("messages?sessionId={id}")),
         )
     });
+    let touched = activity.clone();
     let messages = server_rx.map(move |message| {
         let _keep = &guard;
+        touched.touch();
         let data = serde_json::to_string(&message).unwrap_or_else(|e| {
             tracing::error!("cannot serialize a server message: {e}");
             String::from("{}")
@@ -171,11 +232,18 @@ pub async fn open(
         Ok::<_, Infallible>(Event::default().event("message").data(data))
     });
     let shutdown = state.shutdown.clone();
-    let stream: std::pin::Pin<Box<dyn Stream<Item = Result<Event, Infallible>> + Send>> = Box::pin(
-        endpoint
-            .chain(messages)
-            .take_until(async move { shutdown.cancelled().await }),
-    );
+    let idle_timeout = state.idle_timeout;
+    let session = id_for_log;
+    let ended = async move {
+        tokio::select! {
+            _ = shutdown.cancelled() => {}
+            _ = activity.idle_for(idle_timeout) => {
+                tracing::info!(%session, "HTTP+SSE session idle for {idle_timeout:?}: closed");
+            }
+        }
+    };
+    let stream: std::pin::Pin<Box<dyn Stream<Item = Result<Event, Infallible>> + Send>> =
+        Box::pin(endpoint.chain(messages).take_until(ended));
     Sse::new(stream)
         .keep_alive(KeepAlive::new().interval(KEEP_ALIVE))
         .into_response()
@@ -205,6 +273,7 @@ pub async fn message(
     let Some(Session {
         sender,
         principal: session_principal,
+        activity,
     }) = sessions_lock(&state.sessions).get(&session).cloned()
     else {
         return unknown();
@@ -235,6 +304,7 @@ pub async fn message(
             return jsonrpc_reply(StatusCode::BAD_REQUEST, &error);
         }
     };
+    activity.touch();
     match sender.send(message).await {
         Ok(()) => (StatusCode::ACCEPTED, "Accepted").into_response(),
         Err(_) => (

@@ -14,7 +14,8 @@
 //! The MCP routes form one sub-router ([`mcp_routes`]) wrapped by the Host/Origin guard and,
 //! inside it, the authentication layer ([`crate::auth::layer`]): tokens, scopes, rate limits.
 //!
-//! Every `POST /mcp` body is read (up to the limit, else `413`) and screened before rmcp sees it:
+//! Every `POST /mcp` body is read (up to the limit, else `413`) and screened before rmcp sees it
+//! ([`admission`]):
 //! a body that is not one JSON-RPC 2.0 message gets `400` with a JSON-RPC error (`-32700` for
 //! invalid JSON, `-32600` for a batch array or a non-message), where rmcp would answer a bare
 //! `415`.
@@ -23,12 +24,20 @@
 //! head) says `Connection: close` ([`unread_body`]), so clients do not reuse a connection the
 //! server is closing.
 //!
-//! Shutdown ([`serve`] after its token is cancelled): stop accepting connections, report not
-//! ready, let calls in flight finish (up to the shutdown timeout), then end every session and
-//! stream, and return once the connections are closed (forced at the timeout).
+//! What clients can hold open is bounded ([`limits`], [`connections`]): sessions in total and
+//! per subject, with idle expiry; long-lived streams per subject; open connections; the time a
+//! connection may take to send a request head (and stay idle between requests).
+//!
+//! Shutdown ([`serve`] after its token is cancelled): stop accepting connections, close idle
+//! ones, report not ready, let calls in flight finish (up to the shutdown timeout), then end
+//! every session and stream, and return once the connections are closed (those still open
+//! [`FLUSH_GRACE`] later are cut: nothing is in flight on them any more).
 
+pub mod admission;
+pub mod connections;
 pub mod guard;
 pub mod legacy_sse;
+pub mod limits;
 pub mod tls;
 pub mod unread_body;
 
@@ -40,13 +49,11 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use axum::Router;
-use axum::body::{Body, Bytes};
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{StatusCode, header};
-use axum::middleware::{self, Next};
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use futures::StreamExt as _;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use serde_json::{Value, json};
@@ -58,8 +65,10 @@ use crate::auth::{Access, AuthConfig, Authenticator, Mode, Transport, metadata};
 use crate::hub::Hub;
 use crate::server::CapsuleServer;
 use crate::transport::jsonrpc::{PARSE_ERROR, Screened, error_response, screen};
+use connections::Gate;
 use guard::Allowlist;
 use legacy_sse::LegacySse;
+use limits::{ClientLimits, CountedSessions, Counter, SESSIONS, STREAMS};
 
 /// Default limit of one request body: 4 MiB.
 pub const DEFAULT_MAX_BODY: usize = 4 << 20;
@@ -71,6 +80,10 @@ pub const REPLAY_EVENTS_PER_STREAM: usize = 64;
 /// After the shutdown timeout has ended every stream, how long connections get to close before
 /// they are cut.
 const CONNECTION_GRACE: Duration = Duration::from_secs(2);
+
+/// After every call has finished and every stream has ended at shutdown, how long connections
+/// get to send what they still have before they are cut.
+pub const FLUSH_GRACE: Duration = Duration::from_millis(500);
 
 /// How the HTTP listener behaves.
 #[derive(Clone)]
@@ -88,6 +101,8 @@ pub struct HttpOptions {
     pub auth_config: Arc<AuthConfig>,
     /// Scopes, rate limits and the audit log.
     pub access: Arc<Access>,
+    /// Caps on sessions, streams and connections, and the timeouts of idle ones.
+    pub limits: ClientLimits,
 }
 
 impl HttpOptions {
@@ -101,6 +116,7 @@ impl HttpOptions {
             auth: Arc::new(Authenticator::None),
             auth_config: Arc::default(),
             access: Arc::default(),
+            limits: ClientLimits::default(),
         }
     }
 }
@@ -149,52 +165,12 @@ pub fn screen_body(body: &[u8]) -> Result<(), Value> {
     }
 }
 
-/// State of [`admit_post`].
-#[derive(Clone)]
-struct Admission {
-    max_body: usize,
-    hub: Arc<Hub>,
-}
-
-/// Middleware on `POST /mcp`: read the body within the limit (`413`), screen it (`400`), and count
-/// the request as in flight until its response body has been sent, so that graceful shutdown
-/// waits for a request that arrived before the signal even if no plugin call has started yet.
-async fn admit_post(State(admission): State<Admission>, request: Request, next: Next) -> Response {
-    if request.method() != axum::http::Method::POST {
-        return next.run(request).await;
-    }
-    let max_body = admission.max_body;
-    let (parts, body) = request.into_parts();
-    let bytes: Bytes = match axum::body::to_bytes(body, max_body).await {
-        Ok(bytes) => bytes,
-        Err(_) => {
-            return (
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!("Payload Too Large: the request body exceeds {max_body} bytes\n"),
-            )
-                .into_response();
-        }
-    };
-    if let Err(error) = screen_body(&bytes) {
-        return jsonrpc_reply(StatusCode::BAD_REQUEST, &error);
-    }
-    let in_flight = admission.hub.calls().token();
-    let response = next
-        .run(Request::from_parts(parts, Body::from(bytes)))
-        .await;
-    let (parts, body) = response.into_parts();
-    let body = body.into_data_stream().map(move |chunk| {
-        let _held_until_the_body_ends = &in_flight;
-        chunk
-    });
-    Response::from_parts(parts, Body::from_stream(body))
-}
-
 /// What `/readyz` reports.
 struct Readiness {
     hub: Arc<Hub>,
     draining: AtomicBool,
     legacy: Arc<LegacySse>,
+    connections: Gate,
 }
 
 async fn healthz() -> &'static str {
@@ -209,6 +185,8 @@ async fn readyz(State(ready): State<Arc<Readiness>>) -> Response {
         "plugins": plugins.len(),
         "tools": plugins.iter().map(|p| p.tools.len()).sum::<usize>(),
         "legacySseSessions": ready.legacy.session_count(),
+        "sessions": ready.legacy.sessions().total(),
+        "connections": ready.connections.open(),
     });
     let status = if ready.draining.load(Ordering::Relaxed) {
         StatusCode::SERVICE_UNAVAILABLE
@@ -226,8 +204,20 @@ pub fn mcp_routes(
     options: &HttpOptions,
     streams: CancellationToken,
 ) -> (Router, Arc<LegacySse>) {
+    let limits = &options.limits;
     let mut sessions = LocalSessionManager::default();
     sessions.session_config.channel_capacity = REPLAY_EVENTS_PER_STREAM;
+    // rmcp ends a session with no event for this long; its next request gets 404.
+    sessions.session_config.keep_alive = Some(limits.session_idle_timeout);
+    let session_count = Counter::new(
+        SESSIONS,
+        limits.max_sessions,
+        limits.max_sessions_per_subject,
+    );
+    let stream_count = Counter::new(STREAMS, usize::MAX, limits.max_streams_per_subject);
+    let owners = Arc::new(SessionOwners::default());
+    let sessions =
+        CountedSessions::new(sessions, session_count.clone(), hub.clone(), owners.clone());
     let config = StreamableHttpServerConfig::default()
         .with_allowed_hosts(options.allow.rmcp_hosts())
         .with_allowed_origins(options.allow.rmcp_origins())
@@ -252,16 +242,20 @@ pub fn mcp_routes(
                 .with_access(sse_access.clone(), Transport::Sse)
         },
         streams,
+        session_count.clone(),
+        limits.session_idle_timeout,
     );
     let mcp =
         Router::new()
             .route_service("/mcp", streamable)
             .layer(middleware::from_fn_with_state(
-                Admission {
+                admission::Admission {
                     max_body: options.max_body,
                     hub: hub.clone(),
+                    sessions: session_count,
+                    streams: stream_count,
                 },
-                admit_post,
+                admission::admit,
             ));
     let sse = Router::new()
         .route("/sse", get(legacy_sse::open))
@@ -290,7 +284,7 @@ pub fn mcp_routes(
         hub: hub.clone(),
         challenges,
         max_body: options.max_body,
-        sessions: SessionOwners::default(),
+        sessions: owners,
     });
     let routes = mcp
         .merge(sse)
@@ -318,10 +312,18 @@ pub async fn serve(
     let addr = listener.local_addr()?;
     let streams = CancellationToken::new();
     let (mcp, legacy) = mcp_routes(hub.clone(), live, &options, streams.clone());
+    let limits = &options.limits;
+    let gate = Gate::new(
+        limits.max_connections,
+        limits.header_timeout,
+        shutdown.clone(),
+        options.tls.is_some(),
+    );
     let readiness = Arc::new(Readiness {
         hub: hub.clone(),
         draining: AtomicBool::new(false),
         legacy,
+        connections: gate.clone(),
     });
     let mut app = Router::new()
         .route("/healthz", get(healthz))
@@ -357,6 +359,15 @@ pub async fn serve(
                 );
             }
             streams.cancel();
+            // Nothing is in flight any more: what is still open is idle, or a request head
+            // that is still arriving. Give answers being written a moment, then cut.
+            let flushed = async {
+                while handle.connection_count() > 0 {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            };
+            let _ = tokio::time::timeout(FLUSH_GRACE, flushed).await;
+            handle.shutdown();
         })
     };
 
@@ -369,21 +380,32 @@ pub async fn serve(
         Some(files) => {
             let config = tls::load(files).await?;
             tls::reload_on_sighup(files.clone(), config.clone());
-            // TCP_NODELAY: an SSE response is written as several small events; with Nagle's
-            // algorithm and delayed ACKs each exchange would stall ~40 ms.
-            let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(config)
-                .acceptor(axum_server::accept::NoDelayAcceptor);
-            let server = axum_server::from_tcp(listener)?.acceptor(acceptor);
+            let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(config).acceptor(gate);
+            let mut server = axum_server::from_tcp(listener)?.acceptor(acceptor);
+            header_timeout(server.http_builder(), limits.header_timeout);
             tracing::info!("listening on {scheme}://{addr}/mcp (legacy HTTP+SSE: /sse)");
             server.handle(handle).serve(app.into_make_service()).await
         }
         None => {
-            let server =
-                axum_server::from_tcp(listener)?.acceptor(axum_server::accept::NoDelayAcceptor);
+            let mut server = axum_server::from_tcp(listener)?.acceptor(gate);
+            header_timeout(server.http_builder(), limits.header_timeout);
             tracing::info!("listening on {scheme}://{addr}/mcp (legacy HTTP+SSE: /sse)");
             server.handle(handle).serve(app.into_make_service()).await
         }
     };
     controller.abort();
     served.with_context(|| format!("serving HTTP on {addr}"))
+}
+
+/// hyper's HTTP/1 header-read timeout: a connection whose request head is not complete within
+/// `timeout` of hyper starting to wait for it (after the first byte, or after the previous
+/// response on a kept-alive connection) is closed.
+fn header_timeout(
+    builder: &mut hyper_util::server::conn::auto::Builder<hyper_util::rt::TokioExecutor>,
+    timeout: Duration,
+) {
+    builder
+        .http1()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(timeout);
 }
