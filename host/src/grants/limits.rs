@@ -74,7 +74,7 @@ impl Default for Limits {
             max_output_bytes: 4 << 20,
             max_content_blocks: 1000,
             load_timeout: Duration::from_secs(10),
-            compile_timeout: Duration::from_secs(120),
+            compile_timeout: Duration::from_secs(60),
             max_component_bytes: 64 << 20,
             max_tools: 1000,
             max_prompts: 1000,

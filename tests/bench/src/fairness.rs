@@ -52,13 +52,7 @@ pub async fn measure(
         .replace("{dir}", &dir.display().to_string())
         .replace("{tmp}", &tmp.path().display().to_string());
     let client = StdioClient::spawn(&cmd, stderr)?;
-    let (outcome, _) = client
-        .request("initialize", &proto::initialize_params().to_string())
-        .await?;
-    if outcome != Outcome::Ok {
-        bail!("initialize failed: {outcome:?}");
-    }
-    client.notify("notifications/initialized")?;
+    client.initialize().await?;
 
     let greet = proto::with_meta(
         Era::Legacy,

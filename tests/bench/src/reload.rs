@@ -15,10 +15,10 @@
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use anyhow::{Context as _, bail};
+use anyhow::Context as _;
 use serde::Serialize;
 
-use crate::proto::{self, Era, Outcome};
+use crate::proto::{self, Era};
 use crate::stats::Summary;
 use crate::stdio::StdioClient;
 
@@ -83,13 +83,7 @@ pub async fn measure(
         .replace("{dir}", &dir.display().to_string())
         .replace("{tmp}", &tmp.path().display().to_string());
     let client = StdioClient::spawn(&cmd, stderr)?;
-    let (outcome, _) = client
-        .request("initialize", &proto::initialize_params().to_string())
-        .await?;
-    if outcome != Outcome::Ok {
-        bail!("initialize failed: {outcome:?}");
-    }
-    client.notify("notifications/initialized")?;
+    client.initialize().await?;
     let list = proto::with_meta(Era::Legacy, serde_json::json!({})).to_string();
     client.request("tools/list", &list).await?;
     // Let the watcher settle before the first drop.

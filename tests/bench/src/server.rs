@@ -97,13 +97,7 @@ impl Server {
                 let t0 = Instant::now();
                 let client = StdioClient::spawn(&fill(cmd), spec.stderr.as_deref())?;
                 if era == Era::Legacy {
-                    let (outcome, _) = client
-                        .request("initialize", &proto::initialize_params().to_string())
-                        .await?;
-                    if outcome != Outcome::Ok {
-                        bail!("initialize failed: {outcome:?}");
-                    }
-                    client.notify("notifications/initialized")?;
+                    client.initialize().await?;
                 }
                 let (outcome, at) = client.request("tools/list", &list_params).await?;
                 let startup = at - t0;

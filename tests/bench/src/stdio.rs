@@ -150,6 +150,20 @@ impl StdioClient {
         })
     }
 
+    /// Open a 2025-11-25 session: `initialize`, then `notifications/initialized`.
+    ///
+    /// # Errors
+    /// The server did not answer, or refused.
+    pub async fn initialize(&self) -> anyhow::Result<()> {
+        let (outcome, _) = self
+            .request("initialize", &proto::initialize_params().to_string())
+            .await?;
+        if outcome != proto::Outcome::Ok {
+            bail!("initialize failed: {outcome:?}");
+        }
+        self.notify("notifications/initialized")
+    }
+
     /// The server's process id.
     pub fn pid(&self) -> u32 {
         self.pid

@@ -19,9 +19,9 @@
 //! 3. Plugin count: Capsule with 1, 10 and 100 copies of `hello` (warm cache; cold once):
 //!    start-up and RSS when ready, and RSS growth per idle plugin between 10 and 100.
 //! 4. Hot reload: see [`crate::reload`].
-//! 4b. Fairness: `hello_greet` p50 next to 8 spinning calls of another plugin ÷ its idle p50
+//! 5. Fairness: `hello_greet` p50 next to 8 spinning calls of another plugin ÷ its idle p50
 //!    (issue #14): see [`crate::fairness`].
-//! 5. Instance creation: the criterion benchmark `host/benches/instantiate.rs`, run before the
+//! 6. Instance creation: the criterion benchmark `host/benches/instantiate.rs`, run before the
 //!    suite by `make bench`; its estimates are read from `target/criterion`.
 //!
 //! Everything is written to `--out` (`results.json`, `report.md`, `servers.log`) and, with
@@ -619,7 +619,7 @@ pub async fn run(a: SuiteArgs) -> anyhow::Result<()> {
         }
     }
 
-    // 4b. Fairness.
+    // 5. Fairness.
     if want("fairness") {
         eprintln!("capsule-bench: fairness");
         let cmd = format!("{capsule} serve --plugins {{dir}} --cache-dir {{tmp}}/cache");
@@ -630,7 +630,7 @@ pub async fn run(a: SuiteArgs) -> anyhow::Result<()> {
         }
     }
 
-    // 5. Criterion.
+    // 6. Criterion.
     report.criterion = read_criterion(&a.criterion);
     if report.criterion.is_empty() {
         report.missing.push(format!(
