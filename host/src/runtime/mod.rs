@@ -14,6 +14,7 @@ pub mod cache;
 pub mod cpu;
 pub mod descriptors;
 pub mod emissions;
+pub mod error;
 pub mod fs_guard;
 pub mod handles;
 pub mod http;
