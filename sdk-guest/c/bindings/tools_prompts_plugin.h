@@ -554,9 +554,12 @@ typedef struct exports_capsule_plugin_plugin_metadata_t {
 } exports_capsule_plugin_plugin_metadata_t;
 
 // Imported Functions from `capsule:plugin/host@0.2.0`
-// Log a message. It always reaches the host log, tagged with the plugin
-// name; it is forwarded to the client as `notifications/message` when the
-// client asked for log messages at this level.
+// Log a message. It reaches the host log, tagged with the plugin name
+// (control characters escaped, cut at 4 KiB); it is forwarded to the
+// client as `notifications/message` when the client asked for log
+// messages at this level. Log lines, progress reports and
+// resource-updated reports are budgeted per plugin: past the budget
+// they are dropped.
 extern void capsule_plugin_host_log(capsule_plugin_host_log_level_t level, tools_prompts_plugin_string_t *message);
 // Report progress on the current request (MCP `notifications/progress`).
 // `progress` must increase from one call to the next; `total` is the

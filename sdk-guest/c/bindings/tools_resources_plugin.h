@@ -389,8 +389,8 @@ typedef struct {
 
 // A concrete resource (MCP `Resource`).
 typedef struct exports_capsule_plugin_resources_resource_t {
-  // Unique across every loaded plugin; a URI claimed by two plugins
-  // is rejected.
+  // Unique across every loaded plugin: a URI another plugin already
+  // serves stays with that plugin, and this claim is refused.
   tools_resources_plugin_string_t   uri;
   tools_resources_plugin_string_t   name;
   tools_resources_plugin_option_string_t   title;
@@ -534,9 +534,12 @@ typedef struct exports_capsule_plugin_plugin_metadata_t {
 } exports_capsule_plugin_plugin_metadata_t;
 
 // Imported Functions from `capsule:plugin/host@0.2.0`
-// Log a message. It always reaches the host log, tagged with the plugin
-// name; it is forwarded to the client as `notifications/message` when the
-// client asked for log messages at this level.
+// Log a message. It reaches the host log, tagged with the plugin name
+// (control characters escaped, cut at 4 KiB); it is forwarded to the
+// client as `notifications/message` when the client asked for log
+// messages at this level. Log lines, progress reports and
+// resource-updated reports are budgeted per plugin: past the budget
+// they are dropped.
 extern void capsule_plugin_host_log(capsule_plugin_host_log_level_t level, tools_resources_plugin_string_t *message);
 // Report progress on the current request (MCP `notifications/progress`).
 // `progress` must increase from one call to the next; `total` is the
