@@ -88,4 +88,3 @@ fn describe_plugin_error(error: &types::Error) -> String {
         types::Error::Internal(m) => m.clone(),
     }
 }
-
