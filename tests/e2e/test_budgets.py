@@ -169,22 +169,21 @@ def test_a_plugin_that_waits_while_describing_itself_is_cut_off(capsule):
 
 
 async def test_a_slow_plugin_does_not_delay_hot_reload_of_others(capsule):
-    """`hostile_slow` takes its whole load_timeout (3 s) to fail; a plugin added meanwhile is served at once."""
+    """`hostile_slow` takes its whole load_timeout (8 s) to fail; a plugin added meanwhile is served before
+    that, as soon as it has loaded."""
     async with capsule.serve(["hello"]) as srv:
-        shutil.copyfile(capsule.built / "hostile_slow.wasm", srv.plugin_dir / "hostile_slow.wasm.part")
-        (srv.plugin_dir / "hostile_slow.toml").write_text('[limits]\nload_timeout = "3s"\n')
-        os.rename(srv.plugin_dir / "hostile_slow.wasm.part", srv.plugin_dir / "hostile_slow.wasm")
+        (srv.plugin_dir / "hostile_slow.toml").write_text('[limits]\nload_timeout = "8s"\n')
+        shutil.copyfile(capsule.built / "hostile_slow.wasm", srv.plugin_dir / ".slow.tmp")
+        os.rename(srv.plugin_dir / ".slow.tmp", srv.plugin_dir / "hostile_slow.wasm")
         await anyio.sleep(0.3)
-        started = time.monotonic()
         shutil.copyfile(capsule.built / "textkit.wasm", srv.plugin_dir / ".textkit.tmp")
         os.rename(srv.plugin_dir / ".textkit.tmp", srv.plugin_dir / "textkit.wasm")
-        with anyio.fail_after(10):
+        with anyio.fail_after(20):
             while "textkit_reverse" not in {t.name for t in (await srv.client.list_tools()).tools}:
                 await anyio.sleep(0.05)
-        took = time.monotonic() - started
-        assert took < 2.5, f"textkit appeared after {took:.1f}s: it waited for the slow plugin"
+        assert "[limits] load_timeout" not in srv.stderr(), "textkit waited for the slow plugin to fail"
         await greet_quickly(srv.client)
-        log = await srv.wait_for_stderr("[limits] load_timeout", timeout=10)
+        log = await srv.wait_for_stderr("[limits] load_timeout", timeout=15)
         assert "hostile_slow" in log
 
 
