@@ -96,6 +96,26 @@ NOTE_PROMPTS = {
     "notes_brainstorm": {"topic": True, "count": False},
 }
 
+# Raw Streamable HTTP, for tests that speak it without an SDK: the headers a 2025-11-25 client sends
+# with a POST, and its `initialize` request.
+RAW_ACCEPT = "application/json, text/event-stream"
+RAW_HEADERS = {"content-type": "application/json", "accept": RAW_ACCEPT}
+
+
+def raw_initialize(client_name: str) -> dict[str, Any]:
+    """A 2025-11-25 `initialize` request (id 1) from a client named `client_name`."""
+    return {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": LEGACY_VERSION,
+            "capabilities": {},
+            "clientInfo": {"name": client_name, "version": "1"},
+        },
+    }
+
+
 # A minimal valid WebAssembly *core module* (magic + version 1, no sections): valid wasm, not a component.
 CORE_MODULE_BYTES = b"\x00asm\x01\x00\x00\x00"
 

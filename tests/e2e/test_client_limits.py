@@ -17,18 +17,14 @@ from pathlib import Path
 
 import httpx2
 import pytest
+from conftest import LEGACY_VERSION, RAW_ACCEPT, RAW_HEADERS, raw_initialize
 
 pytestmark = pytest.mark.anyio
 
-PROTOCOL = "2025-11-25"
-ACCEPT = "application/json, text/event-stream"
-HEADERS = {"content-type": "application/json", "accept": ACCEPT}
-INITIALIZE = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {"protocolVersion": PROTOCOL, "capabilities": {}, "clientInfo": {"name": "flood", "version": "1"}},
-}
+PROTOCOL = LEGACY_VERSION
+ACCEPT = RAW_ACCEPT
+HEADERS = RAW_HEADERS
+INITIALIZE = raw_initialize("flood")
 GREET = {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "hello_greet", "arguments": {"name": "ok"}}}
 
 # A well-behaved call on a loaded 2-core machine takes milliseconds; seconds mean a frozen server.

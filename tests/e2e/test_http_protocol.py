@@ -15,19 +15,14 @@ import http.client
 import anyio
 import httpx2
 import pytest
-from conftest import stop_process
+from conftest import LEGACY_VERSION, RAW_ACCEPT, RAW_HEADERS, raw_initialize, stop_process
 
 pytestmark = pytest.mark.anyio
 
-PROTOCOL = "2025-11-25"
-ACCEPT = "application/json, text/event-stream"
-HEADERS = {"content-type": "application/json", "accept": ACCEPT}
-INITIALIZE = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {"protocolVersion": PROTOCOL, "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}},
-}
+PROTOCOL = LEGACY_VERSION
+ACCEPT = RAW_ACCEPT
+HEADERS = RAW_HEADERS
+INITIALIZE = raw_initialize("raw")
 
 
 def sleep_call(request_id: int, ms: int) -> dict:
