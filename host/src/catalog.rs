@@ -153,6 +153,11 @@ pub enum ResolveError {
     #[error("resource '{0}' not found")]
     NotFound(String),
     #[error(
+        "the resource URI is {0} bytes long, over the limit of {max} bytes",
+        max = crate::uri_template::MAX_URI_BYTES
+    )]
+    TooLong(usize),
+    #[error(
         "resource '{uri}' matches templates of several plugins ({plugins}); ask the operator to remove the overlap"
     )]
     Ambiguous { uri: String, plugins: String },
@@ -408,8 +413,12 @@ impl Catalog {
     ///
     /// # Errors
     /// [`ResolveError::NotFound`] when nothing claims it, [`ResolveError::Ambiguous`] when
-    /// templates of several plugins match.
+    /// templates of several plugins match and none has served longer, [`ResolveError::TooLong`]
+    /// past [`crate::uri_template::MAX_URI_BYTES`].
     pub fn resource_owner(&self, uri: &str) -> Result<Arc<PluginImage>, ResolveError> {
+        if uri.len() > crate::uri_template::MAX_URI_BYTES {
+            return Err(ResolveError::TooLong(uri.len()));
+        }
         if let Some(entry) = self.resources.get(uri) {
             return Ok(entry.plugin.clone());
         }

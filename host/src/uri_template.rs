@@ -3,8 +3,17 @@
 //! Supported: literal text, simple expressions `{var}` (level 1: one or more characters other
 //! than `/`, `?` and `#`) and reserved expressions `{+var}` (level 2: one or more of any
 //! character). Templates with other operators still parse (so they can be listed) but never match.
+//! Where a URI can be split in several ways, earlier variables take as much as they can.
+//!
+//! URIs come from clients, templates from plugins: a template is compiled once into a regular
+//! expression of the `regex` crate, whose matching time is linear in the URI's length whatever the
+//! template (a backtracking matcher took O(n^k) on `x://{a}-{b}-{c}`), and URIs longer than
+//! [`MAX_URI_BYTES`] are not matched at all.
 
 use std::collections::BTreeMap;
+
+/// Longest URI matched against templates: 64 KiB.
+pub const MAX_URI_BYTES: usize = 64 << 10;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Part {
@@ -14,17 +23,28 @@ enum Part {
 }
 
 /// A parsed URI template (RFC 6570).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct UriTemplate {
     source: String,
     parts: Vec<Part>,
+    /// The template as an anchored regular expression with one group per variable (in
+    /// `parts` order); `None` when it has an unsupported expression.
+    matcher: Option<regex::Regex>,
 }
+
+impl PartialEq for UriTemplate {
+    fn eq(&self, other: &Self) -> bool {
+        self.source == other.source
+    }
+}
+
+impl Eq for UriTemplate {}
 
 impl UriTemplate {
     /// Parse `template`.
     ///
     /// # Errors
-    /// An unclosed `{`, an empty expression or a stray `}`.
+    /// An unclosed `{`, an empty expression, a stray `}`, or a template too big to compile.
     pub fn parse(template: &str) -> Result<Self, String> {
         let mut parts = Vec::new();
         let mut rest = template;
@@ -50,9 +70,13 @@ impl UriTemplate {
                 }
             }
         }
+        let matcher = compile(&parts)
+            .transpose()
+            .map_err(|e| format!("URI template '{template}' cannot be compiled: {e}"))?;
         Ok(Self {
             source: template.to_string(),
             parts,
+            matcher,
         })
     }
 
@@ -69,11 +93,45 @@ impl UriTemplate {
         }
     }
 
-    /// Match `uri`; on success, the value of each variable.
+    /// Match `uri`; on success, the value of each variable. Never matches a URI longer than
+    /// [`MAX_URI_BYTES`].
     pub fn matches(&self, uri: &str) -> Option<BTreeMap<String, String>> {
-        let mut vars = BTreeMap::new();
-        match_parts(&self.parts, uri, &mut vars).then_some(vars)
+        if uri.len() > MAX_URI_BYTES {
+            return None;
+        }
+        let captures = self.matcher.as_ref()?.captures(uri)?;
+        let names = self.parts.iter().filter_map(|p| match p {
+            Part::Var { name, .. } => Some(name),
+            _ => None,
+        });
+        Some(
+            names
+                .zip(captures.iter().skip(1))
+                .filter_map(|(name, value)| Some((name.clone(), value?.as_str().to_string())))
+                .collect(),
+        )
     }
+}
+
+/// The regular expression of `parts`: `None` if one is unsupported.
+fn compile(parts: &[Part]) -> Option<Result<regex::Regex, regex::Error>> {
+    let mut pattern = String::from("(?s)^");
+    for part in parts {
+        match part {
+            Part::Literal(text) => pattern.push_str(&regex::escape(text)),
+            Part::Var {
+                reserved: false, ..
+            } => pattern.push_str("([^/?#]+)"),
+            Part::Var { reserved: true, .. } => pattern.push_str("(.+)"),
+            Part::Unsupported => return None,
+        }
+    }
+    pattern.push('$');
+    Some(
+        regex::RegexBuilder::new(&pattern)
+            .size_limit(1 << 20)
+            .build(),
+    )
 }
 
 fn parse_expression(template: &str, expr: &str) -> Result<Part, String> {
@@ -95,38 +153,6 @@ fn parse_expression(template: &str, expr: &str) -> Result<Part, String> {
     } else {
         Part::Unsupported
     })
-}
-
-fn match_parts(parts: &[Part], input: &str, vars: &mut BTreeMap<String, String>) -> bool {
-    let Some((first, rest)) = parts.split_first() else {
-        return input.is_empty();
-    };
-    match first {
-        Part::Literal(lit) => input
-            .strip_prefix(lit.as_str())
-            .is_some_and(|tail| match_parts(rest, tail, vars)),
-        Part::Unsupported => false,
-        Part::Var { name, reserved } => {
-            // Try the longest value first, then shorter ones (templates are short; inputs too).
-            let limit = if *reserved {
-                input.len()
-            } else {
-                input.find(['/', '?', '#']).unwrap_or(input.len())
-            };
-            let mut ends: Vec<usize> = input[..limit]
-                .char_indices()
-                .map(|(i, c)| i + c.len_utf8())
-                .collect();
-            ends.reverse();
-            for end in ends {
-                if match_parts(rest, &input[end..], vars) {
-                    vars.insert(name.clone(), input[..end].to_string());
-                    return true;
-                }
-            }
-            false
-        }
-    }
 }
 
 #[cfg(test)]
@@ -173,6 +199,25 @@ mod tests {
                 ("a".into(), "v1.2".into()),
                 ("b".into(), "txt".into())
             ])
+        );
+    }
+
+    /// Matching is linear in the URI: a template that made a backtracking matcher try O(n^3)
+    /// splits answers at once (a hang here would stop the test run).
+    #[test]
+    fn hostile_uris_are_matched_in_linear_time() {
+        let t = UriTemplate::parse("x://{a}-{b}-{c}").unwrap();
+        // Every split of the dashes fits the variables until the final '/', which none may hold.
+        let long = format!("x://{}/", "-".repeat(MAX_URI_BYTES - 10));
+        assert_eq!(t.matches(&long), None);
+        let split = format!("x://{}a-b-c", "-".repeat(MAX_URI_BYTES - 20));
+        assert!(t.matches(&split).is_some());
+        let too_long = format!("x://a-b-{}", "c".repeat(MAX_URI_BYTES));
+        assert_eq!(t.matches(&too_long), None, "longer than MAX_URI_BYTES");
+        let reserved = UriTemplate::parse("files://{+path}").unwrap();
+        assert_eq!(
+            reserved.matches("files://a/b\nc").map(|v| v["path"].clone()),
+            Some("a/b\nc".to_string())
         );
     }
 

@@ -363,3 +363,26 @@ async def test_progress_and_resource_update_floods_are_bounded(capsule):
         assert grown < 60 * 1024, f"RSS grew by {grown} KiB"
         log = await server.wait_for_stderr("progress reports of the plugin: over its budget", timeout=5)
         assert "dropped" in log
+
+
+# -------------------------------------------------------------------------------------------------------------
+# Clients: URIs against plugin templates
+
+
+async def test_a_hostile_uri_against_a_many_variable_template_is_answered_at_once(capsule):
+    """`x://{a}-{b}-{c}` made a backtracking matcher try O(n^3) splits of a client's URI; matching is now
+    linear, and URIs past 64 KiB are refused before any template is tried."""
+    extra = {"hostile.toml": hostile_policy("template=x://{a}-{b}-{c}")}
+    async with capsule.serve(["hello", "hostile"], extra=extra) as srv:
+        with anyio.fail_after(20):
+            with pytest.raises(MCPError) as info:
+                # Every split of the dashes fits the variables until the final '/', which none may hold.
+                await srv.client.read_resource("x://" + "-" * (60 << 10) + "/")
+        assert "not found" in str(info.value).lower(), info.value
+        contents = await srv.client.read_resource("x://1-2-3")
+        assert "hostile's copy of x://1-2-3" in contents.contents[0].text
+        with anyio.fail_after(20):
+            with pytest.raises(MCPError) as info:
+                await srv.client.read_resource("x://" + "-" * (1 << 20))
+        assert "over the limit of 65536 bytes" in str(info.value), info.value
+        await greet_quickly(srv.client)

@@ -230,6 +230,7 @@ impl CapsuleServer {
                 McpError::resource_not_found(e.to_string(), Some(json!({ "uri": uri })))
             }
             ResolveError::Ambiguous { .. } => McpError::internal_error(e.to_string(), None),
+            ResolveError::TooLong(_) => McpError::invalid_params(e.to_string(), None),
         })?;
         audit.set(|r| r.plugin = Some(plugin.name().to_string()));
         self.authorize(
