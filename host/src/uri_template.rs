@@ -216,7 +216,9 @@ mod tests {
         assert_eq!(t.matches(&too_long), None, "longer than MAX_URI_BYTES");
         let reserved = UriTemplate::parse("files://{+path}").unwrap();
         assert_eq!(
-            reserved.matches("files://a/b\nc").map(|v| v["path"].clone()),
+            reserved
+                .matches("files://a/b\nc")
+                .map(|v| v["path"].clone()),
             Some("a/b\nc".to_string())
         );
     }
