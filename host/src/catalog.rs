@@ -3,7 +3,7 @@
 //! Built once from the loaded plugins (and rebuilt whole when they change), then only read. Tools
 //! and prompts are published as `<plugin>_<name>`; resources keep their URIs. Anything two plugins
 //! both claim (a published name, a resource URI, a URI template) is withheld from both and
-//! reported: a collision is never resolved by load order (DESIGN.md §6). Items a plugin declares
+//! reported: a collision is never resolved by load order (ARCHITECTURE.md §3). Items a plugin declares
 //! badly (an invalid name or schema) are skipped and reported; the rest of the plugin still loads.
 
 use std::collections::BTreeMap;

@@ -1,5 +1,5 @@
 //! Who serves a name or URI that several plugins claim. No plugin can take or block another
-//! plugin's tool, prompt, resource URI or resource template (DESIGN.md §6):
+//! plugin's tool, prompt, resource URI or resource template (ARCHITECTURE.md §3):
 //!
 //! - **Tool and prompt names** are published as `<plugin>_<name>`, so two plugins can only collide
 //!   when one plugin's name is a prefix of the other's (`a` with tool `b_c`, and `a_b` with tool

@@ -7,7 +7,7 @@
 //! plugin never holds up the others, and a file's load is bounded by its limits (file size,
 //! `compile_timeout`, `load_timeout`, the self-description caps of [`crate::admission`]). Files
 //! are read only when they are regular files ([`crate::files`]): a FIFO, a device or a directory
-//! named `*.wasm` or `*.toml` is reported and skipped, never waited on. The rules (DESIGN.md §5):
+//! named `*.wasm` or `*.toml` is reported and skipped, never waited on. The rules (ARCHITECTURE.md §3):
 //! - a file that fails to load is skipped and reported with its path and the reason;
 //! - a new version that fails never replaces a working one: the old version keeps serving and the
 //!   error is reported as the file's last load error;

@@ -1,4 +1,4 @@
-//! Names clients see: `<plugin>_<item>` for tools and prompts (DESIGN.md §6).
+//! Names clients see: `<plugin>_<item>` for tools and prompts (ARCHITECTURE.md §3).
 //!
 //! A published name matches `^[A-Za-z0-9_-]{1,64}$` (the set every major client accepts; Claude
 //! Desktop rejects a server with any other tool name) and never contains `__` (some clients split

@@ -1,7 +1,7 @@
 //! Operator policy: per-plugin policy files (`NAME.toml` beside `NAME.wasm`) and the host config
 //! (`capsule.toml`, `--config`), parsed strictly.
 //!
-//! Deny by default (DESIGN.md §3): a plugin with no policy file gets no filesystem, no environment
+//! Deny by default (ARCHITECTURE.md §3): a plugin with no policy file gets no filesystem, no environment
 //! and the default limits, and still loads. Every key is checked: an unknown key, a value of the
 //! wrong type, a host directory that does not exist or a limit above the host's cap is an error
 //! that names the file, the line and what is expected, and the plugin does not load with a

@@ -1,5 +1,5 @@
 """Network grants, attacked: outgoing `wasi:http` only to granted origins, no special-use addresses
-behind granted names, every redirect hop checked, raw TCP only to `[network] tcp` grants (DESIGN.md §3).
+behind granted names, every redirect hop checked, raw TCP only to `[network] tcp` grants (ARCHITECTURE.md §3).
 
 The `fetch` example plugin (requests `*`: whatever the operator grants) is the HTTP client; `mallory`
 opens raw TCP connections. Every server is a local `http.server` on 127.0.0.1 started and stopped by the

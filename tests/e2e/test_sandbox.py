@@ -1,5 +1,5 @@
 """Least privilege, attacked: the hostile `mallory` plugin tries to get out of its sandbox and every
-attempt must fail with a clear error, while the host and other plugins carry on (DESIGN.md §3).
+attempt must fail with a clear error, while the host and other plugins carry on (ARCHITECTURE.md §3).
 
 Each test writes mallory's policy (`mallory.toml` beside `mallory.wasm`) and a data directory under
 the test's tmp_path; `secret.txt` sits *outside* the granted directory and must never be read.

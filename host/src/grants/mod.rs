@@ -1,5 +1,5 @@
 //! Grants: what a plugin may reach, and the single door through which it gets it — the WASI
-//! context of each call (DESIGN.md §3).
+//! context of each call (ARCHITECTURE.md §3).
 //!
 //! Deny by default: with no grant a plugin gets no filesystem, no network (HTTP, TCP, UDP and
 //! name lookups all refused), no environment variables and no arguments, and its stdout/stderr go

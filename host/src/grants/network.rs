@@ -1,5 +1,5 @@
 //! Network grants: which HTTP origins and raw TCP addresses a plugin may reach, and which
-//! resolved addresses are off limits (DESIGN.md §3).
+//! resolved addresses are off limits (ARCHITECTURE.md §3).
 //!
 //! Three kinds of text meet here:
 //!

@@ -2,7 +2,7 @@
 //!
 //! rmcp does the protocol (JSON-RPC, both eras: 2025-11-25 `initialize` sessions and 2026-07-28
 //! `server/discover` stateless requests); this module maps MCP requests to plugin calls and plugin
-//! answers back to MCP, per the error rules of DESIGN.md §2:
+//! answers back to MCP, per the error rules of ARCHITECTURE.md §3:
 //! - unknown tool or prompt names → JSON-RPC `-32602` (invalid params);
 //! - arguments that fail the tool's `inputSchema`, typed plugin errors, traps and timeouts →
 //!   a `CallToolResult` with `isError: true` (the model sees it and can correct itself); the
