@@ -223,6 +223,51 @@ mod tests {
         );
     }
 
+    /// The vectors the host and every SDK run (`tests/vectors/uri_templates.json`). The host
+    /// only routes, so it does not decode values; the vectors give them decoded.
+    #[test]
+    fn shared_vectors() {
+        fn decode(s: &str) -> Option<String> {
+            let bytes = s.as_bytes();
+            let mut out = Vec::new();
+            let mut i = 0;
+            while i < bytes.len() {
+                let hex = |b: u8| (b as char).to_digit(16);
+                if bytes[i] == b'%'
+                    && i + 2 < bytes.len()
+                    && let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
+                {
+                    out.push((h * 16 + l) as u8);
+                    i += 3;
+                } else {
+                    out.push(bytes[i]);
+                    i += 1;
+                }
+            }
+            String::from_utf8(out).ok()
+        }
+        let doc: serde_json::Value =
+            serde_json::from_str(include_str!("../../tests/vectors/uri_templates.json"))
+                .expect("the vectors are JSON");
+        for case in doc["cases"].as_array().expect("cases") {
+            let (template, uri) = (
+                case["template"].as_str().unwrap(),
+                case["uri"].as_str().unwrap(),
+            );
+            let want: Option<BTreeMap<String, String>> =
+                serde_json::from_value(case["values"].clone()).expect("values");
+            let got = UriTemplate::parse(template)
+                .unwrap()
+                .matches(uri)
+                .and_then(|vars| {
+                    vars.into_iter()
+                        .map(|(k, v)| Some((k, decode(&v)?)))
+                        .collect::<Option<BTreeMap<_, _>>>()
+                });
+            assert_eq!(got, want, "{template} against {uri}");
+        }
+    }
+
     #[test]
     fn parse_errors_and_unsupported_operators() {
         assert!(UriTemplate::parse("notes://{name").is_err());

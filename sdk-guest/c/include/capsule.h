@@ -151,7 +151,7 @@ typedef capsule_status (*capsule_complete_fn)(const char *argument, const char *
                                               capsule_completion *out);
 
 typedef struct {
-    const char *uri_template; /* RFC 6570 level 1, e.g. "checksum://{name}" */
+    const char *uri_template; /* RFC 6570, e.g. "checksum://{name}" ({+name} takes '/' too) */
     const char *name;
     const char *title, *description, *mime_type; /* may be NULL */
     capsule_template_fn read;

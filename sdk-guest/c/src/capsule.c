@@ -810,13 +810,17 @@ void exports_capsule_plugin_resources_list_resource_templates(exports_capsule_pl
     }
 }
 
-/* --- RFC 6570 level-1 matching, with the host's rules (see sdk-guest/rust/src/uri_template.rs) */
+/* --- URI template matching, with the rules the host routes by (shared test vectors:
+ * tests/vectors/uri_templates.json): literal text matches itself; {name} matches one or more
+ * characters other than '/', '?' and '#'; {+name} one or more characters of any kind; any other
+ * expression never matches; when several splits fit, earlier variables take as much as they can;
+ * values are percent-decoded and must be UTF-8. Time: the URI's length times the template's parts. */
 
 static bool simple_name(const char *s, size_t n) {
     if (n == 0) return false;
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '%')) return false;
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.')) return false;
     }
     return true;
 }
@@ -876,64 +880,87 @@ static void vars_clear(capsule_vars *v) {
     v->count = 0;
 }
 
-/* Match template `t` against `u`; binds raw (still encoded) values. */
-static bool match_from(const char *t, const char *u, capsule_vars *v) {
-    while (*t && *t != '{') {
-        if (*t != *u) return false;
-        t++;
-        u++;
-    }
-    if (!*t) return *u == '\0';
-    const char *close = strchr(t, '}');
-    if (!close) return strcmp(t, u) == 0; /* an unclosed '{' is literal text */
-    size_t name_len = (size_t)(close - t - 1);
-    const char *rest = close + 1;
-    if (v->count >= CAPSULE_MAX_VARS) return false;
-    size_t slot = v->count++;
-    v->names[slot] = xmalloc(name_len + 1);
-    memcpy(v->names[slot], t + 1, name_len);
-    v->names[slot][name_len] = '\0';
-    size_t ulen = strlen(u);
-    for (size_t n = 0; n <= ulen; n++) {
-        if (n < ulen && ((unsigned char)u[n] & 0xc0) == 0x80) continue; /* only at character boundaries */
-        if (*rest == '\0' && n != ulen) continue;                        /* the last variable takes the rest */
-        v->values[slot] = xmalloc(n + 1);
-        memcpy(v->values[slot], u, n);
-        v->values[slot][n] = '\0';
-        size_t mark = v->count;
-        if (match_from(rest, u + n, v)) return true;
-        while (v->count > mark) {
-            v->count--;
-            free(v->names[v->count]);
-            free(v->values[v->count]);
-        }
-        free(v->values[slot]);
-        v->values[slot] = NULL;
-    }
-    free(v->names[slot]);
-    v->count--;
-    return false;
+/* One piece of a parsed template: literal text, or a variable ({name}, or {+name} when reserved). */
+typedef struct {
+    const char *text;
+    size_t len;
+    bool var;
+    bool reserved;
+} template_part;
+
+/* Whether a variable may cover byte `c` ('/', '?' and '#' are ASCII: never inside a character). */
+static bool var_allows(unsigned char c, bool reserved) {
+    return reserved || (c != '/' && c != '?' && c != '#');
 }
 
 static bool template_match(const char *tmpl, const char *uri, capsule_vars *v) {
-    /* Every expression must be a simple variable name, else the template never matches. */
-    for (const char *p = strchr(tmpl, '{'); p; p = strchr(p + 1, '{')) {
-        const char *close = strchr(p, '}');
-        if (!close) break;
-        if (!simple_name(p + 1, (size_t)(close - p - 1))) return false;
-    }
+    template_part parts[2 * CAPSULE_MAX_VARS + 1];
+    size_t np = 0;
     v->count = 0;
-    if (!match_from(tmpl, uri, v)) return false;
-    for (size_t i = 0; i < v->count; i++) {
-        char *decoded = percent_decode(v->values[i], strlen(v->values[i]));
-        if (!decoded) {
-            vars_clear(v);
-            return false;
+    for (const char *t = tmpl; *t;) {
+        const char *open = strchr(t, '{');
+        const char *close = open ? strchr(open, '}') : NULL;
+        if (!close) { /* the rest, an unclosed '{' included, is literal text */
+            parts[np++] = (template_part){t, strlen(t), false, false};
+            break;
         }
-        free(v->values[i]);
-        v->values[i] = decoded;
+        if (open > t) parts[np++] = (template_part){t, (size_t)(open - t), false, false};
+        const char *name = open + 1;
+        bool reserved = *name == '+';
+        if (reserved) name++;
+        if (!simple_name(name, (size_t)(close - name))) return false; /* never matches */
+        if (np + 2 > sizeof parts / sizeof parts[0]) return false;
+        parts[np++] = (template_part){name, (size_t)(close - name), true, reserved};
+        t = close + 1;
     }
-    return true;
+    size_t n = strlen(uri);
+    /* fits[i * (n + 1) + p]: parts[i..] match uri[p..] (only at character boundaries) */
+    unsigned char *fits = calloc((np + 1) * (n + 1), 1);
+    if (!fits) abort();
+#define FITS(i, p) fits[(size_t)(i) * (n + 1) + (size_t)(p)]
+    FITS(np, n) = 1;
+    for (size_t i = np; i-- > 0;) {
+        const template_part *part = &parts[i];
+        if (!part->var) {
+            for (size_t p = 0; p + part->len <= n; p++)
+                FITS(i, p) = FITS(i + 1, p + part->len) && memcmp(uri + p, part->text, part->len) == 0;
+        } else {
+            bool reach = false;
+            for (size_t p = n; p-- > 0;) {
+                reach = var_allows((unsigned char)uri[p], part->reserved) && (FITS(i + 1, p + 1) || reach);
+                FITS(i, p) = reach && ((unsigned char)uri[p] & 0xc0) != 0x80;
+            }
+        }
+    }
+    bool ok = FITS(0, 0);
+    size_t p = 0;
+    for (size_t i = 0; ok && i < np; i++) {
+        const template_part *part = &parts[i];
+        if (!part->var) {
+            p += part->len;
+            continue;
+        }
+        size_t end = 0;
+        for (size_t q = p; q < n && var_allows((unsigned char)uri[q], part->reserved);) {
+            q++;
+            if (FITS(i + 1, q)) end = q;
+        }
+        char *value = end > p ? percent_decode(uri + p, end - p) : NULL;
+        if (!value || v->count >= CAPSULE_MAX_VARS) {
+            free(value);
+            ok = false;
+            break;
+        }
+        v->names[v->count] = xmalloc(part->len + 1);
+        memcpy(v->names[v->count], part->text, part->len);
+        v->names[v->count][part->len] = '\0';
+        v->values[v->count++] = value;
+        p = end;
+    }
+#undef FITS
+    free(fits);
+    if (!ok) vars_clear(v);
+    return ok;
 }
 
 bool exports_capsule_plugin_resources_read_resource(wstring *uri_in, exports_capsule_plugin_resources_list_resource_contents_t *ret,

@@ -145,7 +145,8 @@ static capsule_status complete_pair(const char *argument, const char *value, con
 static const capsule_template templates[] = {
     {.uri_template = "x://{a}-{b}", .name = "pair", .read = read_item, .complete = complete_pair},
     {.uri_template = "n://{a}", .name = "one", .mime_type = "text/plain", .read = read_item},
-    {.uri_template = "op://{+a}", .name = "operator", .read = read_item},
+    {.uri_template = "op://{+a}", .name = "reserved", .read = read_item},
+    {.uri_template = "q://{?a}", .name = "operator", .read = read_item},
 };
 
 static void lister(capsule_resource_list *list) { capsule_list_add(list, "test://listed", "listed", NULL, NULL, 42); }
@@ -305,13 +306,15 @@ static void test_resources(void) {
     char text[256];
     capsule_plugin_types_error_t err;
     CHECK(read_one("test://about", text, sizeof text, &err) && strcmp(text, "about") == 0);
-    CHECK(read_one("x://1-2-3", text, sizeof text, &err) && strcmp(text, "1|2-3") == 0); /* shortest first */
+    CHECK(read_one("x://1-2-3", text, sizeof text, &err) && strcmp(text, "1-2|3") == 0); /* earlier takes most */
     CHECK(read_one("n://..%2Fetc", text, sizeof text, &err) && strcmp(text, "../etc|-") == 0);
     CHECK(read_one("n://100%", text, sizeof text, &err) && strcmp(text, "100%|-") == 0);
     CHECK(read_one("n://%C3%A9", text, sizeof text, &err) && strcmp(text, "\xc3\xa9|-") == 0);
-    CHECK(read_one("n://", text, sizeof text, &err) && strcmp(text, "|-") == 0);
+    CHECK(!read_one("n://", text, sizeof text, &err) && err.tag == CAPSULE_PLUGIN_TYPES_ERROR_NOT_FOUND); /* one or more */
+    CHECK(!read_one("n://a/b", text, sizeof text, &err) && err.tag == CAPSULE_PLUGIN_TYPES_ERROR_NOT_FOUND); /* no '/' */
     CHECK(!read_one("n://%FF", text, sizeof text, &err) && err.tag == CAPSULE_PLUGIN_TYPES_ERROR_NOT_FOUND);
-    CHECK(!read_one("op://x", text, sizeof text, &err) && err.tag == CAPSULE_PLUGIN_TYPES_ERROR_NOT_FOUND);
+    CHECK(read_one("op://x/y%20z", text, sizeof text, &err) && strcmp(text, "x/y z|-") == 0); /* {+a} takes '/' */
+    CHECK(!read_one("q://?a=1", text, sizeof text, &err) && err.tag == CAPSULE_PLUGIN_TYPES_ERROR_NOT_FOUND);
     CHECK(!read_one("other://x", text, sizeof text, &err));
     CHECK(err.tag == CAPSULE_PLUGIN_TYPES_ERROR_NOT_FOUND && str_eq(&err.val.not_found, "unknown resource `other://x`"));
 }

@@ -229,7 +229,7 @@ type ResourceReturn = string | Uint8Array | ResourceContents | ResourceContents[
 export function resource(spec: ResourceSpec, read: () => Awaitable<ResourceReturn>): typeof read;
 
 export interface ResourceTemplateSpec {
-  /** An RFC 6570 level-1 template, e.g. `docs://{name}`. */
+  /** An RFC 6570 template, e.g. `docs://{name}` or `files://{+path}`. */
   uriTemplate: string;
   name: string;
   title?: string;

@@ -110,9 +110,10 @@ export function resource(spec, read) {
 }
 
 /**
- * Declare a family of resources addressed by an RFC 6570 level-1 template:
+ * Declare a family of resources addressed by an RFC 6570 template:
  * `resourceTemplate({ uriTemplate: "docs://{name}", name, mimeType? }, (vars, uri) => contents)`.
- * A variable covers any text, `/` and `..` included: validate it.
+ * `{name}` covers one or more characters other than `/`, `?` and `#`, `{+name}` one or more of any
+ * kind; values are `%XX`-decoded (`..%2F` arrives as `../`): validate them.
  */
 export function resourceTemplate(spec, read) {
   if (!spec.uriTemplate || !spec.name) throw new TypeError("a resource template needs a uriTemplate and a name");

@@ -330,10 +330,11 @@ class Plugin:
     def resource_template(self, uri_template: str, *, name: Optional[str] = None, title: Optional[str] = None,
                           description: Optional[str] = None, mime_type: Optional[str] = None,
                           annotations: Optional[Annotations] = None) -> Callable[[F], F]:
-        """Declare a family of resources addressed by an RFC 6570 level-1 template such as
+        """Declare a family of resources addressed by an RFC 6570 template such as
         ``"tabular://{name}"``. The function takes the template's variables as keyword arguments
-        (plus ``uri``, the URI being read, if it asks for it). A variable covers any text,
-        ``/`` and ``..`` included: validate it."""
+        (plus ``uri``, the URI being read, if it asks for it). ``{name}`` covers one or more
+        characters other than ``/``, ``?`` and ``#``, ``{+name}`` one or more of any kind; values are
+        ``%XX``-decoded (``..%2F`` arrives as ``../``): validate them."""
         parsed = UriTemplate(uri_template)
 
         def register(fn: F) -> F:

@@ -107,8 +107,8 @@ impl Resource {
     }
 }
 
-/// A family of resources addressed by an RFC 6570 level-1 URI template
-/// (MCP `ResourceTemplate`), e.g. `notes://{name}`.
+/// A family of resources addressed by an RFC 6570 URI template
+/// (MCP `ResourceTemplate`), e.g. `notes://{name}` or `files://{+path}`.
 pub struct ResourceTemplate {
     pub(crate) uri_template: String,
     pub(crate) name: String,
@@ -124,9 +124,10 @@ pub struct ResourceTemplate {
 /// Declare a resource template: URIs matching `uri_template` are read by
 /// `read`, which gets the template's variables as [`Vars`].
 ///
-/// Matching is literal text around simple `{var}` expressions; a variable
-/// covers any text (`/` included, percent-escapes decoded), so validate
-/// values in `read`.
+/// Matching follows the host's rules ([`crate::uri_template`]): `{var}`
+/// covers one or more characters other than `/`, `?` and `#`, `{+var}` one or
+/// more of any kind, and values are percent-decoded (`..%2F` becomes `../`),
+/// so validate them in `read`.
 ///
 /// ```
 /// use capsule_plugin::prelude::*;

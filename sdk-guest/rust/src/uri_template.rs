@@ -1,4 +1,17 @@
-//! Matching URIs against RFC 6570 level-1 URI templates (`notes://{name}`).
+//! Matching URIs against RFC 6570 URI templates (`notes://{name}`, `files://{+path}`), with the
+//! rules the host routes by (shared test vectors: `tests/vectors/uri_templates.json`):
+//!
+//! - literal text matches itself;
+//! - `{name}` matches one or more characters other than `/`, `?` and `#`;
+//! - `{+name}` matches one or more characters of any kind;
+//! - any other expression (`{?q}`, `{/p}`, lists, modifiers) never matches;
+//! - when several splits fit, earlier variables take as much as they can;
+//! - values are percent-decoded (`%XX`; a `%` without two hex digits stays), and a value that does
+//!   not decode to UTF-8 makes the URI not match. Validate values in the handler: `..%2F` decodes
+//!   to `../`.
+//!
+//! Matching takes time proportional to the URI's length times the template's parts, whatever both
+//! hold.
 
 use std::collections::BTreeMap;
 
@@ -6,12 +19,16 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Part {
     Literal(String),
-    Var(String),
+    /// `{name}` (`reserved: false`) or `{+name}` (`reserved: true`).
+    Var {
+        name: String,
+        reserved: bool,
+    },
+    /// An expression these rules do not match.
+    Unsupported(String),
 }
 
-/// A parsed RFC 6570 level-1 template: literal text with simple `{var}`
-/// expressions. Operators (`{+var}`, `{/var}`, ...) and lists are not
-/// supported; such an expression never matches.
+/// A parsed URI template.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UriTemplate {
     parts: Vec<Part>,
@@ -32,7 +49,7 @@ impl UriTemplate {
             if !literal.is_empty() {
                 parts.push(Part::Literal(std::mem::take(&mut literal)));
             }
-            parts.push(Part::Var(after[..close].to_string()));
+            parts.push(expression(&after[..close]));
             rest = &after[close + 1..];
         }
         literal.push_str(rest);
@@ -45,62 +62,97 @@ impl UriTemplate {
     /// The variable names, in order.
     pub fn variables(&self) -> impl Iterator<Item = &str> {
         self.parts.iter().filter_map(|p| match p {
-            Part::Var(v) => Some(v.as_str()),
+            Part::Var { name, .. } => Some(name.as_str()),
+            Part::Unsupported(name) => Some(name.as_str()),
             Part::Literal(_) => None,
         })
     }
 
-    /// Match `uri` against the template. On success every variable is bound
-    /// to the (percent-decoded) text it covers, which may be empty and may
-    /// contain any character, `/` included: the handler validates values.
-    /// When several splits fit, earlier variables take the shortest text.
+    /// Match `uri` against the template; on success every variable is bound to the
+    /// (percent-decoded) text it covers.
     pub fn matches(&self, uri: &str) -> Option<BTreeMap<String, String>> {
-        if self.variables().any(|v| !is_simple_name(v)) {
+        if self.parts.iter().any(|p| matches!(p, Part::Unsupported(_))) {
             return None;
         }
-        let mut raw = Vec::new();
-        if !match_parts(&self.parts, uri, &mut raw) {
+        let bytes = uri.as_bytes();
+        let n = bytes.len();
+        let boundary = |p: usize| uri.is_char_boundary(p);
+        // fits[i][p]: parts[i..] match uri[p..] (only at character boundaries).
+        let mut fits = vec![vec![false; n + 1]; self.parts.len() + 1];
+        fits[self.parts.len()][n] = true;
+        for (i, part) in self.parts.iter().enumerate().rev() {
+            let (done, todo) = fits.split_at_mut(i + 1);
+            let (here, next) = (&mut done[i], &todo[0]);
+            match part {
+                Part::Literal(text) if text.len() <= n => {
+                    for p in 0..=n - text.len() {
+                        here[p] = next[p + text.len()] && bytes[p..].starts_with(text.as_bytes());
+                    }
+                }
+                Part::Literal(_) => {} // longer than the URI: fits nowhere
+                Part::Var { reserved, .. } => {
+                    // Whether some end q > p is reachable from p through allowed bytes.
+                    let mut reach = false;
+                    for p in (0..n).rev() {
+                        reach = allowed(bytes[p], *reserved) && (next[p + 1] || reach);
+                        here[p] = reach && boundary(p);
+                    }
+                }
+                Part::Unsupported(_) => return None,
+            }
+        }
+        if !fits[0][0] {
             return None;
         }
+        // Walk the parts again, each variable taking the longest text that still fits.
         let mut vars = BTreeMap::new();
-        for (name, value) in raw {
-            vars.insert(name.to_string(), percent_decode(value)?);
+        let mut p = 0;
+        for (i, part) in self.parts.iter().enumerate() {
+            match part {
+                Part::Literal(text) => p += text.len(),
+                Part::Var { name, reserved } => {
+                    let mut end = None;
+                    let mut q = p;
+                    while q < n && allowed(bytes[q], *reserved) {
+                        q += 1;
+                        if fits[i + 1][q] {
+                            end = Some(q);
+                        }
+                    }
+                    let end = end?;
+                    vars.insert(name.clone(), percent_decode(&uri[p..end])?);
+                    p = end;
+                }
+                Part::Unsupported(_) => return None,
+            }
         }
         Some(vars)
     }
 }
 
-/// A level-1 variable name: ALPHA / DIGIT / `_` / `.` / pct-encoded.
-fn is_simple_name(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '%')
+/// Whether a variable may cover `byte`: anything for `{+var}`, anything but `/`, `?` and `#` for
+/// `{var}` (all ASCII, so never part of a multi-byte character).
+fn allowed(byte: u8, reserved: bool) -> bool {
+    reserved || !matches!(byte, b'/' | b'?' | b'#')
 }
 
-fn match_parts<'t, 'u>(parts: &'t [Part], uri: &'u str, out: &mut Vec<(&'t str, &'u str)>) -> bool {
-    match parts.split_first() {
-        None => uri.is_empty(),
-        Some((Part::Literal(lit), rest)) => match uri.strip_prefix(lit.as_str()) {
-            Some(tail) => match_parts(rest, tail, out),
-            None => false,
-        },
-        Some((Part::Var(name), rest)) => {
-            if rest.is_empty() {
-                out.push((name, uri));
-                return true;
-            }
-            // Try every split point, shortest first.
-            for (end, _) in uri.char_indices().chain(std::iter::once((uri.len(), ' '))) {
-                let mark = out.len();
-                out.push((name, &uri[..end]));
-                if match_parts(rest, &uri[end..], out) {
-                    return true;
-                }
-                out.truncate(mark);
-            }
-            false
+/// `{name}` and `{+name}` with a name of ALPHA / DIGIT / `_` / `.`; anything else is unsupported.
+fn expression(text: &str) -> Part {
+    let (reserved, name) = match text.strip_prefix('+') {
+        Some(name) => (true, name),
+        None => (false, text),
+    };
+    let simple = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
+    if simple {
+        Part::Var {
+            name: name.to_string(),
+            reserved,
         }
+    } else {
+        Part::Unsupported(text.to_string())
     }
 }
 
@@ -132,73 +184,46 @@ fn percent_decode(s: &str) -> Option<String> {
 mod tests {
     use super::*;
 
-    fn m(template: &str, uri: &str) -> Option<Vec<(String, String)>> {
-        UriTemplate::parse(template)
-            .matches(uri)
-            .map(|v| v.into_iter().collect())
-    }
-
-    fn pairs(p: &[(&str, &str)]) -> Option<Vec<(String, String)>> {
-        Some(
-            p.iter()
-                .map(|(a, b)| (a.to_string(), b.to_string()))
-                .collect(),
-        )
+    /// The vectors the host and every SDK run.
+    #[test]
+    fn shared_vectors() {
+        let doc: serde_json::Value =
+            serde_json::from_str(include_str!("../../../tests/vectors/uri_templates.json"))
+                .expect("the vectors are JSON");
+        for case in doc["cases"].as_array().expect("cases") {
+            let (template, uri) = (
+                case["template"].as_str().unwrap(),
+                case["uri"].as_str().unwrap(),
+            );
+            let want: Option<BTreeMap<String, String>> =
+                serde_json::from_value(case["values"].clone()).expect("values");
+            let got = UriTemplate::parse(template).matches(uri);
+            assert_eq!(got, want, "{template} against {uri}");
+        }
     }
 
     #[test]
-    fn single_variable() {
-        assert_eq!(
-            m("notes://{name}", "notes://ideas"),
-            pairs(&[("name", "ideas")])
-        );
-        assert_eq!(m("notes://{name}", "notes://"), pairs(&[("name", "")]));
-        assert_eq!(m("notes://{name}", "note://ideas"), None);
-        assert_eq!(m("notes://{name}", "notes:/"), None);
-        // Values may hold anything; handlers validate them.
-        assert_eq!(
-            m("notes://{name}", "notes://a/../b"),
-            pairs(&[("name", "a/../b")])
-        );
+    fn hostile_uris_take_linear_time() {
+        let t = UriTemplate::parse("x://{a}-{b}-{c}");
+        let uri = format!("x://{}/", "-".repeat(64 << 10));
+        assert_eq!(t.matches(&uri), None);
     }
 
     #[test]
-    fn prefix_suffix_and_several_variables() {
+    fn literals_longer_than_the_uri_fit_nowhere() {
         assert_eq!(
-            m("file:///{dir}/{file}.md", "file:///docs/readme.md"),
-            pairs(&[("dir", "docs"), ("file", "readme")])
-        );
-        assert_eq!(
-            m("file:///{dir}/{file}.md", "file:///docs/readme.txt"),
+            UriTemplate::parse("a://{x}/long-suffix").matches("a://b"),
             None
         );
-        assert_eq!(
-            m("db://{table}/rows/{id}", "db://users/rows/42"),
-            pairs(&[("id", "42"), ("table", "users")])
-        );
-        // Shortest first for earlier variables.
-        assert_eq!(
-            m("x://{a}-{b}", "x://1-2-3"),
-            pairs(&[("a", "1"), ("b", "2-3")])
-        );
     }
 
     #[test]
-    fn percent_decoding() {
-        assert_eq!(m("n://{v}", "n://a%20b"), pairs(&[("v", "a b")]));
-        assert_eq!(m("n://{v}", "n://..%2Fetc"), pairs(&[("v", "../etc")]));
-        assert_eq!(m("n://{v}", "n://100%"), pairs(&[("v", "100%")]));
-        assert_eq!(m("n://{v}", "n://%C3%A9"), pairs(&[("v", "é")]));
-        assert_eq!(m("n://{v}", "n://%FF"), None);
-    }
-
-    #[test]
-    fn templates_without_variables_and_operators() {
-        assert_eq!(m("a://fixed", "a://fixed"), pairs(&[]));
-        assert_eq!(m("a://fixed", "a://other"), None);
-        assert_eq!(m("a://{+path}", "a://x"), None);
-        assert_eq!(m("a://{open", "a://{open"), pairs(&[]));
-        let t = UriTemplate::parse("db://{table}/{id}");
-        assert_eq!(t.variables().collect::<Vec<_>>(), vec!["table", "id"]);
+    fn variables_are_listed_in_order() {
+        let t = UriTemplate::parse("db://{table}/{+rest}");
+        assert_eq!(t.variables().collect::<Vec<_>>(), vec!["table", "rest"]);
+        assert_eq!(
+            UriTemplate::parse("a://{open").matches("a://{open"),
+            Some(BTreeMap::new())
+        );
     }
 }
