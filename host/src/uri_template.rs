@@ -113,6 +113,27 @@ impl UriTemplate {
     }
 }
 
+/// `text` with its `%XX` escapes decoded (RFC 3986 §2.1); a `%` without two hex digits stays.
+pub fn percent_decode(text: &str) -> Vec<u8> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let (Some(hi), Some(lo)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
+        {
+            out.push((hi * 16 + lo) as u8);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
 /// The regular expression of `parts`: `None` if one is unsupported.
 fn compile(parts: &[Part]) -> Option<Result<regex::Regex, regex::Error>> {
     let mut pattern = String::from("(?s)^");
@@ -227,25 +248,7 @@ mod tests {
     /// only routes, so it does not decode values; the vectors give them decoded.
     #[test]
     fn shared_vectors() {
-        fn decode(s: &str) -> Option<String> {
-            let bytes = s.as_bytes();
-            let mut out = Vec::new();
-            let mut i = 0;
-            while i < bytes.len() {
-                let hex = |b: u8| (b as char).to_digit(16);
-                if bytes[i] == b'%'
-                    && i + 2 < bytes.len()
-                    && let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
-                {
-                    out.push((h * 16 + l) as u8);
-                    i += 3;
-                } else {
-                    out.push(bytes[i]);
-                    i += 1;
-                }
-            }
-            String::from_utf8(out).ok()
-        }
+        let decode = |s: &str| String::from_utf8(percent_decode(s)).ok();
         let doc: serde_json::Value =
             serde_json::from_str(include_str!("../../tests/vectors/uri_templates.json"))
                 .expect("the vectors are JSON");

@@ -248,7 +248,7 @@ impl<'a> Unfold<'a> {
             ));
         };
         let pointer = if fragment.is_empty() || fragment.starts_with('/') {
-            percent_decode(fragment)
+            String::from_utf8_lossy(&crate::uri_template::percent_decode(fragment)).into_owned()
         } else {
             match self.anchors.get(fragment) {
                 Some(pointer) => pointer.clone(),
@@ -265,27 +265,6 @@ impl<'a> Unfold<'a> {
         };
         self.size(target, &pointer)
     }
-}
-
-/// `%XX` escapes in a URI fragment (RFC 3986 §2.1), as JSON Pointers in `$ref` may carry them.
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && let (Some(hi), Some(lo)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
-        {
-            out.push((hi * 16 + lo) as u8);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]
