@@ -438,12 +438,10 @@ impl Catalog {
                 .find(|t| t.plugin.name() == name)
                 .and_then(|t| t.seniority)
         };
-        match most_senior(&names, &seniority) {
-            Some(name) => Ok(matching
-                .iter()
-                .find(|t| t.plugin.name() == name)
-                .map(|t| t.plugin.clone())
-                .expect("the winner is one of the matching templates' plugins")),
+        let winner = most_senior(&names, &seniority)
+            .and_then(|name| matching.iter().find(|t| t.plugin.name() == name));
+        match winner {
+            Some(entry) => Ok(entry.plugin.clone()),
             None => {
                 let mut plugins = names.clone();
                 plugins.sort();

@@ -257,10 +257,13 @@ impl ResourceUpdates for Arc<Hub> {
     fn resource_updated(&self, plugin: &str, uri: &str, admit: &dyn Fn() -> bool) {
         match self.catalog().resource_owner(uri) {
             Ok(owner) if owner.name() == plugin => {
-                if lock(&self.pending_updates).contains(uri) || !admit() {
-                    return;
+                {
+                    let mut pending = lock(&self.pending_updates);
+                    if pending.contains(uri) || !admit() {
+                        return;
+                    }
+                    pending.insert(uri.to_string());
                 }
-                lock(&self.pending_updates).insert(uri.to_string());
                 let hub = self.clone();
                 let uri = uri.to_string();
                 tokio::spawn(async move {

@@ -146,12 +146,13 @@ impl Job {
     /// Read, check and load one plugin file.
     async fn run(self) -> Outcome {
         let started = Instant::now();
-        // The size cap comes from the policy, so the policy is read first (it is small).
+        // The size cap comes from the policy, so the policy is read first (it is small), once:
+        // its text is both parsed and hashed.
         let policy_file = self.policy_file.clone();
         let policy_text = match blocking(move || read_regular(&policy_file, MAX_CONFIG_BYTES)).await
         {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Ok(text) => Some(text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => {
                 let reason = format!(
                     "policy not applied: cannot read '{}': {e}",
@@ -160,7 +161,21 @@ impl Job {
                 return Outcome::Failed(None, reason);
             }
         };
-        let policy = match Policy::load(&self.name, &self.policy_file, &self.mounts, &self.config) {
+        let source = match policy_text.as_deref().map(std::str::from_utf8).transpose() {
+            Ok(source) => source,
+            Err(_) => {
+                let file = self.policy_file.display();
+                return Outcome::Failed(None, format!("policy not applied: '{file}' is not UTF-8"));
+            }
+        };
+        let policy = Policy::from_source(
+            &self.name,
+            &self.policy_file,
+            source,
+            &self.mounts,
+            &self.config,
+        );
+        let policy = match policy {
             Ok(policy) => policy,
             Err(e) => return Outcome::Failed(None, format!("policy not applied: {e}")),
         };
@@ -176,7 +191,10 @@ impl Job {
             }
             Err(e) => return Outcome::Failed(None, format!("cannot read the file: {e}")),
         };
-        let hashes = (content_hash(&bytes), content_hash(&policy_text));
+        let hashes = (
+            content_hash(&bytes),
+            content_hash(policy_text.as_deref().unwrap_or_default()),
+        );
         if self.previous == Some(hashes) {
             return Outcome::Unchanged; // touched, or rewritten with the same bytes
         }

@@ -363,13 +363,6 @@ impl Policy {
         cli_mounts: &[Mount],
         config: &HostConfig,
     ) -> Result<Self, PolicyError> {
-        let mut policy = Policy {
-            file: None,
-            mounts: Vec::new(),
-            env: Vec::new(),
-            network: NetworkGrants::default(),
-            limits: config.defaults,
-        };
         let source = match crate::files::read_regular_text(file, crate::files::MAX_CONFIG_BYTES) {
             Ok(source) => Some(source),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
@@ -381,7 +374,28 @@ impl Policy {
                 });
             }
         };
-        if let Some(source) = &source {
+        Self::from_source(plugin, file, source.as_deref(), cli_mounts, config)
+    }
+
+    /// [`Self::load`] with the policy file's text already read (`None`: there is no file).
+    ///
+    /// # Errors
+    /// As [`Self::load`], but for reading the file.
+    pub fn from_source(
+        plugin: &str,
+        file: &Path,
+        source: Option<&str>,
+        cli_mounts: &[Mount],
+        config: &HostConfig,
+    ) -> Result<Self, PolicyError> {
+        let mut policy = Policy {
+            file: None,
+            mounts: Vec::new(),
+            env: Vec::new(),
+            network: NetworkGrants::default(),
+            limits: config.defaults,
+        };
+        if let Some(source) = source {
             policy.file = Some(file.to_path_buf());
             policy.apply_file(plugin, file, source, config)?;
         }

@@ -62,6 +62,27 @@ fn header_error(e: wasmtime_wasi_http::p2::HeaderError) -> HeaderResult<()> {
     Ok((Err(e.downcast()?),))
 }
 
+/// After `fields.set` or `fields.append` on map `rep`: charge its new size, or pass on the error.
+fn fields_changed(
+    state: &mut CallState,
+    rep: u32,
+    changed: Result<(), wasmtime_wasi_http::p2::HeaderError>,
+) -> HeaderResult<()> {
+    match changed {
+        Ok(()) => {
+            recharge(state, rep)?;
+            Ok((Ok(()),))
+        }
+        Err(e) => header_error(e),
+    }
+}
+
+/// After `body` on a request or response (`T`) `rep`: it now also holds a body buffer.
+fn add_body_buffer<T: std::any::Any>(state: &mut CallState, rep: u32) {
+    let bytes = state.uncharge_host::<T>(rep);
+    state.charge_host::<T>(rep, bytes + BODY_BUFFER);
+}
+
 /// Replace the `wasi:http/types` functions that grow host memory in `linker` (which must already
 /// hold wasmtime-wasi-http's) by the charged ones.
 ///
@@ -102,13 +123,8 @@ pub fn charge_http_memory(linker: &mut Linker<CallState>) -> wasmtime::Result<()
                 .map(|v| name.len() + value_size(v.len()))
                 .sum();
             state.reserve_host(size)?;
-            match HostFields::set(&mut state.http(), fields, name, values) {
-                Ok(()) => {
-                    recharge(state, rep)?;
-                    Ok((Ok(()),))
-                }
-                Err(e) => header_error(e),
-            }
+            let changed = HostFields::set(&mut state.http(), fields, name, values);
+            fields_changed(state, rep, changed)
         },
     )?;
     types.func_wrap(
@@ -119,13 +135,8 @@ pub fn charge_http_memory(linker: &mut Linker<CallState>) -> wasmtime::Result<()
             let state = store.data_mut();
             let rep = fields.rep();
             state.reserve_host(name.len() + value_size(value.len()))?;
-            match HostFields::append(&mut state.http(), fields, name, value) {
-                Ok(()) => {
-                    recharge(state, rep)?;
-                    Ok((Ok(()),))
-                }
-                Err(e) => header_error(e),
-            }
+            let changed = HostFields::append(&mut state.http(), fields, name, value);
+            fields_changed(state, rep, changed)
         },
     )?;
     types.func_wrap(
@@ -175,8 +186,7 @@ pub fn charge_http_memory(linker: &mut Linker<CallState>) -> wasmtime::Result<()
             state.reserve_host(BODY_BUFFER)?;
             let body = RequestHost::body(&mut state.http(), request)?;
             if body.is_ok() {
-                let bytes = state.uncharge_host::<HostOutgoingRequest>(rep);
-                state.charge_host::<HostOutgoingRequest>(rep, bytes + BODY_BUFFER);
+                add_body_buffer::<HostOutgoingRequest>(state, rep);
             }
             Ok((body,))
         },
@@ -191,8 +201,7 @@ pub fn charge_http_memory(linker: &mut Linker<CallState>) -> wasmtime::Result<()
             state.reserve_host(BODY_BUFFER)?;
             let body = ResponseHost::body(&mut state.http(), response)?;
             if body.is_ok() {
-                let bytes = state.uncharge_host::<HostOutgoingResponse>(rep);
-                state.charge_host::<HostOutgoingResponse>(rep, bytes + BODY_BUFFER);
+                add_body_buffer::<HostOutgoingResponse>(state, rep);
             }
             Ok((body,))
         },
