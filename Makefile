@@ -91,8 +91,11 @@ run: plugins build
 demo: setup plugins build
 	$(VENV)/bin/python tests/demo.py -- ./target/release/capsule serve --plugins $(EXAMPLES_DIR)
 
+# The host's crates (host/: common, sandbox, auth, server, and capsule-host with the binary).
+HOST_CRATES := -p capsule-common -p capsule-sandbox -p capsule-auth -p capsule-server -p capsule-host
+
 test-unit: plugins
-	$(CARGO) test -p capsule-host
+	$(CARGO) test $(HOST_CRATES)
 	$(CARGO) test -p capsule-plugin --features tools,resources,prompts
 	$(CARGO) test -p hello -p textkit -p notes -p fixture -p mallory -p fetch -p conformance -p legacy
 
@@ -113,7 +116,7 @@ clean:
 # ------------------------------------------------------------------------------------------ benchmarks
 # The standard benchmark suite (tests/bench, issue #9): Capsule against a native rmcp server with the same
 # tools (tests/bench/native), stdio and Streamable HTTP, both protocol eras; start-up, plugin count, hot
-# reload; the criterion benchmark of instance creation (host/benches/instantiate.rs). Writes target/bench/
+# reload; the criterion benchmark of instance creation (host/sandbox/benches/instantiate.rs). Writes target/bench/
 # (results.json, report.md, servers.log), the plot tests/bench/results/latency.svg, and rewrites the
 # generated part of BENCHMARKS.md. About 10 minutes on 2 cores once everything is built (the release
 # profile's LTO builds take about half an hour more on a fresh clone).
@@ -126,7 +129,7 @@ BENCH_SUITE = --examples $(EXAMPLES_DIR) --hello $(PLUGIN_OUT)/hello.wasm --spin
 bench: bench-plugins
 	$(CARGO) build --release -p capsule-host -p capsule-bench -p capsule-native-baseline
 	rm -rf target/criterion/instantiate target/criterion/call
-	$(CARGO) bench -p capsule-host --bench instantiate
+	$(CARGO) bench -p capsule-sandbox --bench instantiate
 	target/release/capsule-bench suite $(BENCH_SUITE) --capsule target/release/capsule \
 	  --native target/release/capsule-native-baseline --out $(BENCH_OUT) --update BENCHMARKS.md \
 	  --plot tests/bench/results/latency.svg --plot-link tests/bench/results/latency.svg

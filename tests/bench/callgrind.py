@@ -15,7 +15,7 @@ measured calls. The summary divides by the number of calls.
 Notes for reading the figures:
 - Under valgrind Capsule cannot reserve its pooling allocator's address space and falls back to
   on-demand allocation (a warning in the server's stderr); the pooled path is profiled in process
-  by running `host/benches/instantiate.rs` under callgrind with `CAPSULE_BENCH_POOL_INSTANCES=4`.
+  by running `host/sandbox/benches/instantiate.rs` under callgrind with `CAPSULE_BENCH_POOL_INSTANCES=4`.
 - `memcpy`/`memset` of more than a few KiB use `rep movsb`/`rep stosb`, which callgrind counts
   as about one instruction per byte: their counts are bytes moved, far more than their time.
 - Guest code is JIT-compiled: it shows as `???` addresses outside any object file.
@@ -97,7 +97,7 @@ def category(name):
         return "malloc/free"
     if path.startswith("???") and "[???]" in name:
         return "guest code (JIT)"
-    if "/host/src/" in path or "capsule_host::" in func.split("[")[0][:60]:
+    if re.search(r"/host/\w+/src/", path) or func.split("[")[0][:60].startswith("capsule_"):
         return "capsule host"
     if crate:
         c = crate.group(1)

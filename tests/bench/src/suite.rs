@@ -634,7 +634,7 @@ pub async fn run(a: SuiteArgs) -> anyhow::Result<()> {
     report.criterion = read_criterion(&a.criterion);
     if report.criterion.is_empty() {
         report.missing.push(format!(
-            "instance creation: no criterion results under {} (run `cargo bench -p capsule-host --bench instantiate` first; `make bench` does)",
+            "instance creation: no criterion results under {} (run `cargo bench -p capsule-sandbox --bench instantiate` first; `make bench` does)",
             a.criterion.display()
         ));
     }

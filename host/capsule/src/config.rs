@@ -1,0 +1,189 @@
+//! The host configuration file (`capsule.toml`, `--config`), parsed strictly: default limits and
+//! their ceilings (handed to the sandbox's per-plugin policy, `capsule_sandbox::grants::policy`),
+//! authentication and rate limits (`capsule_auth::config`).
+//!
+//! ```toml
+//! [defaults]          # limits of every plugin whose policy does not set them
+//! memory = "256MiB"
+//! timeout = "30s"
+//! [caps]              # ceilings no policy may exceed
+//! memory = "1GiB"
+//! [auth]              # who may call over HTTP; see capsule_auth::config
+//! [rate_limits]       # calls per subject and per tool; see capsule_auth::ratelimit
+//! ```
+
+use std::path::Path;
+
+use capsule_auth::config::{AuthConfig, AuthToml, Issue, RateLimitConfig, RateLimitsToml};
+use capsule_common::env::{EnvLookup, process_env};
+use capsule_sandbox::files::{MAX_CONFIG_BYTES, read_regular_text};
+use capsule_sandbox::grants::Limits;
+use capsule_sandbox::grants::policy::{LimitBounds, LimitsTable, PolicyError, line_of, parse};
+use serde::Deserialize;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigToml {
+    #[serde(default)]
+    defaults: LimitsTable,
+    #[serde(default)]
+    caps: LimitsTable,
+    /// Authentication and scopes (see `capsule_auth::config`).
+    #[serde(default)]
+    auth: AuthToml,
+    #[serde(default)]
+    rate_limits: RateLimitsToml,
+}
+
+/// The host configuration: default limits and their ceilings, authentication, rate limits.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HostConfig {
+    /// `[defaults]` and `[caps]`: the limits plugins start from and may not exceed.
+    pub limits: LimitBounds,
+    /// `[auth]`: who may call over HTTP, and which scopes unlock what.
+    pub auth: AuthConfig,
+    /// `[rate_limits]`: calls per subject and per tool.
+    pub rate_limits: RateLimitConfig,
+}
+
+impl HostConfig {
+    /// Read `capsule.toml`; environment variables it names come from the process environment.
+    ///
+    /// # Errors
+    /// The file cannot be read, or a key or value is wrong ([`PolicyError`] names the line).
+    pub fn load(file: &Path) -> Result<Self, PolicyError> {
+        let source = read_regular_text(file, MAX_CONFIG_BYTES).map_err(|e| PolicyError {
+            file: file.to_path_buf(),
+            line: None,
+            message: format!("cannot read the config file: {e}"),
+        })?;
+        Self::from_source(file, &source, &process_env)
+    }
+
+    /// [`Self::load`] with the file's text already read, and environment variables read
+    /// through `env`.
+    ///
+    /// # Errors
+    /// A key or value is wrong ([`PolicyError`] names the line).
+    pub fn from_source(file: &Path, source: &str, env: EnvLookup) -> Result<Self, PolicyError> {
+        let parsed: ConfigToml = parse(file, source)?;
+        let mut defaults = Limits::default();
+        parsed.defaults.apply_to(&mut defaults);
+        let mut caps = Limits::unlimited();
+        parsed.caps.apply_to(&mut caps);
+        let issue = |issue: Issue| PolicyError {
+            file: file.to_path_buf(),
+            line: issue.span.map(|span| line_of(source, span)),
+            message: issue.message,
+        };
+        let base = file.parent().unwrap_or(Path::new("."));
+        let config = Self {
+            limits: LimitBounds {
+                defaults,
+                caps,
+                file: Some(file.to_path_buf()),
+            },
+            auth: parsed.auth.resolve(base, env).map_err(issue)?,
+            rate_limits: parsed.rate_limits.resolve().map_err(issue)?,
+        };
+        config
+            .limits
+            .check_caps(&config.limits.defaults)
+            .map_err(|message| PolicyError {
+                file: file.to_path_buf(),
+                line: None,
+                message: format!("[defaults]: {message}"),
+            })?;
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+    use std::time::Duration;
+
+    use capsule_sandbox::grants::policy::Policy;
+
+    use super::*;
+
+    fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    #[test]
+    fn host_config_reads_auth_scopes_and_rate_limits() {
+        use capsule_auth::config::{Mode, TokenCheck};
+        let dir = tempfile::tempdir().unwrap();
+        let dir = dir.path();
+        let file = write(
+            dir,
+            "capsule.toml",
+            "[auth]\nmode = \"oauth\"\nresource = \"https://mcp.example.com/mcp\"\n\
+             [auth.oauth]\nissuer = \"https://idp.example.com/realms/x\"\ntokens = \"introspection\"\n\
+             client_id = \"capsule\"\nclient_secret_env = \"CAPSULE_TEST_INTROSPECTION_SECRET\"\n\
+             algorithms = [\"ES256\"]\nclock_skew = \"5s\"\n\
+             [auth.scopes]\n\"zeta\" = [\"plugin:a\"]\n\"alpha\" = [\"tool:a_*\"]\n\
+             [rate_limits]\nper_subject = \"10/s\"\n[rate_limits.tools]\na_x = \"1/min\"\n",
+        );
+        let env = |name: &str| {
+            (name == "CAPSULE_TEST_INTROSPECTION_SECRET").then(|| "s3cret".to_string())
+        };
+        let source = std::fs::read_to_string(&file).unwrap();
+        let config = HostConfig::from_source(&file, &source, &env).unwrap();
+        let auth = &config.auth;
+        assert_eq!(auth.mode, Mode::Oauth);
+        assert_eq!(auth.oauth.tokens, TokenCheck::Introspection);
+        assert_eq!(auth.oauth.clock_skew, Duration::from_secs(5));
+        assert_eq!(
+            auth.oauth.client_secret.as_ref().unwrap().expose(),
+            "s3cret"
+        );
+        // Scopes keep the file's order (the first one that unlocks an item is the one to ask for).
+        assert_eq!(auth.scopes_supported(), ["zeta", "alpha"]);
+        assert!(auth.check().is_ok());
+        assert_eq!(config.rate_limits.per_subject.unwrap().to_string(), "10/s");
+        assert_eq!(config.rate_limits.tools["a_x"].to_string(), "1/min");
+        assert!(!format!("{config:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn host_config_defaults_and_caps() {
+        let dir = tempfile::tempdir().unwrap();
+        let dir = dir.path();
+        let config_file = write(
+            dir,
+            "capsule.toml",
+            "[defaults]\nmemory = \"32MiB\"\nmax_sockets = 8\nmax_open_files = 50\n\
+             [caps]\nmemory = \"128MiB\"\ntimeout = \"1m\"\nmax_open_files = 100\n",
+        );
+        let config = HostConfig::load(&config_file).unwrap();
+        assert_eq!(config.limits.defaults.memory_bytes, 32 << 20);
+        let p = Policy::load("p", &dir.join("absent.toml"), &[], &config.limits).unwrap();
+        assert_eq!(p.limits.memory_bytes, 32 << 20);
+        assert_eq!(p.limits.max_sockets, 8);
+        let file = write(dir, "p.toml", "[limits]\nmax_open_files = 101\n");
+        let err = Policy::load("p", &file, &[], &config.limits).unwrap_err();
+        assert!(
+            err.message
+                .contains("max_open_files = 101 exceeds the cap of 100"),
+            "{err}"
+        );
+        let file = write(dir, "p.toml", "[limits]\nmemory = \"1GiB\"\n");
+        let err = Policy::load("p", &file, &[], &config.limits).unwrap_err();
+        assert!(err.message.contains("exceeds the cap"), "{err}");
+        let bad = write(
+            dir,
+            "bad.toml",
+            "[defaults]\nmemory = \"1GiB\"\n[caps]\nmemory = \"1MiB\"\n",
+        );
+        assert!(
+            HostConfig::load(&bad)
+                .unwrap_err()
+                .message
+                .contains("[defaults]")
+        );
+    }
+}

@@ -1,0 +1,15 @@
+//! Capsule: an MCP server whose tools, resources and prompts live in sandboxed WebAssembly
+//! components implementing the `capsule:plugin` WIT package (`wit/plugin.wit`).
+//!
+//! This crate is the `capsule` binary's: [`cli`] (arguments) and [`config`] (`capsule.toml`) →
+//! [`loader`] (reads the plugin directory, loads each plugin into the sandbox with its policy,
+//! admits it into the catalog; kept current by [`watch`]) → `capsule-server` (catalog, hub, MCP
+//! handler, transports), with [`report`] for `capsule plugins`. The sandbox (`capsule-sandbox`),
+//! authentication (`capsule-auth`) and the server are crates of their own: ARCHITECTURE.md §1
+//! has the map and the rules.
+
+pub mod cli;
+pub mod config;
+pub mod loader;
+pub mod report;
+pub mod watch;

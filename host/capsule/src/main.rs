@@ -1,0 +1,454 @@
+//! The `capsule` binary.
+
+use std::io::IsTerminal as _;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::Parser as _;
+use rmcp::ServiceExt as _;
+use tracing_subscriber::EnvFilter;
+
+use capsule_auth::audit::AuditLog;
+use capsule_auth::ratelimit::RateLimits;
+use capsule_auth::{Access, Authenticator, Mode, Transport, bearer};
+use capsule_host::cli::{AuthCommand, Cli, Command, HttpArgs, PluginSource, ServeArgs};
+use capsule_host::config::HostConfig;
+use capsule_host::loader::Library;
+use capsule_host::report::{self, PluginsReport};
+use capsule_host::watch;
+use capsule_sandbox::runtime::Runtime;
+use capsule_server::catalog::Catalog;
+use capsule_server::hub::Hub;
+use capsule_server::mrtr::RequestStates;
+use capsule_server::server::CapsuleServer;
+use capsule_server::transport::http::{self, HttpOptions, TlsFiles, guard::Allowlist};
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+/// Log filter when neither `--log-level` nor `RUST_LOG` is given: our INFO lines, rmcp's warnings.
+const DEFAULT_LOG_FILTER: &str = "info,rmcp=warn";
+
+fn init_logging(filter: Option<&str>) {
+    let filter = match filter {
+        Some(f) => EnvFilter::new(f),
+        None => {
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_LOG_FILTER))
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+}
+
+fn runtime(source: &PluginSource) -> anyhow::Result<Runtime> {
+    // Before any plugin runs: the descriptor pool of plugins is half the (raised) soft limit.
+    match capsule_sandbox::runtime::handles::raise_fd_limit() {
+        Ok((before, after)) => tracing::debug!(
+            before,
+            after,
+            plugin_pool = capsule_sandbox::runtime::handles::pool_capacity(),
+            "RLIMIT_NOFILE"
+        ),
+        Err(e) => tracing::warn!("cannot raise RLIMIT_NOFILE: {e}"),
+    }
+    let cache_root = match (&source.cache_dir, source.no_cache) {
+        (_, true) => None,
+        (Some(dir), false) => Some(dir.clone()),
+        (None, false) => capsule_sandbox::runtime::cache::default_root(),
+    };
+    Runtime::new(cache_root.as_deref())
+}
+
+/// The host config (`--config`), with `--timeout` / `--memory-mib` overriding its defaults.
+fn host_config(source: &PluginSource) -> anyhow::Result<HostConfig> {
+    let mut config = match &source.config {
+        Some(file) => HostConfig::load(file)?,
+        None => HostConfig::default(),
+    };
+    if let Some(timeout) = source.timeout {
+        config.limits.defaults.call_timeout = timeout;
+    }
+    if let Some(mib) = source.memory_mib {
+        config.limits.defaults.memory_bytes = mib << 20;
+    }
+    config
+        .limits
+        .check_caps(&config.limits.defaults)
+        .map_err(|e| anyhow::anyhow!("command-line limits: {e}"))?;
+    Ok(config)
+}
+
+/// Load the plugin directory once.
+async fn load(source: &PluginSource, config: HostConfig) -> anyhow::Result<Library> {
+    let mut library = Library::new(
+        runtime(source)?,
+        source.plugins.clone(),
+        source.mounts.clone(),
+        config,
+    );
+    library.scan().await?;
+    library.warn_unused_mounts();
+    Ok(library)
+}
+
+fn banner(catalog: &Catalog, failures: usize) -> String {
+    let plugins = catalog.plugins();
+    let names: Vec<String> = plugins
+        .iter()
+        .map(|p| format!("{} {}", p.name, p.version))
+        .collect();
+    let count = |f: fn(&capsule_server::catalog::PluginSummary) -> usize| {
+        plugins.iter().map(f).sum::<usize>()
+    };
+    format!(
+        "{} plugin(s) [{}]: {} tools, {} resources, {} resource templates, {} prompts; {} file(s) skipped",
+        plugins.len(),
+        names.join(", "),
+        count(|p| p.tools.len()),
+        count(|p| p.resources.len()),
+        count(|p| p.resource_templates.len()),
+        count(|p| p.prompts.len()),
+        failures,
+    )
+}
+
+/// Refuse a non-loopback bind without authentication unless `--insecure-no-auth` says the risk
+/// is understood.
+fn check_bind(addr: std::net::SocketAddr, args: &HttpArgs, auth: Mode) -> anyhow::Result<()> {
+    if addr.ip().is_loopback() {
+        return Ok(());
+    }
+    if auth != Mode::None {
+        if args.tls_cert.is_none() {
+            tracing::warn!(
+                "serving {addr} without TLS: access tokens cross the network in clear unless a \
+                 TLS-terminating proxy is in front (use --tls-cert/--tls-key otherwise)"
+            );
+        }
+        if args.allowed_hosts.is_empty() {
+            tracing::warn!(
+                "only loopback Host headers are accepted; add --allowed-host NAME[:PORT] for the \
+                 name clients use to reach {addr}"
+            );
+        }
+        return Ok(());
+    }
+    if !args.insecure_no_auth {
+        anyhow::bail!(
+            "refusing to serve MCP on {addr}: it is not a loopback address and no authentication \
+             is configured (auth mode \"none\"), so anyone who can reach it could run your \
+             plugins. Configure authentication: --auth oauth --auth-issuer URL --auth-resource \
+             URL (or [auth] mode = \"oauth\" in capsule.toml) for an OAuth authorization \
+             server, or --auth bearer --auth-tokens FILE for static tokens; or bind 127.0.0.1 \
+             (e.g. --http 127.0.0.1:{port}) behind an authenticating reverse proxy, or pass \
+             --insecure-no-auth if such a proxy already guards this address",
+            port = addr.port()
+        );
+    }
+    let banner = format!(
+        "WARNING: serving MCP WITHOUT AUTHENTICATION on {addr} (--insecure-no-auth): anyone who \
+         can reach this address can call every plugin. Use it only behind an authenticating proxy."
+    );
+    eprintln!("\n{}\n{banner}\n{}\n", "!".repeat(78), "!".repeat(78));
+    tracing::warn!("{banner}");
+    if args.allowed_hosts.is_empty() {
+        tracing::warn!(
+            "only loopback Host headers are accepted; add --allowed-host NAME[:PORT] for the name \
+             clients use to reach {addr}"
+        );
+    }
+    Ok(())
+}
+
+/// Resolve once SIGINT or SIGTERM arrives.
+async fn termination() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut int), Ok(mut term)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        tracing::warn!("cannot install signal handlers; graceful shutdown disabled");
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = int.recv() => tracing::info!("SIGINT received"),
+        _ = term.recv() => tracing::info!("SIGTERM received"),
+    }
+}
+
+/// Serve one MCP session on stdin/stdout until the client closes stdin.
+async fn serve_stdio(hub: Arc<Hub>, live: bool, access: Arc<Access>) -> anyhow::Result<()> {
+    let server = CapsuleServer::new(hub, live).with_access(access, Transport::Stdio);
+    let pipes = capsule_server::transport::stdio::transport();
+    let service = match server.serve((pipes.reader, pipes.writer)).await {
+        Ok(service) => service,
+        Err(rmcp::service::ServerInitializeError::ConnectionClosed(_)) => {
+            tracing::info!("stdin closed before the client initialized");
+            return Ok(());
+        }
+        Err(e) => {
+            return Err(anyhow::Error::new(e).context("starting the MCP session on stdio"));
+        }
+    };
+    let reason = service.waiting().await.context("serving MCP on stdio")?;
+    // rmcp has dropped its writer: wait until its last lines reach stdout.
+    let _ = pipes.flushed.await;
+    tracing::info!(?reason, "stdio session ended");
+    Ok(())
+}
+
+/// The host config with the command line's auth overrides applied and checked.
+fn serve_config(args: &ServeArgs) -> anyhow::Result<HostConfig> {
+    let mut config = host_config(&args.source)?;
+    let auth = &mut config.auth;
+    if let Some(mode) = args.http.auth {
+        auth.mode = mode;
+    }
+    if let Some(resource) = &args.http.auth_resource {
+        auth.resource = Some(resource.clone());
+    }
+    if let Some(issuer) = &args.http.auth_issuer {
+        auth.oauth.issuer = Some(issuer.clone());
+    }
+    if let Some(file) = &args.http.auth_tokens {
+        let tokens =
+            capsule_auth::config::load_tokens_file(file, &capsule_common::env::process_env)
+                .map_err(anyhow::Error::msg)?;
+        auth.tokens.extend(tokens);
+    }
+    if args.http.http.is_none() {
+        // stdio serves the local user: no authentication applies.
+        auth.mode = Mode::None;
+    }
+    auth.check()
+        .map_err(|e| anyhow::anyhow!("authentication: {e}"))?;
+    Ok(config)
+}
+
+/// Scopes, rate limits and the audit log for every transport.
+fn access(args: &ServeArgs, config: &HostConfig) -> anyhow::Result<Arc<Access>> {
+    let audit = match &args.audit.audit_log {
+        Some(path) => Some(AuditLog::open(path, args.audit.audit_arguments)?),
+        None => None,
+    };
+    Ok(Arc::new(Access {
+        mode: config.auth.mode,
+        scopes: config.auth.scopes.clone(),
+        limits: RateLimits::new(&config.rate_limits),
+        audit,
+    }))
+}
+
+/// Log what authentication is in force, and scope grants that name no loaded plugin.
+fn describe_auth(config: &HostConfig, catalog: &Catalog) {
+    let auth = &config.auth;
+    match auth.mode {
+        Mode::None => {}
+        Mode::Bearer => tracing::info!(
+            tokens = auth.tokens.len(),
+            "authentication: static bearer tokens"
+        ),
+        Mode::Oauth => tracing::info!(
+            issuer = auth.oauth.issuer.as_deref().unwrap_or("-"),
+            resource = auth.resource.as_deref().unwrap_or("-"),
+            tokens = ?auth.oauth.tokens,
+            "authentication: OAuth 2.1 access tokens"
+        ),
+    }
+    let loaded: Vec<&str> = catalog.plugins().iter().map(|p| p.name.as_str()).collect();
+    for plugin in auth.scopes.plugins_named() {
+        if !loaded.contains(&plugin) {
+            tracing::warn!("[auth.scopes] names plugin '{plugin}', which is not loaded (yet)");
+        }
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let config = serve_config(&args)?;
+    // Checked and bound before plugins load, so a refused or busy address fails fast.
+    let listener = match args.http.http {
+        Some(addr) => {
+            check_bind(addr, &args.http, config.auth.mode)?;
+            Some(http::bind(addr)?)
+        }
+        None => None,
+    };
+    let authenticator = Arc::new(Authenticator::new(&config.auth)?);
+    let access = access(&args, &config)?;
+    let tls = match (&args.http.tls_cert, &args.http.tls_key) {
+        (Some(cert), Some(key)) => {
+            let files = TlsFiles {
+                cert: cert.clone(),
+                key: key.clone(),
+            };
+            // Checked now too, so that bad files fail before plugins load.
+            http::tls::server_config(&files)?;
+            Some(files)
+        }
+        _ => None,
+    };
+    let auth_config = Arc::new(config.auth.clone());
+    let library = load(&args.source, config.clone()).await?;
+    let catalog = library.catalog();
+    describe_auth(&config, &catalog);
+    let transports = match (&listener, args.http.stdio) {
+        (None, _) => "stdio",
+        (Some(_), false) => "HTTP",
+        (Some(_), true) => "HTTP and stdio",
+    };
+    let request_states = match &args.request_state_key {
+        Some(path) => {
+            let key = std::fs::read(path).map_err(|e| {
+                anyhow::anyhow!(
+                    "--request-state-key {}: cannot read it: {e}",
+                    path.display()
+                )
+            })?;
+            RequestStates::new(&key, args.request_state_ttl)
+                .map_err(|e| anyhow::anyhow!("--request-state-key {}: {e}", path.display()))?
+        }
+        None => RequestStates::generated(args.request_state_ttl),
+    };
+    tracing::info!(
+        plugins_dir = %args.source.plugins.display(),
+        "capsule {} serving on {transports}: {}",
+        env!("CARGO_PKG_VERSION"),
+        banner(&catalog, library.failures().len())
+    );
+    let hub = Hub::with(catalog, args.page_size, request_states);
+    let watcher = if args.watch.no_watch {
+        None
+    } else {
+        Some(watch::spawn(library, hub.clone())?)
+    };
+    let live = watcher.is_some();
+    let Some(listener) = listener else {
+        let served = serve_stdio(hub, live, access.clone()).await;
+        close_audit(&access);
+        served?;
+        return Ok(ExitCode::SUCCESS);
+    };
+    let limits = args.http.client_limits();
+    let options = HttpOptions {
+        allow: Allowlist::new(args.http.allowed_hosts, args.http.allowed_origins),
+        tls,
+        max_body: usize::try_from(args.http.max_request_body.as_u64()).unwrap_or(usize::MAX),
+        shutdown_timeout: args.http.shutdown_timeout,
+        auth: authenticator,
+        auth_config,
+        access: access.clone(),
+        limits,
+    };
+    let shutdown = CancellationToken::new();
+    {
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            termination().await;
+            shutdown.cancel();
+        });
+    }
+    if args.http.stdio {
+        let (hub, shutdown, access) = (hub.clone(), shutdown.clone(), access.clone());
+        tokio::spawn(async move {
+            if let Err(e) = serve_stdio(hub, live, access).await {
+                tracing::error!("{e:#}");
+            }
+            tracing::info!("stdin closed: shutting down");
+            shutdown.cancel();
+        });
+    }
+    let served = http::serve(listener, hub, live, options, shutdown).await;
+    close_audit(&access);
+    served?;
+    drop(watcher);
+    tracing::info!("stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Write out every audit record still queued (at shutdown).
+fn close_audit(access: &Access) {
+    if let Some(log) = &access.audit {
+        log.close(std::time::Duration::from_secs(10));
+        tracing::info!(path = %log.path().display(), "audit log closed");
+    }
+}
+
+fn auth_command(command: AuthCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        AuthCommand::NewToken => {
+            let token = bearer::new_token()?;
+            println!("{token}");
+            eprintln!(
+                "sha256 = \"{}\"   # for [[auth.token]] in capsule.toml; keep the token itself secret",
+                bearer::hex(&bearer::sha256(token.as_bytes()))
+            );
+        }
+        AuthCommand::HashToken => {
+            let mut token = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut token)?;
+            let token = token.trim();
+            if !bearer::is_token68(token) {
+                anyhow::bail!(
+                    "stdin does not hold a bearer token (letters, digits and -._~+/ with trailing =)"
+                );
+            }
+            if token.len() < bearer::MIN_TOKEN_LEN {
+                eprintln!(
+                    "warning: the token is {} bytes long; `capsule auth new-token` makes a strong one",
+                    token.len()
+                );
+            }
+            println!("{}", bearer::hex(&bearer::sha256(token.as_bytes())));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Serve(args) => serve(args).await,
+        Command::Auth(command) => auth_command(command),
+        Command::Plugins(args) => {
+            let library = load(&args.source, host_config(&args.source)?).await?;
+            let catalog = library.catalog();
+            let failures = library.failures();
+            if args.json {
+                let doc = PluginsReport {
+                    plugins: catalog.plugins(),
+                    errors: &failures,
+                    problems: catalog.problems(),
+                };
+                println!("{}", serde_json::to_string_pretty(&doc)?);
+            } else {
+                print!("{}", report::table(&catalog, &failures));
+            }
+            Ok(if failures.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.log_level.as_deref());
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("capsule: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            eprintln!("capsule: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,481 @@
+//! Multi round-trip requests (MCP SEP-2322, "MRTR"): a plugin's `input-required` outcome, in
+//! both protocol eras.
+//!
+//! A plugin that needs elicitation, sampling or roots returns `input-required` with keyed
+//! requests and an opaque state. Then:
+//! - **2026-07-28** (stateless): the host answers `InputRequiredResult` (`resultType:
+//!   "input_required"`, `inputRequests`, `requestState`). The plugin's state travels in
+//!   `requestState`, sealed by [`RequestStates`] (HMAC-SHA256 via rmcp's `RequestStateCodec`,
+//!   bound to the method, the tool or prompt name and the caller, with a time limit). The client
+//!   retries with `inputResponses` and the echoed `requestState`; the host opens the state
+//!   (refusing a forged, altered, expired or misdirected one with `-32602`) and calls the plugin
+//!   again with a `resumption`.
+//! - **2025-11-25** (sessions): the host sends each request to the client itself, as a
+//!   server→client request while the client's request is still in progress ([`ask_client`]),
+//!   waits for the answers, and calls the plugin again. The state never leaves the host.
+//!
+//! Either way a request needs the matching client capability (`elicitation`, `elicitation.url`
+//! for URL mode, `sampling`, `roots`): [`missing_capabilities`] names what the client did not
+//! declare, which is `-32021` (MissingRequiredClientCapability) in 2026-07-28.
+
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rmcp::ErrorData as McpError;
+use rmcp::model::{
+    ClientCapabilities, InputRequest, InputRequests, InputRequiredResult, RequestStateCodec,
+    SealOptions, ServerRequest,
+};
+use rmcp::service::{Peer, RoleServer};
+use serde_json::{Map, Value, json};
+use tokio_util::sync::CancellationToken;
+
+use capsule_sandbox::runtime::bindings::types;
+
+/// Most rounds one request may take (each is a plugin call and a client round trip).
+pub const MAX_ROUNDS: usize = 10;
+
+/// Largest plugin state carried between rounds, in bytes (before sealing).
+pub const MAX_STATE_BYTES: usize = 16 * 1024;
+
+/// How long a 2025-11-25 request waits for the client to answer one round (a person may be
+/// filling in a form).
+pub const CLIENT_ANSWER_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// Seals and opens `requestState` values (2026-07-28).
+pub struct RequestStates {
+    codec: RequestStateCodec,
+    ttl: Duration,
+}
+
+/// What a sealed state is bound to: a state issued for one request cannot be replayed on
+/// another method, another tool or prompt, or by another caller.
+pub struct Binding<'a> {
+    /// `tools/call` or `prompts/get`.
+    pub method: &'a str,
+    /// The tool or prompt name as the client sent it.
+    pub name: &'a str,
+    /// The caller's subject (`""` for an unauthenticated or local caller).
+    pub subject: &'a str,
+}
+
+impl Binding<'_> {
+    fn associated_data(&self) -> Vec<u8> {
+        // NUL cannot occur in a method name, and names and subjects are length-prefixed.
+        format!(
+            "capsule-mrtr-v1\0{}\0{}:{}\0{}:{}",
+            self.method,
+            self.name.len(),
+            self.name,
+            self.subject.len(),
+            self.subject
+        )
+        .into_bytes()
+    }
+}
+
+/// The sealed payload: the plugin's state, base64url (absent when the plugin kept none).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Sealed {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    state: Option<String>,
+}
+
+impl RequestStates {
+    /// A sealer with HMAC key `key` (at least 32 bytes) whose states expire after `ttl`.
+    ///
+    /// # Errors
+    /// When the key is shorter than 32 bytes.
+    pub fn new(key: &[u8], ttl: Duration) -> anyhow::Result<Self> {
+        let codec = RequestStateCodec::try_new(key.to_vec())
+            .map_err(|e| anyhow::anyhow!("request-state key: {e}"))?;
+        Ok(Self { codec, ttl })
+    }
+
+    /// A sealer with a random key of this process (states do not survive a restart, and
+    /// replicas behind one load balancer need a shared key: `--request-state-key`).
+    pub fn generated(ttl: Duration) -> Self {
+        use ring::rand::SecureRandom;
+        let mut key = [0u8; 32];
+        ring::rand::SystemRandom::new()
+            .fill(&mut key)
+            .expect("the system random generator works");
+        Self::new(&key, ttl).expect("a 32-byte key is long enough")
+    }
+
+    /// How long a sealed state stays valid.
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
+    /// Seal the plugin's `state` for `binding`.
+    pub fn seal(&self, binding: &Binding<'_>, state: Option<&[u8]>) -> String {
+        let payload = Sealed {
+            state: state.map(|s| URL_SAFE_NO_PAD.encode(s)),
+        };
+        let ad = binding.associated_data();
+        self.codec
+            .seal_json_with(
+                &payload,
+                &SealOptions::new().associated_data(&ad).ttl(self.ttl),
+            )
+            .expect("the sealed payload serializes")
+    }
+
+    /// Open a `requestState` the client sent back for `binding`: the plugin's state.
+    ///
+    /// # Errors
+    /// `-32602` (invalid params) when the value was not issued by this server for this request,
+    /// was altered, or has expired; the details go to the log only (one message for every cause,
+    /// as the codec's documentation asks).
+    pub fn open(&self, binding: &Binding<'_>, sealed: &str) -> Result<Option<Vec<u8>>, McpError> {
+        let refused = || {
+            McpError::invalid_params(
+                format!(
+                    "requestState is not valid for this {} of '{}': it was altered, has expired \
+                     (after {} s), or belongs to another request; call again without \
+                     requestState and inputResponses to start over",
+                    binding.method,
+                    binding.name,
+                    self.ttl.as_secs()
+                ),
+                None,
+            )
+        };
+        let payload: Sealed = self
+            .codec
+            .open_json_with(sealed, &binding.associated_data())
+            .map_err(|error| {
+                tracing::info!(method = binding.method, name = binding.name, %error, "refused a requestState");
+                refused()
+            })?;
+        match payload.state {
+            None => Ok(None),
+            Some(text) => URL_SAFE_NO_PAD
+                .decode(text)
+                .map(Some)
+                .map_err(|_| refused()),
+        }
+    }
+}
+
+/// The MCP method and params of a plugin's request, as JSON (`{"method": ..., "params": ...}`).
+///
+/// # Errors
+/// When the plugin's params are not a JSON object.
+fn request_json(request: &types::InputRequest) -> Result<Value, String> {
+    let (method, params) = match request {
+        types::InputRequest::Elicitation(p) => ("elicitation/create", p.as_str()),
+        types::InputRequest::Sampling(p) => ("sampling/createMessage", p.as_str()),
+        types::InputRequest::ListRoots => ("roots/list", "{}"),
+    };
+    let params: Value = serde_json::from_str(params)
+        .map_err(|e| format!("the {method} params are not JSON: {e}"))?;
+    if !params.is_object() {
+        return Err(format!("the {method} params must be a JSON object"));
+    }
+    Ok(json!({ "method": method, "params": params }))
+}
+
+/// The plugin's requests as MCP `InputRequests`.
+///
+/// # Errors
+/// A message naming the request whose params do not fit the MCP schema of its method.
+pub fn input_requests(asked: &types::InputRequired) -> Result<InputRequests, String> {
+    let mut out = InputRequests::new();
+    for (key, request) in &asked.requests {
+        let value = request_json(request).map_err(|e| format!("input request '{key}': {e}"))?;
+        let parsed: InputRequest = serde_json::from_value(value)
+            .map_err(|e| format!("input request '{key}' does not fit the MCP schema: {e}"))?;
+        out.insert(key.clone(), parsed);
+    }
+    Ok(out)
+}
+
+/// Check what a plugin returned before it reaches a client.
+///
+/// # Errors
+/// A message for the log and the client: no requests, a duplicate key, or state over
+/// [`MAX_STATE_BYTES`].
+pub fn check(asked: &types::InputRequired) -> Result<(), String> {
+    if asked.requests.is_empty() {
+        return Err("it returned input-required without any request".into());
+    }
+    let mut keys: Vec<&str> = asked.requests.iter().map(|(k, _)| k.as_str()).collect();
+    keys.sort_unstable();
+    if let Some(w) = keys.windows(2).find(|w| w[0] == w[1]) {
+        return Err(format!("input request key '{}' is used twice", w[0]));
+    }
+    let size = asked.state.as_ref().map_or(0, Vec::len);
+    if size > MAX_STATE_BYTES {
+        return Err(format!(
+            "its input-required state is {size} bytes, over the limit of {MAX_STATE_BYTES}"
+        ));
+    }
+    Ok(())
+}
+
+/// The capabilities `asked` needs that `declared` lacks, as a `ClientCapabilities` object for
+/// the `-32021` error's `data.requiredCapabilities` (e.g. `{"sampling": {}}`); `None` when the
+/// client declared everything.
+pub fn missing_capabilities(
+    asked: &types::InputRequired,
+    declared: Option<&ClientCapabilities>,
+) -> Option<ClientCapabilities> {
+    let declared = declared
+        .and_then(|c| serde_json::to_value(c).ok())
+        .unwrap_or_else(|| json!({}));
+    let has = |key: &str| declared.get(key).is_some_and(|v| !v.is_null());
+    let mut missing = Map::new();
+    for (_, request) in &asked.requests {
+        match request {
+            types::InputRequest::Elicitation(params) => {
+                let url_mode = serde_json::from_str::<Value>(params)
+                    .ok()
+                    .is_some_and(|p| p.get("mode").and_then(Value::as_str) == Some("url"));
+                if !has("elicitation") {
+                    let entry = if url_mode {
+                        json!({ "url": {} })
+                    } else {
+                        json!({})
+                    };
+                    missing.insert("elicitation".into(), entry);
+                } else if url_mode && declared["elicitation"].get("url").is_none() {
+                    missing.insert("elicitation".into(), json!({ "url": {} }));
+                }
+            }
+            types::InputRequest::Sampling(_) if !has("sampling") => {
+                missing.insert("sampling".into(), json!({}));
+            }
+            types::InputRequest::ListRoots if !has("roots") => {
+                missing.insert("roots".into(), json!({}));
+            }
+            _ => {}
+        }
+    }
+    if missing.is_empty() {
+        return None;
+    }
+    serde_json::from_value(Value::Object(missing)).ok()
+}
+
+/// Names of the capabilities in `missing`, for a message (`sampling, roots`).
+pub fn capability_names(missing: &ClientCapabilities) -> String {
+    match serde_json::to_value(missing) {
+        Ok(Value::Object(map)) => map.keys().cloned().collect::<Vec<_>>().join(", "),
+        _ => "unknown".into(),
+    }
+}
+
+/// The 2026-07-28 answer: `InputRequiredResult` with the sealed state.
+///
+/// # Errors
+/// When the plugin's requests do not fit the MCP schema (a message for the client).
+pub fn input_required_result(
+    states: &RequestStates,
+    binding: &Binding<'_>,
+    asked: &types::InputRequired,
+) -> Result<InputRequiredResult, String> {
+    let requests = input_requests(asked)?;
+    let state = states.seal(binding, asked.state.as_deref());
+    Ok(InputRequiredResult::new(Some(requests), Some(state)))
+}
+
+/// The resumption a 2026-07-28 retry carries: the client's `inputResponses` and the opened state.
+/// `None` when the request has neither (a first round).
+///
+/// # Errors
+/// As [`RequestStates::open`].
+pub fn resumption(
+    states: &RequestStates,
+    binding: &Binding<'_>,
+    input_responses: Option<&rmcp::model::InputResponses>,
+    request_state: Option<&str>,
+) -> Result<Option<types::Resumption>, McpError> {
+    if input_responses.is_none() && request_state.is_none() {
+        return Ok(None);
+    }
+    let state = match request_state {
+        Some(sealed) => states.open(binding, sealed)?,
+        None => None,
+    };
+    let responses = input_responses
+        .into_iter()
+        .flatten()
+        .map(|(key, value)| (key.clone(), value.to_string()))
+        .collect();
+    Ok(Some(types::Resumption { responses, state }))
+}
+
+/// 2025-11-25: send each of the plugin's requests to the client on `peer` (while the client's
+/// request is in progress) and collect the answers for the plugin's next round.
+///
+/// # Errors
+/// A message for a tool error: the client refused or failed a request, did not answer within
+/// [`CLIENT_ANSWER_TIMEOUT`], the request was cancelled, or the plugin's request does not fit
+/// the MCP schema.
+pub async fn ask_client(
+    peer: &Peer<RoleServer>,
+    asked: &types::InputRequired,
+    cancel: &CancellationToken,
+) -> Result<Vec<(String, String)>, String> {
+    let requests = input_requests(asked)?;
+    let mut answers = Vec::with_capacity(requests.len());
+    for (key, request) in requests {
+        let (method, request) = match request {
+            InputRequest::CreateMessage(r) => (
+                "sampling/createMessage",
+                ServerRequest::CreateMessageRequest(r),
+            ),
+            InputRequest::Elicitation(r) => ("elicitation/create", ServerRequest::ElicitRequest(r)),
+            InputRequest::ListRoots(r) => ("roots/list", ServerRequest::ListRootsRequest(r)),
+            _ => {
+                return Err(format!(
+                    "input request '{key}' has a method Capsule cannot send"
+                ));
+            }
+        };
+        let answer = tokio::select! {
+            answer = tokio::time::timeout(CLIENT_ANSWER_TIMEOUT, peer.send_request(request)) => answer,
+            () = cancel.cancelled() => return Err("the request was cancelled".into()),
+        };
+        let result = match answer {
+            Err(_) => {
+                return Err(format!(
+                    "the client did not answer {method} within {} s",
+                    CLIENT_ANSWER_TIMEOUT.as_secs()
+                ));
+            }
+            Ok(Err(error)) => return Err(format!("the client's {method} failed: {error}")),
+            Ok(Ok(result)) => result,
+        };
+        let json = serde_json::to_string(&result)
+            .map_err(|e| format!("the client's {method} answer: {e}"))?;
+        answers.push((key, json));
+    }
+    Ok(answers)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn binding<'a>(name: &'a str, subject: &'a str) -> Binding<'a> {
+        Binding {
+            method: "tools/call",
+            name,
+            subject,
+        }
+    }
+
+    #[test]
+    fn a_sealed_state_opens_only_for_its_request() {
+        let states = RequestStates::generated(Duration::from_secs(60));
+        let sealed = states.seal(&binding("t", "alice"), Some(b"step 2"));
+        assert_eq!(
+            states.open(&binding("t", "alice"), &sealed).unwrap(),
+            Some(b"step 2".to_vec())
+        );
+        // Another tool, another caller, another method, another server key: refused.
+        assert!(states.open(&binding("u", "alice"), &sealed).is_err());
+        assert!(states.open(&binding("t", "bob"), &sealed).is_err());
+        let prompt = Binding {
+            method: "prompts/get",
+            name: "t",
+            subject: "alice",
+        };
+        assert!(states.open(&prompt, &sealed).is_err());
+        let other = RequestStates::generated(Duration::from_secs(60));
+        assert!(other.open(&binding("t", "alice"), &sealed).is_err());
+    }
+
+    #[test]
+    fn an_altered_or_expired_state_is_refused() {
+        let states = RequestStates::generated(Duration::from_secs(60));
+        let sealed = states.seal(&binding("t", ""), None);
+        assert_eq!(states.open(&binding("t", ""), &sealed).unwrap(), None);
+        let mut bytes = sealed.clone().into_bytes();
+        let i = bytes.len() / 2;
+        bytes[i] = if bytes[i] == b'A' { b'B' } else { b'A' };
+        let altered = String::from_utf8(bytes).unwrap();
+        let error = states.open(&binding("t", ""), &altered).unwrap_err();
+        assert_eq!(error.code, rmcp::model::ErrorCode::INVALID_PARAMS);
+        assert!(states.open(&binding("t", ""), "garbage").is_err());
+        let expired = RequestStates::generated(Duration::ZERO);
+        let sealed = expired.seal(&binding("t", ""), Some(b"x"));
+        std::thread::sleep(Duration::from_millis(5));
+        assert!(expired.open(&binding("t", ""), &sealed).is_err());
+    }
+
+    fn asked(requests: Vec<(&str, types::InputRequest)>) -> types::InputRequired {
+        types::InputRequired {
+            requests: requests
+                .into_iter()
+                .map(|(k, r)| (k.to_string(), r))
+                .collect(),
+            state: None,
+        }
+    }
+
+    #[test]
+    fn missing_capabilities_name_what_the_client_lacks() {
+        let form = types::InputRequest::Elicitation(
+            r#"{"message":"name?","requestedSchema":{"type":"object","properties":{}}}"#.into(),
+        );
+        let url = types::InputRequest::Elicitation(
+            r#"{"mode":"url","message":"go","url":"https://x.example","elicitationId":"1"}"#.into(),
+        );
+        let sampling = types::InputRequest::Sampling(r#"{"messages":[],"maxTokens":10}"#.into());
+        let all = asked(vec![
+            ("a", form.clone()),
+            ("b", sampling),
+            ("c", types::InputRequest::ListRoots),
+        ]);
+        let missing = missing_capabilities(&all, None).unwrap();
+        assert_eq!(
+            serde_json::to_value(&missing).unwrap(),
+            json!({"elicitation": {}, "sampling": {}, "roots": {}})
+        );
+        let caps: ClientCapabilities =
+            serde_json::from_value(json!({"elicitation": {}, "sampling": {}, "roots": {}}))
+                .unwrap();
+        assert!(missing_capabilities(&all, Some(&caps)).is_none());
+        // URL mode needs elicitation.url; form-only elicitation does not cover it.
+        let url_only = asked(vec![("u", url)]);
+        let missing = missing_capabilities(&url_only, Some(&caps)).unwrap();
+        assert_eq!(
+            serde_json::to_value(&missing).unwrap(),
+            json!({"elicitation": {"url": {}}})
+        );
+        assert_eq!(capability_names(&missing), "elicitation");
+    }
+
+    #[test]
+    fn plugin_requests_become_mcp_input_requests() {
+        let requests = asked(vec![
+            (
+                "name",
+                types::InputRequest::Elicitation(
+                    r#"{"message":"Your name?","requestedSchema":{"type":"object","properties":{"name":{"type":"string"}},"required":["name"]}}"#.into(),
+                ),
+            ),
+            ("roots", types::InputRequest::ListRoots),
+        ]);
+        let mcp = input_requests(&requests).unwrap();
+        let wire = serde_json::to_value(&mcp).unwrap();
+        assert_eq!(wire["name"]["method"], "elicitation/create");
+        assert_eq!(wire["name"]["params"]["message"], "Your name?");
+        assert_eq!(wire["roots"]["method"], "roots/list");
+        let bad = asked(vec![("x", types::InputRequest::Sampling("[1]".into()))]);
+        assert!(input_requests(&bad).unwrap_err().contains("'x'"));
+        assert!(check(&asked(vec![])).is_err());
+        assert!(
+            check(&asked(vec![
+                ("k", types::InputRequest::ListRoots),
+                ("k", types::InputRequest::ListRoots)
+            ]))
+            .is_err()
+        );
+    }
+}

@@ -1,0 +1,604 @@
+//! The MCP server: rmcp's [`ServerHandler`] answering from the [`Catalog`] and running plugins.
+//!
+//! rmcp does the protocol (JSON-RPC, both eras: 2025-11-25 `initialize` sessions and 2026-07-28
+//! `server/discover` stateless requests); this module maps MCP requests to plugin calls and plugin
+//! answers back to MCP, per the error rules of ARCHITECTURE.md §3:
+//! - unknown tool or prompt names → JSON-RPC `-32602` (invalid params);
+//! - arguments that fail the tool's `inputSchema`, typed plugin errors, traps and timeouts →
+//!   a `CallToolResult` with `isError: true` (the model sees it and can correct itself); the
+//!   trap's details go to the log only;
+//! - methods for capabilities no loaded plugin provides → `-32601` (method not found).
+//!
+//! Plugin log lines reach the client as `notifications/message` when it asked: per request with
+//! `_meta` `io.modelcontextprotocol/logLevel` (2026-07-28), or for the session with
+//! `logging/setLevel` (2025-11-25). Until then a session gets none.
+//!
+//! Authorization ([`capsule_auth`]): every request's caller is the principal the HTTP auth layer
+//! attached (Streamable HTTP), the session's principal (HTTP+SSE), or the trusted local user
+//! (stdio, or HTTP without authentication). `tools/list`, `resources/list`,
+//! `resources/templates/list` and `prompts/list` show only what the caller's scopes unlock (MCP
+//! allows lists to vary per authorization); a call outside them is refused with JSON-RPC error
+//! `-32003` (over HTTP the layer has already answered `403 insufficient_scope`). Rate limits are
+//! applied here for stdio (a tool error that says when to retry), and by the HTTP layer (`429`)
+//! otherwise. Every tool call, resource read and prompt get is written to the audit log.
+//!
+//! A tool call or prompt get whose plugin answers `input-required` (elicitation, sampling,
+//! roots) takes several rounds, per era: see [`crate::mrtr`]. Resource subscriptions
+//! (`resources/subscribe`, listen filters) and `completion/complete` are answered here too.
+
+#![allow(deprecated)] // MCP logging is deprecated by SEP-2577 but still part of both revisions we serve.
+
+mod audit;
+mod calls;
+pub mod client;
+
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use rmcp::model::*;
+use rmcp::service::{NotificationContext, RequestContext, RoleServer, SubscriptionContext};
+use rmcp::{ErrorData as McpError, ServerHandler};
+use serde_json::json;
+
+use crate::catalog::Catalog;
+use crate::hub::{Hub, Subscriptions, UpdateRelay};
+use crate::pagination;
+use audit::Audit;
+use capsule_auth::audit::Record;
+use capsule_auth::scopes::{Decision, Target};
+use capsule_auth::{Access, Caller, Mode, Principal, SessionPrincipal, Transport};
+use capsule_common::codes::{FORBIDDEN, RATE_LIMITED};
+use capsule_common::sync::{lock, read};
+use capsule_sandbox::runtime::bindings::types;
+use capsule_sandbox::runtime::{CallError, RequestScope, ResourceUpdates};
+
+/// The Capsule MCP server over a fixed catalog.
+#[derive(Clone)]
+pub struct CapsuleServer {
+    hub: Arc<Hub>,
+    /// Whether the catalog can change (the plugin directory is watched): advertised as
+    /// `listChanged: true`.
+    live: bool,
+    /// The session's `logging/setLevel` choice (one handler serves one session).
+    log_level: Arc<Mutex<Option<LoggingLevel>>>,
+    /// Scopes, rate limits and the audit log.
+    access: Arc<Access>,
+    /// The transport this handler serves.
+    transport: Transport,
+    /// HTTP+SSE: the principal of the session.
+    session_principal: Option<SessionPrincipal>,
+    /// The session's `resources/subscribe` URIs (2025-11-25).
+    subscriptions: Subscriptions,
+    /// Where plugins' `resource-updated` reports go (the hub).
+    updates: Arc<dyn ResourceUpdates>,
+}
+
+impl CapsuleServer {
+    /// A server answering from `hub`'s catalog; `live` when the catalog is kept current by a
+    /// watcher. It serves stdio with no scopes, limits or audit until [`Self::with_access`].
+    pub fn new(hub: Arc<Hub>, live: bool) -> Self {
+        Self {
+            updates: Arc::new(UpdateRelay(hub.clone())),
+            hub,
+            live,
+            log_level: Arc::default(),
+            access: Arc::new(Access::default()),
+            transport: Transport::Stdio,
+            session_principal: None,
+            subscriptions: Subscriptions::default(),
+        }
+    }
+
+    /// Serve `transport` under `access` (scopes, rate limits, audit log).
+    pub fn with_access(mut self, access: Arc<Access>, transport: Transport) -> Self {
+        self.access = access;
+        self.transport = transport;
+        self
+    }
+
+    /// HTTP+SSE: requests of this session act for the principal in `principal`.
+    pub fn with_session_principal(mut self, principal: SessionPrincipal) -> Self {
+        self.session_principal = Some(principal);
+        self
+    }
+
+    /// Who sent the request of `ctx`.
+    fn caller(&self, ctx: &RequestContext<RoleServer>) -> Caller {
+        let open = self.access.mode == Mode::None;
+        if let Some(parts) = ctx.extensions.get::<axum::http::request::Parts>() {
+            return match parts.extensions.get::<Arc<Principal>>() {
+                Some(p) => Caller::Authenticated(Transport::Http, p.clone()),
+                None if open => Caller::Trusted(Transport::Http),
+                None => Caller::Unknown(Transport::Http),
+            };
+        }
+        if let Some(shared) = &self.session_principal {
+            let current = read(shared).clone();
+            if let Some(p) = current {
+                return Caller::Authenticated(self.transport, p);
+            }
+        }
+        match self.transport {
+            Transport::Stdio => Caller::Trusted(Transport::Stdio),
+            other if open => Caller::Trusted(other),
+            other => Caller::Unknown(other),
+        }
+    }
+
+    fn allows(&self, caller: &Caller, target: Target<'_>) -> bool {
+        self.access.decide(caller, &target) == Decision::Allowed
+    }
+
+    /// Refuse a call outside the caller's scopes (JSON-RPC error), or `Ok`.
+    fn authorize(
+        &self,
+        caller: &Caller,
+        target: Target<'_>,
+        audit: &mut Audit,
+    ) -> Result<(), McpError> {
+        match self.access.decide(caller, &target) {
+            Decision::Allowed => Ok(()),
+            Decision::Denied { needed } => {
+                let description = match &needed {
+                    Some(scope) => format!("{} requires scope '{scope}'", target.describe()),
+                    None => format!("no scope grants {}", target.describe()),
+                };
+                audit.finish(
+                    &self.access,
+                    "denied",
+                    Some(format!("insufficient_scope: {description}")),
+                );
+                Err(McpError::new(
+                    ErrorCode(FORBIDDEN),
+                    format!("insufficient_scope: {description}"),
+                    Some(json!({ "scope": needed })),
+                ))
+            }
+        }
+    }
+
+    /// stdio only (the HTTP layer limits HTTP): `Err` with the refusal message when over a limit.
+    fn rate_limit(
+        &self,
+        caller: &Caller,
+        tool: Option<&str>,
+        audit: &mut Audit,
+    ) -> Result<(), String> {
+        if caller.transport() != Transport::Stdio {
+            return Ok(());
+        }
+        self.access
+            .limits
+            .check(caller.subject(), tool)
+            .map_err(|limited| {
+                let message = limited.message(caller.subject(), tool);
+                audit.finish(&self.access, "limited", Some(message.clone()));
+                message
+            })
+    }
+
+    /// Start the audit record of a call (nothing when the audit log is off).
+    fn audit(&self, caller: &Caller, ctx: &RequestContext<RoleServer>, method: &str) -> Audit {
+        let record = self.access.audit.as_ref().map(|log| {
+            let mut r = Record::new("call", caller.transport().as_str(), caller.principal());
+            r.request_id = serde_json::to_value(&ctx.id).ok();
+            r.method = method.to_string();
+            (r, log.raw_arguments)
+        });
+        Audit {
+            record: record.as_ref().map(|(r, _)| r.clone()),
+            raw_arguments: record.is_some_and(|(_, raw)| raw),
+            started: Instant::now(),
+        }
+    }
+
+    fn catalog(&self) -> Arc<Catalog> {
+        self.hub.catalog()
+    }
+
+    fn scope(&self, ctx: &RequestContext<RoleServer>) -> RequestScope {
+        let session_level = *lock(&self.log_level);
+        let client = client::McpClient {
+            peer: ctx.peer.clone(),
+            progress_token: ctx.meta.get_progress_token(),
+            log_level: ctx.meta.log_level().or(session_level),
+            capabilities: ctx.client_capabilities().map(Arc::new),
+        };
+        RequestScope {
+            client: Some(Arc::new(client)),
+            cancel: ctx.ct.clone(),
+            resource_updates: Some(self.updates.clone()),
+        }
+    }
+}
+
+fn rate_limited(message: String) -> McpError {
+    McpError::new(ErrorCode(RATE_LIMITED), message, None)
+}
+
+impl CapsuleServer {
+    /// The page of a sorted list that `request`'s cursor asks for ([`pagination`]); a cursor
+    /// this server did not issue is `-32602`.
+    fn page<T>(
+        &self,
+        items: Vec<T>,
+        key: impl Fn(&T) -> &str,
+        request: &Option<PaginatedRequestParams>,
+    ) -> Result<pagination::Page<T>, McpError> {
+        let cursor = request.as_ref().and_then(|r| r.cursor.as_deref());
+        pagination::page(items, key, cursor, self.hub.page_size())
+            .map_err(|e| McpError::invalid_params(e.to_string(), None))
+    }
+}
+
+fn tool_error(message: String) -> CallToolResult {
+    CallToolResult::error(vec![ContentBlock::text(message)])
+}
+
+/// Map a failed resource read or prompt get to a JSON-RPC error. `what` names the request, e.g.
+/// `resource 'notes://x'`.
+fn request_error(plugin: &str, what: &str, error: CallError) -> McpError {
+    match error {
+        CallError::Plugin(types::Error::InvalidArguments(m)) => {
+            McpError::invalid_params(format!("{what}: invalid arguments: {m}"), None)
+        }
+        CallError::Plugin(types::Error::NotFound(m)) => {
+            McpError::invalid_params(format!("{what}: not found: {m}"), None)
+        }
+        CallError::Cancelled => McpError::internal_error("request cancelled", None),
+        CallError::Trap(detail) => {
+            tracing::error!(plugin, "{what} failed: plugin trapped: {detail}");
+            McpError::internal_error(
+                format!("{what}: plugin '{plugin}' crashed (details in the server log)"),
+                None,
+            )
+        }
+        other => {
+            tracing::warn!(plugin, "{what} failed: {other}");
+            McpError::internal_error(format!("{what}: {other}"), None)
+        }
+    }
+}
+
+impl ServerHandler for CapsuleServer {
+    fn get_info(&self) -> ServerConfig {
+        InitializeResult::new(self.catalog().capabilities(self.live))
+            .with_server_info(Implementation::new("capsule", env!("CARGO_PKG_VERSION")))
+            .with_instructions(
+                "Capsule serves tools, resources and prompts from sandboxed WebAssembly plugins. \
+                 Tool and prompt names are prefixed with the plugin that provides them.",
+            )
+    }
+
+    async fn on_initialized(&self, ctx: NotificationContext<RoleServer>) {
+        // A 2025-11-25 session: it gets list_changed notifications from now on.
+        self.hub
+            .add_session(ctx.peer.clone(), self.subscriptions.clone());
+    }
+
+    fn accepted_subscription_filter(
+        &self,
+        requested: &SubscriptionFilter,
+    ) -> Option<SubscriptionFilter> {
+        // 2026-07-28 `subscriptions/listen`: every list-changed kind and every requested
+        // resource URI this catalog serves; rmcp narrows it to what was requested and what the
+        // capabilities advertise.
+        let catalog = self.catalog();
+        let mut accepted = SubscriptionFilter::builder()
+            .tools_list_changed()
+            .prompts_list_changed()
+            .resources_list_changed()
+            .build();
+        accepted.resource_subscriptions = requested.resource_subscriptions.as_ref().map(|uris| {
+            uris.iter()
+                .filter(|uri| catalog.resource_owner(uri).is_ok())
+                .cloned()
+                .collect()
+        });
+        Some(accepted)
+    }
+
+    async fn subscribe(
+        &self,
+        request: SubscribeRequestParams,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        let catalog = self.catalog();
+        let caller = self.caller(&ctx);
+        let uri = request.uri;
+        match catalog.resource_owner(&uri) {
+            Ok(owner) => {
+                let target = Target::Resource {
+                    plugin: owner.name(),
+                    uri: &uri,
+                };
+                if !self.allows(&caller, target) {
+                    return Err(McpError::new(
+                        ErrorCode(FORBIDDEN),
+                        format!(
+                            "insufficient_scope: no scope of this caller covers resource '{uri}'"
+                        ),
+                        None,
+                    ));
+                }
+            }
+            Err(e) => {
+                return Err(McpError::resource_not_found(
+                    format!("cannot subscribe: {e}"),
+                    Some(json!({ "uri": uri })),
+                ));
+            }
+        }
+        lock(&self.subscriptions).insert(uri);
+        Ok(())
+    }
+
+    async fn unsubscribe(
+        &self,
+        request: UnsubscribeRequestParams,
+        _ctx: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        lock(&self.subscriptions).remove(&request.uri);
+        Ok(())
+    }
+
+    async fn complete(
+        &self,
+        request: CompleteRequestParams,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CompleteResult, McpError> {
+        self.complete_checked(request, ctx).await
+    }
+
+    async fn listen(&self, ctx: SubscriptionContext) -> Result<(), McpError> {
+        let key = self.hub.add_listener(ctx.sink().clone());
+        ctx.cancelled().await;
+        self.hub.remove_listener(key);
+        Ok(())
+    }
+
+    async fn set_level(
+        &self,
+        request: SetLevelRequestParams,
+        _ctx: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        *lock(&self.log_level) = Some(request.level);
+        Ok(())
+    }
+
+    fn get_tool(&self, name: &str) -> Option<Tool> {
+        self.catalog().tool(name).map(|entry| entry.tool.clone())
+    }
+
+    async fn list_tools(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, McpError> {
+        let caller = self.caller(&ctx);
+        let catalog = self.catalog();
+        let tools = catalog
+            .tool_list()
+            .into_iter()
+            .filter(|t| {
+                catalog.tool(&t.name).is_some_and(|e| {
+                    self.allows(
+                        &caller,
+                        Target::Tool {
+                            plugin: e.plugin.name(),
+                            name: &t.name,
+                        },
+                    )
+                })
+            })
+            .collect();
+        let page = self.page(tools, |t: &Tool| t.name.as_ref(), &request)?;
+        let mut result = ListToolsResult::with_all_items(page.items);
+        result.next_cursor = page.next_cursor;
+        Ok(result)
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, McpError> {
+        let caller = self.caller(&ctx);
+        let mut audit = self.audit(&caller, &ctx, "tools/call");
+        let name = request.name.to_string();
+        audit.set(|r| r.tool = Some(name.clone()));
+        audit.arguments(request.arguments.as_ref());
+        let catalog = self.catalog();
+        if let Some(entry) = catalog.tool(&name) {
+            let plugin = entry.plugin.name();
+            audit.set(|r| r.plugin = Some(plugin.to_string()));
+            self.authorize(
+                &caller,
+                Target::Tool {
+                    plugin,
+                    name: &name,
+                },
+                &mut audit,
+            )?;
+            if let Err(message) = self.rate_limit(&caller, Some(&name), &mut audit) {
+                return Ok(CallToolResponse::from(tool_error(message)));
+            }
+        }
+        drop(catalog);
+        let result = self
+            .hub
+            .calls()
+            // Boxed: rmcp's per-request task moves this future several times, and the tool
+            // call's state (~5 KB) would be copied each time (BENCHMARKS.md, profiles).
+            .track_future(Box::pin(self.run_tool(request, ctx, caller.subject())))
+            .await;
+        match &result {
+            Ok(CallToolResponse::InputRequired(_)) => {
+                audit.finish(&self.access, "input_required", None)
+            }
+            Ok(CallToolResponse::Complete(r)) if r.is_error == Some(true) => {
+                // The error text may echo the arguments: only with --audit-arguments.
+                let reason = r
+                    .content
+                    .iter()
+                    .find_map(|c| {
+                        c.as_text()
+                            .map(|t| t.text.chars().take(200).collect::<String>())
+                    })
+                    .filter(|_| audit.raw_arguments);
+                audit.finish(&self.access, "tool_error", reason);
+            }
+            other => audit.finish_result(&self.access, other),
+        }
+        result
+    }
+
+    async fn list_resources(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, McpError> {
+        let catalog = self.catalog();
+        if !catalog.has_resources() {
+            return Err(McpError::method_not_found::<ListResourcesRequestMethod>());
+        }
+        let caller = self.caller(&ctx);
+        let resources = catalog
+            .resource_list()
+            .into_iter()
+            .filter(|r| {
+                catalog.resource_owner(&r.uri).is_ok_and(|owner| {
+                    self.allows(
+                        &caller,
+                        Target::Resource {
+                            plugin: owner.name(),
+                            uri: &r.uri,
+                        },
+                    )
+                })
+            })
+            .collect();
+        let page = self.page(resources, |r: &Resource| r.uri.as_str(), &request)?;
+        let mut result = ListResourcesResult::with_all_items(page.items);
+        result.next_cursor = page.next_cursor;
+        Ok(result)
+    }
+
+    async fn list_resource_templates(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, McpError> {
+        let catalog = self.catalog();
+        if !catalog.has_resources() {
+            return Err(McpError::method_not_found::<
+                ListResourceTemplatesRequestMethod,
+            >());
+        }
+        let caller = self.caller(&ctx);
+        let templates = catalog
+            .template_list()
+            .into_iter()
+            .filter(|t| {
+                catalog
+                    .plugins()
+                    .iter()
+                    .find(|p| p.resource_templates.contains(&t.uri_template))
+                    .is_some_and(|p| {
+                        self.allows(
+                            &caller,
+                            Target::Resource {
+                                plugin: &p.name,
+                                uri: &t.uri_template,
+                            },
+                        )
+                    })
+            })
+            .collect();
+        let page = self.page(
+            templates,
+            |t: &ResourceTemplate| t.uri_template.as_str(),
+            &request,
+        )?;
+        let mut result = ListResourceTemplatesResult::with_all_items(page.items);
+        result.next_cursor = page.next_cursor;
+        Ok(result)
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, McpError> {
+        let catalog = self.catalog();
+        if !catalog.has_resources() {
+            return Err(McpError::method_not_found::<ReadResourceRequestMethod>());
+        }
+        let uri = request.uri.as_str();
+        let caller = self.caller(&ctx);
+        let mut audit = self.audit(&caller, &ctx, "resources/read");
+        audit.set(|r| r.resource = Some(uri.to_string()));
+        let result = self
+            .read_checked(&catalog, uri, &caller, &mut audit, ctx)
+            .await;
+        audit.finish_result(&self.access, &result);
+        result.map(ReadResourceResponse::from)
+    }
+
+    async fn list_prompts(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, McpError> {
+        let catalog = self.catalog();
+        if !catalog.has_prompts() {
+            return Err(McpError::method_not_found::<ListPromptsRequestMethod>());
+        }
+        let caller = self.caller(&ctx);
+        let prompts = catalog
+            .prompt_list()
+            .into_iter()
+            .filter(|p| {
+                catalog.prompt(&p.name).is_some_and(|e| {
+                    self.allows(
+                        &caller,
+                        Target::Prompt {
+                            plugin: e.plugin.name(),
+                            name: &p.name,
+                        },
+                    )
+                })
+            })
+            .collect();
+        let page = self.page(prompts, |p: &Prompt| p.name.as_str(), &request)?;
+        let mut result = ListPromptsResult::with_all_items(page.items);
+        result.next_cursor = page.next_cursor;
+        Ok(result)
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, McpError> {
+        let catalog = self.catalog();
+        if !catalog.has_prompts() {
+            return Err(McpError::method_not_found::<GetPromptRequestMethod>());
+        }
+        let name = request.name.as_str();
+        let caller = self.caller(&ctx);
+        let mut audit = self.audit(&caller, &ctx, "prompts/get");
+        audit.set(|r| r.prompt = Some(name.to_string()));
+        audit.arguments(request.arguments.as_ref());
+        let result = self
+            .get_checked(&catalog, &request, &caller, &mut audit, ctx)
+            .await;
+        match &result {
+            Ok(GetPromptResponse::InputRequired(_)) => {
+                audit.finish(&self.access, "input_required", None)
+            }
+            other => audit.finish_result(&self.access, other),
+        }
+        result
+    }
+}

@@ -1,0 +1,114 @@
+//! The middleware on `/mcp` that admits a request before rmcp sees it: body limit and screening,
+//! the session and stream caps of [`super::limits`], and in-flight accounting for graceful
+//! shutdown.
+
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use futures::StreamExt as _;
+use serde_json::Value;
+
+use super::limits::{self, ANONYMOUS, Counter, Slot};
+use super::{jsonrpc_reply, screen_body};
+use crate::hub::Hub;
+use capsule_auth::Principal;
+
+/// State of [`admit`].
+#[derive(Clone)]
+pub struct Admission {
+    pub max_body: usize,
+    pub hub: Arc<Hub>,
+    pub sessions: Arc<Counter>,
+    pub streams: Arc<Counter>,
+}
+
+/// The subject a request acts for: the authenticated principal's, else [`ANONYMOUS`].
+fn subject_of(request: &Request) -> String {
+    request
+        .extensions()
+        .get::<Arc<Principal>>()
+        .map_or_else(|| ANONYMOUS.to_string(), |p| p.subject.clone())
+}
+
+/// Keep `held` until the body of `response` has been sent (or dropped).
+fn hold_until_sent<T: Send + Sync + 'static>(response: Response, held: T) -> Response {
+    let (parts, body) = response.into_parts();
+    let body = body.into_data_stream().map(move |chunk| {
+        let _held_until_the_body_ends = &held;
+        chunk
+    });
+    Response::from_parts(parts, Body::from_stream(body))
+}
+
+/// What [`admit`] reads of a POST body.
+#[derive(serde::Deserialize)]
+struct Head {
+    method: Option<String>,
+    id: Option<Value>,
+}
+
+/// Middleware on `/mcp`:
+/// - `GET` (an SSE stream): holds a place of the subject's streams ([`limits::STREAMS`]) while
+///   the stream is open, or is refused (`429`);
+/// - `POST`: read the body within the limit (`413`), screen it (`400`); an `initialize` without
+///   `Mcp-Session-Id` reserves a session place ([`limits::SESSIONS`]; refused with `429`/`503`),
+///   a `subscriptions/listen` a stream place; and count the request as in flight until its
+///   response body has been sent, so that graceful shutdown waits for a request that arrived
+///   before the signal even if no plugin call has started yet.
+pub async fn admit(State(admission): State<Admission>, request: Request, next: Next) -> Response {
+    if request.method() == Method::GET {
+        return match admission.streams.acquire(&subject_of(&request)) {
+            Ok(slot) => hold_until_sent(next.run(request).await, slot),
+            Err(refusal) => admission.streams.refuse(&refusal, None),
+        };
+    }
+    if request.method() != Method::POST {
+        return next.run(request).await;
+    }
+    let max_body = admission.max_body;
+    let (parts, body) = request.into_parts();
+    let bytes: Bytes = match axum::body::to_bytes(body, max_body).await {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            return (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("Payload Too Large: the request body exceeds {max_body} bytes\n"),
+            )
+                .into_response();
+        }
+    };
+    if let Err(error) = screen_body(&bytes) {
+        return jsonrpc_reply(StatusCode::BAD_REQUEST, &error);
+    }
+    let head: Head = serde_json::from_slice(&bytes).unwrap_or(Head {
+        method: None,
+        id: None,
+    });
+    let request = Request::from_parts(parts, Body::from(bytes));
+    let subject = subject_of(&request);
+    let mut stream_slot: Option<Slot> = None;
+    let mut session_slot: Option<Slot> = None;
+    match head.method.as_deref() {
+        Some("subscriptions/listen") => match admission.streams.acquire(&subject) {
+            Ok(slot) => stream_slot = Some(slot),
+            Err(refusal) => return admission.streams.refuse(&refusal, head.id.as_ref()),
+        },
+        Some("initialize") if !request.headers().contains_key("mcp-session-id") => {
+            match admission.sessions.acquire(&subject) {
+                Ok(slot) => session_slot = Some(slot),
+                Err(refusal) => return admission.sessions.refuse(&refusal, head.id.as_ref()),
+            }
+        }
+        _ => {}
+    }
+    let in_flight = admission.hub.calls().token();
+    let response = match session_slot {
+        Some(slot) => limits::with_reserved_slot(slot, next.run(request)).await,
+        None => next.run(request).await,
+    };
+    hold_until_sent(response, (in_flight, stream_slot))
+}
