@@ -1,6 +1,6 @@
 //! What every Capsule crate shares and no single layer owns (ARCHITECTURE.md §1): a [`Secret`]
 //! that never prints, the JSON-RPC and MCP error codes ([`codes`]), the duration syntax of the
-//! config files ([`config_units`]), host environment lookups ([`env`]), recovery from poisoned locks ([`sync`]) and RFC 3986
+//! config files ([`config_units`]), host environment lookups ([`env`](mod@env)), recovery from poisoned locks ([`sync`]) and RFC 3986
 //! percent-decoding ([`percent`]).
 //!
 //! This crate depends on nothing of Capsule's, and nothing in it knows about WebAssembly, MCP or HTTP.
