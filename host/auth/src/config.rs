@@ -1,4 +1,4 @@
-//! The `[auth]` and `[rate_limits]` tables of `capsule.toml`, parsed strictly.
+//! The `[auth]` table of `capsule.toml`, parsed strictly (`[rate_limits]`: see [`super::ratelimit`]).
 //!
 //! ```toml
 //! [auth]
@@ -26,12 +26,6 @@
 //!
 //! [auth.scopes]                                   # see auth::scopes
 //! "notes:read" = ["resources:notes", "tool:notes_search"]
-//!
-//! [rate_limits]
-//! per_subject = "600/min"                         # calls per subject, all tools together
-//! per_tool = "120/s"                              # calls per tool, all subjects together
-//! [rate_limits.tools]
-//! fetch_get = "10/min"                            # this tool's own budget instead of per_tool
 //! ```
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -46,10 +40,12 @@ use toml::Spanned;
 use super::bearer::{StaticToken, StaticTokens};
 use super::fetch::check_url;
 use super::jwt::{DEFAULT_ALGORITHMS, parse_algorithm};
-use super::ratelimit::Rate;
 use super::scopes::{Grant, ScopeMap, ScopeRule};
 use capsule_common::Secret;
 use capsule_common::env::EnvLookup;
+
+pub use super::issue::Issue;
+use super::issue::at;
 
 /// Which authentication `capsule serve --http` applies.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -202,21 +198,6 @@ pub fn check_resource(text: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// `[rate_limits]`, resolved.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct RateLimitConfig {
-    pub per_subject: Option<Rate>,
-    pub per_tool: Option<Rate>,
-    /// Published tool name → its own rate (instead of `per_tool`).
-    pub tools: BTreeMap<String, Rate>,
-}
-
-impl RateLimitConfig {
-    pub fn is_empty(&self) -> bool {
-        self.per_subject.is_none() && self.per_tool.is_none() && self.tools.is_empty()
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // TOML
 
@@ -295,30 +276,6 @@ pub struct AuthToml {
     oauth: Option<OAuthToml>,
     #[serde(default)]
     scopes: BTreeMap<Spanned<String>, Vec<Spanned<String>>>,
-}
-
-/// `[rate_limits]` as written.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RateLimitsToml {
-    per_subject: Option<Spanned<String>>,
-    per_tool: Option<Spanned<String>>,
-    #[serde(default)]
-    tools: BTreeMap<String, Spanned<String>>,
-}
-
-/// A problem in the config: the byte span it is at (for the line number) and what is wrong.
-#[derive(Debug)]
-pub struct Issue {
-    pub span: Option<Range<usize>>,
-    pub message: String,
-}
-
-fn at(span: Range<usize>, message: impl Into<String>) -> Issue {
-    Issue {
-        span: Some(span),
-        message: message.into(),
-    }
 }
 
 /// Resolve `[[auth.token]]`-style entries.
@@ -530,30 +487,5 @@ impl OAuthToml {
             c.ca_file = Some(path);
         }
         Ok(c)
-    }
-}
-
-impl RateLimitsToml {
-    pub fn resolve(&self) -> Result<RateLimitConfig, Issue> {
-        let rate = |v: &Spanned<String>, what: &str| {
-            Rate::parse(v.get_ref()).map_err(|m| at(v.span(), format!("{what}: {m}")))
-        };
-        let mut tools = BTreeMap::new();
-        for (name, v) in &self.tools {
-            tools.insert(name.clone(), rate(v, &format!("rate_limits.tools.{name}"))?);
-        }
-        Ok(RateLimitConfig {
-            per_subject: self
-                .per_subject
-                .as_ref()
-                .map(|v| rate(v, "rate_limits.per_subject"))
-                .transpose()?,
-            per_tool: self
-                .per_tool
-                .as_ref()
-                .map(|v| rate(v, "rate_limits.per_tool"))
-                .transpose()?,
-            tools,
-        })
     }
 }

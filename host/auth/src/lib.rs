@@ -26,6 +26,7 @@ pub mod config;
 pub mod discovery;
 pub mod fetch;
 pub mod introspection;
+pub mod issue;
 pub mod jwks;
 pub mod jwt;
 pub mod metadata;

@@ -1,6 +1,14 @@
 //! Rate limits per subject and per tool (`[rate_limits]` in `capsule.toml`), with `governor`'s
 //! GCRA limiters.
 //!
+//! ```toml
+//! [rate_limits]
+//! per_subject = "600/min"     # calls per subject, all tools together
+//! per_tool = "120/s"          # calls per tool, all subjects together
+//! [rate_limits.tools]
+//! fetch_get = "10/min"        # this tool's own budget instead of per_tool
+//! ```
+//!
 //! - `per_subject`: calls (tool calls, resource reads, prompt gets) of one subject, all
 //!   together. The subject is the token's subject over HTTP with authentication, `anonymous`
 //!   over HTTP without, and `stdio` for the local stdio client.
@@ -12,15 +20,74 @@
 //! HTTP with `429 Too Many Requests` and `Retry-After`, over stdio with a tool error that says
 //! when to retry.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use governor::clock::{Clock as _, DefaultClock};
 use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota};
+use serde::Deserialize;
+use toml::Spanned;
 
-use super::config::RateLimitConfig;
+use super::issue::{Issue, at};
+
+/// `[rate_limits]`, resolved.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RateLimitConfig {
+    /// Calls per subject, all tools together.
+    pub per_subject: Option<Rate>,
+    /// Calls per tool, all subjects together.
+    pub per_tool: Option<Rate>,
+    /// Published tool name → its own rate (instead of `per_tool`).
+    pub tools: BTreeMap<String, Rate>,
+}
+
+impl RateLimitConfig {
+    /// No limit is set.
+    pub fn is_empty(&self) -> bool {
+        self.per_subject.is_none() && self.per_tool.is_none() && self.tools.is_empty()
+    }
+}
+
+/// `[rate_limits]` as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitsToml {
+    per_subject: Option<Spanned<String>>,
+    per_tool: Option<Spanned<String>>,
+    #[serde(default)]
+    tools: BTreeMap<String, Spanned<String>>,
+}
+
+impl RateLimitsToml {
+    /// Check and resolve the rates.
+    ///
+    /// # Errors
+    /// The first rate that does not parse, with its span.
+    pub fn resolve(&self) -> Result<RateLimitConfig, Issue> {
+        let rate = |v: &Spanned<String>, what: &str| {
+            Rate::parse(v.get_ref()).map_err(|m| at(v.span(), format!("{what}: {m}")))
+        };
+        let mut tools = BTreeMap::new();
+        for (name, v) in &self.tools {
+            tools.insert(name.clone(), rate(v, &format!("rate_limits.tools.{name}"))?);
+        }
+        Ok(RateLimitConfig {
+            per_subject: self
+                .per_subject
+                .as_ref()
+                .map(|v| rate(v, "rate_limits.per_subject"))
+                .transpose()?,
+            per_tool: self
+                .per_tool
+                .as_ref()
+                .map(|v| rate(v, "rate_limits.per_tool"))
+                .transpose()?,
+            tools,
+        })
+    }
+}
 
 /// A rate: `count` calls per `period`, bursts up to `count`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

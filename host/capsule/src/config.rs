@@ -14,7 +14,9 @@
 
 use std::path::Path;
 
-use capsule_auth::config::{AuthConfig, AuthToml, Issue, RateLimitConfig, RateLimitsToml};
+use capsule_auth::config::{AuthConfig, AuthToml};
+use capsule_auth::issue::Issue;
+use capsule_auth::ratelimit::{RateLimitConfig, RateLimitsToml};
 use capsule_common::env::{EnvLookup, process_env};
 use capsule_sandbox::files::{MAX_CONFIG_BYTES, read_regular_text};
 use capsule_sandbox::grants::Limits;
