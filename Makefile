@@ -9,7 +9,7 @@ EXAMPLES_DIR := target/examples
 PLUGINS := hello textkit notes fixture mallory fetch legacy hostile
 EXAMPLES := hello textkit notes
 
-.PHONY: setup wasm-target plugins conformance-plugin conformance build run demo test test-unit test-e2e fmt clean
+.PHONY: setup wasm-target plugins conformance-plugin conformance build dist run demo check-layers test test-unit test-e2e fmt clean
 .DEFAULT_GOAL := build
 
 # Guest SDKs for Python, TypeScript/JavaScript and C, and their example plugins.
@@ -82,8 +82,13 @@ conformance: $(CONFORMANCE_SUITE) conformance-plugin
 	$(CARGO) build -p capsule-host
 	$(PYTHON) tests/conformance/run.py --capsule target/debug/capsule --plugin $(PLUGIN_OUT)/test.wasm
 
+# `make build` / `make run`: the release profile (optimized, a few minutes from scratch). `make dist`:
+# whole-program LTO, smaller and faster, several times longer to build (Cargo.toml, README).
 build:
 	$(CARGO) build --release -p capsule-host
+
+dist:
+	$(CARGO) build --profile dist -p capsule-host
 
 run: plugins build
 	./target/release/capsule serve --plugins $(EXAMPLES_DIR)
@@ -94,7 +99,17 @@ demo: setup plugins build
 # The host's crates (host/: common, sandbox, auth, server, and capsule-host with the binary).
 HOST_CRATES := -p capsule-common -p capsule-sandbox -p capsule-auth -p capsule-server -p capsule-host
 
-test-unit: plugins
+# The layering Cargo cannot see (ARCHITECTURE.md §1): the sandbox knows no MCP, HTTP serving or
+# authentication; authentication knows no MCP and no WebAssembly; common depends on no Capsule crate.
+# (Cycles between crates Cargo refuses by itself.)
+check-layers:
+	@bad() { $(CARGO) tree -p $$1 -e normal --prefix none | awk '{print $$1}' | sort -u | grep -Ex "$$2"; }; \
+	if bad capsule-sandbox 'rmcp|axum|axum-server|capsule-auth|capsule-server|capsule-host' \
+	  || bad capsule-auth 'rmcp|wasmtime|capsule-sandbox|capsule-server|capsule-host' \
+	  || bad capsule-common 'capsule-(sandbox|auth|server|host)'; then \
+	  echo "check-layers: a crate above depends on what ARCHITECTURE.md section 1 forbids" >&2; exit 1; fi
+
+test-unit: plugins check-layers
 	$(CARGO) test $(HOST_CRATES)
 	$(CARGO) test -p capsule-plugin --features tools,resources,prompts
 	$(CARGO) test -p hello -p textkit -p notes -p fixture -p mallory -p fetch -p conformance -p legacy
@@ -118,7 +133,7 @@ clean:
 # tools (tests/bench/native), stdio and Streamable HTTP, both protocol eras; start-up, plugin count, hot
 # reload; the criterion benchmark of instance creation (host/sandbox/benches/instantiate.rs). Writes target/bench/
 # (results.json, report.md, servers.log), the plot tests/bench/results/latency.svg, and rewrites the
-# generated part of BENCHMARKS.md. About 10 minutes on 2 cores once everything is built (the release
+# generated part of BENCHMARKS.md. About 10 minutes on 2 cores once everything is built (the dist
 # profile's LTO builds take about half an hour more on a fresh clone).
 BENCH_OUT := target/bench
 BENCH_PLUGINS := hello textkit notes hostile
@@ -127,11 +142,11 @@ BENCH_SUITE = --examples $(EXAMPLES_DIR) --hello $(PLUGIN_OUT)/hello.wasm --spin
 .PHONY: bench bench-plugins test-bench
 
 bench: bench-plugins
-	$(CARGO) build --release -p capsule-host -p capsule-bench -p capsule-native-baseline
+	$(CARGO) build --profile dist -p capsule-host -p capsule-bench -p capsule-native-baseline
 	rm -rf target/criterion/instantiate target/criterion/call
-	$(CARGO) bench -p capsule-sandbox --bench instantiate
-	target/release/capsule-bench suite $(BENCH_SUITE) --capsule target/release/capsule \
-	  --native target/release/capsule-native-baseline --out $(BENCH_OUT) --update BENCHMARKS.md \
+	$(CARGO) bench --profile dist -p capsule-sandbox --bench instantiate
+	target/dist/capsule-bench suite $(BENCH_SUITE) --capsule target/dist/capsule \
+	  --native target/dist/capsule-native-baseline --out $(BENCH_OUT) --update BENCHMARKS.md \
 	  --plot tests/bench/results/latency.svg --plot-link tests/bench/results/latency.svg
 
 # Only the Rust plugins the suite serves (no guest-language toolchains needed): the examples, and the

@@ -8,8 +8,8 @@ calls run, and the counters are dumped (`callgrind_control -d`): the profile hol
 measured calls. The summary divides by the number of calls.
 
     tests/bench/callgrind.py --out target/callgrind/capsule -- \\
-        target/release/capsule serve --plugins target/examples --cache-dir target/bench/cache
-    tests/bench/callgrind.py --out target/callgrind/native -- target/release/capsule-native-baseline
+        target/dist/capsule serve --plugins target/examples --cache-dir target/bench/cache
+    tests/bench/callgrind.py --out target/callgrind/native -- target/dist/capsule-native-baseline
     tests/bench/callgrind.py --summary target/callgrind/capsule.PID.out.1 --calls 200
 
 Notes for reading the figures:

@@ -2,16 +2,16 @@
 //!
 //! ```text
 //! # per-call latency and throughput of one tool, sequential and concurrent
-//! capsule-bench load --cmd "target/release/capsule serve --plugins target/examples" \
+//! capsule-bench load --cmd "target/dist/capsule serve --plugins target/examples" \
 //!     --tool hello_greet --args '{"name":"bench"}' --concurrency 1,16,64
 //! capsule-bench load --url http://127.0.0.1:8931/mcp --era 2026-07-28 --tool hello_greet ...
 //! capsule-bench load --cmd "server --http 127.0.0.1:{port}" --url "http://127.0.0.1:{port}/mcp" ...
 //! # start-up (spawn → first successful tools/list) and memory at ready
 //! capsule-bench startup --cmd "..." --runs 10
 //! # hot reload (file drop → notifications/tools/list_changed)
-//! capsule-bench reload --cmd "target/release/capsule serve --plugins {dir}" --plugin hello.wasm
+//! capsule-bench reload --cmd "target/dist/capsule serve --plugins {dir}" --plugin hello.wasm
 //! # the standard suite (`make bench`)
-//! capsule-bench suite --capsule target/release/capsule --native target/release/capsule-native-baseline ...
+//! capsule-bench suite --capsule target/dist/capsule --native target/dist/capsule-native-baseline ...
 //! ```
 //!
 //! The harness speaks JSON-RPC directly (no SDK in the measured path): see [`proto`] for the

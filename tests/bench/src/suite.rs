@@ -50,10 +50,10 @@ use crate::startup::{self, StartupResult};
 #[derive(Args)]
 pub struct SuiteArgs {
     /// The Capsule binary.
-    #[arg(long, default_value = "target/release/capsule")]
+    #[arg(long, default_value = "target/dist/capsule")]
     capsule: PathBuf,
     /// The native baseline binary.
-    #[arg(long, default_value = "target/release/capsule-native-baseline")]
+    #[arg(long, default_value = "target/dist/capsule-native-baseline")]
     native: PathBuf,
     /// The example plugin set (hello, textkit, notes and notes.toml).
     #[arg(long, default_value = "target/examples")]
