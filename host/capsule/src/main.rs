@@ -300,14 +300,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     };
     let request_states = match &args.request_state_key {
         Some(path) => {
-            let key = std::fs::read(path).map_err(|e| {
-                anyhow::anyhow!(
-                    "--request-state-key {}: cannot read it: {e}",
-                    path.display()
-                )
+            let key = std::fs::read(path).with_context(|| {
+                format!("--request-state-key {}: cannot read it", path.display())
             })?;
             RequestStates::new(&key, args.request_state_ttl)
-                .map_err(|e| anyhow::anyhow!("--request-state-key {}: {e}", path.display()))?
+                .with_context(|| format!("--request-state-key {}", path.display()))?
         }
         None => RequestStates::generated(args.request_state_ttl),
     };

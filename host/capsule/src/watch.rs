@@ -19,6 +19,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use anyhow::Context as _;
 use notify::{RecommendedWatcher, RecursiveMode, Watcher as _};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -103,10 +104,10 @@ pub fn spawn(mut library: Library, hub: Arc<Hub>) -> anyhow::Result<Watcher> {
             Ok(_) => {}
             Err(error) => tracing::warn!(%error, "plugin directory watcher error"),
         })
-        .map_err(|e| anyhow::anyhow!("cannot start the plugin directory watcher: {e}"))?;
+        .context("cannot start the plugin directory watcher")?;
     watcher
         .watch(library.dir(), RecursiveMode::NonRecursive)
-        .map_err(|e| anyhow::anyhow!("cannot watch '{}': {e}", library.dir().display()))?;
+        .with_context(|| format!("cannot watch '{}'", library.dir().display()))?;
     tracing::info!(dir = %library.dir().display(), "watching the plugin directory for changes");
 
     let task = tokio::spawn(async move {
