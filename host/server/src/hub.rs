@@ -9,21 +9,18 @@
 //! accepted that notification. Closed sessions are forgotten when a session is added, when an
 //! HTTP session closes ([`Hub::forget_closed_sessions`]) and on the next broadcast.
 //!
-//! It also carries resource subscriptions: a plugin's `resource-updated(uri)` report becomes
+//! It also carries resource subscriptions (MCP "Server Features → Resources → Subscriptions"): a plugin's `resource-updated(uri)` report becomes
 //! `notifications/resources/updated` for every session that sent `resources/subscribe` for that
 //! URI (2025-11-25) and every listen stream whose accepted filter lists it (2026-07-28).
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use rmcp::service::{Peer, RoleServer, SubscriptionSendError, SubscriptionSink};
-use tokio_util::task::TaskTracker;
 
 use crate::catalog::Catalog;
-use crate::mrtr::RequestStates;
 use capsule_common::sync::lock;
 use capsule_sandbox::runtime::ResourceUpdates;
 
@@ -63,63 +60,33 @@ impl Changes {
     }
 }
 
-/// Shared by the server (reads) and the watcher (publishes).
+/// The current catalog and the clients to notify. Shared by the server (reads), the watcher
+/// (publishes) and the sandbox (reports resource updates, through [`UpdateRelay`]).
 pub struct Hub {
     catalog: ArcSwap<Catalog>,
     sessions: Mutex<Vec<Session>>,
     listeners: Mutex<Vec<(u64, SubscriptionSink)>>,
     next_listener: AtomicU64,
-    calls: TaskTracker,
-    page_size: usize,
-    request_states: RequestStates,
     /// URIs whose `resources/updated` notification is on its way (identical reports merge).
     pending_updates: Mutex<BTreeSet<String>>,
 }
 
 impl Hub {
+    /// A hub serving `catalog`, with no clients yet.
     pub fn new(catalog: Catalog) -> Arc<Self> {
-        Self::with(
-            catalog,
-            crate::pagination::DEFAULT_PAGE_SIZE,
-            RequestStates::generated(Duration::from_secs(600)),
-        )
-    }
-
-    /// A hub whose lists are served `page_size` items per page (at least 1) and whose
-    /// input-required states (2026-07-28 `requestState`) are sealed by `request_states`.
-    pub fn with(catalog: Catalog, page_size: usize, request_states: RequestStates) -> Arc<Self> {
         Arc::new(Self {
             catalog: ArcSwap::from_pointee(catalog),
             sessions: Mutex::default(),
             listeners: Mutex::default(),
             next_listener: AtomicU64::new(1),
-            calls: TaskTracker::new(),
-            page_size: page_size.max(1),
-            request_states,
             pending_updates: Mutex::default(),
         })
     }
 
-    /// Seals and opens `requestState` values ([`crate::mrtr`]).
-    pub fn request_states(&self) -> &RequestStates {
-        &self.request_states
-    }
-
-    /// The current catalog.
+    /// The current catalog: a snapshot that stays valid (with its plugin images) however often
+    /// the hub swaps catalogs afterwards.
     pub fn catalog(&self) -> Arc<Catalog> {
         self.catalog.load_full()
-    }
-
-    /// Items per page of `tools/list`, `resources/list`, `resources/templates/list` and
-    /// `prompts/list`.
-    pub fn page_size(&self) -> usize {
-        self.page_size
-    }
-
-    /// The plugin calls in flight (tool calls, resource reads, prompt gets), for graceful
-    /// shutdown: close it, then `wait()` until they are done.
-    pub fn calls(&self) -> &TaskTracker {
-        &self.calls
     }
 
     /// Remember a 2025-11-25 session for list-changed notifications, and the set its
