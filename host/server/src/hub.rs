@@ -268,3 +268,124 @@ async fn sink_send(sink: &SubscriptionSink, kind: Kind) -> Result<(), Subscripti
         _ => Ok(()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::server::{CapsuleServer, Shared};
+    use crate::testing::{Wire, catalog};
+
+    /// A session of `hub`, registered for notifications once this returns.
+    async fn session(hub: &Arc<Hub>) -> Wire {
+        let before = hub.audience().0;
+        let wire = Wire::connect(CapsuleServer::new(Shared::new(hub.clone()), true)).await;
+        // The session is added when the server handles `notifications/initialized`.
+        for _ in 0..500 {
+            if hub.audience().0 > before {
+                return wire;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("the session was not registered");
+    }
+
+    #[tokio::test]
+    async fn a_swap_notifies_sessions_of_the_lists_that_changed() {
+        let hub = Hub::new(catalog(&["hello"]).await);
+        let mut wire = session(&hub).await;
+        let tools = wire.list_all("tools/list", "tools", "name").await.concat();
+        assert_eq!(tools, ["hello_greet"]);
+
+        let changes = hub.publish(catalog(&["hello", "notes"]).await).await;
+        assert_eq!(
+            changes,
+            Changes {
+                tools: true,
+                prompts: true,
+                resources: true
+            }
+        );
+        for method in [
+            "notifications/tools/list_changed",
+            "notifications/prompts/list_changed",
+            "notifications/resources/list_changed",
+        ] {
+            assert_eq!(wire.notification().await["method"], method);
+        }
+        // The session now answers from the new catalog.
+        let tools = wire.list_all("tools/list", "tools", "name").await.concat();
+        assert_eq!(tools, ["hello_greet", "notes_search"]);
+
+        // The same lists again: nothing changed, nothing is sent.
+        let changes = hub.publish(catalog(&["notes", "hello"]).await).await;
+        assert_eq!(changes, Changes::default());
+        assert!(!changes.any());
+        // notes leaves (every list changes), then textkit joins: only the tools list changes.
+        let changes = hub.publish(catalog(&["hello"]).await).await;
+        assert!(changes.tools && changes.prompts && changes.resources);
+        let changes = hub.publish(catalog(&["hello", "textkit"]).await).await;
+        assert_eq!(
+            changes,
+            Changes {
+                tools: true,
+                ..Changes::default()
+            }
+        );
+        wire.request("ping", json!({})).await.unwrap();
+        let methods: Vec<_> = wire
+            .notifications
+            .drain(..)
+            .map(|n| n["method"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(
+            methods,
+            [
+                "notifications/tools/list_changed",
+                "notifications/prompts/list_changed",
+                "notifications/resources/list_changed",
+                "notifications/tools/list_changed",
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn resource_updates_reach_subscribers_and_only_from_the_owner() {
+        let hub = Hub::new(catalog(&["hello", "notes"]).await);
+        let mut wire = session(&hub).await;
+        for uri in ["notes://todo", "notes://ideas"] {
+            let subscribed = wire
+                .request("resources/subscribe", json!({ "uri": uri }))
+                .await;
+            assert_eq!(subscribed, Ok(json!({})));
+        }
+        let relay = UpdateRelay(hub.clone());
+        // Reported by a plugin that does not serve the URI: dropped.
+        relay.resource_updated("hello", "notes://todo", &|| true);
+        // Not subscribed by this session: not sent to it.
+        relay.resource_updated("notes", "notes://welcome", &|| true);
+        // Refused by the plugin's notification budget: not sent.
+        relay.resource_updated("notes", "notes://todo", &|| false);
+        // Reported by its owner, subscribed: sent.
+        relay.resource_updated("notes", "notes://ideas", &|| true);
+
+        let updated = wire.notification().await;
+        assert_eq!(updated["method"], "notifications/resources/updated");
+        assert_eq!(updated["params"]["uri"], "notes://ideas");
+        wire.request("ping", json!({})).await.unwrap();
+        assert!(wire.notifications.is_empty(), "{:?}", wire.notifications);
+
+        // After unsubscribing, the owner's report is not sent either.
+        let unsubscribed = wire
+            .request("resources/unsubscribe", json!({ "uri": "notes://ideas" }))
+            .await;
+        assert_eq!(unsubscribed, Ok(json!({})));
+        relay.resource_updated("notes", "notes://ideas", &|| true);
+        relay.resource_updated("notes", "notes://todo", &|| true);
+        let updated = wire.notification().await;
+        assert_eq!(updated["params"]["uri"], "notes://todo");
+    }
+}

@@ -24,5 +24,7 @@ pub mod pagination;
 pub mod request_state;
 pub mod server;
 pub mod shutdown;
+#[cfg(test)]
+mod testing;
 pub mod transport;
 pub mod uri_template;

@@ -33,6 +33,8 @@ mod calls;
 pub mod client;
 pub mod lists;
 mod shared;
+#[cfg(test)]
+mod tests;
 
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
