@@ -41,20 +41,93 @@ pub const MAX_STATE_BYTES: usize = 16 * 1024;
 /// filling in a form).
 pub const CLIENT_ANSWER_TIMEOUT: Duration = Duration::from_secs(600);
 
-/// The MCP method and params of a plugin's request, as JSON (`{"method": ..., "params": ...}`).
+/// What is wrong with a plugin's `input-required` outcome. The messages are completed by the
+/// caller: "the plugin {message}" for [`check`], "the plugin's {message}" for the others.
+#[derive(Debug, thiserror::Error)]
+pub enum InputRequiredError {
+    /// No requests at all.
+    #[error("it returned input-required without any request")]
+    NoRequests,
+    /// Two requests with the same key.
+    #[error("input request key '{0}' is used twice")]
+    DuplicateKey(String),
+    /// A state over [`MAX_STATE_BYTES`] (`size` in bytes).
+    #[error("its input-required state is {size} bytes, over the limit of {max}", max = MAX_STATE_BYTES)]
+    StateTooBig { size: usize },
+    /// The request's params are not JSON.
+    #[error("input request '{key}': the {method} params are not JSON: {source}")]
+    ParamsNotJson {
+        key: String,
+        method: &'static str,
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The request's params are JSON but not an object.
+    #[error("input request '{key}': the {method} params must be a JSON object")]
+    ParamsNotAnObject { key: String, method: &'static str },
+    /// The request does not deserialize as the MCP request of its method.
+    #[error("input request '{key}' does not fit the MCP schema: {source}")]
+    Model {
+        key: String,
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+/// Why a 2025-11-25 round with the client failed ([`ask_client`]); the message is the tool
+/// error (or prompt error) the client gets.
+#[derive(Debug, thiserror::Error)]
+pub enum AskError {
+    /// The plugin's requests are malformed.
+    #[error(transparent)]
+    Request(#[from] InputRequiredError),
+    /// A request of a kind rmcp cannot send as a server→client request.
+    #[error("input request '{0}' has a method Capsule cannot send")]
+    Unsendable(String),
+    /// The client's request was cancelled while waiting.
+    #[error("the request was cancelled")]
+    Cancelled,
+    /// No answer within [`CLIENT_ANSWER_TIMEOUT`].
+    #[error("the client did not answer {method} within {secs} s", secs = CLIENT_ANSWER_TIMEOUT.as_secs())]
+    Timeout { method: &'static str },
+    /// The client answered with an error, or the session failed.
+    #[error("the client's {method} failed: {source}")]
+    ClientFailed {
+        method: &'static str,
+        #[source]
+        source: rmcp::service::ServiceError,
+    },
+    /// The client's answer could not be passed on to the plugin as JSON.
+    #[error("the client's {method} answer: {source}")]
+    Answer {
+        method: &'static str,
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+/// The MCP method and params of the plugin's request `key`, as JSON (`{"method": ...,
+/// "params": ...}`).
 ///
 /// # Errors
 /// When the plugin's params are not a JSON object.
-fn request_json(request: &types::InputRequest) -> Result<Value, String> {
+fn request_json(key: &str, request: &types::InputRequest) -> Result<Value, InputRequiredError> {
     let (method, params) = match request {
         types::InputRequest::Elicitation(p) => ("elicitation/create", p.as_str()),
         types::InputRequest::Sampling(p) => ("sampling/createMessage", p.as_str()),
         types::InputRequest::ListRoots => ("roots/list", "{}"),
     };
-    let params: Value = serde_json::from_str(params)
-        .map_err(|e| format!("the {method} params are not JSON: {e}"))?;
+    let params: Value =
+        serde_json::from_str(params).map_err(|source| InputRequiredError::ParamsNotJson {
+            key: key.to_string(),
+            method,
+            source,
+        })?;
     if !params.is_object() {
-        return Err(format!("the {method} params must be a JSON object"));
+        return Err(InputRequiredError::ParamsNotAnObject {
+            key: key.to_string(),
+            method,
+        });
     }
     Ok(json!({ "method": method, "params": params }))
 }
@@ -62,13 +135,17 @@ fn request_json(request: &types::InputRequest) -> Result<Value, String> {
 /// The plugin's requests as MCP `InputRequests`.
 ///
 /// # Errors
-/// A message naming the request whose params do not fit the MCP schema of its method.
-pub fn input_requests(asked: &types::InputRequired) -> Result<InputRequests, String> {
+/// [`InputRequiredError`] naming the request whose params do not fit the MCP schema of its
+/// method.
+pub fn input_requests(asked: &types::InputRequired) -> Result<InputRequests, InputRequiredError> {
     let mut out = InputRequests::new();
     for (key, request) in &asked.requests {
-        let value = request_json(request).map_err(|e| format!("input request '{key}': {e}"))?;
-        let parsed: InputRequest = serde_json::from_value(value)
-            .map_err(|e| format!("input request '{key}' does not fit the MCP schema: {e}"))?;
+        let value = request_json(key, request)?;
+        let parsed: InputRequest =
+            serde_json::from_value(value).map_err(|source| InputRequiredError::Model {
+                key: key.clone(),
+                source,
+            })?;
         out.insert(key.clone(), parsed);
     }
     Ok(out)
@@ -77,22 +154,20 @@ pub fn input_requests(asked: &types::InputRequired) -> Result<InputRequests, Str
 /// Check what a plugin returned before it reaches a client.
 ///
 /// # Errors
-/// A message for the log and the client: no requests, a duplicate key, or state over
-/// [`MAX_STATE_BYTES`].
-pub fn check(asked: &types::InputRequired) -> Result<(), String> {
+/// [`InputRequiredError::NoRequests`], [`InputRequiredError::DuplicateKey`] or
+/// [`InputRequiredError::StateTooBig`] (over [`MAX_STATE_BYTES`]).
+pub fn check(asked: &types::InputRequired) -> Result<(), InputRequiredError> {
     if asked.requests.is_empty() {
-        return Err("it returned input-required without any request".into());
+        return Err(InputRequiredError::NoRequests);
     }
     let mut keys: Vec<&str> = asked.requests.iter().map(|(k, _)| k.as_str()).collect();
     keys.sort_unstable();
     if let Some(w) = keys.windows(2).find(|w| w[0] == w[1]) {
-        return Err(format!("input request key '{}' is used twice", w[0]));
+        return Err(InputRequiredError::DuplicateKey(w[0].to_string()));
     }
     let size = asked.state.as_ref().map_or(0, Vec::len);
     if size > MAX_STATE_BYTES {
-        return Err(format!(
-            "its input-required state is {size} bytes, over the limit of {MAX_STATE_BYTES}"
-        ));
+        return Err(InputRequiredError::StateTooBig { size });
     }
     Ok(())
 }
@@ -157,7 +232,7 @@ pub fn input_required_result(
     states: &RequestStates,
     binding: &Binding<'_>,
     asked: &types::InputRequired,
-) -> Result<InputRequiredResult, String> {
+) -> Result<InputRequiredResult, InputRequiredError> {
     let requests = input_requests(asked)?;
     let state = states.seal(binding, asked.state.as_deref());
     Ok(InputRequiredResult::new(Some(requests), Some(state)))
@@ -193,14 +268,14 @@ pub fn resumption(
 /// request is in progress) and collect the answers for the plugin's next round.
 ///
 /// # Errors
-/// A message for a tool error: the client refused or failed a request, did not answer within
-/// [`CLIENT_ANSWER_TIMEOUT`], the request was cancelled, or the plugin's request does not fit
-/// the MCP schema.
+/// [`AskError`], whose message is for a tool error: the client refused or failed a request, did
+/// not answer within [`CLIENT_ANSWER_TIMEOUT`], the request was cancelled, or the plugin's
+/// request does not fit the MCP schema.
 pub async fn ask_client(
     peer: &Peer<RoleServer>,
     asked: &types::InputRequired,
     cancel: &CancellationToken,
-) -> Result<Vec<(String, String)>, String> {
+) -> Result<Vec<(String, String)>, AskError> {
     let requests = input_requests(asked)?;
     let mut answers = Vec::with_capacity(requests.len());
     for (key, request) in requests {
@@ -211,28 +286,19 @@ pub async fn ask_client(
             ),
             InputRequest::Elicitation(r) => ("elicitation/create", ServerRequest::ElicitRequest(r)),
             InputRequest::ListRoots(r) => ("roots/list", ServerRequest::ListRootsRequest(r)),
-            _ => {
-                return Err(format!(
-                    "input request '{key}' has a method Capsule cannot send"
-                ));
-            }
+            _ => return Err(AskError::Unsendable(key)),
         };
         let answer = tokio::select! {
             answer = tokio::time::timeout(CLIENT_ANSWER_TIMEOUT, peer.send_request(request)) => answer,
-            () = cancel.cancelled() => return Err("the request was cancelled".into()),
+            () = cancel.cancelled() => return Err(AskError::Cancelled),
         };
         let result = match answer {
-            Err(_) => {
-                return Err(format!(
-                    "the client did not answer {method} within {} s",
-                    CLIENT_ANSWER_TIMEOUT.as_secs()
-                ));
-            }
-            Ok(Err(error)) => return Err(format!("the client's {method} failed: {error}")),
+            Err(_) => return Err(AskError::Timeout { method }),
+            Ok(Err(source)) => return Err(AskError::ClientFailed { method, source }),
             Ok(Ok(result)) => result,
         };
-        let json = serde_json::to_string(&result)
-            .map_err(|e| format!("the client's {method} answer: {e}"))?;
+        let json =
+            serde_json::to_string(&result).map_err(|source| AskError::Answer { method, source })?;
         answers.push((key, json));
     }
     Ok(answers)
@@ -302,7 +368,10 @@ mod tests {
         assert_eq!(wire["name"]["params"]["message"], "Your name?");
         assert_eq!(wire["roots"]["method"], "roots/list");
         let bad = asked(vec![("x", types::InputRequest::Sampling("[1]".into()))]);
-        assert!(input_requests(&bad).unwrap_err().contains("'x'"));
+        assert_eq!(
+            input_requests(&bad).unwrap_err().to_string(),
+            "input request 'x': the sampling/createMessage params must be a JSON object"
+        );
         assert!(check(&asked(vec![])).is_err());
         assert!(
             check(&asked(vec![

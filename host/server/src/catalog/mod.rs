@@ -22,9 +22,9 @@ use serde_json::Value;
 
 use crate::claims::{Claim, Rule, most_senior, settle};
 pub use crate::claims::{Problem, Seniority};
-use crate::convert;
-use crate::naming::published_name;
-use crate::uri_template::UriTemplate;
+use crate::convert::{self, ConvertError};
+use crate::naming::{NameError, published_name};
+use crate::uri_template::{TemplateError, UriTemplate};
 use capsule_sandbox::runtime::{LoadedPlugin, PluginImage};
 use capsule_sandbox::schema::Schema;
 use capsule_sandbox::schema::vet::SchemaLimits;
@@ -99,6 +99,27 @@ pub enum ResolveError {
     Ambiguous { uri: String, plugins: String },
 }
 
+/// Why a tool, prompt or resource template a plugin declares is not published (the catalog
+/// reports it as a [`Problem`] and publishes the plugin's other items).
+#[derive(Debug, thiserror::Error)]
+pub enum EntryError {
+    /// Its published name would break the naming rules.
+    #[error(transparent)]
+    Name(#[from] NameError),
+    /// A field does not convert to the MCP type.
+    #[error(transparent)]
+    Convert(#[from] ConvertError),
+    /// Its URI template does not parse.
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+    /// Its input schema fails vetting ([`capsule_sandbox::schema::vet`]) or does not compile.
+    #[error("invalid input-schema: {0}")]
+    InputSchema(String),
+    /// Its output schema fails vetting or does not compile.
+    #[error("invalid output-schema: {0}")]
+    OutputSchema(String),
+}
+
 impl Catalog {
     /// Merge `plugins` (any order; the result does not depend on it), with no seniority known:
     /// a resource URI or template two plugins claim is withheld from both.
@@ -162,14 +183,16 @@ impl Catalog {
                 }
             }
             for t in &p.resource_templates {
-                let entry = UriTemplate::parse(&t.uri_template).and_then(|template| {
-                    Ok(TemplateEntry {
-                        plugin: p.image.clone(),
-                        seniority: seniority(&plugin),
-                        template,
-                        mcp: convert::resource_template(t)?,
-                    })
-                });
+                let entry = UriTemplate::parse(&t.uri_template)
+                    .map_err(EntryError::from)
+                    .and_then(|template| {
+                        Ok(TemplateEntry {
+                            plugin: p.image.clone(),
+                            seniority: seniority(&plugin),
+                            template,
+                            mcp: convert::resource_template(t)?,
+                        })
+                    });
                 match entry {
                     Ok(entry) => templates.push(Claim {
                         key: t.uri_template.clone(),
@@ -344,7 +367,7 @@ fn owned_keys<E>(map: &BTreeMap<String, E>, owned: impl Fn(&E) -> bool) -> Vec<S
 fn tool_entry(
     plugin: &Arc<PluginImage>,
     t: &capsule_sandbox::runtime::bindings::tools::Tool,
-) -> Result<ToolEntry, String> {
+) -> Result<ToolEntry, EntryError> {
     let published = published_name(plugin.name(), &t.name)?;
     let tool = convert::tool(&published, t)?;
     let limits = SchemaLimits {
@@ -352,11 +375,11 @@ fn tool_entry(
         ..SchemaLimits::default()
     };
     let input = Schema::vetted(&Value::Object((*tool.input_schema).clone()), &limits)
-        .map_err(|e| format!("invalid input-schema: {e}"))?;
+        .map_err(EntryError::InputSchema)?;
     let output = match &tool.output_schema {
         Some(schema) => Some(Arc::new(
             Schema::vetted(&Value::Object((**schema).clone()), &limits)
-                .map_err(|e| format!("invalid output-schema: {e}"))?,
+                .map_err(EntryError::OutputSchema)?,
         )),
         None => None,
     };
@@ -373,7 +396,7 @@ fn tool_entry(
 fn prompt_entry(
     plugin: &Arc<PluginImage>,
     p: &capsule_sandbox::runtime::bindings::prompts::Prompt,
-) -> Result<PromptEntry, String> {
+) -> Result<PromptEntry, EntryError> {
     let published = published_name(plugin.name(), &p.name)?;
     Ok(PromptEntry {
         plugin: plugin.clone(),

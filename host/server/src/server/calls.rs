@@ -202,7 +202,7 @@ impl CapsuleServer {
                 responses,
                 state: asked.state,
             })),
-            Err(message) => Ok(Round::Failed(message)),
+            Err(error) => Ok(Round::Failed(error.to_string())),
         }
     }
 }
