@@ -77,20 +77,31 @@ pub enum StaticTokenError {
         "token '{subject}': sha256 must be 64 hex digits (the SHA-256 of the token; `capsule \
          auth hash-token` prints it)"
     )]
-    BadHash { subject: String },
+    BadHash {
+        /// The token's configured subject.
+        subject: String,
+    },
     /// A clear-text token shorter than [`MIN_TOKEN_LEN`] bytes (`len`).
     #[error(
         "token '{subject}' is {len} bytes long; use at least {min} random bytes (`capsule auth \
          new-token` makes one)",
         min = MIN_TOKEN_LEN
     )]
-    TooShort { subject: String, len: usize },
+    TooShort {
+        /// The token's configured subject.
+        subject: String,
+        /// Its length (bytes).
+        len: usize,
+    },
     /// A clear-text token with characters outside RFC 6750 §2.1 `b64token`.
     #[error(
         "token '{subject}' has characters a bearer token cannot carry (RFC 6750 §2.1 allows \
          letters, digits and -._~+/ with trailing =)"
     )]
-    NotToken68 { subject: String },
+    NotToken68 {
+        /// The token's configured subject.
+        subject: String,
+    },
 }
 
 impl StaticToken {

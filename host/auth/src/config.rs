@@ -406,15 +406,20 @@ pub enum TokensFileError {
     /// The file cannot be read.
     #[error("{}: cannot read the tokens file: {source}", file.display())]
     Read {
+        /// The tokens file.
         file: PathBuf,
+        /// The underlying error.
         #[source]
         source: std::io::Error,
     },
     /// It is not TOML of the expected shape, or an entry is wrong (`line`: `:N` or empty).
     #[error("{}{line}: {message}", file.display())]
     Invalid {
+        /// The tokens file.
         file: PathBuf,
+        /// `:N` for the line the problem is on, or empty.
         line: String,
+        /// What is wrong.
         message: String,
     },
 }

@@ -51,8 +51,11 @@ pub enum UrlError {
     /// It does not parse as an absolute URL.
     #[error("{what} '{text}' is not an absolute URL ({source})")]
     NotAbsolute {
+        /// The setting or document field holding the URL.
         what: String,
+        /// The URL as given.
         text: String,
+        /// The underlying error.
         #[source]
         source: UrlParseError,
     },
@@ -61,20 +64,38 @@ pub enum UrlError {
         "{what} '{text}' must use https (plain http is only accepted for loopback addresses such \
          as 127.0.0.1 or localhost)"
     )]
-    PlainHttp { what: String, text: String },
+    PlainHttp {
+        /// The setting or document field holding the URL.
+        what: String,
+        /// The URL as given.
+        text: String,
+    },
     /// Neither `https` nor `http`.
     #[error("{what} '{text}': the scheme must be https, not '{scheme}'")]
     Scheme {
+        /// The setting or document field holding the URL.
         what: String,
+        /// The URL as given.
         text: String,
+        /// The scheme it has.
         scheme: String,
     },
     /// No host, or an empty one.
     #[error("{what} '{text}' has no host")]
-    NoHost { what: String, text: String },
+    NoHost {
+        /// The setting or document field holding the URL.
+        what: String,
+        /// The URL as given.
+        text: String,
+    },
     /// A `#fragment` (RFC 8707 §2, RFC 8414 §2 forbid one).
     #[error("{what} '{text}' must not have a #fragment")]
-    Fragment { what: String, text: String },
+    Fragment {
+        /// The setting or document field holding the URL.
+        what: String,
+        /// The URL as given.
+        text: String,
+    },
 }
 
 /// Check that `text` is an absolute `https` URL (or `http` to a loopback host) without a

@@ -25,9 +25,13 @@ pub enum Refusal {
     /// templates`), over `[limits] key`.
     #[error("the plugin lists {count} {what}, over its limit of {max} ([limits] {key})")]
     TooMany {
+        /// The kind of item counted.
         what: &'static str,
+        /// How many it lists.
         count: usize,
+        /// The limit (a count, or a byte size).
         max: usize,
+        /// Its `[limits]` key.
         key: &'static str,
     },
     /// One text of `item` (its `field`, or "text") is `len` long, over `max` (byte sizes).
@@ -35,9 +39,13 @@ pub enum Refusal {
         "{item}: its {field} is {len} long, over the limit of {max} ([limits] max_description)"
     )]
     TextTooLong {
+        /// The item, e.g. `tool 'x'`.
         item: String,
+        /// The field holding the text (`text` when not a named field).
         field: String,
+        /// Its size (bytes).
         len: bytesize::ByteSize,
+        /// The limit (a count, or a byte size).
         max: bytesize::ByteSize,
     },
     /// Everything listed takes `total`, over `max` (byte sizes).
@@ -45,14 +53,19 @@ pub enum Refusal {
         "what the plugin lists about itself takes {total}, over its limit of {max} ([limits] max_listing)"
     )]
     ListingTooBig {
+        /// What everything listed takes (bytes, serialized).
         total: bytesize::ByteSize,
+        /// The limit (a count, or a byte size).
         max: bytesize::ByteSize,
     },
     /// A tool schema (`which`: `input-schema` or `output-schema`) fails vetting.
     #[error("tool '{tool}': {which}: {reason}")]
     Schema {
+        /// The tool's name (shortened, escaped).
         tool: String,
+        /// `input-schema` or `output-schema`.
         which: &'static str,
+        /// What vetting found.
         reason: String,
     },
 }
@@ -61,7 +74,7 @@ pub enum Refusal {
 ///
 /// # Errors
 /// The first cap exceeded, as a [`Refusal`] whose message names the item and the `[limits]` key,
-/// e.g. "the plugin lists 5000 tools, over its limit of 1000 ([limits] max_tools)".
+/// e.g. "the plugin lists 5000 tools, over its limit of 1000 (`[limits] max_tools`)".
 pub fn check(plugin: &LoadedPlugin, limits: &Limits) -> Result<(), Refusal> {
     let count = |what: &'static str, count: usize, max: usize, key: &'static str| {
         if count > max {

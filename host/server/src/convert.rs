@@ -23,11 +23,16 @@ const RESULT_COMPLETE: &str = "complete";
 pub enum ConvertError {
     /// A WIT `json` field that must hold a JSON object holds another JSON value.
     #[error("{what} must be a JSON object")]
-    NotAnObject { what: &'static str },
+    NotAnObject {
+        /// The field or value, e.g. `input-schema`, `_meta`, `tool result`.
+        what: &'static str,
+    },
     /// A WIT `json` field that does not parse.
     #[error("{what} is not valid JSON: {source}")]
     InvalidJson {
+        /// The field or value, e.g. `input-schema`, `_meta`, `tool result`.
         what: &'static str,
+        /// The underlying error.
         #[source]
         source: serde_json::Error,
     },
@@ -38,7 +43,9 @@ pub enum ConvertError {
     /// The assembled value does not deserialize as the MCP type.
     #[error("{what} does not fit the MCP schema: {source}")]
     Model {
+        /// The field or value, e.g. `input-schema`, `_meta`, `tool result`.
         what: &'static str,
+        /// The underlying error.
         #[source]
         source: serde_json::Error,
     },

@@ -38,7 +38,9 @@ struct Session {
 /// Which lists differ between two catalogs.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Changes {
+    /// `tools/list` differs (`notifications/tools/list_changed`).
     pub tools: bool,
+    /// `prompts/list` differs (`notifications/prompts/list_changed`).
     pub prompts: bool,
     /// Resources or resource templates.
     pub resources: bool,
@@ -55,6 +57,7 @@ impl Changes {
         }
     }
 
+    /// Whether any list differs.
     pub fn any(&self) -> bool {
         self.tools || self.prompts || self.resources
     }

@@ -53,22 +53,35 @@ pub enum InputRequiredError {
     DuplicateKey(String),
     /// A state over [`MAX_STATE_BYTES`] (`size` in bytes).
     #[error("its input-required state is {size} bytes, over the limit of {max}", max = MAX_STATE_BYTES)]
-    StateTooBig { size: usize },
+    StateTooBig {
+        /// The state's size in bytes.
+        size: usize,
+    },
     /// The request's params are not JSON.
     #[error("input request '{key}': the {method} params are not JSON: {source}")]
     ParamsNotJson {
+        /// The key of the plugin's input request.
         key: String,
+        /// The MCP method (`elicitation/create`, `sampling/createMessage`, `roots/list`).
         method: &'static str,
+        /// The underlying error.
         #[source]
         source: serde_json::Error,
     },
     /// The request's params are JSON but not an object.
     #[error("input request '{key}': the {method} params must be a JSON object")]
-    ParamsNotAnObject { key: String, method: &'static str },
+    ParamsNotAnObject {
+        /// The key of the plugin's input request.
+        key: String,
+        /// The MCP method (`elicitation/create`, `sampling/createMessage`, `roots/list`).
+        method: &'static str,
+    },
     /// The request does not deserialize as the MCP request of its method.
     #[error("input request '{key}' does not fit the MCP schema: {source}")]
     Model {
+        /// The key of the plugin's input request.
         key: String,
+        /// The underlying error.
         #[source]
         source: serde_json::Error,
     },
@@ -89,18 +102,25 @@ pub enum AskError {
     Cancelled,
     /// No answer within [`CLIENT_ANSWER_TIMEOUT`].
     #[error("the client did not answer {method} within {secs} s", secs = CLIENT_ANSWER_TIMEOUT.as_secs())]
-    Timeout { method: &'static str },
+    Timeout {
+        /// The MCP method (`elicitation/create`, `sampling/createMessage`, `roots/list`).
+        method: &'static str,
+    },
     /// The client answered with an error, or the session failed.
     #[error("the client's {method} failed: {source}")]
     ClientFailed {
+        /// The MCP method (`elicitation/create`, `sampling/createMessage`, `roots/list`).
         method: &'static str,
+        /// The underlying error.
         #[source]
         source: rmcp::service::ServiceError,
     },
     /// The client's answer could not be passed on to the plugin as JSON.
     #[error("the client's {method} answer: {source}")]
     Answer {
+        /// The MCP method (`elicitation/create`, `sampling/createMessage`, `roots/list`).
         method: &'static str,
+        /// The underlying error.
         #[source]
         source: serde_json::Error,
     },

@@ -32,19 +32,35 @@ pub enum NameError {
     PluginDoubleUnderscore(String),
     /// Plugin `plugin` declares a tool or prompt with an empty name.
     #[error("plugin '{plugin}' declares an item with an empty name")]
-    EmptyItem { plugin: String },
+    EmptyItem {
+        /// The plugin (file stem).
+        plugin: String,
+    },
     /// The item's name has a character outside `[A-Za-z0-9_-]`.
     #[error(
         "'{item}' has characters outside [A-Za-z0-9_-] (published names must match \
          ^[A-Za-z0-9_-]{{1,64}}$)"
     )]
-    ItemCharacters { item: String },
+    ItemCharacters {
+        /// The item's name inside its plugin.
+        item: String,
+    },
     /// `<plugin>_<item>` would contain `__`.
     #[error("'{item}' would be published as '{name}', which contains '__'")]
-    DoubleUnderscore { item: String, name: String },
+    DoubleUnderscore {
+        /// The item's name inside its plugin.
+        item: String,
+        /// The name it would be published as.
+        name: String,
+    },
     /// `<plugin>_<item>` would be longer than [`MAX_NAME_LEN`] characters.
     #[error("'{item}' would be published as '{name}', longer than {max} characters", max = MAX_NAME_LEN)]
-    TooLong { item: String, name: String },
+    TooLong {
+        /// The item's name inside its plugin.
+        item: String,
+        /// The name it would be published as.
+        name: String,
+    },
 }
 
 /// Check a plugin file stem. It must be 1..=62 characters of `[A-Za-z0-9_-]`, start with a letter

@@ -55,7 +55,9 @@ pub enum TemplateError {
     /// Its regular expression is over the compiled-size limit (1 MiB).
     #[error("URI template '{template}' cannot be compiled: {source}")]
     Compile {
+        /// The template as declared.
         template: String,
+        /// The underlying error.
         #[source]
         source: regex::Error,
     },

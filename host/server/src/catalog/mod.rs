@@ -33,9 +33,11 @@ pub use report::{FilesystemRequest, Granted, GrantedPath, LimitsSummary, PluginS
 
 /// A published tool and where it runs.
 pub struct ToolEntry {
+    /// The plugin that runs it.
     pub plugin: Arc<PluginImage>,
     /// The tool's name inside its plugin.
     pub name: String,
+    /// The MCP `Tool` clients list, named `<plugin>_<name>`.
     pub tool: mcp::Tool,
     /// Compiled `inputSchema`, checked before every call.
     pub input: Arc<Schema>,
@@ -45,8 +47,11 @@ pub struct ToolEntry {
 
 /// A published prompt and where it renders.
 pub struct PromptEntry {
+    /// The plugin that renders it.
     pub plugin: Arc<PluginImage>,
+    /// The prompt's name inside its plugin.
     pub name: String,
+    /// The MCP `Prompt` clients list, named `<plugin>_<name>`.
     pub prompt: mcp::Prompt,
     /// Names of the arguments marked `required`.
     pub required: Vec<String>,
@@ -54,16 +59,21 @@ pub struct PromptEntry {
 
 /// A concrete resource and its plugin.
 pub struct ResourceEntry {
+    /// The plugin that reads it.
     pub plugin: Arc<PluginImage>,
+    /// The MCP `Resource` clients list.
     pub resource: mcp::Resource,
 }
 
 /// A resource template and its plugin.
 pub struct TemplateEntry {
+    /// The plugin that reads the URIs it matches.
     pub plugin: Arc<PluginImage>,
     /// How long its plugin has been served, to settle URIs that several plugins' templates match.
     pub seniority: Option<Seniority>,
+    /// The parsed template that matches URIs.
     pub template: UriTemplate,
+    /// The MCP `ResourceTemplate` clients list.
     pub mcp: mcp::ResourceTemplate,
 }
 
@@ -86,17 +96,25 @@ fn unranked(_: &str) -> Option<Seniority> {
 /// Why a resource URI could not be routed to a plugin.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ResolveError {
+    /// No plugin serves the URI, as a resource or through a template.
     #[error("resource '{0}' not found")]
     NotFound(String),
     #[error(
         "the resource URI is {0} bytes long, over the limit of {max} bytes",
         max = crate::uri_template::MAX_URI_BYTES
     )]
+    /// The URI is over [`crate::uri_template::MAX_URI_BYTES`] (its length in bytes).
     TooLong(usize),
     #[error(
         "resource '{uri}' matches templates of several plugins ({plugins}); ask the operator to remove the overlap"
     )]
-    Ambiguous { uri: String, plugins: String },
+    /// Templates of several plugins match and none has served longer.
+    Ambiguous {
+        /// The URI asked for.
+        uri: String,
+        /// The plugins whose templates match, sorted, joined by `, `.
+        plugins: String,
+    },
 }
 
 /// Why a tool, prompt or resource template a plugin declares is not published (the catalog
@@ -252,6 +270,7 @@ impl Catalog {
         }
     }
 
+    /// Every loaded plugin's summary, sorted by name (`capsule plugins`, `/readyz`).
     pub fn plugins(&self) -> &[PluginSummary] {
         &self.plugins
     }
@@ -261,10 +280,12 @@ impl Catalog {
         &self.problems
     }
 
+    /// The tool published as `name` (`<plugin>_<tool>`).
     pub fn tool(&self, name: &str) -> Option<&ToolEntry> {
         self.tools.get(name)
     }
 
+    /// The prompt published as `name` (`<plugin>_<prompt>`).
     pub fn prompt(&self, name: &str) -> Option<&PromptEntry> {
         self.prompts.get(name)
     }

@@ -28,6 +28,7 @@ pub struct FilesystemRequest {
 /// What a plugin asks for (requests grant nothing).
 #[derive(Clone, Debug, Serialize, Default)]
 pub struct Requests {
+    /// Guest paths and the access asked for.
     pub filesystem: Vec<FilesystemRequest>,
     /// Origins or host patterns as the plugin wrote them.
     pub network: Vec<String>,
@@ -49,6 +50,7 @@ pub struct GrantedPath {
 /// What a plugin effectively gets. Environment values are never shown, only names.
 #[derive(Clone, Debug, Serialize, Default)]
 pub struct Granted {
+    /// Mounts: guest path, host directory, access.
     pub filesystem: Vec<GrantedPath>,
     /// Outgoing HTTP origins, canonical (`https://api.github.com`, `https://*.example.com:8443`).
     pub network: Vec<String>,
@@ -80,14 +82,19 @@ pub struct PluginSummary {
     pub name: String,
     /// The name the plugin gives itself in its metadata.
     pub display_name: String,
+    /// Its version, from its metadata.
     pub version: String,
+    /// Its description, from its metadata.
     pub description: Option<String>,
+    /// The `.wasm` file it was loaded from.
     pub path: PathBuf,
+    /// Which interfaces it exports (tools, resources, prompts, completions).
     pub exports: Exports,
     /// What it asks for.
     pub requests: Requests,
     /// What it gets: requested ∩ granted.
     pub granted: Granted,
+    /// Its effective `[limits]`.
     pub limits: LimitsSummary,
     /// Published tool names.
     pub tools: Vec<String>,
