@@ -202,3 +202,29 @@ async fn a_subscription_needs_a_uri_some_plugin_serves() {
     assert_eq!(error["code"], -32002, "{error}");
     assert_eq!(error["data"]["uri"], Value::from("other://x"));
 }
+
+#[tokio::test]
+async fn shutdown_waits_for_a_tool_call_in_flight() {
+    let shared = shared(catalog(&["fixture"]).await, 100);
+    let mut wire = Wire::connect(CapsuleServer::new(shared.clone(), false)).await;
+    assert!(shared.in_flight().is_empty());
+    let call = tokio::spawn(async move {
+        let params = json!({ "name": "fixture_sleep", "arguments": { "ms": 400 } });
+        wire.request("tools/call", params).await
+    });
+    // The call counts as in flight while the plugin sleeps.
+    let mut waited = 0;
+    while shared.in_flight().is_empty() {
+        assert!(waited < 2000, "the call never counted as in flight");
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        waited += 5;
+    }
+    let drained = shared
+        .in_flight()
+        .drain(std::time::Duration::from_secs(20))
+        .await;
+    assert_eq!(drained, Ok(()));
+    assert!(shared.in_flight().is_empty());
+    let result = call.await.unwrap().expect("the call succeeds");
+    assert_ne!(result["isError"], json!(true), "{result}");
+}
