@@ -69,19 +69,54 @@ impl fmt::Debug for StaticToken {
     }
 }
 
+/// A configured static token Capsule refuses; the message names the token by its subject.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StaticTokenError {
+    /// `sha256` is not 64 hex digits.
+    #[error(
+        "token '{subject}': sha256 must be 64 hex digits (the SHA-256 of the token; `capsule \
+         auth hash-token` prints it)"
+    )]
+    BadHash {
+        /// The token's configured subject.
+        subject: String,
+    },
+    /// A clear-text token shorter than [`MIN_TOKEN_LEN`] bytes (`len`).
+    #[error(
+        "token '{subject}' is {len} bytes long; use at least {min} random bytes (`capsule auth \
+         new-token` makes one)",
+        min = MIN_TOKEN_LEN
+    )]
+    TooShort {
+        /// The token's configured subject.
+        subject: String,
+        /// Its length (bytes).
+        len: usize,
+    },
+    /// A clear-text token with characters outside RFC 6750 §2.1 `b64token`.
+    #[error(
+        "token '{subject}' has characters a bearer token cannot carry (RFC 6750 §2.1 allows \
+         letters, digits and -._~+/ with trailing =)"
+    )]
+    NotToken68 {
+        /// The token's configured subject.
+        subject: String,
+    },
+}
+
 impl StaticToken {
-    /// A token given by its SHA-256 in hex.
+    /// A token given by its SHA-256 in hex (64 digits, either case).
+    ///
+    /// # Errors
+    /// [`StaticTokenError::BadHash`].
     pub fn from_hash(
         subject: String,
         sha256_hex: &str,
         scopes: BTreeSet<String>,
-    ) -> Result<Self, String> {
-        let hash = unhex(&sha256_hex.to_ascii_lowercase()).ok_or_else(|| {
-            format!(
-                "token '{subject}': sha256 must be 64 hex digits (the SHA-256 of the token; \
-                 `capsule auth hash-token` prints it)"
-            )
-        })?;
+    ) -> Result<Self, StaticTokenError> {
+        let Some(hash) = unhex(&sha256_hex.to_ascii_lowercase()) else {
+            return Err(StaticTokenError::BadHash { subject });
+        };
         Ok(Self {
             subject,
             hash,
@@ -90,24 +125,23 @@ impl StaticToken {
     }
 
     /// A token given in clear (from the environment): hashed now, the clear text is dropped.
+    ///
+    /// # Errors
+    /// [`StaticTokenError::TooShort`] or [`StaticTokenError::NotToken68`].
     pub fn from_secret(
         subject: String,
         token: &str,
         scopes: BTreeSet<String>,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, StaticTokenError> {
         let token = token.trim();
         if token.len() < MIN_TOKEN_LEN {
-            return Err(format!(
-                "token '{subject}' is {} bytes long; use at least {MIN_TOKEN_LEN} random bytes \
-                 (`capsule auth new-token` makes one)",
-                token.len()
-            ));
+            return Err(StaticTokenError::TooShort {
+                subject,
+                len: token.len(),
+            });
         }
         if !is_token68(token) {
-            return Err(format!(
-                "token '{subject}' has characters a bearer token cannot carry (RFC 6750 §2.1 \
-                 allows letters, digits and -._~+/ with trailing =)"
-            ));
+            return Err(StaticTokenError::NotToken68 { subject });
         }
         Ok(Self {
             subject,
@@ -222,6 +256,7 @@ mod tests {
         assert!(
             StaticToken::from_secret("x".into(), "short", scopes(&[]))
                 .unwrap_err()
+                .to_string()
                 .contains("at least 20")
         );
         assert!(
@@ -231,10 +266,18 @@ mod tests {
         assert!(
             StaticToken::from_hash("x".into(), "abc", scopes(&[]))
                 .unwrap_err()
+                .to_string()
                 .contains("64 hex digits")
         );
         let upper = hex(&sha256(b"x")).to_uppercase();
         assert!(StaticToken::from_hash("x".into(), &upper, scopes(&[])).is_ok());
+        assert_eq!(
+            StaticToken::from_secret("x".into(), "short", scopes(&[]))
+                .unwrap_err()
+                .to_string(),
+            "token 'x' is 5 bytes long; use at least 20 random bytes (`capsule auth new-token` \
+             makes one)"
+        );
     }
 
     #[test]

@@ -38,7 +38,7 @@ use serde::{Deserialize, Deserializer};
 use toml::Spanned;
 
 use super::bearer::{StaticToken, StaticTokens};
-use super::fetch::check_url;
+use super::fetch::{UrlError, check_url};
 use super::jwt::{DEFAULT_ALGORITHMS, parse_algorithm};
 use super::scopes::{Grant, ScopeMap, ScopeRule};
 use capsule_common::Secret;
@@ -142,16 +142,15 @@ impl AuthConfig {
     }
 
     /// Cross-field checks, after command-line overrides.
-    pub fn check(&self) -> Result<(), String> {
+    ///
+    /// # Errors
+    /// [`CheckError`]: what the chosen mode is missing, or a resource or issuer URL it refuses.
+    pub fn check(&self) -> Result<(), CheckError> {
         match self.mode {
             Mode::None => Ok(()),
             Mode::Bearer => {
                 if self.tokens.is_empty() {
-                    return Err(
-                        "auth mode \"bearer\" needs tokens: add [[auth.token]] entries to \
-                                capsule.toml or pass --auth-tokens FILE"
-                            .into(),
-                    );
+                    return Err(CheckError::BearerWithoutTokens);
                 }
                 if let Some(resource) = &self.resource {
                     check_resource(resource)?;
@@ -160,27 +159,17 @@ impl AuthConfig {
             }
             Mode::Oauth => {
                 let Some(resource) = &self.resource else {
-                    return Err("auth mode \"oauth\" needs the server's canonical URL: set \
-                                auth.resource (e.g. \"https://mcp.example.com/mcp\") or pass \
-                                --auth-resource URL"
-                        .into());
+                    return Err(CheckError::OauthWithoutResource);
                 };
                 check_resource(resource)?;
                 let Some(issuer) = &self.oauth.issuer else {
-                    return Err("auth mode \"oauth\" needs the authorization server: set \
-                                auth.oauth.issuer or pass --auth-issuer URL"
-                        .into());
+                    return Err(CheckError::OauthWithoutIssuer);
                 };
                 check_url(issuer, "auth.oauth.issuer")?;
                 if self.oauth.tokens == TokenCheck::Introspection
                     && (self.oauth.client_id.is_none() || self.oauth.client_secret.is_none())
                 {
-                    return Err(
-                        "tokens = \"introspection\" needs Capsule's own client credentials: \
-                                set auth.oauth.client_id and client_secret_env (or \
-                                client_secret_file)"
-                            .into(),
-                    );
+                    return Err(CheckError::IntrospectionWithoutCredentials);
                 }
                 Ok(())
             }
@@ -188,12 +177,61 @@ impl AuthConfig {
     }
 }
 
+/// What [`AuthConfig::check`] finds missing or wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CheckError {
+    /// `mode = "bearer"` without any token.
+    #[error(
+        "auth mode \"bearer\" needs tokens: add [[auth.token]] entries to capsule.toml or pass \
+         --auth-tokens FILE"
+    )]
+    BearerWithoutTokens,
+    /// `mode = "oauth"` without `auth.resource`.
+    #[error(
+        "auth mode \"oauth\" needs the server's canonical URL: set auth.resource (e.g. \
+         \"https://mcp.example.com/mcp\") or pass --auth-resource URL"
+    )]
+    OauthWithoutResource,
+    /// `mode = "oauth"` without `auth.oauth.issuer`.
+    #[error(
+        "auth mode \"oauth\" needs the authorization server: set auth.oauth.issuer or pass \
+         --auth-issuer URL"
+    )]
+    OauthWithoutIssuer,
+    /// `tokens = "introspection"` without Capsule's client id and secret.
+    #[error(
+        "tokens = \"introspection\" needs Capsule's own client credentials: set \
+         auth.oauth.client_id and client_secret_env (or client_secret_file)"
+    )]
+    IntrospectionWithoutCredentials,
+    /// `auth.resource` is not a canonical resource URI.
+    #[error(transparent)]
+    Resource(#[from] ResourceError),
+    /// `auth.oauth.issuer` is not a URL Capsule will fetch from.
+    #[error(transparent)]
+    Issuer(#[from] UrlError),
+}
+
+/// Why `auth.resource` is not a canonical resource URI.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ResourceError {
+    /// Not https (or loopback http), no host, or a fragment.
+    #[error(transparent)]
+    Url(#[from] UrlError),
+    /// A query string.
+    #[error("auth.resource '{0}' must not have a query")]
+    Query(String),
+}
+
 /// The canonical resource URI: https (or loopback http), no fragment, no query (RFC 8707 §2,
 /// MCP authorization spec "Canonical Server URI").
-pub fn check_resource(text: &str) -> Result<(), String> {
+///
+/// # Errors
+/// [`ResourceError`] naming the rule `text` breaks.
+pub fn check_resource(text: &str) -> Result<(), ResourceError> {
     let url = check_url(text, "auth.resource")?;
     if url.query().is_some() {
-        return Err(format!("auth.resource '{text}' must not have a query"));
+        return Err(ResourceError::Query(text.to_string()));
     }
     Ok(())
 }
@@ -297,9 +335,12 @@ fn tokens(
         }
         let scopes: BTreeSet<String> = t.scopes.iter().cloned().collect();
         let token = match (&t.sha256, &t.env) {
-            (Some(hash), None) => StaticToken::from_hash(t.subject.clone(), hash, scopes),
+            (Some(hash), None) => {
+                StaticToken::from_hash(t.subject.clone(), hash, scopes).map_err(|e| e.to_string())
+            }
             (None, Some(var)) => match env(var) {
-                Some(value) => StaticToken::from_secret(t.subject.clone(), &value, scopes),
+                Some(value) => StaticToken::from_secret(t.subject.clone(), &value, scopes)
+                    .map_err(|e| e.to_string()),
                 None => Err(format!(
                     "token '{}': environment variable '{var}' is not set (or not UTF-8)",
                     t.subject
@@ -315,16 +356,47 @@ fn tokens(
     Ok(StaticTokens::new(out))
 }
 
-/// A tokens file (`tokens_file`, `--auth-tokens`): `[[token]]` entries.
-pub fn load_tokens_file(file: &Path, env: EnvLookup) -> Result<StaticTokens, String> {
+/// Why a tokens file was not loaded. Every message starts with the file's path (and `:LINE` when
+/// the problem is on a line of it).
+#[derive(Debug, thiserror::Error)]
+pub enum TokensFileError {
+    /// The file cannot be read.
+    #[error("{}: cannot read the tokens file: {source}", file.display())]
+    Read {
+        /// The tokens file.
+        file: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// It is not TOML of the expected shape, or an entry is wrong (`line`: `:N` or empty).
+    #[error("{}{line}: {message}", file.display())]
+    Invalid {
+        /// The tokens file.
+        file: PathBuf,
+        /// `:N` for the line the problem is on, or empty.
+        line: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// A tokens file (`tokens_file`, `--auth-tokens`): `[[token]]` entries, each with a `subject`,
+/// `scopes` and exactly one of `sha256` (hex) or `env` (a variable read through `env`).
+///
+/// # Errors
+/// [`TokensFileError`]: the file cannot be read, does not parse, or an entry is invalid.
+pub fn load_tokens_file(file: &Path, env: EnvLookup) -> Result<StaticTokens, TokensFileError> {
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
     struct TokensFile {
         #[serde(default)]
         token: Vec<Spanned<TokenToml>>,
     }
-    let source = std::fs::read_to_string(file)
-        .map_err(|e| format!("{}: cannot read the tokens file: {e}", file.display()))?;
+    let source = std::fs::read_to_string(file).map_err(|source| TokensFileError::Read {
+        file: file.to_path_buf(),
+        source,
+    })?;
     let line = |span: Option<Range<usize>>| {
         span.map(|s| {
             format!(
@@ -334,16 +406,14 @@ pub fn load_tokens_file(file: &Path, env: EnvLookup) -> Result<StaticTokens, Str
         })
         .unwrap_or_default()
     };
-    let parsed: TokensFile = toml::from_str(&source).map_err(|e| {
-        format!(
-            "{}{}: {}",
-            file.display(),
-            line(e.span()),
-            e.message().trim()
-        )
-    })?;
-    tokens(&parsed.token, "token", env)
-        .map_err(|issue| format!("{}{}: {}", file.display(), line(issue.span), issue.message))
+    let invalid = |span: Option<Range<usize>>, message: &str| TokensFileError::Invalid {
+        file: file.to_path_buf(),
+        line: line(span),
+        message: message.to_string(),
+    };
+    let parsed: TokensFile =
+        toml::from_str(&source).map_err(|e| invalid(e.span(), e.message().trim()))?;
+    tokens(&parsed.token, "token", env).map_err(|issue| invalid(issue.span, &issue.message))
 }
 
 fn resolve_path(base: &Path, text: &str) -> PathBuf {
@@ -368,7 +438,7 @@ impl AuthToml {
             oauth: OAuthConfig::default(),
         };
         if let Some(resource) = &self.resource {
-            check_resource(resource.get_ref()).map_err(|m| at(resource.span(), m))?;
+            check_resource(resource.get_ref()).map_err(|m| at(resource.span(), m.to_string()))?;
             config.resource = Some(resource.get_ref().clone());
         }
         if let Some(file) = &self.tokens_file {
@@ -415,7 +485,7 @@ impl OAuthToml {
     fn resolve(&self, base: &Path, env: EnvLookup) -> Result<OAuthConfig, Issue> {
         let mut c = OAuthConfig::default();
         let url = |v: &Spanned<String>, what: &str| -> Result<String, Issue> {
-            check_url(v.get_ref(), what).map_err(|m| at(v.span(), m))?;
+            check_url(v.get_ref(), what).map_err(|m| at(v.span(), m.to_string()))?;
             Ok(v.get_ref().clone())
         };
         if let Some(v) = &self.issuer {

@@ -19,7 +19,7 @@ use reqwest::Url;
 use serde_json::Value;
 use tokio::sync::Mutex;
 
-use super::fetch::{Fetcher, check_url};
+use super::fetch::{Fetcher, UrlError, check_url};
 
 /// After a failed discovery, how long requests fail fast before it is tried again.
 pub const RETRY_AFTER: Duration = Duration::from_secs(5);
@@ -49,9 +49,9 @@ pub fn metadata_urls(issuer: &Url) -> Vec<String> {
 fn endpoint(doc: &Value, key: &str, url: &str) -> Result<Option<String>, String> {
     match doc.get(key) {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::String(text)) => {
-            check_url(text, &format!("{key} in {url}")).map(|_| Some(text.clone()))
-        }
+        Some(Value::String(text)) => check_url(text, &format!("{key} in {url}"))
+            .map(|_| Some(text.clone()))
+            .map_err(|e| e.to_string()),
         Some(_) => Err(format!("{url}: {key} is not a string")),
     }
 }
@@ -90,7 +90,13 @@ pub struct Discovery {
 }
 
 impl Discovery {
-    pub fn new(issuer: &str, fetcher: Fetcher) -> Result<Self, String> {
+    /// Discovery of `issuer`'s metadata (RFC 8414 §3, OpenID Connect Discovery 1.0 §4), fetched
+    /// on first use.
+    ///
+    /// # Errors
+    /// [`UrlError`] when `issuer` is not an https URL (or http to a loopback host) without a
+    /// fragment.
+    pub fn new(issuer: &str, fetcher: Fetcher) -> Result<Self, UrlError> {
         Ok(Self {
             issuer: issuer.to_string(),
             url: check_url(issuer, "auth.oauth.issuer")?,

@@ -41,32 +41,104 @@ pub fn is_loopback_host(host: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
+/// Why a URL does not parse (`url::ParseError`, named through reqwest's re-exported `Url`).
+pub type UrlParseError = <Url as std::str::FromStr>::Err;
+
+/// A URL Capsule will not use to reach an authorization server or as its own resource URI.
+/// `what` names the setting or document field; `text` is the URL as given.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UrlError {
+    /// It does not parse as an absolute URL.
+    #[error("{what} '{text}' is not an absolute URL ({source})")]
+    NotAbsolute {
+        /// The setting or document field holding the URL.
+        what: String,
+        /// The URL as given.
+        text: String,
+        /// The underlying error.
+        #[source]
+        source: UrlParseError,
+    },
+    /// Plain `http` to a host that is not loopback.
+    #[error(
+        "{what} '{text}' must use https (plain http is only accepted for loopback addresses such \
+         as 127.0.0.1 or localhost)"
+    )]
+    PlainHttp {
+        /// The setting or document field holding the URL.
+        what: String,
+        /// The URL as given.
+        text: String,
+    },
+    /// Neither `https` nor `http`.
+    #[error("{what} '{text}': the scheme must be https, not '{scheme}'")]
+    Scheme {
+        /// The setting or document field holding the URL.
+        what: String,
+        /// The URL as given.
+        text: String,
+        /// The scheme it has.
+        scheme: String,
+    },
+    /// No host, or an empty one.
+    #[error("{what} '{text}' has no host")]
+    NoHost {
+        /// The setting or document field holding the URL.
+        what: String,
+        /// The URL as given.
+        text: String,
+    },
+    /// A `#fragment` (RFC 8707 §2, RFC 8414 §2 forbid one).
+    #[error("{what} '{text}' must not have a #fragment")]
+    Fragment {
+        /// The setting or document field holding the URL.
+        what: String,
+        /// The URL as given.
+        text: String,
+    },
+}
+
 /// Check that `text` is an absolute `https` URL (or `http` to a loopback host) without a
 /// fragment; `what` names it in the error.
-pub fn check_url(text: &str, what: &str) -> Result<Url, String> {
-    let url =
-        Url::parse(text).map_err(|e| format!("{what} '{text}' is not an absolute URL ({e})"))?;
+///
+/// # Errors
+/// [`UrlError`], saying which rule `text` breaks.
+pub fn check_url(text: &str, what: &str) -> Result<Url, UrlError> {
+    let (what, text_owned) = (|| what.to_string(), || text.to_string());
+    let url = Url::parse(text).map_err(|source| UrlError::NotAbsolute {
+        what: what(),
+        text: text_owned(),
+        source,
+    })?;
     let loopback = url.host_str().is_some_and(is_loopback_host);
     match url.scheme() {
         "https" => {}
         "http" if loopback => {}
         "http" => {
-            return Err(format!(
-                "{what} '{text}' must use https (plain http is only accepted for loopback \
-                 addresses such as 127.0.0.1 or localhost)"
-            ));
+            return Err(UrlError::PlainHttp {
+                what: what(),
+                text: text_owned(),
+            });
         }
         other => {
-            return Err(format!(
-                "{what} '{text}': the scheme must be https, not '{other}'"
-            ));
+            return Err(UrlError::Scheme {
+                what: what(),
+                text: text_owned(),
+                scheme: other.to_string(),
+            });
         }
     }
     if url.host_str().is_none_or(str::is_empty) {
-        return Err(format!("{what} '{text}' has no host"));
+        return Err(UrlError::NoHost {
+            what: what(),
+            text: text_owned(),
+        });
     }
     if url.fragment().is_some() {
-        return Err(format!("{what} '{text}' must not have a #fragment"));
+        return Err(UrlError::Fragment {
+            what: what(),
+            text: text_owned(),
+        });
     }
     Ok(url)
 }
@@ -213,22 +285,50 @@ mod tests {
         assert!(check_url("http://127.0.0.1:8080", "issuer").is_ok());
         assert!(check_url("http://localhost:8080/x", "issuer").is_ok());
         assert!(check_url("http://[::1]:8080/x", "issuer").is_ok());
-        let err = check_url("http://idp.example.com", "issuer").unwrap_err();
+        let err = check_url("http://idp.example.com", "issuer")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("must use https"), "{err}");
         assert!(
             check_url("https://x.example/#frag", "issuer")
                 .unwrap_err()
+                .to_string()
                 .contains("fragment")
         );
         assert!(
             check_url("idp.example.com", "issuer")
                 .unwrap_err()
+                .to_string()
                 .contains("not an absolute URL")
         );
         assert!(
             check_url("ftp://x.example", "issuer")
                 .unwrap_err()
+                .to_string()
                 .contains("scheme")
+        );
+    }
+
+    #[test]
+    fn url_messages_are_unchanged() {
+        assert_eq!(
+            check_url("http://idp.example.com", "auth.oauth.issuer")
+                .unwrap_err()
+                .to_string(),
+            "auth.oauth.issuer 'http://idp.example.com' must use https (plain http is only \
+             accepted for loopback addresses such as 127.0.0.1 or localhost)"
+        );
+        assert_eq!(
+            check_url("ftp://x.example", "jwks_uri")
+                .unwrap_err()
+                .to_string(),
+            "jwks_uri 'ftp://x.example': the scheme must be https, not 'ftp'"
+        );
+        let error = check_url("x", "auth.resource").unwrap_err();
+        assert!(std::error::Error::source(&error).is_some());
+        assert_eq!(
+            error.to_string(),
+            "auth.resource 'x' is not an absolute URL (relative URL without a base)"
         );
     }
 

@@ -228,7 +228,8 @@ impl Introspector {
             return result;
         }
         let endpoint = self.endpoint().await?;
-        check_url(&endpoint, "introspection_endpoint").map_err(TokenError::Unavailable)?;
+        check_url(&endpoint, "introspection_endpoint")
+            .map_err(|e| TokenError::Unavailable(e.to_string()))?;
         self.calls
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let (status, answer) = self

@@ -270,7 +270,7 @@ impl KeyCache {
                     .to_string()
             })?,
         };
-        check_url(&url, "jwks_uri")?;
+        check_url(&url, "jwks_uri").map_err(|e| e.to_string())?;
         self.fetches.fetch_add(1, Ordering::Relaxed);
         let doc = self
             .fetcher

@@ -50,21 +50,41 @@ pub const MAX_VERIFIED: usize = 10_000;
 pub const DEFAULT_ALGORITHMS: [Algorithm; 3] =
     [Algorithm::RS256, Algorithm::ES256, Algorithm::EdDSA];
 
+/// An algorithm name `auth.oauth.algorithms` does not accept (RFC 7518 §3.1 names).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AlgorithmError {
+    /// A name the JWT library does not know, though it is in the accepted list.
+    #[error("unknown algorithm '{0}'")]
+    Unsupported(String),
+    /// `HS256`, `HS384` or `HS512`: a shared secret, never the issuer's private key.
+    #[error(
+        "'{0}' is a shared-secret algorithm; access tokens must be signed with the issuer's \
+         private key (RS*, PS*, ES256, ES384 or EdDSA)"
+    )]
+    SharedSecret(String),
+    /// `none`: unsigned tokens.
+    #[error("'none' means unsigned tokens, which are never accepted")]
+    None,
+    /// Any other name.
+    #[error(
+        "unknown algorithm '{0}' (use RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384 or EdDSA)"
+    )]
+    Unknown(String),
+}
+
 /// Parse an algorithm name for `auth.oauth.algorithms`: asymmetric JWS algorithms only.
-pub fn parse_algorithm(name: &str) -> Result<Algorithm, String> {
+///
+/// # Errors
+/// [`AlgorithmError`]: a shared-secret algorithm, `none`, or an unknown name.
+pub fn parse_algorithm(name: &str) -> Result<Algorithm, AlgorithmError> {
     match name {
         "RS256" | "RS384" | "RS512" | "PS256" | "PS384" | "PS512" | "ES256" | "ES384" | "EdDSA" => {
             name.parse()
-                .map_err(|_| format!("unknown algorithm '{name}'"))
+                .map_err(|_| AlgorithmError::Unsupported(name.to_string()))
         }
-        "HS256" | "HS384" | "HS512" => Err(format!(
-            "'{name}' is a shared-secret algorithm; access tokens must be signed with the issuer's \
-             private key (RS*, PS*, ES256, ES384 or EdDSA)"
-        )),
-        "none" => Err("'none' means unsigned tokens, which are never accepted".into()),
-        _ => Err(format!(
-            "unknown algorithm '{name}' (use RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384 or EdDSA)"
-        )),
+        "HS256" | "HS384" | "HS512" => Err(AlgorithmError::SharedSecret(name.to_string())),
+        "none" => Err(AlgorithmError::None),
+        _ => Err(AlgorithmError::Unknown(name.to_string())),
     }
 }
 
@@ -259,14 +279,21 @@ mod tests {
         assert!(
             parse_algorithm("HS256")
                 .unwrap_err()
+                .to_string()
                 .contains("shared-secret")
         );
         assert!(
             parse_algorithm("none")
                 .unwrap_err()
+                .to_string()
                 .contains("never accepted")
         );
-        assert!(parse_algorithm("RS1").unwrap_err().contains("unknown"));
+        assert!(
+            parse_algorithm("RS1")
+                .unwrap_err()
+                .to_string()
+                .contains("unknown")
+        );
     }
 
     #[test]

@@ -96,29 +96,52 @@ pub struct Rate {
     pub period: Duration,
 }
 
+/// How to write a rate, in every [`RateError`].
+const RATE_HINT: &str = "write e.g. \"10/s\", \"600/min\" or \"5000/h\"";
+
+/// A rate that does not parse; each message quotes it and says how to write one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RateError {
+    /// No `/`.
+    #[error("invalid rate '{0}'; {hint}", hint = RATE_HINT)]
+    Shape(String),
+    /// The count is not a positive integer (that fits 32 bits).
+    #[error("invalid rate '{0}': the count must be a positive integer; {hint}", hint = RATE_HINT)]
+    Count(String),
+    /// The unit is not seconds, minutes or hours.
+    #[error("invalid rate '{text}': unknown unit '{unit}'; {hint}", hint = RATE_HINT)]
+    Unit {
+        /// The rate as written.
+        text: String,
+        /// The unit as written.
+        unit: String,
+    },
+}
+
 impl Rate {
     /// Parse `"N/s"`, `"N/min"` or `"N/h"` (also `sec`, `second`, `m`, `minute`, `hour`).
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let hint = "write e.g. \"10/s\", \"600/min\" or \"5000/h\"";
+    ///
+    /// # Errors
+    /// [`RateError`]: no `/`, a count that is not a positive integer, or an unknown unit.
+    pub fn parse(text: &str) -> Result<Self, RateError> {
         let (count, unit) = text
             .split_once('/')
-            .ok_or_else(|| format!("invalid rate '{text}'; {hint}"))?;
+            .ok_or_else(|| RateError::Shape(text.to_string()))?;
         let count: u32 = count
             .trim()
             .parse()
             .ok()
             .filter(|c| *c > 0)
-            .ok_or_else(|| {
-                format!("invalid rate '{text}': the count must be a positive integer; {hint}")
-            })?;
+            .ok_or_else(|| RateError::Count(text.to_string()))?;
         let period = match unit.trim() {
             "s" | "sec" | "second" => Duration::from_secs(1),
             "m" | "min" | "minute" => Duration::from_secs(60),
             "h" | "hour" => Duration::from_secs(3600),
             other => {
-                return Err(format!(
-                    "invalid rate '{text}': unknown unit '{other}'; {hint}"
-                ));
+                return Err(RateError::Unit {
+                    text: text.to_string(),
+                    unit: other.to_string(),
+                });
             }
         };
         Ok(Self { count, period })
@@ -272,9 +295,24 @@ mod tests {
             }
         );
         assert_eq!(Rate::parse("10 / s").unwrap().to_string(), "10/s");
-        assert!(Rate::parse("0/s").unwrap_err().contains("positive"));
-        assert!(Rate::parse("5/day").unwrap_err().contains("unknown unit"));
-        assert!(Rate::parse("fast").unwrap_err().contains("10/s"));
+        assert!(
+            Rate::parse("0/s")
+                .unwrap_err()
+                .to_string()
+                .contains("positive")
+        );
+        assert!(
+            Rate::parse("5/day")
+                .unwrap_err()
+                .to_string()
+                .contains("unknown unit")
+        );
+        assert!(
+            Rate::parse("fast")
+                .unwrap_err()
+                .to_string()
+                .contains("10/s")
+        );
     }
 
     #[test]

@@ -37,17 +37,48 @@ pub struct Pattern {
     prefix: bool,
 }
 
+/// A grant in `[auth.scopes]` that does not parse; the message says what to write.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GrantError {
+    /// A `*` before the end of a name or URI pattern.
+    #[error("'{0}': '*' is only allowed at the end")]
+    InnerWildcard(String),
+    /// `tool:`, `prompt:` or `resource:` with nothing after it.
+    #[error("an empty name")]
+    EmptyName,
+    /// No `kind:` prefix (and not `*`).
+    #[error(
+        "'{0}': write \"*\", \"plugin:NAME\", \"tools:PLUGIN\", \"resources:PLUGIN\", \
+         \"prompts:PLUGIN\", \"tool:NAME\", \"prompt:NAME\" or \"resource:URI\""
+    )]
+    Shape(String),
+    /// `plugin:`, `tools:`, `resources:` or `prompts:` without one plugin name.
+    #[error("'{0}': name one plugin (its file stem, no wildcards)")]
+    Plugin(String),
+    /// A kind that is not one of the seven.
+    #[error(
+        "'{text}': unknown kind '{kind}' (use plugin, tools, resources, prompts, tool, prompt or \
+         resource)"
+    )]
+    Kind {
+        /// The grant as written.
+        text: String,
+        /// The kind as written.
+        kind: String,
+    },
+}
+
 impl Pattern {
-    fn parse(text: &str) -> Result<Self, String> {
+    fn parse(text: &str) -> Result<Self, GrantError> {
         let (body, prefix) = match text.strip_suffix('*') {
             Some(body) => (body, true),
             None => (text, false),
         };
         if body.contains('*') {
-            return Err(format!("'{text}': '*' is only allowed at the end"));
+            return Err(GrantError::InnerWildcard(text.to_string()));
         }
         if body.is_empty() && !prefix {
-            return Err("an empty name".into());
+            return Err(GrantError::EmptyName);
         }
         Ok(Self {
             text: body.to_string(),
@@ -79,21 +110,19 @@ pub enum Grant {
 
 impl Grant {
     /// Parse one grant (see the module docs for the forms).
-    pub fn parse(text: &str) -> Result<Self, String> {
+    ///
+    /// # Errors
+    /// [`GrantError`], saying what to write instead.
+    pub fn parse(text: &str) -> Result<Self, GrantError> {
         if text == "*" {
             return Ok(Grant::Everything);
         }
         let Some((kind, rest)) = text.split_once(':') else {
-            return Err(format!(
-                "'{text}': write \"*\", \"plugin:NAME\", \"tools:PLUGIN\", \"resources:PLUGIN\", \
-                 \"prompts:PLUGIN\", \"tool:NAME\", \"prompt:NAME\" or \"resource:URI\""
-            ));
+            return Err(GrantError::Shape(text.to_string()));
         };
         let plugin = |rest: &str| {
             if rest.is_empty() || rest.contains('*') {
-                Err(format!(
-                    "'{text}': name one plugin (its file stem, no wildcards)"
-                ))
+                Err(GrantError::Plugin(text.to_string()))
             } else {
                 Ok(rest.to_string())
             }
@@ -106,10 +135,10 @@ impl Grant {
             "tool" => Pattern::parse(rest).map(Grant::Tool),
             "prompt" => Pattern::parse(rest).map(Grant::Prompt),
             "resource" => Pattern::parse(rest).map(Grant::Resource),
-            other => Err(format!(
-                "'{text}': unknown kind '{other}' (use plugin, tools, resources, prompts, tool, \
-                 prompt or resource)"
-            )),
+            other => Err(GrantError::Kind {
+                text: text.to_string(),
+                kind: other.to_string(),
+            }),
         }
     }
 
@@ -366,7 +395,7 @@ mod tests {
             ("plugin:no*", "no wildcards"),
             ("widget:x", "unknown kind 'widget'"),
         ] {
-            let err = Grant::parse(text).unwrap_err();
+            let err = Grant::parse(text).unwrap_err().to_string();
             assert!(err.contains(needle), "{text}: {err}");
         }
     }

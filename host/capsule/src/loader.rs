@@ -214,8 +214,8 @@ impl Job {
             Ok(plugin) => plugin,
             Err(e) => return Outcome::Failed(Some(hashes), e.to_string()),
         };
-        if let Err(reason) = capsule_server::admission::check(&loaded, &policy.limits) {
-            return Outcome::Failed(Some(hashes), reason);
+        if let Err(refusal) = capsule_server::admission::check(&loaded, &policy.limits) {
+            return Outcome::Failed(Some(hashes), refusal.to_string());
         }
         tracing::debug!(
             plugin = self.name,
@@ -310,7 +310,7 @@ impl Library {
                 }
             };
             if let Err(reason) = check_plugin_name(&name) {
-                slot.fail(&path, reason);
+                slot.fail(&path, reason.to_string());
                 continue;
             }
             slot.generation += 1;

@@ -19,8 +19,8 @@ use capsule_host::watch;
 use capsule_sandbox::runtime::Runtime;
 use capsule_server::catalog::Catalog;
 use capsule_server::hub::Hub;
-use capsule_server::mrtr::RequestStates;
-use capsule_server::server::CapsuleServer;
+use capsule_server::request_state::RequestStates;
+use capsule_server::server::{CapsuleServer, Shared};
 use capsule_server::transport::http::{self, HttpOptions, TlsFiles, guard::Allowlist};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -179,8 +179,8 @@ async fn termination() {
 }
 
 /// Serve one MCP session on stdin/stdout until the client closes stdin.
-async fn serve_stdio(hub: Arc<Hub>, live: bool, access: Arc<Access>) -> anyhow::Result<()> {
-    let server = CapsuleServer::new(hub, live).with_access(access, Transport::Stdio);
+async fn serve_stdio(shared: Arc<Shared>, live: bool, access: Arc<Access>) -> anyhow::Result<()> {
+    let server = CapsuleServer::new(shared, live).with_access(access, Transport::Stdio);
     let pipes = capsule_server::transport::stdio::transport();
     let service = match server.serve((pipes.reader, pipes.writer)).await {
         Ok(service) => service,
@@ -314,7 +314,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         env!("CARGO_PKG_VERSION"),
         banner(&catalog, library.failures().len())
     );
-    let hub = Hub::with(catalog, args.page_size, request_states);
+    let hub = Hub::new(catalog);
+    let shared = Shared::with(hub.clone(), args.page_size, request_states);
     let watcher = if args.watch.no_watch {
         None
     } else {
@@ -322,7 +323,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     };
     let live = watcher.is_some();
     let Some(listener) = listener else {
-        let served = serve_stdio(hub, live, access.clone()).await;
+        let served = serve_stdio(shared, live, access.clone()).await;
         close_audit(&access);
         served?;
         return Ok(ExitCode::SUCCESS);
@@ -347,16 +348,16 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         });
     }
     if args.http.stdio {
-        let (hub, shutdown, access) = (hub.clone(), shutdown.clone(), access.clone());
+        let (shared, shutdown, access) = (shared.clone(), shutdown.clone(), access.clone());
         tokio::spawn(async move {
-            if let Err(e) = serve_stdio(hub, live, access).await {
+            if let Err(e) = serve_stdio(shared, live, access).await {
                 tracing::error!("{e:#}");
             }
             tracing::info!("stdin closed: shutting down");
             shutdown.cancel();
         });
     }
-    let served = http::serve(listener, hub, live, options, shutdown).await;
+    let served = http::serve(listener, shared, live, options, shutdown).await;
     close_audit(&access);
     served?;
     drop(watcher);

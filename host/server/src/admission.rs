@@ -17,17 +17,73 @@ use capsule_sandbox::grants::Limits;
 use capsule_sandbox::runtime::LoadedPlugin;
 use capsule_sandbox::schema::vet::{SchemaLimits, vet};
 
+/// The first cap a plugin's self-description exceeds; the message names the item, the limit and
+/// its `[limits]` key, and is the reason the loader reports for not loading the plugin.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// Too many items of one kind (`what`: `tools`, `prompts`, `resources and resource
+    /// templates`), over `[limits] key`.
+    #[error("the plugin lists {count} {what}, over its limit of {max} ([limits] {key})")]
+    TooMany {
+        /// The kind of item counted.
+        what: &'static str,
+        /// How many it lists.
+        count: usize,
+        /// The limit (a count, or a byte size).
+        max: usize,
+        /// Its `[limits]` key.
+        key: &'static str,
+    },
+    /// One text of `item` (its `field`, or "text") is `len` long, over `max` (byte sizes).
+    #[error(
+        "{item}: its {field} is {len} long, over the limit of {max} ([limits] max_description)"
+    )]
+    TextTooLong {
+        /// The item, e.g. `tool 'x'`.
+        item: String,
+        /// The field holding the text (`text` when not a named field).
+        field: String,
+        /// Its size (bytes).
+        len: bytesize::ByteSize,
+        /// The limit (a count, or a byte size).
+        max: bytesize::ByteSize,
+    },
+    /// Everything listed takes `total`, over `max` (byte sizes).
+    #[error(
+        "what the plugin lists about itself takes {total}, over its limit of {max} ([limits] max_listing)"
+    )]
+    ListingTooBig {
+        /// What everything listed takes (bytes, serialized).
+        total: bytesize::ByteSize,
+        /// The limit (a count, or a byte size).
+        max: bytesize::ByteSize,
+    },
+    /// A tool schema (`which`: `input-schema` or `output-schema`) fails vetting.
+    #[error("tool '{tool}': {which}: {reason}")]
+    Schema {
+        /// The tool's name (shortened, escaped).
+        tool: String,
+        /// `input-schema` or `output-schema`.
+        which: &'static str,
+        /// What vetting found.
+        reason: String,
+    },
+}
+
 /// Check `plugin`'s self-description against `limits`.
 ///
 /// # Errors
-/// The first cap exceeded, as a sentence naming the item and the `[limits]` key, e.g. "the plugin
-/// lists 5000 tools, over its limit of 1000 ([limits] max_tools)".
-pub fn check(plugin: &LoadedPlugin, limits: &Limits) -> Result<(), String> {
-    let count = |what: &str, n: usize, max: usize, key: &str| {
-        if n > max {
-            Err(format!(
-                "the plugin lists {n} {what}, over its limit of {max} ([limits] {key})"
-            ))
+/// The first cap exceeded, as a [`Refusal`] whose message names the item and the `[limits]` key,
+/// e.g. "the plugin lists 5000 tools, over its limit of 1000 (`[limits] max_tools`)".
+pub fn check(plugin: &LoadedPlugin, limits: &Limits) -> Result<(), Refusal> {
+    let count = |what: &'static str, count: usize, max: usize, key: &'static str| {
+        if count > max {
+            Err(Refusal::TooMany {
+                what,
+                count,
+                max,
+                key,
+            })
         } else {
             Ok(())
         }
@@ -47,7 +103,7 @@ pub fn check(plugin: &LoadedPlugin, limits: &Limits) -> Result<(), String> {
     )?;
 
     let mut total = 0usize;
-    let mut item = |what: String, value: &dyn erased::Item| -> Result<(), String> {
+    let mut item = |what: String, value: &dyn erased::Item| -> Result<(), Refusal> {
         let value = value.to_value();
         total = total.saturating_add(capsule_sandbox::schema::serialized_len(&value));
         texts(&what, &value, "", limits.max_description_bytes)
@@ -66,11 +122,10 @@ pub fn check(plugin: &LoadedPlugin, limits: &Limits) -> Result<(), String> {
         item(format!("prompt '{}'", short(&p.name)), p)?;
     }
     if total > limits.max_listing_bytes {
-        return Err(format!(
-            "what the plugin lists about itself takes {}, over its limit of {} ([limits] max_listing)",
-            bytesize::ByteSize(total as u64),
-            bytesize::ByteSize(limits.max_listing_bytes as u64)
-        ));
+        return Err(Refusal::ListingTooBig {
+            total: bytesize::ByteSize(total as u64),
+            max: bytesize::ByteSize(limits.max_listing_bytes as u64),
+        });
     }
 
     let schema_limits = SchemaLimits {
@@ -86,8 +141,11 @@ pub fn check(plugin: &LoadedPlugin, limits: &Limits) -> Result<(), String> {
             let Ok(schema) = serde_json::from_str::<Value>(text) else {
                 continue;
             };
-            vet(&schema, text.len(), &schema_limits)
-                .map_err(|e| format!("tool '{}': {which}: {e}", short(&t.name)))?;
+            vet(&schema, text.len(), &schema_limits).map_err(|reason| Refusal::Schema {
+                tool: short(&t.name),
+                which,
+                reason,
+            })?;
         }
     }
     Ok(())
@@ -106,14 +164,14 @@ mod erased {
 }
 
 /// Every string in `value` (but the schemas, capped by `max_schema`) is at most `max` bytes.
-fn texts(what: &str, value: &Value, path: &str, max: usize) -> Result<(), String> {
+fn texts(what: &str, value: &Value, path: &str, max: usize) -> Result<(), Refusal> {
     match value {
-        Value::String(s) if s.len() > max => Err(format!(
-            "{what}: its {} is {} long, over the limit of {} ([limits] max_description)",
-            if path.is_empty() { "text" } else { path },
-            bytesize::ByteSize(s.len() as u64),
-            bytesize::ByteSize(max as u64)
-        )),
+        Value::String(s) if s.len() > max => Err(Refusal::TextTooLong {
+            item: what.to_string(),
+            field: if path.is_empty() { "text" } else { path }.to_string(),
+            len: bytesize::ByteSize(s.len() as u64),
+            max: bytesize::ByteSize(max as u64),
+        }),
         Value::Array(items) => items.iter().try_for_each(|v| texts(what, v, path, max)),
         Value::Object(map) => map
             .iter()
@@ -142,7 +200,7 @@ mod tests {
     fn long_texts_are_found_wherever_they_are() {
         let item = json!({"name": "ok", "annotations": {"title": "x".repeat(100)},
                           "input_schema": "y".repeat(1000)});
-        let err = texts("tool 'ok'", &item, "", 50).unwrap_err();
+        let err = texts("tool 'ok'", &item, "", 50).unwrap_err().to_string();
         assert!(
             err.starts_with("tool 'ok': its title is 100 B long"),
             "{err}"

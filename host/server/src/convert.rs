@@ -17,20 +17,54 @@ use capsule_sandbox::runtime::bindings::{prompts, resources, tools, types};
 /// older protocol versions.
 const RESULT_COMPLETE: &str = "complete";
 
+/// What a plugin got wrong in a value it returned, by field (`what`: `input-schema`, `_meta`,
+/// `structured-content`, `tool result`, ...).
+#[derive(Debug, thiserror::Error)]
+pub enum ConvertError {
+    /// A WIT `json` field that must hold a JSON object holds another JSON value.
+    #[error("{what} must be a JSON object")]
+    NotAnObject {
+        /// The field or value, e.g. `input-schema`, `_meta`, `tool result`.
+        what: &'static str,
+    },
+    /// A WIT `json` field that does not parse.
+    #[error("{what} is not valid JSON: {source}")]
+    InvalidJson {
+        /// The field or value, e.g. `input-schema`, `_meta`, `tool result`.
+        what: &'static str,
+        /// The underlying error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A tool's input schema without `"type": "object"` (MCP "Tools → Tool": arguments are an
+    /// object).
+    #[error("input-schema must have \"type\": \"object\" (MCP requires object arguments)")]
+    InputNotAnObjectSchema,
+    /// The assembled value does not deserialize as the MCP type.
+    #[error("{what} does not fit the MCP schema: {source}")]
+    Model {
+        /// The field or value, e.g. `input-schema`, `_meta`, `tool result`.
+        what: &'static str,
+        /// The underlying error.
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
 /// Parse a WIT `json` string that must hold a JSON object (a schema or `_meta`).
 ///
 /// # Errors
-/// Names `what` and says whether the text is not JSON or not an object.
-pub fn json_object(text: &str, what: &str) -> Result<Map<String, Value>, String> {
+/// [`ConvertError::InvalidJson`] or [`ConvertError::NotAnObject`], naming `what`.
+pub fn json_object(text: &str, what: &'static str) -> Result<Map<String, Value>, ConvertError> {
     match serde_json::from_str::<Value>(text) {
         Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err(format!("{what} must be a JSON object")),
-        Err(e) => Err(format!("{what} is not valid JSON: {e}")),
+        Ok(_) => Err(ConvertError::NotAnObject { what }),
+        Err(source) => Err(ConvertError::InvalidJson { what, source }),
     }
 }
 
-fn into_model<T: DeserializeOwned>(value: Value, what: &str) -> Result<T, String> {
-    serde_json::from_value(value).map_err(|e| format!("{what} does not fit the MCP schema: {e}"))
+fn into_model<T: DeserializeOwned>(value: Value, what: &'static str) -> Result<T, ConvertError> {
+    serde_json::from_value(value).map_err(|source| ConvertError::Model { what, source })
 }
 
 fn insert_opt<T: Into<Value>>(map: &mut Map<String, Value>, key: &str, value: Option<T>) {
@@ -39,7 +73,7 @@ fn insert_opt<T: Into<Value>>(map: &mut Map<String, Value>, key: &str, value: Op
     }
 }
 
-fn insert_meta(map: &mut Map<String, Value>, meta: Option<&str>) -> Result<(), String> {
+fn insert_meta(map: &mut Map<String, Value>, meta: Option<&str>) -> Result<(), ConvertError> {
     if let Some(meta) = meta {
         map.insert("_meta".into(), Value::Object(json_object(meta, "_meta")?));
     }
@@ -73,7 +107,7 @@ fn insert_annotations(map: &mut Map<String, Value>, a: Option<&types::Annotation
 }
 
 /// `resource-contents` → MCP `TextResourceContents` / `BlobResourceContents` JSON.
-fn resource_contents_json(c: &types::ResourceContents) -> Result<Value, String> {
+fn resource_contents_json(c: &types::ResourceContents) -> Result<Value, ConvertError> {
     let mut map = Map::new();
     map.insert("uri".into(), c.uri.clone().into());
     insert_opt(&mut map, "mimeType", c.mime_type.clone());
@@ -86,7 +120,7 @@ fn resource_contents_json(c: &types::ResourceContents) -> Result<Value, String> 
 }
 
 /// `content-block` → MCP `ContentBlock` JSON.
-fn content_block_json(block: &types::ContentBlock) -> Result<Value, String> {
+fn content_block_json(block: &types::ContentBlock) -> Result<Value, ConvertError> {
     let mut map = Map::new();
     let annotations = match block {
         types::ContentBlock::Text(t) => {
@@ -130,12 +164,10 @@ fn content_block_json(block: &types::ContentBlock) -> Result<Value, String> {
 /// # Errors
 /// An input schema that is not a JSON object with `"type": "object"` (MCP requires one), an
 /// output schema or `_meta` that is not a JSON object.
-pub fn tool(published_name: &str, t: &tools::Tool) -> Result<mcp::Tool, String> {
+pub fn tool(published_name: &str, t: &tools::Tool) -> Result<mcp::Tool, ConvertError> {
     let input = json_object(&t.input_schema, "input-schema")?;
     if input.get("type") != Some(&Value::from("object")) {
-        return Err(
-            "input-schema must have \"type\": \"object\" (MCP requires object arguments)".into(),
-        );
+        return Err(ConvertError::InputNotAnObjectSchema);
     }
     let mut map = Map::new();
     map.insert("name".into(), published_name.into());
@@ -165,7 +197,7 @@ pub fn tool(published_name: &str, t: &tools::Tool) -> Result<mcp::Tool, String> 
 ///
 /// # Errors
 /// Structured content that is not JSON, a malformed `_meta` or content block.
-pub fn call_tool_result(r: &tools::CallToolResult) -> Result<mcp::CallToolResult, String> {
+pub fn call_tool_result(r: &tools::CallToolResult) -> Result<mcp::CallToolResult, ConvertError> {
     let content = r
         .content
         .iter()
@@ -175,8 +207,11 @@ pub fn call_tool_result(r: &tools::CallToolResult) -> Result<mcp::CallToolResult
     map.insert("resultType".into(), RESULT_COMPLETE.into());
     map.insert("content".into(), Value::Array(content));
     if let Some(sc) = &r.structured_content {
-        let value: Value = serde_json::from_str(sc)
-            .map_err(|e| format!("structured-content is not valid JSON: {e}"))?;
+        let value: Value =
+            serde_json::from_str(sc).map_err(|source| ConvertError::InvalidJson {
+                what: "structured-content",
+                source,
+            })?;
         map.insert("structuredContent".into(), value);
     }
     if r.is_error {
@@ -190,7 +225,7 @@ pub fn call_tool_result(r: &tools::CallToolResult) -> Result<mcp::CallToolResult
 ///
 /// # Errors
 /// A field that does not fit the MCP schema.
-pub fn resource(r: &resources::Resource) -> Result<mcp::Resource, String> {
+pub fn resource(r: &resources::Resource) -> Result<mcp::Resource, ConvertError> {
     let mut map = Map::new();
     map.insert("uri".into(), r.uri.clone().into());
     map.insert("name".into(), r.name.clone().into());
@@ -206,7 +241,9 @@ pub fn resource(r: &resources::Resource) -> Result<mcp::Resource, String> {
 ///
 /// # Errors
 /// A field that does not fit the MCP schema.
-pub fn resource_template(t: &resources::ResourceTemplate) -> Result<mcp::ResourceTemplate, String> {
+pub fn resource_template(
+    t: &resources::ResourceTemplate,
+) -> Result<mcp::ResourceTemplate, ConvertError> {
     let mut map = Map::new();
     map.insert("uriTemplate".into(), t.uri_template.clone().into());
     map.insert("name".into(), t.name.clone().into());
@@ -223,7 +260,7 @@ pub fn resource_template(t: &resources::ResourceTemplate) -> Result<mcp::Resourc
 /// A malformed `_meta`.
 pub fn read_resource_result(
     contents: &[types::ResourceContents],
-) -> Result<mcp::ReadResourceResult, String> {
+) -> Result<mcp::ReadResourceResult, ConvertError> {
     let contents = contents
         .iter()
         .map(resource_contents_json)
@@ -238,7 +275,7 @@ pub fn read_resource_result(
 ///
 /// # Errors
 /// A field that does not fit the MCP schema.
-pub fn prompt(published_name: &str, p: &prompts::Prompt) -> Result<mcp::Prompt, String> {
+pub fn prompt(published_name: &str, p: &prompts::Prompt) -> Result<mcp::Prompt, ConvertError> {
     let arguments: Vec<Value> = p
         .arguments
         .iter()
@@ -265,7 +302,9 @@ pub fn prompt(published_name: &str, p: &prompts::Prompt) -> Result<mcp::Prompt, 
 ///
 /// # Errors
 /// A malformed content block.
-pub fn get_prompt_result(r: &prompts::GetPromptResult) -> Result<mcp::GetPromptResult, String> {
+pub fn get_prompt_result(
+    r: &prompts::GetPromptResult,
+) -> Result<mcp::GetPromptResult, ConvertError> {
     let messages = r
         .messages
         .iter()
@@ -275,7 +314,7 @@ pub fn get_prompt_result(r: &prompts::GetPromptResult) -> Result<mcp::GetPromptR
                 "content": content_block_json(&m.content)?,
             }))
         })
-        .collect::<Result<Vec<_>, String>>()?;
+        .collect::<Result<Vec<_>, ConvertError>>()?;
     let mut map = Map::new();
     map.insert("resultType".into(), RESULT_COMPLETE.into());
     insert_opt(&mut map, "description", r.description.clone());
@@ -334,13 +373,24 @@ mod tests {
             annotations: None,
             meta: None,
         };
-        assert!(tool("p_x", &t).unwrap_err().contains("JSON object"));
+        assert!(
+            tool("p_x", &t)
+                .unwrap_err()
+                .to_string()
+                .contains("JSON object")
+        );
         t.input_schema = "{not json".into();
-        assert!(tool("p_x", &t).unwrap_err().contains("not valid JSON"));
+        assert!(
+            tool("p_x", &t)
+                .unwrap_err()
+                .to_string()
+                .contains("not valid JSON")
+        );
         t.input_schema = r#"{"type":"string"}"#.into();
         assert!(
             tool("p_x", &t)
                 .unwrap_err()
+                .to_string()
                 .contains("\"type\": \"object\"")
         );
     }
@@ -401,11 +451,17 @@ mod tests {
         assert!(
             call_tool_result(&r)
                 .unwrap_err()
+                .to_string()
                 .contains("structured-content")
         );
         r.structured_content = None;
         r.meta = Some("3".into());
-        assert!(call_tool_result(&r).unwrap_err().contains("_meta"));
+        assert!(
+            call_tool_result(&r)
+                .unwrap_err()
+                .to_string()
+                .contains("_meta")
+        );
     }
 
     #[test]

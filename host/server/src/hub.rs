@@ -9,21 +9,18 @@
 //! accepted that notification. Closed sessions are forgotten when a session is added, when an
 //! HTTP session closes ([`Hub::forget_closed_sessions`]) and on the next broadcast.
 //!
-//! It also carries resource subscriptions: a plugin's `resource-updated(uri)` report becomes
+//! It also carries resource subscriptions (MCP "Server Features → Resources → Subscriptions"): a plugin's `resource-updated(uri)` report becomes
 //! `notifications/resources/updated` for every session that sent `resources/subscribe` for that
 //! URI (2025-11-25) and every listen stream whose accepted filter lists it (2026-07-28).
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use rmcp::service::{Peer, RoleServer, SubscriptionSendError, SubscriptionSink};
-use tokio_util::task::TaskTracker;
 
 use crate::catalog::Catalog;
-use crate::mrtr::RequestStates;
 use capsule_common::sync::lock;
 use capsule_sandbox::runtime::ResourceUpdates;
 
@@ -41,7 +38,9 @@ struct Session {
 /// Which lists differ between two catalogs.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Changes {
+    /// `tools/list` differs (`notifications/tools/list_changed`).
     pub tools: bool,
+    /// `prompts/list` differs (`notifications/prompts/list_changed`).
     pub prompts: bool,
     /// Resources or resource templates.
     pub resources: bool,
@@ -58,68 +57,39 @@ impl Changes {
         }
     }
 
+    /// Whether any list differs.
     pub fn any(&self) -> bool {
         self.tools || self.prompts || self.resources
     }
 }
 
-/// Shared by the server (reads) and the watcher (publishes).
+/// The current catalog and the clients to notify. Shared by the server (reads), the watcher
+/// (publishes) and the sandbox (reports resource updates, through [`UpdateRelay`]).
 pub struct Hub {
     catalog: ArcSwap<Catalog>,
     sessions: Mutex<Vec<Session>>,
     listeners: Mutex<Vec<(u64, SubscriptionSink)>>,
     next_listener: AtomicU64,
-    calls: TaskTracker,
-    page_size: usize,
-    request_states: RequestStates,
     /// URIs whose `resources/updated` notification is on its way (identical reports merge).
     pending_updates: Mutex<BTreeSet<String>>,
 }
 
 impl Hub {
+    /// A hub serving `catalog`, with no clients yet.
     pub fn new(catalog: Catalog) -> Arc<Self> {
-        Self::with(
-            catalog,
-            crate::pagination::DEFAULT_PAGE_SIZE,
-            RequestStates::generated(Duration::from_secs(600)),
-        )
-    }
-
-    /// A hub whose lists are served `page_size` items per page (at least 1) and whose
-    /// input-required states (2026-07-28 `requestState`) are sealed by `request_states`.
-    pub fn with(catalog: Catalog, page_size: usize, request_states: RequestStates) -> Arc<Self> {
         Arc::new(Self {
             catalog: ArcSwap::from_pointee(catalog),
             sessions: Mutex::default(),
             listeners: Mutex::default(),
             next_listener: AtomicU64::new(1),
-            calls: TaskTracker::new(),
-            page_size: page_size.max(1),
-            request_states,
             pending_updates: Mutex::default(),
         })
     }
 
-    /// Seals and opens `requestState` values ([`crate::mrtr`]).
-    pub fn request_states(&self) -> &RequestStates {
-        &self.request_states
-    }
-
-    /// The current catalog.
+    /// The current catalog: a snapshot that stays valid (with its plugin images) however often
+    /// the hub swaps catalogs afterwards.
     pub fn catalog(&self) -> Arc<Catalog> {
         self.catalog.load_full()
-    }
-
-    /// Items per page of `tools/list`, `resources/list`, `resources/templates/list` and
-    /// `prompts/list`.
-    pub fn page_size(&self) -> usize {
-        self.page_size
-    }
-
-    /// The plugin calls in flight (tool calls, resource reads, prompt gets), for graceful
-    /// shutdown: close it, then `wait()` until they are done.
-    pub fn calls(&self) -> &TaskTracker {
-        &self.calls
     }
 
     /// Remember a 2025-11-25 session for list-changed notifications, and the set its
@@ -299,5 +269,126 @@ async fn sink_send(sink: &SubscriptionSink, kind: Kind) -> Result<(), Subscripti
             sink.notify_resource_list_changed().await
         }
         _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::server::{CapsuleServer, Shared};
+    use crate::testing::{Wire, catalog};
+
+    /// A session of `hub`, registered for notifications once this returns.
+    async fn session(hub: &Arc<Hub>) -> Wire {
+        let before = hub.audience().0;
+        let wire = Wire::connect(CapsuleServer::new(Shared::new(hub.clone()), true)).await;
+        // The session is added when the server handles `notifications/initialized`.
+        for _ in 0..500 {
+            if hub.audience().0 > before {
+                return wire;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("the session was not registered");
+    }
+
+    #[tokio::test]
+    async fn a_swap_notifies_sessions_of_the_lists_that_changed() {
+        let hub = Hub::new(catalog(&["hello"]).await);
+        let mut wire = session(&hub).await;
+        let tools = wire.list_all("tools/list", "tools", "name").await.concat();
+        assert_eq!(tools, ["hello_greet"]);
+
+        let changes = hub.publish(catalog(&["hello", "notes"]).await).await;
+        assert_eq!(
+            changes,
+            Changes {
+                tools: true,
+                prompts: true,
+                resources: true
+            }
+        );
+        for method in [
+            "notifications/tools/list_changed",
+            "notifications/prompts/list_changed",
+            "notifications/resources/list_changed",
+        ] {
+            assert_eq!(wire.notification().await["method"], method);
+        }
+        // The session now answers from the new catalog.
+        let tools = wire.list_all("tools/list", "tools", "name").await.concat();
+        assert_eq!(tools, ["hello_greet", "notes_search"]);
+
+        // The same lists again: nothing changed, nothing is sent.
+        let changes = hub.publish(catalog(&["notes", "hello"]).await).await;
+        assert_eq!(changes, Changes::default());
+        assert!(!changes.any());
+        // notes leaves (every list changes), then textkit joins: only the tools list changes.
+        let changes = hub.publish(catalog(&["hello"]).await).await;
+        assert!(changes.tools && changes.prompts && changes.resources);
+        let changes = hub.publish(catalog(&["hello", "textkit"]).await).await;
+        assert_eq!(
+            changes,
+            Changes {
+                tools: true,
+                ..Changes::default()
+            }
+        );
+        wire.request("ping", json!({})).await.unwrap();
+        let methods: Vec<_> = wire
+            .notifications
+            .drain(..)
+            .map(|n| n["method"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(
+            methods,
+            [
+                "notifications/tools/list_changed",
+                "notifications/prompts/list_changed",
+                "notifications/resources/list_changed",
+                "notifications/tools/list_changed",
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn resource_updates_reach_subscribers_and_only_from_the_owner() {
+        let hub = Hub::new(catalog(&["hello", "notes"]).await);
+        let mut wire = session(&hub).await;
+        for uri in ["notes://todo", "notes://ideas"] {
+            let subscribed = wire
+                .request("resources/subscribe", json!({ "uri": uri }))
+                .await;
+            assert_eq!(subscribed, Ok(json!({})));
+        }
+        let relay = UpdateRelay(hub.clone());
+        // Reported by a plugin that does not serve the URI: dropped.
+        relay.resource_updated("hello", "notes://todo", &|| true);
+        // Not subscribed by this session: not sent to it.
+        relay.resource_updated("notes", "notes://welcome", &|| true);
+        // Refused by the plugin's notification budget: not sent.
+        relay.resource_updated("notes", "notes://todo", &|| false);
+        // Reported by its owner, subscribed: sent.
+        relay.resource_updated("notes", "notes://ideas", &|| true);
+
+        let updated = wire.notification().await;
+        assert_eq!(updated["method"], "notifications/resources/updated");
+        assert_eq!(updated["params"]["uri"], "notes://ideas");
+        wire.request("ping", json!({})).await.unwrap();
+        assert!(wire.notifications.is_empty(), "{:?}", wire.notifications);
+
+        // After unsubscribing, the owner's report is not sent either.
+        let unsubscribed = wire
+            .request("resources/unsubscribe", json!({ "uri": "notes://ideas" }))
+            .await;
+        assert_eq!(unsubscribed, Ok(json!({})));
+        relay.resource_updated("notes", "notes://ideas", &|| true);
+        relay.resource_updated("notes", "notes://todo", &|| true);
+        let updated = wire.notification().await;
+        assert_eq!(updated["params"]["uri"], "notes://todo");
     }
 }

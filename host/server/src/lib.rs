@@ -5,8 +5,10 @@
 //! merged, namespaced view; names by [`naming`], contested names settled by [`claims`], resource
 //! templates by [`uri_template`]) → [`hub`] (publishes catalog swaps, list-changed and
 //! resource-updated notifications) → [`server`] (the rmcp handler; [`convert`] between WIT and MCP
-//! types, [`mrtr`] for requests a plugin makes of the client, [`pagination`]) → [`transport`]
-//! (stdio, Streamable HTTP with the authentication layer of `capsule-auth`).
+//! types, [`mrtr`] for requests a plugin makes of the client with states sealed by
+//! [`request_state`], [`pagination`]) → [`transport`] (stdio, Streamable HTTP with the
+//! authentication layer of `capsule-auth`; graceful shutdown waits for the work [`shutdown`]
+//! tracks).
 //!
 //! Plugins run in `capsule-sandbox`; this crate hands each call a [`server::client::McpClient`]
 //! as the sandbox's `Client`.
@@ -19,6 +21,10 @@ pub mod hub;
 pub mod mrtr;
 pub mod naming;
 pub mod pagination;
+pub mod request_state;
 pub mod server;
+pub mod shutdown;
+#[cfg(test)]
+mod testing;
 pub mod transport;
 pub mod uri_template;

@@ -5,7 +5,7 @@
 //! requests and an opaque state. Then:
 //! - **2026-07-28** (stateless): the host answers `InputRequiredResult` (`resultType:
 //!   "input_required"`, `inputRequests`, `requestState`). The plugin's state travels in
-//!   `requestState`, sealed by [`RequestStates`] (HMAC-SHA256 via rmcp's `RequestStateCodec`,
+//!   `requestState`, sealed by [`RequestStates`] ([`crate::request_state`]: HMAC-SHA256,
 //!   bound to the method, the tool or prompt name and the caller, with a time limit). The client
 //!   retries with `inputResponses` and the echoed `requestState`; the host opens the state
 //!   (refusing a forged, altered, expired or misdirected one with `-32602`) and calls the plugin
@@ -20,17 +20,15 @@
 
 use std::time::Duration;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rmcp::ErrorData as McpError;
 use rmcp::model::{
-    ClientCapabilities, InputRequest, InputRequests, InputRequiredResult, RequestStateCodec,
-    SealOptions, ServerRequest,
+    ClientCapabilities, InputRequest, InputRequests, InputRequiredResult, ServerRequest,
 };
 use rmcp::service::{Peer, RoleServer};
 use serde_json::{Map, Value, json};
 use tokio_util::sync::CancellationToken;
 
+use crate::request_state::{Binding, RequestStates};
 use capsule_sandbox::runtime::bindings::types;
 
 /// Most rounds one request may take (each is a plugin call and a client round trip).
@@ -43,137 +41,113 @@ pub const MAX_STATE_BYTES: usize = 16 * 1024;
 /// filling in a form).
 pub const CLIENT_ANSWER_TIMEOUT: Duration = Duration::from_secs(600);
 
-/// Seals and opens `requestState` values (2026-07-28).
-pub struct RequestStates {
-    codec: RequestStateCodec,
-    ttl: Duration,
+/// What is wrong with a plugin's `input-required` outcome. The messages are completed by the
+/// caller: "the plugin {message}" for [`check`], "the plugin's {message}" for the others.
+#[derive(Debug, thiserror::Error)]
+pub enum InputRequiredError {
+    /// No requests at all.
+    #[error("it returned input-required without any request")]
+    NoRequests,
+    /// Two requests with the same key.
+    #[error("input request key '{0}' is used twice")]
+    DuplicateKey(String),
+    /// A state over [`MAX_STATE_BYTES`] (`size` in bytes).
+    #[error("its input-required state is {size} bytes, over the limit of {max}", max = MAX_STATE_BYTES)]
+    StateTooBig {
+        /// The state's size in bytes.
+        size: usize,
+    },
+    /// The request's params are not JSON.
+    #[error("input request '{key}': the {method} params are not JSON: {source}")]
+    ParamsNotJson {
+        /// The key of the plugin's input request.
+        key: String,
+        /// The MCP method (`elicitation/create`, `sampling/createMessage`, `roots/list`).
+        method: &'static str,
+        /// The underlying error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The request's params are JSON but not an object.
+    #[error("input request '{key}': the {method} params must be a JSON object")]
+    ParamsNotAnObject {
+        /// The key of the plugin's input request.
+        key: String,
+        /// The MCP method (`elicitation/create`, `sampling/createMessage`, `roots/list`).
+        method: &'static str,
+    },
+    /// The request does not deserialize as the MCP request of its method.
+    #[error("input request '{key}' does not fit the MCP schema: {source}")]
+    Model {
+        /// The key of the plugin's input request.
+        key: String,
+        /// The underlying error.
+        #[source]
+        source: serde_json::Error,
+    },
 }
 
-/// What a sealed state is bound to: a state issued for one request cannot be replayed on
-/// another method, another tool or prompt, or by another caller.
-pub struct Binding<'a> {
-    /// `tools/call` or `prompts/get`.
-    pub method: &'a str,
-    /// The tool or prompt name as the client sent it.
-    pub name: &'a str,
-    /// The caller's subject (`""` for an unauthenticated or local caller).
-    pub subject: &'a str,
+/// Why a 2025-11-25 round with the client failed ([`ask_client`]); the message is the tool
+/// error (or prompt error) the client gets.
+#[derive(Debug, thiserror::Error)]
+pub enum AskError {
+    /// The plugin's requests are malformed.
+    #[error(transparent)]
+    Request(#[from] InputRequiredError),
+    /// A request of a kind rmcp cannot send as a server→client request.
+    #[error("input request '{0}' has a method Capsule cannot send")]
+    Unsendable(String),
+    /// The client's request was cancelled while waiting.
+    #[error("the request was cancelled")]
+    Cancelled,
+    /// No answer within [`CLIENT_ANSWER_TIMEOUT`].
+    #[error("the client did not answer {method} within {secs} s", secs = CLIENT_ANSWER_TIMEOUT.as_secs())]
+    Timeout {
+        /// The MCP method (`elicitation/create`, `sampling/createMessage`, `roots/list`).
+        method: &'static str,
+    },
+    /// The client answered with an error, or the session failed.
+    #[error("the client's {method} failed: {source}")]
+    ClientFailed {
+        /// The MCP method (`elicitation/create`, `sampling/createMessage`, `roots/list`).
+        method: &'static str,
+        /// The underlying error.
+        #[source]
+        source: rmcp::service::ServiceError,
+    },
+    /// The client's answer could not be passed on to the plugin as JSON.
+    #[error("the client's {method} answer: {source}")]
+    Answer {
+        /// The MCP method (`elicitation/create`, `sampling/createMessage`, `roots/list`).
+        method: &'static str,
+        /// The underlying error.
+        #[source]
+        source: serde_json::Error,
+    },
 }
 
-impl Binding<'_> {
-    fn associated_data(&self) -> Vec<u8> {
-        // NUL cannot occur in a method name, and names and subjects are length-prefixed.
-        format!(
-            "capsule-mrtr-v1\0{}\0{}:{}\0{}:{}",
-            self.method,
-            self.name.len(),
-            self.name,
-            self.subject.len(),
-            self.subject
-        )
-        .into_bytes()
-    }
-}
-
-/// The sealed payload: the plugin's state, base64url (absent when the plugin kept none).
-#[derive(serde::Serialize, serde::Deserialize)]
-struct Sealed {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    state: Option<String>,
-}
-
-impl RequestStates {
-    /// A sealer with HMAC key `key` (at least 32 bytes) whose states expire after `ttl`.
-    ///
-    /// # Errors
-    /// When the key is shorter than 32 bytes.
-    pub fn new(key: &[u8], ttl: Duration) -> anyhow::Result<Self> {
-        let codec = RequestStateCodec::try_new(key.to_vec())
-            .map_err(|e| anyhow::anyhow!("request-state key: {e}"))?;
-        Ok(Self { codec, ttl })
-    }
-
-    /// A sealer with a random key of this process (states do not survive a restart, and
-    /// replicas behind one load balancer need a shared key: `--request-state-key`).
-    pub fn generated(ttl: Duration) -> Self {
-        use ring::rand::SecureRandom;
-        let mut key = [0u8; 32];
-        ring::rand::SystemRandom::new()
-            .fill(&mut key)
-            .expect("the system random generator works");
-        Self::new(&key, ttl).expect("a 32-byte key is long enough")
-    }
-
-    /// How long a sealed state stays valid.
-    pub fn ttl(&self) -> Duration {
-        self.ttl
-    }
-
-    /// Seal the plugin's `state` for `binding`.
-    pub fn seal(&self, binding: &Binding<'_>, state: Option<&[u8]>) -> String {
-        let payload = Sealed {
-            state: state.map(|s| URL_SAFE_NO_PAD.encode(s)),
-        };
-        let ad = binding.associated_data();
-        self.codec
-            .seal_json_with(
-                &payload,
-                &SealOptions::new().associated_data(&ad).ttl(self.ttl),
-            )
-            .expect("the sealed payload serializes")
-    }
-
-    /// Open a `requestState` the client sent back for `binding`: the plugin's state.
-    ///
-    /// # Errors
-    /// `-32602` (invalid params) when the value was not issued by this server for this request,
-    /// was altered, or has expired; the details go to the log only (one message for every cause,
-    /// as the codec's documentation asks).
-    pub fn open(&self, binding: &Binding<'_>, sealed: &str) -> Result<Option<Vec<u8>>, McpError> {
-        let refused = || {
-            McpError::invalid_params(
-                format!(
-                    "requestState is not valid for this {} of '{}': it was altered, has expired \
-                     (after {} s), or belongs to another request; call again without \
-                     requestState and inputResponses to start over",
-                    binding.method,
-                    binding.name,
-                    self.ttl.as_secs()
-                ),
-                None,
-            )
-        };
-        let payload: Sealed = self
-            .codec
-            .open_json_with(sealed, &binding.associated_data())
-            .map_err(|error| {
-                tracing::info!(method = binding.method, name = binding.name, %error, "refused a requestState");
-                refused()
-            })?;
-        match payload.state {
-            None => Ok(None),
-            Some(text) => URL_SAFE_NO_PAD
-                .decode(text)
-                .map(Some)
-                .map_err(|_| refused()),
-        }
-    }
-}
-
-/// The MCP method and params of a plugin's request, as JSON (`{"method": ..., "params": ...}`).
+/// The MCP method and params of the plugin's request `key`, as JSON (`{"method": ...,
+/// "params": ...}`).
 ///
 /// # Errors
 /// When the plugin's params are not a JSON object.
-fn request_json(request: &types::InputRequest) -> Result<Value, String> {
+fn request_json(key: &str, request: &types::InputRequest) -> Result<Value, InputRequiredError> {
     let (method, params) = match request {
         types::InputRequest::Elicitation(p) => ("elicitation/create", p.as_str()),
         types::InputRequest::Sampling(p) => ("sampling/createMessage", p.as_str()),
         types::InputRequest::ListRoots => ("roots/list", "{}"),
     };
-    let params: Value = serde_json::from_str(params)
-        .map_err(|e| format!("the {method} params are not JSON: {e}"))?;
+    let params: Value =
+        serde_json::from_str(params).map_err(|source| InputRequiredError::ParamsNotJson {
+            key: key.to_string(),
+            method,
+            source,
+        })?;
     if !params.is_object() {
-        return Err(format!("the {method} params must be a JSON object"));
+        return Err(InputRequiredError::ParamsNotAnObject {
+            key: key.to_string(),
+            method,
+        });
     }
     Ok(json!({ "method": method, "params": params }))
 }
@@ -181,13 +155,17 @@ fn request_json(request: &types::InputRequest) -> Result<Value, String> {
 /// The plugin's requests as MCP `InputRequests`.
 ///
 /// # Errors
-/// A message naming the request whose params do not fit the MCP schema of its method.
-pub fn input_requests(asked: &types::InputRequired) -> Result<InputRequests, String> {
+/// [`InputRequiredError`] naming the request whose params do not fit the MCP schema of its
+/// method.
+pub fn input_requests(asked: &types::InputRequired) -> Result<InputRequests, InputRequiredError> {
     let mut out = InputRequests::new();
     for (key, request) in &asked.requests {
-        let value = request_json(request).map_err(|e| format!("input request '{key}': {e}"))?;
-        let parsed: InputRequest = serde_json::from_value(value)
-            .map_err(|e| format!("input request '{key}' does not fit the MCP schema: {e}"))?;
+        let value = request_json(key, request)?;
+        let parsed: InputRequest =
+            serde_json::from_value(value).map_err(|source| InputRequiredError::Model {
+                key: key.clone(),
+                source,
+            })?;
         out.insert(key.clone(), parsed);
     }
     Ok(out)
@@ -196,22 +174,20 @@ pub fn input_requests(asked: &types::InputRequired) -> Result<InputRequests, Str
 /// Check what a plugin returned before it reaches a client.
 ///
 /// # Errors
-/// A message for the log and the client: no requests, a duplicate key, or state over
-/// [`MAX_STATE_BYTES`].
-pub fn check(asked: &types::InputRequired) -> Result<(), String> {
+/// [`InputRequiredError::NoRequests`], [`InputRequiredError::DuplicateKey`] or
+/// [`InputRequiredError::StateTooBig`] (over [`MAX_STATE_BYTES`]).
+pub fn check(asked: &types::InputRequired) -> Result<(), InputRequiredError> {
     if asked.requests.is_empty() {
-        return Err("it returned input-required without any request".into());
+        return Err(InputRequiredError::NoRequests);
     }
     let mut keys: Vec<&str> = asked.requests.iter().map(|(k, _)| k.as_str()).collect();
     keys.sort_unstable();
     if let Some(w) = keys.windows(2).find(|w| w[0] == w[1]) {
-        return Err(format!("input request key '{}' is used twice", w[0]));
+        return Err(InputRequiredError::DuplicateKey(w[0].to_string()));
     }
     let size = asked.state.as_ref().map_or(0, Vec::len);
     if size > MAX_STATE_BYTES {
-        return Err(format!(
-            "its input-required state is {size} bytes, over the limit of {MAX_STATE_BYTES}"
-        ));
+        return Err(InputRequiredError::StateTooBig { size });
     }
     Ok(())
 }
@@ -276,7 +252,7 @@ pub fn input_required_result(
     states: &RequestStates,
     binding: &Binding<'_>,
     asked: &types::InputRequired,
-) -> Result<InputRequiredResult, String> {
+) -> Result<InputRequiredResult, InputRequiredError> {
     let requests = input_requests(asked)?;
     let state = states.seal(binding, asked.state.as_deref());
     Ok(InputRequiredResult::new(Some(requests), Some(state)))
@@ -312,14 +288,14 @@ pub fn resumption(
 /// request is in progress) and collect the answers for the plugin's next round.
 ///
 /// # Errors
-/// A message for a tool error: the client refused or failed a request, did not answer within
-/// [`CLIENT_ANSWER_TIMEOUT`], the request was cancelled, or the plugin's request does not fit
-/// the MCP schema.
+/// [`AskError`], whose message is for a tool error: the client refused or failed a request, did
+/// not answer within [`CLIENT_ANSWER_TIMEOUT`], the request was cancelled, or the plugin's
+/// request does not fit the MCP schema.
 pub async fn ask_client(
     peer: &Peer<RoleServer>,
     asked: &types::InputRequired,
     cancel: &CancellationToken,
-) -> Result<Vec<(String, String)>, String> {
+) -> Result<Vec<(String, String)>, AskError> {
     let requests = input_requests(asked)?;
     let mut answers = Vec::with_capacity(requests.len());
     for (key, request) in requests {
@@ -330,28 +306,19 @@ pub async fn ask_client(
             ),
             InputRequest::Elicitation(r) => ("elicitation/create", ServerRequest::ElicitRequest(r)),
             InputRequest::ListRoots(r) => ("roots/list", ServerRequest::ListRootsRequest(r)),
-            _ => {
-                return Err(format!(
-                    "input request '{key}' has a method Capsule cannot send"
-                ));
-            }
+            _ => return Err(AskError::Unsendable(key)),
         };
         let answer = tokio::select! {
             answer = tokio::time::timeout(CLIENT_ANSWER_TIMEOUT, peer.send_request(request)) => answer,
-            () = cancel.cancelled() => return Err("the request was cancelled".into()),
+            () = cancel.cancelled() => return Err(AskError::Cancelled),
         };
         let result = match answer {
-            Err(_) => {
-                return Err(format!(
-                    "the client did not answer {method} within {} s",
-                    CLIENT_ANSWER_TIMEOUT.as_secs()
-                ));
-            }
-            Ok(Err(error)) => return Err(format!("the client's {method} failed: {error}")),
+            Err(_) => return Err(AskError::Timeout { method }),
+            Ok(Err(source)) => return Err(AskError::ClientFailed { method, source }),
             Ok(Ok(result)) => result,
         };
-        let json = serde_json::to_string(&result)
-            .map_err(|e| format!("the client's {method} answer: {e}"))?;
+        let json =
+            serde_json::to_string(&result).map_err(|source| AskError::Answer { method, source })?;
         answers.push((key, json));
     }
     Ok(answers)
@@ -360,53 +327,6 @@ pub async fn ask_client(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn binding<'a>(name: &'a str, subject: &'a str) -> Binding<'a> {
-        Binding {
-            method: "tools/call",
-            name,
-            subject,
-        }
-    }
-
-    #[test]
-    fn a_sealed_state_opens_only_for_its_request() {
-        let states = RequestStates::generated(Duration::from_secs(60));
-        let sealed = states.seal(&binding("t", "alice"), Some(b"step 2"));
-        assert_eq!(
-            states.open(&binding("t", "alice"), &sealed).unwrap(),
-            Some(b"step 2".to_vec())
-        );
-        // Another tool, another caller, another method, another server key: refused.
-        assert!(states.open(&binding("u", "alice"), &sealed).is_err());
-        assert!(states.open(&binding("t", "bob"), &sealed).is_err());
-        let prompt = Binding {
-            method: "prompts/get",
-            name: "t",
-            subject: "alice",
-        };
-        assert!(states.open(&prompt, &sealed).is_err());
-        let other = RequestStates::generated(Duration::from_secs(60));
-        assert!(other.open(&binding("t", "alice"), &sealed).is_err());
-    }
-
-    #[test]
-    fn an_altered_or_expired_state_is_refused() {
-        let states = RequestStates::generated(Duration::from_secs(60));
-        let sealed = states.seal(&binding("t", ""), None);
-        assert_eq!(states.open(&binding("t", ""), &sealed).unwrap(), None);
-        let mut bytes = sealed.clone().into_bytes();
-        let i = bytes.len() / 2;
-        bytes[i] = if bytes[i] == b'A' { b'B' } else { b'A' };
-        let altered = String::from_utf8(bytes).unwrap();
-        let error = states.open(&binding("t", ""), &altered).unwrap_err();
-        assert_eq!(error.code, rmcp::model::ErrorCode::INVALID_PARAMS);
-        assert!(states.open(&binding("t", ""), "garbage").is_err());
-        let expired = RequestStates::generated(Duration::ZERO);
-        let sealed = expired.seal(&binding("t", ""), Some(b"x"));
-        std::thread::sleep(Duration::from_millis(5));
-        assert!(expired.open(&binding("t", ""), &sealed).is_err());
-    }
 
     fn asked(requests: Vec<(&str, types::InputRequest)>) -> types::InputRequired {
         types::InputRequired {
@@ -468,7 +388,10 @@ mod tests {
         assert_eq!(wire["name"]["params"]["message"], "Your name?");
         assert_eq!(wire["roots"]["method"], "roots/list");
         let bad = asked(vec![("x", types::InputRequest::Sampling("[1]".into()))]);
-        assert!(input_requests(&bad).unwrap_err().contains("'x'"));
+        assert_eq!(
+            input_requests(&bad).unwrap_err().to_string(),
+            "input request 'x': the sampling/createMessage params must be a JSON object"
+        );
         assert!(check(&asked(vec![])).is_err());
         assert!(
             check(&asked(vec![

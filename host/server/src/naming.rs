@@ -11,31 +11,76 @@ fn allowed(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '_' || c == '-'
 }
 
+/// The fix every [`NameError`] about a plugin name suggests.
+const RENAME: &str = "rename the file to use only letters, digits, '-' and single '_'";
+
+/// A plugin file stem or a published name that breaks the naming rules (ARCHITECTURE.md §3
+/// "Names"). The message names the offending text and the rule.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NameError {
+    /// The stem is empty or longer than [`MAX_NAME_LEN`] − 2 characters.
+    #[error("plugin name '{0}' must be 1 to {max} characters; {fix}", max = MAX_NAME_LEN - 2, fix = RENAME)]
+    PluginLength(String),
+    /// The stem has a character outside `[A-Za-z0-9_-]`.
+    #[error("plugin name '{0}' has characters outside [A-Za-z0-9_-]; {fix}", fix = RENAME)]
+    PluginCharacters(String),
+    /// The stem starts with `_` or `-`, or ends with `_`.
+    #[error("plugin name '{0}' must start with a letter or digit and not end with '_'; {fix}", fix = RENAME)]
+    PluginEdges(String),
+    /// The stem contains `__`.
+    #[error("plugin name '{0}' contains '__'; {fix}", fix = RENAME)]
+    PluginDoubleUnderscore(String),
+    /// Plugin `plugin` declares a tool or prompt with an empty name.
+    #[error("plugin '{plugin}' declares an item with an empty name")]
+    EmptyItem {
+        /// The plugin (file stem).
+        plugin: String,
+    },
+    /// The item's name has a character outside `[A-Za-z0-9_-]`.
+    #[error(
+        "'{item}' has characters outside [A-Za-z0-9_-] (published names must match \
+         ^[A-Za-z0-9_-]{{1,64}}$)"
+    )]
+    ItemCharacters {
+        /// The item's name inside its plugin.
+        item: String,
+    },
+    /// `<plugin>_<item>` would contain `__`.
+    #[error("'{item}' would be published as '{name}', which contains '__'")]
+    DoubleUnderscore {
+        /// The item's name inside its plugin.
+        item: String,
+        /// The name it would be published as.
+        name: String,
+    },
+    /// `<plugin>_<item>` would be longer than [`MAX_NAME_LEN`] characters.
+    #[error("'{item}' would be published as '{name}', longer than {max} characters", max = MAX_NAME_LEN)]
+    TooLong {
+        /// The item's name inside its plugin.
+        item: String,
+        /// The name it would be published as.
+        name: String,
+    },
+}
+
 /// Check a plugin file stem. It must be 1..=62 characters of `[A-Za-z0-9_-]`, start with a letter
 /// or digit, not end with `_`, and not contain `__`, so that `<plugin>_<item>` stays valid.
 ///
 /// # Errors
-/// A sentence saying what is wrong and how to rename the file.
-pub fn check_plugin_name(stem: &str) -> Result<(), String> {
-    let fix = "rename the file to use only letters, digits, '-' and single '_'";
+/// The first rule the stem breaks, as a [`NameError`] whose message says how to rename the file.
+pub fn check_plugin_name(stem: &str) -> Result<(), NameError> {
+    let stem_owned = || stem.to_string();
     if stem.is_empty() || stem.len() > MAX_NAME_LEN - 2 {
-        return Err(format!(
-            "plugin name '{stem}' must be 1 to {} characters; {fix}",
-            MAX_NAME_LEN - 2
-        ));
+        return Err(NameError::PluginLength(stem_owned()));
     }
     if !stem.chars().all(allowed) {
-        return Err(format!(
-            "plugin name '{stem}' has characters outside [A-Za-z0-9_-]; {fix}"
-        ));
+        return Err(NameError::PluginCharacters(stem_owned()));
     }
     if !stem.starts_with(|c: char| c.is_ascii_alphanumeric()) || stem.ends_with('_') {
-        return Err(format!(
-            "plugin name '{stem}' must start with a letter or digit and not end with '_'; {fix}"
-        ));
+        return Err(NameError::PluginEdges(stem_owned()));
     }
     if stem.contains("__") {
-        return Err(format!("plugin name '{stem}' contains '__'; {fix}"));
+        return Err(NameError::PluginDoubleUnderscore(stem_owned()));
     }
     Ok(())
 }
@@ -44,29 +89,30 @@ pub fn check_plugin_name(stem: &str) -> Result<(), String> {
 /// [`check_plugin_name`]): `<plugin>_<item>`.
 ///
 /// # Errors
-/// When the result would break the naming rules, a sentence naming the item and the rule.
-pub fn published_name(plugin: &str, item: &str) -> Result<String, String> {
+/// When the result would break the naming rules: [`NameError::EmptyItem`],
+/// [`NameError::ItemCharacters`], [`NameError::DoubleUnderscore`] or [`NameError::TooLong`].
+pub fn published_name(plugin: &str, item: &str) -> Result<String, NameError> {
     let name = format!("{plugin}_{item}");
+    let item_owned = || item.to_string();
     if item.is_empty() {
-        return Err(format!(
-            "plugin '{plugin}' declares an item with an empty name"
-        ));
+        return Err(NameError::EmptyItem {
+            plugin: plugin.to_string(),
+        });
     }
     if !item.chars().all(allowed) {
-        return Err(format!(
-            "'{item}' has characters outside [A-Za-z0-9_-] (published names must match \
-             ^[A-Za-z0-9_-]{{1,64}}$)"
-        ));
+        return Err(NameError::ItemCharacters { item: item_owned() });
     }
     if name.contains("__") {
-        return Err(format!(
-            "'{item}' would be published as '{name}', which contains '__'"
-        ));
+        return Err(NameError::DoubleUnderscore {
+            item: item_owned(),
+            name,
+        });
     }
     if name.len() > MAX_NAME_LEN {
-        return Err(format!(
-            "'{item}' would be published as '{name}', longer than {MAX_NAME_LEN} characters"
-        ));
+        return Err(NameError::TooLong {
+            item: item_owned(),
+            name,
+        });
     }
     Ok(name)
 }
@@ -74,6 +120,25 @@ pub fn published_name(plugin: &str, item: &str) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn messages_name_the_text_and_the_rule() {
+        assert_eq!(
+            check_plugin_name("a__b").unwrap_err().to_string(),
+            "plugin name 'a__b' contains '__'; rename the file to use only letters, digits, '-' \
+             and single '_'"
+        );
+        assert_eq!(
+            check_plugin_name("").unwrap_err().to_string(),
+            "plugin name '' must be 1 to 62 characters; rename the file to use only letters, \
+             digits, '-' and single '_'"
+        );
+        assert_eq!(
+            published_name("p", "a.b").unwrap_err().to_string(),
+            "'a.b' has characters outside [A-Za-z0-9_-] (published names must match \
+             ^[A-Za-z0-9_-]{1,64}$)"
+        );
+    }
 
     #[test]
     fn plugin_names() {
@@ -105,9 +170,15 @@ mod tests {
         assert!(
             published_name("notes", "_private")
                 .unwrap_err()
+                .to_string()
                 .contains("__")
         );
-        assert!(published_name("notes", "a__b").unwrap_err().contains("__"));
+        assert!(
+            published_name("notes", "a__b")
+                .unwrap_err()
+                .to_string()
+                .contains("__")
+        );
         assert!(published_name("notes", "a.b").is_err());
         assert!(published_name("notes", "a/b").is_err());
         let long = "x".repeat(58);
@@ -115,6 +186,7 @@ mod tests {
         assert!(
             published_name("notes", &format!("{long}y"))
                 .unwrap_err()
+                .to_string()
                 .contains("64")
         );
     }

@@ -40,18 +40,42 @@ impl PartialEq for UriTemplate {
 
 impl Eq for UriTemplate {}
 
+/// A URI template that cannot be served. Each message quotes the template.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum TemplateError {
+    /// A `}` with no `{` before it.
+    #[error("URI template '{0}' has a stray '}}'")]
+    StrayBrace(String),
+    /// A `{` with no `}` after it.
+    #[error("URI template '{0}' has an unclosed '{{'")]
+    Unclosed(String),
+    /// `{}` or `{+}`.
+    #[error("URI template '{0}' has an empty expression")]
+    EmptyExpression(String),
+    /// Its regular expression is over the compiled-size limit (1 MiB).
+    #[error("URI template '{template}' cannot be compiled: {source}")]
+    Compile {
+        /// The template as declared.
+        template: String,
+        /// The underlying error.
+        #[source]
+        source: regex::Error,
+    },
+}
+
 impl UriTemplate {
-    /// Parse `template`.
+    /// Parse `template` (RFC 6570 level 1 and `{+var}`; other operators parse but never match).
     ///
     /// # Errors
-    /// An unclosed `{`, an empty expression, a stray `}`, or a template too big to compile.
-    pub fn parse(template: &str) -> Result<Self, String> {
+    /// [`TemplateError`]: an unclosed `{`, an empty expression, a stray `}`, or a template too
+    /// big to compile.
+    pub fn parse(template: &str) -> Result<Self, TemplateError> {
         let mut parts = Vec::new();
         let mut rest = template;
         while !rest.is_empty() {
             match rest.find(['{', '}']) {
                 Some(i) if rest.as_bytes()[i] == b'}' => {
-                    return Err(format!("URI template '{template}' has a stray '}}'"));
+                    return Err(TemplateError::StrayBrace(template.to_string()));
                 }
                 Some(i) => {
                     if i > 0 {
@@ -59,7 +83,7 @@ impl UriTemplate {
                     }
                     let end = rest[i..]
                         .find('}')
-                        .ok_or_else(|| format!("URI template '{template}' has an unclosed '{{'"))?;
+                        .ok_or_else(|| TemplateError::Unclosed(template.to_string()))?;
                     let expr = &rest[i + 1..i + end];
                     parts.push(parse_expression(template, expr)?);
                     rest = &rest[i + end + 1..];
@@ -72,7 +96,10 @@ impl UriTemplate {
         }
         let matcher = compile(&parts)
             .transpose()
-            .map_err(|e| format!("URI template '{template}' cannot be compiled: {e}"))?;
+            .map_err(|source| TemplateError::Compile {
+                template: template.to_string(),
+                source,
+            })?;
         Ok(Self {
             source: template.to_string(),
             parts,
@@ -134,13 +161,13 @@ fn compile(parts: &[Part]) -> Option<Result<regex::Regex, regex::Error>> {
     )
 }
 
-fn parse_expression(template: &str, expr: &str) -> Result<Part, String> {
+fn parse_expression(template: &str, expr: &str) -> Result<Part, TemplateError> {
     let (reserved, name) = match expr.strip_prefix('+') {
         Some(name) => (true, name),
         None => (false, expr),
     };
     if name.is_empty() {
-        return Err(format!("URI template '{template}' has an empty expression"));
+        return Err(TemplateError::EmptyExpression(template.to_string()));
     }
     let simple = name
         .chars()
@@ -252,9 +279,19 @@ mod tests {
 
     #[test]
     fn parse_errors_and_unsupported_operators() {
-        assert!(UriTemplate::parse("notes://{name").is_err());
-        assert!(UriTemplate::parse("notes://name}").is_err());
-        assert!(UriTemplate::parse("notes://{}").is_err());
+        let error = |t: &str| UriTemplate::parse(t).unwrap_err().to_string();
+        assert_eq!(
+            error("notes://{name"),
+            "URI template 'notes://{name' has an unclosed '{'"
+        );
+        assert_eq!(
+            error("notes://name}"),
+            "URI template 'notes://name}' has a stray '}'"
+        );
+        assert_eq!(
+            error("notes://{}"),
+            "URI template 'notes://{}' has an empty expression"
+        );
         let t = UriTemplate::parse("search://{?q}").unwrap();
         assert_eq!(t.matches("search://?q=x"), None);
         assert_eq!(t.literal_prefix(), "search://");

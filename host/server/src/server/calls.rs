@@ -12,7 +12,8 @@ use super::audit::Audit;
 use super::{CapsuleServer, rate_limited, request_error, tool_error};
 use crate::catalog::{Catalog, ResolveError};
 use crate::convert;
-use crate::mrtr::{self, Binding};
+use crate::mrtr;
+use crate::request_state::Binding;
 use capsule_auth::Caller;
 use capsule_auth::scopes::Target;
 use capsule_common::codes::FORBIDDEN;
@@ -51,7 +52,7 @@ impl CapsuleServer {
             name,
             subject,
         };
-        let states = self.hub.request_states();
+        let states = self.shared.request_states();
         let mut resume = mrtr::resumption(
             states,
             &binding,
@@ -181,7 +182,7 @@ impl CapsuleServer {
             )));
         }
         if stateless {
-            let states = self.hub.request_states();
+            let states = self.shared.request_states();
             return match mrtr::input_required_result(states, binding, &asked) {
                 Ok(result) => Ok(Round::Answer(result)),
                 Err(message) => {
@@ -201,7 +202,7 @@ impl CapsuleServer {
                 responses,
                 state: asked.state,
             })),
-            Err(message) => Ok(Round::Failed(message)),
+            Err(error) => Ok(Round::Failed(error.to_string())),
         }
     }
 }
@@ -244,9 +245,9 @@ impl CapsuleServer {
         self.rate_limit(caller, None, audit).map_err(rate_limited)?;
         let what = format!("resource '{uri}'");
         let contents = self
-            .hub
-            .calls()
-            .track_future(plugin.read_resource(self.scope(&ctx), uri))
+            .shared
+            .in_flight()
+            .track(plugin.read_resource(self.scope(&ctx), uri))
             .await
             .map_err(|e| match e {
                 CallError::Plugin(types::Error::NotFound(m)) => McpError::resource_not_found(
@@ -317,7 +318,7 @@ impl CapsuleServer {
             subject: caller.subject(),
         };
         let mut resume = mrtr::resumption(
-            self.hub.request_states(),
+            self.shared.request_states(),
             &binding,
             request.input_responses.as_ref(),
             request.request_state.as_deref(),
@@ -325,9 +326,9 @@ impl CapsuleServer {
         let mut rounds = 0;
         let result = loop {
             let outcome = self
-                .hub
-                .calls()
-                .track_future(entry.plugin.get_prompt(
+                .shared
+                .in_flight()
+                .track(entry.plugin.get_prompt(
                     self.scope(&ctx),
                     &entry.name,
                     &arguments,
@@ -435,9 +436,9 @@ impl CapsuleServer {
         let argument = &request.argument;
         let what = format!("completion of '{}'", argument.name);
         let completion = self
-            .hub
-            .calls()
-            .track_future(plugin.complete(
+            .shared
+            .in_flight()
+            .track(plugin.complete(
                 self.scope(&ctx),
                 &reference,
                 &argument.name,

@@ -31,6 +31,10 @@
 mod audit;
 mod calls;
 pub mod client;
+pub mod lists;
+mod shared;
+#[cfg(test)]
+mod tests;
 
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -41,8 +45,7 @@ use rmcp::{ErrorData as McpError, ServerHandler};
 use serde_json::json;
 
 use crate::catalog::Catalog;
-use crate::hub::{Hub, Subscriptions, UpdateRelay};
-use crate::pagination;
+use crate::hub::{Subscriptions, UpdateRelay};
 use audit::Audit;
 use capsule_auth::audit::Record;
 use capsule_auth::scopes::{Decision, Target};
@@ -51,11 +54,14 @@ use capsule_common::codes::{FORBIDDEN, RATE_LIMITED};
 use capsule_common::sync::{lock, read};
 use capsule_sandbox::runtime::bindings::types;
 use capsule_sandbox::runtime::{CallError, RequestScope, ResourceUpdates};
+use lists::{Listing, list_page};
+pub use shared::Shared;
 
-/// The Capsule MCP server over a fixed catalog.
+/// The Capsule MCP server: one handler per session (2025-11-25) or per transport (stdio,
+/// 2026-07-28 requests), all answering from the catalog of one [`Shared`].
 #[derive(Clone)]
 pub struct CapsuleServer {
-    hub: Arc<Hub>,
+    shared: Arc<Shared>,
     /// Whether the catalog can change (the plugin directory is watched): advertised as
     /// `listChanged: true`.
     live: bool,
@@ -74,12 +80,12 @@ pub struct CapsuleServer {
 }
 
 impl CapsuleServer {
-    /// A server answering from `hub`'s catalog; `live` when the catalog is kept current by a
+    /// A server answering from `shared`'s catalog; `live` when the catalog is kept current by a
     /// watcher. It serves stdio with no scopes, limits or audit until [`Self::with_access`].
-    pub fn new(hub: Arc<Hub>, live: bool) -> Self {
+    pub fn new(shared: Arc<Shared>, live: bool) -> Self {
         Self {
-            updates: Arc::new(UpdateRelay(hub.clone())),
-            hub,
+            updates: Arc::new(UpdateRelay(shared.hub().clone())),
+            shared,
             live,
             log_level: Arc::default(),
             access: Arc::new(Access::default()),
@@ -193,7 +199,7 @@ impl CapsuleServer {
     }
 
     fn catalog(&self) -> Arc<Catalog> {
-        self.hub.catalog()
+        self.shared.hub().catalog()
     }
 
     fn scope(&self, ctx: &RequestContext<RoleServer>) -> RequestScope {
@@ -217,17 +223,15 @@ fn rate_limited(message: String) -> McpError {
 }
 
 impl CapsuleServer {
-    /// The page of a sorted list that `request`'s cursor asks for ([`pagination`]); a cursor
-    /// this server did not issue is `-32602`.
-    fn page<T>(
+    /// The page of a list result `request`'s cursor asks for, of the `items` (sorted by key) the
+    /// caller may see ([`lists::list_page`]); a cursor this server did not issue is `-32602`.
+    fn list<L: Listing>(
         &self,
-        items: Vec<T>,
-        key: impl Fn(&T) -> &str,
-        request: &Option<PaginatedRequestParams>,
-    ) -> Result<pagination::Page<T>, McpError> {
-        let cursor = request.as_ref().and_then(|r| r.cursor.as_deref());
-        pagination::page(items, key, cursor, self.hub.page_size())
-            .map_err(|e| McpError::invalid_params(e.to_string(), None))
+        items: Vec<L::Item>,
+        visible: impl FnMut(&L::Item) -> bool,
+        request: Option<PaginatedRequestParams>,
+    ) -> Result<L, McpError> {
+        list_page(items, visible, request.as_ref(), self.shared.page_size())
     }
 }
 
@@ -272,7 +276,8 @@ impl ServerHandler for CapsuleServer {
 
     async fn on_initialized(&self, ctx: NotificationContext<RoleServer>) {
         // A 2025-11-25 session: it gets list_changed notifications from now on.
-        self.hub
+        self.shared
+            .hub()
             .add_session(ctx.peer.clone(), self.subscriptions.clone());
     }
 
@@ -351,9 +356,10 @@ impl ServerHandler for CapsuleServer {
     }
 
     async fn listen(&self, ctx: SubscriptionContext) -> Result<(), McpError> {
-        let key = self.hub.add_listener(ctx.sink().clone());
+        let hub = self.shared.hub();
+        let key = hub.add_listener(ctx.sink().clone());
         ctx.cancelled().await;
-        self.hub.remove_listener(key);
+        hub.remove_listener(key);
         Ok(())
     }
 
@@ -377,25 +383,19 @@ impl ServerHandler for CapsuleServer {
     ) -> Result<ListToolsResult, McpError> {
         let caller = self.caller(&ctx);
         let catalog = self.catalog();
-        let tools = catalog
-            .tool_list()
-            .into_iter()
-            .filter(|t| {
-                catalog.tool(&t.name).is_some_and(|e| {
-                    self.allows(
-                        &caller,
-                        Target::Tool {
-                            plugin: e.plugin.name(),
-                            name: &t.name,
-                        },
-                    )
-                })
+        let visible = |t: &Tool| {
+            catalog.tool(&t.name).is_some_and(|e| {
+                let plugin = e.plugin.name();
+                self.allows(
+                    &caller,
+                    Target::Tool {
+                        plugin,
+                        name: &t.name,
+                    },
+                )
             })
-            .collect();
-        let page = self.page(tools, |t: &Tool| t.name.as_ref(), &request)?;
-        let mut result = ListToolsResult::with_all_items(page.items);
-        result.next_cursor = page.next_cursor;
-        Ok(result)
+        };
+        self.list(catalog.tool_list(), visible, request)
     }
 
     async fn call_tool(
@@ -426,11 +426,11 @@ impl ServerHandler for CapsuleServer {
         }
         drop(catalog);
         let result = self
-            .hub
-            .calls()
+            .shared
+            .in_flight()
             // Boxed: rmcp's per-request task moves this future several times, and the tool
             // call's state (~5 KB) would be copied each time (BENCHMARKS.md, profiles).
-            .track_future(Box::pin(self.run_tool(request, ctx, caller.subject())))
+            .track(Box::pin(self.run_tool(request, ctx, caller.subject())))
             .await;
         match &result {
             Ok(CallToolResponse::InputRequired(_)) => {
@@ -463,25 +463,19 @@ impl ServerHandler for CapsuleServer {
             return Err(McpError::method_not_found::<ListResourcesRequestMethod>());
         }
         let caller = self.caller(&ctx);
-        let resources = catalog
-            .resource_list()
-            .into_iter()
-            .filter(|r| {
-                catalog.resource_owner(&r.uri).is_ok_and(|owner| {
-                    self.allows(
-                        &caller,
-                        Target::Resource {
-                            plugin: owner.name(),
-                            uri: &r.uri,
-                        },
-                    )
-                })
+        let visible = |r: &Resource| {
+            catalog.resource_owner(&r.uri).is_ok_and(|owner| {
+                let plugin = owner.name();
+                self.allows(
+                    &caller,
+                    Target::Resource {
+                        plugin,
+                        uri: &r.uri,
+                    },
+                )
             })
-            .collect();
-        let page = self.page(resources, |r: &Resource| r.uri.as_str(), &request)?;
-        let mut result = ListResourcesResult::with_all_items(page.items);
-        result.next_cursor = page.next_cursor;
-        Ok(result)
+        };
+        self.list(catalog.resource_list(), visible, request)
     }
 
     async fn list_resource_templates(
@@ -496,33 +490,20 @@ impl ServerHandler for CapsuleServer {
             >());
         }
         let caller = self.caller(&ctx);
-        let templates = catalog
-            .template_list()
-            .into_iter()
-            .filter(|t| {
-                catalog
-                    .plugins()
-                    .iter()
-                    .find(|p| p.resource_templates.contains(&t.uri_template))
-                    .is_some_and(|p| {
-                        self.allows(
-                            &caller,
-                            Target::Resource {
-                                plugin: &p.name,
-                                uri: &t.uri_template,
-                            },
-                        )
-                    })
+        let visible = |t: &ResourceTemplate| {
+            let template = t.uri_template.as_str();
+            catalog.template(template).is_some_and(|e| {
+                let plugin = e.plugin.name();
+                self.allows(
+                    &caller,
+                    Target::Resource {
+                        plugin,
+                        uri: template,
+                    },
+                )
             })
-            .collect();
-        let page = self.page(
-            templates,
-            |t: &ResourceTemplate| t.uri_template.as_str(),
-            &request,
-        )?;
-        let mut result = ListResourceTemplatesResult::with_all_items(page.items);
-        result.next_cursor = page.next_cursor;
-        Ok(result)
+        };
+        self.list(catalog.template_list(), visible, request)
     }
 
     async fn read_resource(
@@ -555,25 +536,19 @@ impl ServerHandler for CapsuleServer {
             return Err(McpError::method_not_found::<ListPromptsRequestMethod>());
         }
         let caller = self.caller(&ctx);
-        let prompts = catalog
-            .prompt_list()
-            .into_iter()
-            .filter(|p| {
-                catalog.prompt(&p.name).is_some_and(|e| {
-                    self.allows(
-                        &caller,
-                        Target::Prompt {
-                            plugin: e.plugin.name(),
-                            name: &p.name,
-                        },
-                    )
-                })
+        let visible = |p: &Prompt| {
+            catalog.prompt(&p.name).is_some_and(|e| {
+                let plugin = e.plugin.name();
+                self.allows(
+                    &caller,
+                    Target::Prompt {
+                        plugin,
+                        name: &p.name,
+                    },
+                )
             })
-            .collect();
-        let page = self.page(prompts, |p: &Prompt| p.name.as_str(), &request)?;
-        let mut result = ListPromptsResult::with_all_items(page.items);
-        result.next_cursor = page.next_cursor;
-        Ok(result)
+        };
+        self.list(catalog.prompt_list(), visible, request)
     }
 
     async fn get_prompt(

@@ -14,14 +14,15 @@ use serde_json::Value;
 
 use super::limits::{self, ANONYMOUS, Counter, Slot};
 use super::{jsonrpc_reply, screen_body};
-use crate::hub::Hub;
+use crate::shutdown::InFlight;
 use capsule_auth::Principal;
 
 /// State of [`admit`].
 #[derive(Clone)]
 pub struct Admission {
     pub max_body: usize,
-    pub hub: Arc<Hub>,
+    /// Each admitted request counts as in flight until its response has been sent.
+    pub in_flight: InFlight,
     pub sessions: Arc<Counter>,
     pub streams: Arc<Counter>,
 }
@@ -105,7 +106,7 @@ pub async fn admit(State(admission): State<Admission>, request: Request, next: N
         }
         _ => {}
     }
-    let in_flight = admission.hub.calls().token();
+    let in_flight = admission.in_flight.token();
     let response = match session_slot {
         Some(slot) => limits::with_reserved_slot(slot, next.run(request)).await,
         None => next.run(request).await,

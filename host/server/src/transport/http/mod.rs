@@ -62,6 +62,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::hub::Hub;
 use crate::server::CapsuleServer;
+use crate::server::Shared;
 use crate::transport::http::auth::{AuthLayer, SessionOwners};
 use crate::transport::jsonrpc::{Screened, error_response, screen};
 use capsule_auth::challenge::Challenges;
@@ -201,7 +202,7 @@ async fn readyz(State(ready): State<Arc<Readiness>>) -> Response {
 /// The MCP endpoints (`/mcp`, `/sse`, `/messages`), behind the Host/Origin guard. An
 /// authentication layer goes on this router.
 pub fn mcp_routes(
-    hub: Arc<Hub>,
+    shared: Arc<Shared>,
     live: bool,
     options: &HttpOptions,
     streams: CancellationToken,
@@ -218,6 +219,7 @@ pub fn mcp_routes(
     );
     let stream_count = Counter::new(STREAMS, usize::MAX, limits.max_streams_per_subject);
     let owners = Arc::new(SessionOwners::default());
+    let hub = shared.hub().clone();
     let sessions =
         CountedSessions::new(sessions, session_count.clone(), hub.clone(), owners.clone());
     let config = StreamableHttpServerConfig::default()
@@ -227,12 +229,12 @@ pub fn mcp_routes(
         .with_max_request_body_bytes(options.max_body)
         .with_json_response(true)
         .with_cancellation_token(streams.clone());
-    let factory_hub = hub.clone();
-    let legacy_hub = hub.clone();
+    let factory_shared = shared.clone();
+    let legacy_shared = shared.clone();
     let (http_access, sse_access) = (options.access.clone(), options.access.clone());
     let streamable = StreamableHttpService::new(
         move || {
-            Ok(CapsuleServer::new(factory_hub.clone(), live)
+            Ok(CapsuleServer::new(factory_shared.clone(), live)
                 .with_access(http_access.clone(), Transport::Http))
         },
         Arc::new(sessions),
@@ -240,7 +242,7 @@ pub fn mcp_routes(
     );
     let legacy = LegacySse::new(
         move || {
-            CapsuleServer::new(legacy_hub.clone(), live)
+            CapsuleServer::new(legacy_shared.clone(), live)
                 .with_access(sse_access.clone(), Transport::Sse)
         },
         streams,
@@ -253,7 +255,7 @@ pub fn mcp_routes(
             .layer(middleware::from_fn_with_state(
                 admission::Admission {
                     max_body: options.max_body,
-                    hub: hub.clone(),
+                    in_flight: shared.in_flight().clone(),
                     sessions: session_count,
                     streams: stream_count,
                 },
@@ -306,14 +308,14 @@ pub fn mcp_routes(
 /// (see the module docs). Errors: the TLS files cannot be loaded, or the listener fails.
 pub async fn serve(
     listener: TcpListener,
-    hub: Arc<Hub>,
+    shared: Arc<Shared>,
     live: bool,
     options: HttpOptions,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     let streams = CancellationToken::new();
-    let (mcp, legacy) = mcp_routes(hub.clone(), live, &options, streams.clone());
+    let (mcp, legacy) = mcp_routes(shared.clone(), live, &options, streams.clone());
     let limits = &options.limits;
     let gate = Gate::new(
         limits.max_connections,
@@ -322,7 +324,7 @@ pub async fn serve(
         options.tls.is_some(),
     );
     let readiness = Arc::new(Readiness {
-        hub: hub.clone(),
+        hub: shared.hub().clone(),
         draining: AtomicBool::new(false),
         legacy,
         connections: gate.clone(),
@@ -341,7 +343,7 @@ pub async fn serve(
     let handle = axum_server::Handle::new();
     let controller = {
         let handle = handle.clone();
-        let hub = hub.clone();
+        let in_flight = shared.in_flight().clone();
         let timeout = options.shutdown_timeout;
         tokio::spawn(async move {
             shutdown.cancelled().await;
@@ -350,15 +352,8 @@ pub async fn serve(
             // Connections get a little longer than the calls, so that ending the streams below
             // (not the connection cut) is what stops a call that overruns.
             handle.graceful_shutdown(Some(timeout + CONNECTION_GRACE));
-            hub.calls().close();
-            if tokio::time::timeout(timeout, hub.calls().wait())
-                .await
-                .is_err()
-            {
-                tracing::warn!(
-                    "{} call(s) still running after {timeout:?}; closing anyway",
-                    hub.calls().len()
-                );
+            if let Err(overrun) = in_flight.drain(timeout).await {
+                tracing::warn!("{overrun}; closing anyway");
             }
             streams.cancel();
             // Nothing is in flight any more: what is still open is idle, or a request head

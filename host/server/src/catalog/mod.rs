@@ -1,35 +1,43 @@
-//! The catalog: the merged, namespaced view of every loaded plugin that the server answers from.
+//! The catalog: the merged, namespaced view of every loaded plugin that the server answers from,
+//! and the index that routes each request to the plugin that serves it.
 //!
 //! Built once from the loaded plugins (and rebuilt whole when they change), then only read. Tools
-//! and prompts are published as `<plugin>_<name>`; resources keep their URIs. Anything two plugins
-//! both claim (a published name, a resource URI, a URI template) is withheld from both and
-//! reported: a collision is never resolved by load order (ARCHITECTURE.md §3). Items a plugin declares
-//! badly (an invalid name or schema) are skipped and reported; the rest of the plugin still loads.
+//! and prompts are published as `<plugin>_<name>`; resources keep their URIs. Names and URIs that
+//! several plugins claim are settled by [`crate::claims`] (never by load order, ARCHITECTURE.md
+//! §3); a claim refused or withheld is reported. Items a plugin declares badly (an invalid name or
+//! schema) are skipped and reported; the rest of the plugin still loads.
+//!
+//! - this module: the routing index (published name or resource URI → plugin);
+//! - [`report`]: what `capsule plugins` and the start-up log say about each plugin;
+//! - [`capabilities`]: the MCP server capabilities the catalog lets the server advertise.
+
+pub mod capabilities;
+pub mod report;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use rmcp::model as mcp;
-use serde::Serialize;
 use serde_json::Value;
 
 use crate::claims::{Claim, Rule, most_senior, settle};
 pub use crate::claims::{Problem, Seniority};
-use crate::convert;
-use crate::naming::published_name;
-use crate::uri_template::UriTemplate;
-use capsule_sandbox::runtime::bindings::plugin::Access;
-use capsule_sandbox::runtime::plugin::Exports;
+use crate::convert::{self, ConvertError};
+use crate::naming::{NameError, published_name};
+use crate::uri_template::{TemplateError, UriTemplate};
 use capsule_sandbox::runtime::{LoadedPlugin, PluginImage};
 use capsule_sandbox::schema::Schema;
 use capsule_sandbox::schema::vet::SchemaLimits;
+use report::Published;
+pub use report::{FilesystemRequest, Granted, GrantedPath, LimitsSummary, PluginSummary, Requests};
 
 /// A published tool and where it runs.
 pub struct ToolEntry {
+    /// The plugin that runs it.
     pub plugin: Arc<PluginImage>,
     /// The tool's name inside its plugin.
     pub name: String,
+    /// The MCP `Tool` clients list, named `<plugin>_<name>`.
     pub tool: mcp::Tool,
     /// Compiled `inputSchema`, checked before every call.
     pub input: Arc<Schema>,
@@ -39,8 +47,11 @@ pub struct ToolEntry {
 
 /// A published prompt and where it renders.
 pub struct PromptEntry {
+    /// The plugin that renders it.
     pub plugin: Arc<PluginImage>,
+    /// The prompt's name inside its plugin.
     pub name: String,
+    /// The MCP `Prompt` clients list, named `<plugin>_<name>`.
     pub prompt: mcp::Prompt,
     /// Names of the arguments marked `required`.
     pub required: Vec<String>,
@@ -48,87 +59,22 @@ pub struct PromptEntry {
 
 /// A concrete resource and its plugin.
 pub struct ResourceEntry {
+    /// The plugin that reads it.
     pub plugin: Arc<PluginImage>,
+    /// The MCP `Resource` clients list.
     pub resource: mcp::Resource,
 }
 
 /// A resource template and its plugin.
 pub struct TemplateEntry {
+    /// The plugin that reads the URIs it matches.
     pub plugin: Arc<PluginImage>,
     /// How long its plugin has been served, to settle URIs that several plugins' templates match.
     pub seniority: Option<Seniority>,
+    /// The parsed template that matches URIs.
     pub template: UriTemplate,
+    /// The MCP `ResourceTemplate` clients list.
     pub mcp: mcp::ResourceTemplate,
-}
-
-/// A filesystem path a plugin requests (from its metadata).
-#[derive(Clone, Debug, Serialize)]
-pub struct FilesystemRequest {
-    pub path: String,
-    pub access: &'static str,
-    pub reason: Option<String>,
-}
-
-/// What a plugin asks for (requests grant nothing).
-#[derive(Clone, Debug, Serialize, Default)]
-pub struct Requests {
-    pub filesystem: Vec<FilesystemRequest>,
-    pub network: Vec<String>,
-    pub env: Vec<String>,
-}
-
-/// A granted filesystem path (effective: requested ∩ granted).
-#[derive(Clone, Debug, Serialize)]
-pub struct GrantedPath {
-    pub path: String,
-    pub host: PathBuf,
-    pub access: String,
-}
-
-/// What a plugin effectively gets. Environment values are never shown, only names.
-#[derive(Clone, Debug, Serialize, Default)]
-pub struct Granted {
-    pub filesystem: Vec<GrantedPath>,
-    /// Outgoing HTTP origins, canonical (`https://api.github.com`, `https://*.example.com:8443`).
-    pub network: Vec<String>,
-    /// Raw TCP addresses (`host:port`).
-    pub tcp: Vec<String>,
-    /// Whether granted names may resolve to loopback, private, link-local ... addresses.
-    pub allow_private: bool,
-    pub env: Vec<String>,
-}
-
-/// A plugin's effective limits, human-readable.
-#[derive(Clone, Debug, Serialize)]
-pub struct LimitsSummary {
-    pub memory: String,
-    pub timeout: String,
-    pub max_concurrency: usize,
-    pub max_output: String,
-}
-
-/// One loaded plugin as `capsule plugins` and the start-up log describe it.
-#[derive(Clone, Debug, Serialize)]
-pub struct PluginSummary {
-    /// File stem: the namespace of its tools and prompts.
-    pub name: String,
-    /// The name the plugin gives itself in its metadata.
-    pub display_name: String,
-    pub version: String,
-    pub description: Option<String>,
-    pub path: PathBuf,
-    pub exports: Exports,
-    /// What it asks for.
-    pub requests: Requests,
-    /// What it gets: requested ∩ granted.
-    pub granted: Granted,
-    pub limits: LimitsSummary,
-    /// Published tool names.
-    pub tools: Vec<String>,
-    pub resources: Vec<String>,
-    pub resource_templates: Vec<String>,
-    /// Published prompt names.
-    pub prompts: Vec<String>,
 }
 
 /// The merged view of all loaded plugins.
@@ -150,17 +96,46 @@ fn unranked(_: &str) -> Option<Seniority> {
 /// Why a resource URI could not be routed to a plugin.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ResolveError {
+    /// No plugin serves the URI, as a resource or through a template.
     #[error("resource '{0}' not found")]
     NotFound(String),
     #[error(
         "the resource URI is {0} bytes long, over the limit of {max} bytes",
         max = crate::uri_template::MAX_URI_BYTES
     )]
+    /// The URI is over [`crate::uri_template::MAX_URI_BYTES`] (its length in bytes).
     TooLong(usize),
     #[error(
         "resource '{uri}' matches templates of several plugins ({plugins}); ask the operator to remove the overlap"
     )]
-    Ambiguous { uri: String, plugins: String },
+    /// Templates of several plugins match and none has served longer.
+    Ambiguous {
+        /// The URI asked for.
+        uri: String,
+        /// The plugins whose templates match, sorted, joined by `, `.
+        plugins: String,
+    },
+}
+
+/// Why a tool, prompt or resource template a plugin declares is not published (the catalog
+/// reports it as a [`Problem`] and publishes the plugin's other items).
+#[derive(Debug, thiserror::Error)]
+pub enum EntryError {
+    /// Its published name would break the naming rules.
+    #[error(transparent)]
+    Name(#[from] NameError),
+    /// A field does not convert to the MCP type.
+    #[error(transparent)]
+    Convert(#[from] ConvertError),
+    /// Its URI template does not parse.
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+    /// Its input schema fails vetting ([`capsule_sandbox::schema::vet`]) or does not compile.
+    #[error("invalid input-schema: {0}")]
+    InputSchema(String),
+    /// Its output schema fails vetting or does not compile.
+    #[error("invalid output-schema: {0}")]
+    OutputSchema(String),
 }
 
 impl Catalog {
@@ -226,14 +201,16 @@ impl Catalog {
                 }
             }
             for t in &p.resource_templates {
-                let entry = UriTemplate::parse(&t.uri_template).and_then(|template| {
-                    Ok(TemplateEntry {
-                        plugin: p.image.clone(),
-                        seniority: seniority(&plugin),
-                        template,
-                        mcp: convert::resource_template(t)?,
-                    })
-                });
+                let entry = UriTemplate::parse(&t.uri_template)
+                    .map_err(EntryError::from)
+                    .and_then(|template| {
+                        Ok(TemplateEntry {
+                            plugin: p.image.clone(),
+                            seniority: seniority(&plugin),
+                            template,
+                            mcp: convert::resource_template(t)?,
+                        })
+                    });
                 match entry {
                     Ok(entry) => templates.push(Claim {
                         key: t.uri_template.clone(),
@@ -267,37 +244,19 @@ impl Catalog {
             .map(|p| {
                 let name = p.image.name();
                 let mine = |owner: &Arc<PluginImage>| owner.name() == name;
-                PluginSummary {
-                    name: name.to_string(),
-                    display_name: p.metadata.name.clone(),
-                    version: p.metadata.version.clone(),
-                    description: p.metadata.description.clone(),
-                    path: p.path.clone(),
-                    exports: p.exports,
-                    requests: requests(&p.metadata.requests),
-                    granted: granted(p.image.grants()),
-                    limits: limits(&p.image.grants().limits),
-                    tools: tools
-                        .iter()
-                        .filter(|(_, e)| mine(&e.plugin))
-                        .map(|(k, _)| k.clone())
-                        .collect(),
-                    resources: resources
-                        .iter()
-                        .filter(|(_, e)| mine(&e.plugin))
-                        .map(|(k, _)| k.clone())
-                        .collect(),
-                    resource_templates: templates
-                        .iter()
-                        .filter(|e| mine(&e.plugin))
-                        .map(|e| e.template.as_str().to_string())
-                        .collect(),
-                    prompts: prompts
-                        .iter()
-                        .filter(|(_, e)| mine(&e.plugin))
-                        .map(|(k, _)| k.clone())
-                        .collect(),
-                }
+                PluginSummary::describe(
+                    p,
+                    Published {
+                        tools: owned_keys(&tools, |e| mine(&e.plugin)),
+                        resources: owned_keys(&resources, |e| mine(&e.plugin)),
+                        resource_templates: templates
+                            .iter()
+                            .filter(|e| mine(&e.plugin))
+                            .map(|e| e.template.as_str().to_string())
+                            .collect(),
+                        prompts: owned_keys(&prompts, |e| mine(&e.plugin)),
+                    },
+                )
             })
             .collect();
 
@@ -311,6 +270,7 @@ impl Catalog {
         }
     }
 
+    /// Every loaded plugin's summary, sorted by name (`capsule plugins`, `/readyz`).
     pub fn plugins(&self) -> &[PluginSummary] {
         &self.plugins
     }
@@ -320,10 +280,12 @@ impl Catalog {
         &self.problems
     }
 
+    /// The tool published as `name` (`<plugin>_<tool>`).
     pub fn tool(&self, name: &str) -> Option<&ToolEntry> {
         self.tools.get(name)
     }
 
+    /// The prompt published as `name` (`<plugin>_<prompt>`).
     pub fn prompt(&self, name: &str) -> Option<&PromptEntry> {
         self.prompts.get(name)
     }
@@ -366,46 +328,6 @@ impl Catalog {
         self.templates
             .iter()
             .find(|t| t.mcp.uri_template == uri_template)
-    }
-
-    /// Whether a published prompt or template belongs to a plugin that exports `completions`.
-    pub fn has_completions(&self) -> bool {
-        self.prompts
-            .values()
-            .map(|e| &e.plugin)
-            .chain(self.templates.iter().map(|t| &t.plugin))
-            .any(|p| p.exports().completions)
-    }
-
-    /// The MCP `ServerCapabilities` this catalog supports: `tools` and `logging` always (the
-    /// server exists to serve tools, even when none are loaded, and forwards plugin logs),
-    /// `resources` and `prompts` only when provided. With `list_changed` (the plugin directory is
-    /// watched) each list capability says `listChanged: true`.
-    pub fn capabilities(&self, list_changed: bool) -> mcp::ServerCapabilities {
-        let list = || {
-            let mut cap = serde_json::Map::new();
-            if list_changed {
-                cap.insert("listChanged".into(), Value::Bool(true));
-            }
-            Value::Object(cap)
-        };
-        let mut caps = serde_json::Map::new();
-        caps.insert("tools".into(), list());
-        caps.insert("logging".into(), Value::Object(Default::default()));
-        if self.has_resources() {
-            // Subscriptions: `resources/subscribe` (2025-11-25) and listen filters (2026-07-28);
-            // plugins report changes with the `resource-updated` host import.
-            let mut resources = list();
-            resources["subscribe"] = Value::Bool(true);
-            caps.insert("resources".into(), resources);
-        }
-        if self.has_completions() {
-            caps.insert("completions".into(), Value::Object(Default::default()));
-        }
-        if self.has_prompts() {
-            caps.insert("prompts".into(), list());
-        }
-        serde_json::from_value(Value::Object(caps)).unwrap_or_default()
     }
 
     /// The plugin that serves `uri`: the owner of that exact resource, else the one plugin whose
@@ -455,10 +377,18 @@ impl Catalog {
     }
 }
 
+/// The keys of `map` whose entry `owned` accepts, in order.
+fn owned_keys<E>(map: &BTreeMap<String, E>, owned: impl Fn(&E) -> bool) -> Vec<String> {
+    map.iter()
+        .filter(|(_, e)| owned(e))
+        .map(|(k, _)| k.clone())
+        .collect()
+}
+
 fn tool_entry(
     plugin: &Arc<PluginImage>,
     t: &capsule_sandbox::runtime::bindings::tools::Tool,
-) -> Result<ToolEntry, String> {
+) -> Result<ToolEntry, EntryError> {
     let published = published_name(plugin.name(), &t.name)?;
     let tool = convert::tool(&published, t)?;
     let limits = SchemaLimits {
@@ -466,11 +396,11 @@ fn tool_entry(
         ..SchemaLimits::default()
     };
     let input = Schema::vetted(&Value::Object((*tool.input_schema).clone()), &limits)
-        .map_err(|e| format!("invalid input-schema: {e}"))?;
+        .map_err(EntryError::InputSchema)?;
     let output = match &tool.output_schema {
         Some(schema) => Some(Arc::new(
             Schema::vetted(&Value::Object((**schema).clone()), &limits)
-                .map_err(|e| format!("invalid output-schema: {e}"))?,
+                .map_err(EntryError::OutputSchema)?,
         )),
         None => None,
     };
@@ -487,7 +417,7 @@ fn tool_entry(
 fn prompt_entry(
     plugin: &Arc<PluginImage>,
     p: &capsule_sandbox::runtime::bindings::prompts::Prompt,
-) -> Result<PromptEntry, String> {
+) -> Result<PromptEntry, EntryError> {
     let published = published_name(plugin.name(), &p.name)?;
     Ok(PromptEntry {
         plugin: plugin.clone(),
@@ -502,82 +432,22 @@ fn prompt_entry(
     })
 }
 
-fn granted(g: &capsule_sandbox::grants::Grants) -> Granted {
-    Granted {
-        filesystem: g
-            .mounts
-            .iter()
-            .map(|m| GrantedPath {
-                path: m.guest.clone(),
-                host: m.host.clone(),
-                access: m.access.to_string(),
-            })
-            .collect(),
-        network: g
-            .network
-            .effective
-            .allow
-            .iter()
-            .map(ToString::to_string)
-            .collect(),
-        tcp: g
-            .network
-            .effective
-            .tcp
-            .iter()
-            .map(ToString::to_string)
-            .collect(),
-        allow_private: g.network.effective.allow_private && !g.network.effective.is_empty(),
-        env: g.env.iter().map(|v| v.name.clone()).collect(),
-    }
-}
-
-fn limits(l: &capsule_sandbox::grants::Limits) -> LimitsSummary {
-    LimitsSummary {
-        memory: bytesize::ByteSize(l.memory_bytes as u64).to_string(),
-        timeout: humantime::format_duration(l.call_timeout).to_string(),
-        max_concurrency: l.max_concurrency,
-        max_output: bytesize::ByteSize(l.max_output_bytes as u64).to_string(),
-    }
-}
-
-fn requests(r: &capsule_sandbox::runtime::bindings::plugin::CapabilityRequests) -> Requests {
-    Requests {
-        filesystem: r
-            .filesystem
-            .iter()
-            .map(|f| FilesystemRequest {
-                path: f.path.clone(),
-                access: match f.access {
-                    Access::ReadOnly => "read-only",
-                    Access::ReadWrite => "read-write",
-                },
-                reason: f.reason.clone(),
-            })
-            .collect(),
-        network: r.network.clone(),
-        env: r.env.clone(),
-    }
-}
-
-/// Keep each key that exactly one plugin claims. A key claimed by several plugins is withheld
-/// from all of them; a key one plugin declares twice keeps its first declaration. Both are
-/// reported.
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn empty_catalog_serves_tools_only() {
+    fn an_empty_catalog_routes_nothing() {
         let c = Catalog::build(&[]);
-        let caps = serde_json::to_value(c.capabilities(true)).unwrap();
-        assert_eq!(caps["tools"]["listChanged"], true);
-        assert!(caps.get("tools").is_some());
-        assert!(caps.get("resources").is_none());
-        assert!(caps.get("prompts").is_none());
+        assert!(!c.has_resources() && !c.has_prompts());
         assert_eq!(
             c.resource_owner("x://y").err(),
             Some(ResolveError::NotFound("x://y".into()))
+        );
+        let long = format!("x://{}", "a".repeat(crate::uri_template::MAX_URI_BYTES));
+        assert_eq!(
+            c.resource_owner(&long).err(),
+            Some(ResolveError::TooLong(long.len()))
         );
     }
 }

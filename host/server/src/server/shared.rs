@@ -1,0 +1,63 @@
+//! What every handler of one server shares, whatever the transport and session: the [`Hub`]
+//! (current catalog, clients to notify), the sealer of `requestState` values, the list page size
+//! and the work in flight that shutdown waits for.
+
+use std::sync::Arc;
+
+use crate::hub::Hub;
+use crate::pagination::DEFAULT_PAGE_SIZE;
+use crate::request_state::{DEFAULT_TTL, RequestStates};
+use crate::shutdown::InFlight;
+
+/// The state shared by every [`super::CapsuleServer`] of one server and by its transports.
+pub struct Shared {
+    hub: Arc<Hub>,
+    request_states: RequestStates,
+    page_size: usize,
+    in_flight: InFlight,
+}
+
+impl Shared {
+    /// Serve `hub`'s catalog with the defaults: [`DEFAULT_PAGE_SIZE`] items per page and
+    /// `requestState` values sealed with a key of this process, valid for [`DEFAULT_TTL`].
+    pub fn new(hub: Arc<Hub>) -> Arc<Self> {
+        Self::with(
+            hub,
+            DEFAULT_PAGE_SIZE,
+            RequestStates::generated(DEFAULT_TTL),
+        )
+    }
+
+    /// Serve `hub`'s catalog with lists of `page_size` items per page (at least 1), and
+    /// input-required states (2026-07-28 `requestState`) sealed by `request_states`.
+    pub fn with(hub: Arc<Hub>, page_size: usize, request_states: RequestStates) -> Arc<Self> {
+        Arc::new(Self {
+            hub,
+            request_states,
+            page_size: page_size.max(1),
+            in_flight: InFlight::new(),
+        })
+    }
+
+    /// The catalog and the clients to notify.
+    pub fn hub(&self) -> &Arc<Hub> {
+        &self.hub
+    }
+
+    /// Seals and opens `requestState` values ([`crate::mrtr`]).
+    pub fn request_states(&self) -> &RequestStates {
+        &self.request_states
+    }
+
+    /// Items per page of `tools/list`, `resources/list`, `resources/templates/list` and
+    /// `prompts/list` (≥ 1; [`crate::pagination`]).
+    pub fn page_size(&self) -> usize {
+        self.page_size
+    }
+
+    /// The plugin calls (tool calls, resource reads, prompt gets) and HTTP requests in flight,
+    /// for graceful shutdown ([`crate::shutdown`]).
+    pub fn in_flight(&self) -> &InFlight {
+        &self.in_flight
+    }
+}
