@@ -12,7 +12,7 @@
 //! text, no allocation: [`screen`]), and writes through [`Writer`], which passes rmcp's bytes to
 //! stdout as they are and only looks at the first bytes of each line to count responses. When
 //! stdin and stdout are pipes (as MCP clients start servers), they are read and written without
-//! blocking, driven by the runtime's reactor ([`nonblocking`]), instead of through tokio's
+//! blocking, driven by the runtime's reactor (`nonblocking`), instead of through tokio's
 //! blocking thread pool: a request then costs no thread hand-off in either direction.
 
 use std::collections::VecDeque;
