@@ -8,7 +8,9 @@ Each attack runs against a fresh `capsule serve` over stdio (raw JSON-RPC over p
 temporary plugin directory holding `hello` and the attacker (`hostile` or `mallory`, built by `make
 plugins`). For each it prints: how long until the server answered its first `tools/list` (ready), how the
 attack ended (the first line of its error), how long it took, the host's RSS growth and open file
-descriptors, and `hello_greet`'s worst latency while the attack ran (measured from another thread).
+descriptors, and `hello_greet`'s worst latency while the attack ran (measured from another thread). The
+URI attacks (11, issue #15) time `resources/read` of a hostile URI against a many-variable template instead.
+`--only 11` runs just the attacks whose name starts with 11.
 """
 
 from __future__ import annotations
@@ -146,6 +148,17 @@ def attack(server: Server, tool: str, arguments: dict, parallel: int = 1) -> dic
     }
 
 
+def read_times(server: Server, uri: str, rounds: int = 5) -> dict:
+    """`resources/read` of `uri`, `rounds` times: the slowest answer and how the first one ended."""
+    times, first = [], None
+    for _ in range(rounds):
+        t0 = time.monotonic()
+        reply = server.request("resources/read", {"uri": uri})
+        times.append(time.monotonic() - t0)
+        first = first or reply
+    return {"outcome": outcome(first), "read_max_ms": max(times) * 1e3, "uri_bytes": len(uri)}
+
+
 FIFO = object()  # a `files` value: make a FIFO of that name
 
 
@@ -165,17 +178,29 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--capsule", type=Path, default=Path("target/release/capsule"))
     p.add_argument("--plugins", type=Path, default=Path("target/plugins"))
+    p.add_argument("--only", default="", help="run only the attacks whose name starts with this (e.g. 11)")
     a = p.parse_args()
     hello, hostile, slow, mallory = (a.plugins / f"{n}.wasm" for n in ("hello", "hostile", "hostile_slow", "mallory"))
     env = lambda mode, extra="": f'[env]\nHOSTILE = {{ value = "{mode}" }}\n{extra}'  # noqa: E731
     rows: list[tuple[str, dict]] = []
 
-    def run(name: str, files: dict, tool: str | None = None, arguments: dict | None = None, parallel: int = 1) -> None:
+    def run(
+        name: str,
+        files: dict,
+        tool: str | None = None,
+        arguments: dict | None = None,
+        parallel: int = 1,
+        uri: str | None = None,
+    ) -> None:
+        if not name.startswith(a.only):
+            return
         d = directory({"hello.wasm": hello, **files})
         server = Server(a.capsule, d, [])
         row = {"ready_s": server.ready_s}
         if tool:
             row.update(attack(server, tool, arguments or {}, parallel))
+        if uri:
+            row.update(read_times(server, uri))
         row["sigterm_s"] = server.stop()
         log = (d / "stderr.log").read_text(errors="replace")
         refused = [line for line in log.splitlines() if "plugin skipped" in line]
@@ -207,6 +232,9 @@ def main() -> int:
     run("5 describe waits 60 s in a host call", {"hostile_slow.wasm": slow})
     run("7 policy file is a FIFO", {"hostile.wasm": hostile, "hostile.toml": FIFO})
     run("7 .wasm is a FIFO", {"pipe.wasm": FIFO})
+    template = {"hostile.wasm": hostile, "hostile.toml": env("template=x://{a}-{b}-{c}")}
+    run("11 60 KiB of dashes against x://{a}-{b}-{c}", template, uri="x://" + "-" * (60 << 10) + "/")
+    run("11 a 1 MiB URI against x://{a}-{b}-{c}", template, uri="x://" + "-" * (1 << 20))
     return 0
 
 
