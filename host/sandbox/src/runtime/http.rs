@@ -135,22 +135,31 @@ async fn send_checked(
     send_to(&target, &addrs, request, timeouts, held).await
 }
 
+/// A request URI whose authority has user information; `host` is what follows the last `@`.
+/// The message names the host but never the user information, which may hold a password.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the authority of the request to host '{host}' has user information ('user@host', \
+     RFC 3986 §3.2.1), which would be sent in the Host header; such requests are refused \
+     (send credentials in an Authorization header)"
+)]
+struct UserInfo {
+    host: String,
+}
+
 /// Refuse a URI whose authority has user information (`userinfo@host[:port]`, RFC 3986 §3.2.1).
 ///
 /// # Errors
-/// A sentence saying why, naming the host (after the last `@`) but never the user information,
-/// which may hold a password.
-fn no_userinfo(uri: &http::Uri) -> Result<(), String> {
+/// [`UserInfo`], naming the host.
+fn no_userinfo(uri: &http::Uri) -> Result<(), UserInfo> {
     let Some(authority) = uri.authority() else {
         return Ok(());
     };
     match authority.as_str().rsplit_once('@') {
         None => Ok(()),
-        Some((_, host)) => Err(format!(
-            "the authority of the request to host '{host}' has user information ('user@host', \
-             RFC 3986 §3.2.1), which would be sent in the Host header; such requests are refused \
-             (send credentials in an Authorization header)"
-        )),
+        Some((_, host)) => Err(UserInfo {
+            host: host.to_string(),
+        }),
     }
 }
 
@@ -364,7 +373,7 @@ mod tests {
             "https://user:s3cret@example.com/",
             "http://@example.com/",
         ] {
-            let why = no_userinfo(&bad.parse().unwrap()).unwrap_err();
+            let why = no_userinfo(&bad.parse().unwrap()).unwrap_err().to_string();
             assert!(why.contains("user information"), "{bad}: {why}");
             assert!(
                 !why.contains("s3cret") && !why.contains("evil"),
