@@ -42,7 +42,7 @@ use wasmtime_wasi_http::io::TokioIo;
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
 
 use super::handles::{FdBudget, Held, Kind};
-use crate::grants::{NetworkGuard, Refusal, Scheme, Target, TargetHost};
+use crate::grants::{NetworkGuard, Refusal, Scheme, Target, TargetError, TargetHost};
 
 /// Largest write to an outgoing body's stream, and so what the host buffers per body (wasmtime's
 /// default is 1 MiB): see [`crate::runtime::http_budget`], which charges it to the call's memory.
@@ -110,7 +110,7 @@ async fn send_checked(
     }
     let target = match (uri.scheme_str(), uri.host()) {
         (Some(scheme), Some(host)) => Target::http(scheme, host, uri.port_u16()),
-        _ => Err("the request has no scheme or host".to_string()),
+        _ => Err(TargetError::NoSchemeOrHost),
     };
     let target = target.map_err(|e| {
         tracing::debug!(plugin = %guard.plugin, "refusing a malformed request: {e}");
@@ -220,7 +220,7 @@ async fn connect(addrs: &[SocketAddr], timeouts: &Timeouts) -> Result<TcpStream,
 
 /// TLS client settings: the webpki root certificates, ring, TLS 1.2 and 1.3.
 fn tls_config() -> Result<Arc<rustls::ClientConfig>, Error> {
-    static CONFIG: OnceLock<Result<Arc<rustls::ClientConfig>, String>> = OnceLock::new();
+    static CONFIG: OnceLock<Result<Arc<rustls::ClientConfig>, rustls::Error>> = OnceLock::new();
     CONFIG
         .get_or_init(|| {
             let roots = rustls::RootCertStore {
@@ -231,7 +231,6 @@ fn tls_config() -> Result<Arc<rustls::ClientConfig>, Error> {
             ))
             .with_safe_default_protocol_versions()
             .map(|b| Arc::new(b.with_root_certificates(roots).with_no_client_auth()))
-            .map_err(|e| e.to_string())
         })
         .clone()
         .map_err(|e| Error::InternalError(Some(format!("TLS setup: {e}"))))
