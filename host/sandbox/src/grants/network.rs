@@ -179,20 +179,28 @@ pub struct AddressError {
 /// What is wrong with the text of an origin, a TCP address or one of their parts.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum AddressFault {
+    /// An origin without `scheme://`.
     #[error("missing 'scheme://'")]
     NoScheme,
+    /// An origin whose scheme is neither http nor https.
     #[error("the scheme must be http or https")]
     UnknownScheme,
+    /// An origin with a path, query or fragment.
     #[error("an origin has no path, query or fragment")]
     PathInOrigin,
+    /// An origin with `user@`.
     #[error("an origin has no user info")]
     UserInfoInOrigin,
+    /// A TCP address without its port.
     #[error("the port is missing")]
     NoPort,
+    /// Text other than `:port` after `[v6]`.
     #[error("unexpected text after the IPv6 address")]
     AfterIpv6,
+    /// `[` without `]`.
     #[error("unclosed '[' in the IPv6 address")]
     UnclosedBracket,
+    /// An IPv6 address written without brackets.
     #[error("write an IPv6 address in brackets, e.g. [::1]")]
     UnbracketedIpv6,
     /// The port (as written) is 0 or above 65535.
@@ -208,12 +216,16 @@ pub enum AddressFault {
         #[source]
         error: std::net::AddrParseError,
     },
+    /// A wildcard host where only names and addresses are allowed (TCP addresses).
     #[error("wildcards are not allowed here")]
     WildcardNotAllowed,
+    /// A `*` anywhere but as the whole first label.
     #[error("a wildcard must be the whole first label, as in *.example.com")]
     MisplacedWildcard,
+    /// No host at all (or only a trailing dot).
     #[error("the host is empty")]
     EmptyHost,
+    /// A DNS name over 253 characters.
     #[error("the host name is longer than 253 characters")]
     NameTooLong,
     /// A label of a DNS name (as written) that RFC 1123 does not allow.
@@ -235,8 +247,10 @@ pub enum TargetError {
     /// The scheme (as written) is neither http nor https.
     #[error("scheme '{0}' is not http or https")]
     UnknownScheme(String),
+    /// The URI's host is empty.
     #[error("the request has no host")]
     NoHost,
+    /// The URI lacks a scheme or a host altogether.
     #[error("the request has no scheme or host")]
     NoSchemeOrHost,
 }

@@ -17,8 +17,10 @@ pub enum LoadError {
     /// The file could not be read: the operating system's error.
     #[error("cannot read the file: {0}")]
     Io(#[from] std::io::Error),
+    /// The bytes do not start with the WebAssembly magic.
     #[error("not a WebAssembly file (no '\\0asm' header)")]
     NotWasm,
+    /// A core module (WebAssembly version 1 preamble) rather than a component.
     #[error(
         "a core WebAssembly module, not a component: build for the wasm32-wasip2 target (or run \
          `wasm-tools component new` on it) so it implements the capsule:plugin world"

@@ -37,10 +37,13 @@ const FS_TYPES: &str = "wasi:filesystem/types@0.2.12";
 /// link would be cannot be told. The message is a clause for the denial sentence.
 #[derive(Debug, thiserror::Error)]
 pub enum LinkRefused {
+    /// The target is the empty string.
     #[error("the target is empty")]
     EmptyTarget,
+    /// The target starts at a root (the host would read it as a host path).
     #[error("the target is an absolute path")]
     AbsoluteTarget,
+    /// A `..` follows a name, which may be a symlink.
     #[error("'..' after a name (the name may be a symlink) could leave it")]
     ParentAfterName,
     /// The target's leading `..` components (`climbed`) outnumber the levels (`depth`) between
@@ -50,11 +53,13 @@ pub enum LinkRefused {
          below it)"
     )]
     ClimbsOut { climbed: usize, depth: usize },
+    /// The real path of the directory the link is created in is unknown.
     #[error("the directory's path cannot be read")]
     DirectoryUnknown,
     /// The link's directory could not be canonicalized: the operating system's error.
     #[error("the link's directory cannot be resolved: {0}")]
     Unresolved(#[source] std::io::Error),
+    /// The link's directory is below no mount of the plugin.
     #[error("the link is not in a mount")]
     OutsideMounts,
 }
