@@ -1194,6 +1194,42 @@ mod tests {
         );
     }
 
+    /// A granted directory that vanished after the load: the call cannot be set up, and the
+    /// operating system's error is at the end of the chain.
+    #[tokio::test]
+    async fn a_vanished_mount_is_a_setup_error_with_the_io_error_in_its_chain() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let data = dir.path().join("notes");
+        std::fs::create_dir(&data).expect("the notes directory is created");
+        let mount = format!("notes:/notes={}:ro", data.display())
+            .parse()
+            .expect("a valid mount");
+        let policy = Policy {
+            mounts: vec![mount],
+            ..Policy::default()
+        };
+        let notes = load("notes", &policy).await;
+        std::fs::remove_dir(&data).expect("the notes directory is removed");
+        let error = notes
+            .read_resource(RequestScope::default(), "notes://welcome")
+            .await
+            .expect_err("the mount is gone");
+        let CallError::Setup(cause) = &error else {
+            panic!("not a set-up error: {error:?}");
+        };
+        let io = cause
+            .chain()
+            .find_map(|e| e.downcast_ref::<std::io::Error>())
+            .expect("the io::Error is kept");
+        assert_eq!(io.kind(), std::io::ErrorKind::NotFound);
+        let message = error.to_string();
+        assert!(
+            message.starts_with("the sandbox could not be prepared: cannot open host directory"),
+            "{message}"
+        );
+        assert!(error.source().is_some());
+    }
+
     #[tokio::test]
     async fn an_unknown_tool_is_the_plugins_typed_error() {
         let fixture = load("fixture", &Policy::default()).await;
