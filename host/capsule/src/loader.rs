@@ -28,7 +28,7 @@ use capsule_sandbox::files::{MAX_CONFIG_BYTES, read_regular};
 use capsule_sandbox::grants::Mount;
 use capsule_sandbox::grants::policy::{Policy, policy_path};
 use capsule_sandbox::runtime::cache::{ContentHash, content_hash};
-use capsule_sandbox::runtime::{LoadedPlugin, PluginImage, Runtime};
+use capsule_sandbox::runtime::{LoadError, LoadedPlugin, PluginImage, Runtime};
 use capsule_server::catalog::{Catalog, Seniority};
 use capsule_server::naming::check_plugin_name;
 
@@ -189,10 +189,10 @@ impl Job {
             Err(e) if e.kind() == std::io::ErrorKind::FileTooLarge => {
                 return Outcome::Failed(
                     None,
-                    format!("cannot read the file: {e} ([limits] max_component_size)"),
+                    format!("{} ([limits] max_component_size)", LoadError::Io(e)),
                 );
             }
-            Err(e) => return Outcome::Failed(None, format!("cannot read the file: {e}")),
+            Err(e) => return Outcome::Failed(None, LoadError::Io(e).to_string()),
         };
         let hashes = (
             content_hash(&bytes),
@@ -294,7 +294,7 @@ impl Library {
             let now = match stamp(&path) {
                 Ok(now) => (now, stamp(&policy_file).ok()),
                 Err(e) => {
-                    slot.fail(&path, format!("cannot read the file: {e}"));
+                    slot.fail(&path, LoadError::Io(e).to_string());
                     continue;
                 }
             };

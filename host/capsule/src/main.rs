@@ -76,7 +76,7 @@ fn host_config(source: &PluginSource) -> anyhow::Result<HostConfig> {
     config
         .limits
         .check_caps(&config.limits.defaults)
-        .map_err(|e| anyhow::anyhow!("command-line limits: {e}"))?;
+        .context("command-line limits")?;
     Ok(config)
 }
 

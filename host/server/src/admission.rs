@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use capsule_sandbox::grants::Limits;
 use capsule_sandbox::runtime::LoadedPlugin;
-use capsule_sandbox::schema::vet::{SchemaLimits, vet};
+use capsule_sandbox::schema::vet::{SchemaLimits, VetError, vet};
 
 /// The first cap a plugin's self-description exceeds; the message names the item, the limit and
 /// its `[limits]` key, and is the reason the loader reports for not loading the plugin.
@@ -66,7 +66,8 @@ pub enum Refusal {
         /// `input-schema` or `output-schema`.
         which: &'static str,
         /// What vetting found.
-        reason: String,
+        #[source]
+        reason: VetError,
     },
 }
 

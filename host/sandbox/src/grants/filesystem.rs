@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::Arc;
 
+use wasmtime::error::Context as _;
 use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 
 /// How much of a mounted directory the guest may use.
@@ -109,9 +110,7 @@ impl Mount {
         };
         builder
             .preopened_dir(&self.host, &self.guest, perms)
-            .map_err(|e| {
-                anyhow::anyhow!("cannot open host directory '{}': {e}", self.host.display())
-            })?;
+            .with_context(|| format!("cannot open host directory '{}'", self.host.display()))?;
         Ok(())
     }
 }

@@ -19,8 +19,9 @@ pub use env::EnvVar;
 pub use filesystem::{Access, Mount, MountParseError};
 pub use limits::{Limits, MIN_HANDLES};
 pub use network::{
-    Denials, HostPattern, NetworkAccess, NetworkGrants, NetworkGuard, NetworkRequest,
-    OriginPattern, Refusal, Scheme, Target, TargetHost, TcpGrant, special_use,
+    AddressError, AddressFault, AddressForm, Denials, HostPattern, NetworkAccess, NetworkGrants,
+    NetworkGuard, NetworkRequest, OriginPattern, Refusal, Scheme, Target, TargetError, TargetHost,
+    TcpGrant, special_use,
 };
 
 pub use policy::Policy;

@@ -139,34 +139,150 @@ impl fmt::Display for OriginPattern {
     }
 }
 
+/// Which form a network grant or request was parsed as, for the hint in an [`AddressError`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AddressForm {
+    /// `scheme://host[:port]` ([`OriginPattern::parse`]).
+    Origin,
+    /// `host:port` ([`TcpGrant::parse`]).
+    Tcp,
+}
+
+impl AddressForm {
+    fn expected(self) -> &'static str {
+        match self {
+            AddressForm::Origin => {
+                "expected an origin like \"https://api.example.com\", \
+                 \"https://*.example.com:8443\" or \"http://127.0.0.1:8080\""
+            }
+            AddressForm::Tcp => {
+                "expected host:port, e.g. \"db.example.com:5432\" or \"127.0.0.1:6379\""
+            }
+        }
+    }
+}
+
+/// A network grant or request that does not parse: `'TEXT': WHAT IS WRONG (expected ...)`. The
+/// [`AddressFault`] is also its source.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("'{text}': {fault} ({})", .form.expected())]
+pub struct AddressError {
+    /// The text as written.
+    pub text: String,
+    /// The form it was parsed as.
+    pub form: AddressForm,
+    /// What is wrong with it.
+    #[source]
+    pub fault: AddressFault,
+}
+
+/// What is wrong with the text of an origin, a TCP address or one of their parts.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum AddressFault {
+    /// An origin without `scheme://`.
+    #[error("missing 'scheme://'")]
+    NoScheme,
+    /// An origin whose scheme is neither http nor https.
+    #[error("the scheme must be http or https")]
+    UnknownScheme,
+    /// An origin with a path, query or fragment.
+    #[error("an origin has no path, query or fragment")]
+    PathInOrigin,
+    /// An origin with `user@`.
+    #[error("an origin has no user info")]
+    UserInfoInOrigin,
+    /// A TCP address without its port.
+    #[error("the port is missing")]
+    NoPort,
+    /// Text other than `:port` after `[v6]`.
+    #[error("unexpected text after the IPv6 address")]
+    AfterIpv6,
+    /// `[` without `]`.
+    #[error("unclosed '[' in the IPv6 address")]
+    UnclosedBracket,
+    /// An IPv6 address written without brackets.
+    #[error("write an IPv6 address in brackets, e.g. [::1]")]
+    UnbracketedIpv6,
+    /// The port (as written) is 0 or above 65535.
+    #[error("port '{0}' is not in 1..=65535")]
+    PortOutOfRange(String),
+    /// The port (as written) is not a decimal number.
+    #[error("port '{0}' is not a number")]
+    PortNotANumber(String),
+    /// Text in brackets that is no IPv6 address; the parser's error is the source.
+    #[error("'{text}' is not an IPv6 address")]
+    NotIpv6 {
+        text: String,
+        #[source]
+        error: std::net::AddrParseError,
+    },
+    /// A wildcard host where only names and addresses are allowed (TCP addresses).
+    #[error("wildcards are not allowed here")]
+    WildcardNotAllowed,
+    /// A `*` anywhere but as the whole first label.
+    #[error("a wildcard must be the whole first label, as in *.example.com")]
+    MisplacedWildcard,
+    /// No host at all (or only a trailing dot).
+    #[error("the host is empty")]
+    EmptyHost,
+    /// A DNS name over 253 characters.
+    #[error("the host name is longer than 253 characters")]
+    NameTooLong,
+    /// A label of a DNS name (as written) that RFC 1123 does not allow.
+    #[error(
+        "'{0}' is not a valid DNS label (letters, digits and inner '-', 1 to 63 characters; \
+         write international names in punycode)"
+    )]
+    BadLabel(String),
+    /// A name (lower-cased) whose last label does not start with a letter.
+    #[error(
+        "'{0}' is neither an IP address nor a DNS name (its last label must start with a letter)"
+    )]
+    NotAName(String),
+}
+
+/// Why a guest's HTTP request has no [`Target`].
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TargetError {
+    /// The scheme (as written) is neither http nor https.
+    #[error("scheme '{0}' is not http or https")]
+    UnknownScheme(String),
+    /// The URI's host is empty.
+    #[error("the request has no host")]
+    NoHost,
+    /// The URI lacks a scheme or a host altogether.
+    #[error("the request has no scheme or host")]
+    NoSchemeOrHost,
+}
+
 impl OriginPattern {
     /// Parse `scheme://host[:port]` (see the module docs).
     ///
     /// # Errors
-    /// A message saying what is wrong and what is expected, e.g.
-    /// `"https://x.com/path": an origin has no path; write "https://x.com"`.
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let fail = |why: &str| {
-            format!(
-                "'{text}': {why} (expected an origin like \"https://api.example.com\", \
-                 \"https://*.example.com:8443\" or \"http://127.0.0.1:8080\")"
-            )
+    /// [`AddressError`] saying what is wrong and what is expected, e.g.
+    /// `'https://x.com/path': an origin has no path, query or fragment (expected an origin like
+    /// "https://api.example.com", ...)`.
+    pub fn parse(text: &str) -> Result<Self, AddressError> {
+        let fail = |fault| AddressError {
+            text: text.to_string(),
+            form: AddressForm::Origin,
+            fault,
         };
         let Some((scheme, rest)) = text.split_once("://") else {
-            return Err(fail("missing 'scheme://'"));
+            return Err(fail(AddressFault::NoScheme));
         };
         let Some(scheme) = Scheme::parse(scheme) else {
-            return Err(fail("the scheme must be http or https"));
+            return Err(fail(AddressFault::UnknownScheme));
         };
         let authority = rest.strip_suffix('/').unwrap_or(rest);
         if authority.contains(['/', '?', '#']) {
-            return Err(fail("an origin has no path, query or fragment"));
+            return Err(fail(AddressFault::PathInOrigin));
         }
         if authority.contains('@') {
-            return Err(fail("an origin has no user info"));
+            return Err(fail(AddressFault::UserInfoInOrigin));
         }
-        let (host, port) = split_host_port(authority).map_err(|e| fail(&e))?;
-        let host = parse_host(host, true).map_err(|e| fail(&e))?;
+        let (host, port) = split_host_port(authority).map_err(fail)?;
+        let host = parse_host(host, true).map_err(fail)?;
         Ok(OriginPattern {
             scheme,
             host,
@@ -218,18 +334,18 @@ impl TcpGrant {
     /// Parse `host:port` (IPv6 in brackets).
     ///
     /// # Errors
-    /// A message saying what is wrong and what is expected.
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let fail = |why: &str| {
-            format!(
-                "'{text}': {why} (expected host:port, e.g. \"db.example.com:5432\" or \"127.0.0.1:6379\")"
-            )
+    /// [`AddressError`] saying what is wrong and what is expected.
+    pub fn parse(text: &str) -> Result<Self, AddressError> {
+        let fail = |fault| AddressError {
+            text: text.to_string(),
+            form: AddressForm::Tcp,
+            fault,
         };
-        let (host, port) = split_host_port(text).map_err(|e| fail(&e))?;
+        let (host, port) = split_host_port(text).map_err(fail)?;
         let Some(port) = port else {
-            return Err(fail("the port is missing"));
+            return Err(fail(AddressFault::NoPort));
         };
-        let host = parse_host(host, false).map_err(|e| fail(&e))?;
+        let host = parse_host(host, false).map_err(fail)?;
         Ok(TcpGrant { host, port })
     }
 }
@@ -248,8 +364,9 @@ impl NetworkRequest {
     /// Parse one entry of `requests.network`.
     ///
     /// # Errors
-    /// Not `*`, an origin, or `tcp://host:port`; the message says which form was expected.
-    pub fn parse(text: &str) -> Result<Self, String> {
+    /// [`AddressError`]: not `*`, an origin, or `tcp://host:port`; the message says which form
+    /// was expected.
+    pub fn parse(text: &str) -> Result<Self, AddressError> {
         if text == "*" {
             Ok(NetworkRequest::Any)
         } else if let Some(rest) = text.strip_prefix("tcp://") {
@@ -261,7 +378,7 @@ impl NetworkRequest {
 }
 
 /// Split `host[:port]`; an IPv6 host keeps its brackets.
-fn split_host_port(authority: &str) -> Result<(&str, Option<u16>), String> {
+fn split_host_port(authority: &str) -> Result<(&str, Option<u16>), AddressFault> {
     let (host, port) = if authority.starts_with('[') {
         match authority.find(']') {
             Some(end) => {
@@ -270,14 +387,14 @@ fn split_host_port(authority: &str) -> Result<(&str, Option<u16>), String> {
                     "" => (host, None),
                     _ => match rest.strip_prefix(':') {
                         Some(port) => (host, Some(port)),
-                        None => return Err("unexpected text after the IPv6 address".into()),
+                        None => return Err(AddressFault::AfterIpv6),
                     },
                 }
             }
-            None => return Err("unclosed '[' in the IPv6 address".into()),
+            None => return Err(AddressFault::UnclosedBracket),
         }
     } else if authority.matches(':').count() > 1 {
-        return Err("write an IPv6 address in brackets, e.g. [::1]".into());
+        return Err(AddressFault::UnbracketedIpv6);
     } else {
         match authority.rsplit_once(':') {
             Some((host, port)) => (host, Some(port)),
@@ -287,36 +404,39 @@ fn split_host_port(authority: &str) -> Result<(&str, Option<u16>), String> {
     let port = match port {
         None => None,
         Some(p) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => match p.parse() {
-            Ok(0) | Err(_) => return Err(format!("port '{p}' is not in 1..=65535")),
+            Ok(0) | Err(_) => return Err(AddressFault::PortOutOfRange(p.to_string())),
             Ok(port) => Some(port),
         },
-        Some(p) => return Err(format!("port '{p}' is not a number")),
+        Some(p) => return Err(AddressFault::PortNotANumber(p.to_string())),
     };
     Ok((host, port))
 }
 
 /// Parse a host of a grant or request: `[v6]`, IPv4, a DNS name, or (if `wildcard`) `*.name`.
-fn parse_host(host: &str, wildcard: bool) -> Result<HostPattern, String> {
+fn parse_host(host: &str, wildcard: bool) -> Result<HostPattern, AddressFault> {
     if let Some(inner) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
         return inner
             .parse::<Ipv6Addr>()
             .map(|ip| HostPattern::Ip(IpAddr::V6(ip)))
-            .map_err(|_| format!("'{inner}' is not an IPv6 address"));
+            .map_err(|error| AddressFault::NotIpv6 {
+                text: inner.to_string(),
+                error,
+            });
     }
     if let Ok(ip) = host.parse::<Ipv4Addr>() {
         return Ok(HostPattern::Ip(IpAddr::V4(ip)));
     }
     if host.parse::<Ipv6Addr>().is_ok() {
-        return Err("write an IPv6 address in brackets, e.g. [::1]".into());
+        return Err(AddressFault::UnbracketedIpv6);
     }
     if let Some(suffix) = host.strip_prefix("*.") {
         if !wildcard {
-            return Err("wildcards are not allowed here".into());
+            return Err(AddressFault::WildcardNotAllowed);
         }
         return dns_name(suffix).map(HostPattern::Wildcard);
     }
     if host.contains('*') {
-        return Err("a wildcard must be the whole first label, as in *.example.com".into());
+        return Err(AddressFault::MisplacedWildcard);
     }
     dns_name(host).map(HostPattern::Name)
 }
@@ -324,13 +444,13 @@ fn parse_host(host: &str, wildcard: bool) -> Result<HostPattern, String> {
 /// Check a DNS name (RFC 1123 §2.1 labels, at most 253 characters) and lower-case it. The last
 /// label must start with a letter, so that numeric forms a resolver would read as an IPv4
 /// address (`127.1`, `0x7f000001`) are not taken for names.
-fn dns_name(name: &str) -> Result<String, String> {
+fn dns_name(name: &str) -> Result<String, AddressFault> {
     let name = name.strip_suffix('.').unwrap_or(name).to_ascii_lowercase();
     if name.is_empty() {
-        return Err("the host is empty".into());
+        return Err(AddressFault::EmptyHost);
     }
     if name.len() > 253 {
-        return Err("the host name is longer than 253 characters".into());
+        return Err(AddressFault::NameTooLong);
     }
     for label in name.split('.') {
         let ok = (1..=63).contains(&label.len())
@@ -340,17 +460,12 @@ fn dns_name(name: &str) -> Result<String, String> {
             && !label.starts_with('-')
             && !label.ends_with('-');
         if !ok {
-            return Err(format!(
-                "'{label}' is not a valid DNS label (letters, digits and inner '-', 1 to 63 \
-                 characters; write international names in punycode)"
-            ));
+            return Err(AddressFault::BadLabel(label.to_string()));
         }
     }
     let last = name.rsplit('.').next().unwrap_or_default();
     if !last.starts_with(|c: char| c.is_ascii_alphabetic()) {
-        return Err(format!(
-            "'{name}' is neither an IP address nor a DNS name (its last label must start with a letter)"
-        ));
+        return Err(AddressFault::NotAName(name));
     }
     Ok(name)
 }
@@ -396,11 +511,11 @@ impl Target {
     /// brackets; `port` absent means the scheme's default).
     ///
     /// # Errors
-    /// A scheme other than http/https, or an empty host.
-    pub fn http(scheme: &str, host: &str, port: Option<u16>) -> Result<Self, String> {
-        let scheme = Scheme::parse(scheme)
-            .ok_or_else(|| format!("scheme '{scheme}' is not http or https"))?;
-        let host = target_host(host).ok_or_else(|| "the request has no host".to_string())?;
+    /// [`TargetError`]: a scheme other than http/https, or an empty host.
+    pub fn http(scheme: &str, host: &str, port: Option<u16>) -> Result<Self, TargetError> {
+        let scheme =
+            Scheme::parse(scheme).ok_or_else(|| TargetError::UnknownScheme(scheme.to_string()))?;
+        let host = target_host(host).ok_or(TargetError::NoHost)?;
         Ok(Target {
             scheme: Some(scheme),
             host,
@@ -619,7 +734,7 @@ mod tests {
             ("https://127.1", "neither an IP address nor a DNS name"),
             ("https://0x7f000001", "neither an IP address nor a DNS name"),
         ] {
-            let err = OriginPattern::parse(text).unwrap_err();
+            let err = OriginPattern::parse(text).unwrap_err().to_string();
             assert!(err.contains(needle), "{text}: {err}");
         }
     }
@@ -728,11 +843,13 @@ mod tests {
         assert!(
             TcpGrant::parse("db.internal")
                 .unwrap_err()
+                .to_string()
                 .contains("port is missing")
         );
         assert!(
             TcpGrant::parse("*.x.com:1")
                 .unwrap_err()
+                .to_string()
                 .contains("not allowed")
         );
         assert_eq!(TcpGrant::parse("[::1]:22").unwrap().to_string(), "[::1]:22");

@@ -189,24 +189,38 @@ impl Default for LimitBounds {
     }
 }
 
+/// A limit over the cap the host config sets for it: "KEY = VALUE exceeds the cap of CAP set in
+/// FILE".
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{key} = {value} exceeds the cap of {cap} set in {}",
+    file.as_deref().map_or_else(|| "the host config".to_string(), |f| f.display().to_string())
+)]
+pub struct OverCap {
+    /// The `[limits]` key.
+    pub key: &'static str,
+    /// The limit as an operator writes it (`64.0 MiB`, `10s`, `16`).
+    pub value: String,
+    /// The cap, written the same way.
+    pub cap: String,
+    /// The file that sets the cap; `None`: built in.
+    pub file: Option<PathBuf>,
+}
+
 impl LimitBounds {
     /// Check `limits` against the caps.
     ///
     /// # Errors
-    /// The first limit over its cap, as "KEY = VALUE exceeds the cap of CAP set in FILE".
-    pub fn check_caps(&self, limits: &Limits) -> Result<(), String> {
+    /// [`OverCap`] for the first limit over its cap.
+    pub fn check_caps(&self, limits: &Limits) -> Result<(), OverCap> {
         match limits.over(&self.caps) {
             None => Ok(()),
-            Some((limit, cap)) => Err(format!(
-                "{} = {} exceeds the cap of {} set in {}",
-                limit.key,
-                limit.text,
-                cap.text,
-                self.file
-                    .as_deref()
-                    .map(|f| f.display().to_string())
-                    .unwrap_or_else(|| "the host config".into())
-            )),
+            Some((limit, cap)) => Err(OverCap {
+                key: limit.key,
+                value: limit.text,
+                cap: cap.text,
+                file: self.file.clone(),
+            }),
         }
     }
 }

@@ -64,6 +64,23 @@ pub fn disk_usage(dir: &Path) -> u64 {
         .sum()
 }
 
+/// A write that does not fit in a mount's quota (the mount's `quota` key).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "writing {} more would exceed the mount's quota of {} ({} in use)",
+    ByteSize(*.growth),
+    ByteSize(*.limit),
+    ByteSize(*.used)
+)]
+pub struct QuotaExceeded {
+    /// Bytes the write would add to the directory.
+    pub growth: u64,
+    /// The quota, in bytes.
+    pub limit: u64,
+    /// Bytes in use in the directory (as last counted plus what was reserved since).
+    pub used: u64,
+}
+
 impl Quota {
     /// A quota of `limit` bytes on the host directory `root`.
     pub fn new(root: PathBuf, limit: u64) -> Self {
@@ -77,9 +94,8 @@ impl Quota {
     /// Account for `growth` more bytes in the directory.
     ///
     /// # Errors
-    /// They do not fit: the message says how much is used of the quota (the policy key
-    /// `quota` of the mount).
-    pub fn reserve(&self, growth: u64) -> Result<(), String> {
+    /// [`QuotaExceeded`]: they do not fit; its message says how much of the quota is used.
+    pub fn reserve(&self, growth: u64) -> Result<(), QuotaExceeded> {
         if growth == 0 {
             return Ok(());
         }
@@ -105,12 +121,11 @@ impl Quota {
             usage.used = Some(usage.used.unwrap_or(0) + growth);
             return Ok(());
         }
-        Err(format!(
-            "writing {} more would exceed the mount's quota of {} ({} in use)",
-            ByteSize(growth),
-            ByteSize(self.limit),
-            ByteSize(usage.used.unwrap_or(0))
-        ))
+        Err(QuotaExceeded {
+            growth,
+            limit: self.limit,
+            used: usage.used.unwrap_or(0),
+        })
     }
 }
 
@@ -126,7 +141,8 @@ mod tests {
         let quota = Quota::new(dir.clone(), 1000);
         quota.reserve(400).unwrap();
         let err = quota.reserve(1).unwrap_err();
-        assert!(err.contains("quota of 1000 B"), "{err}");
+        assert_eq!(err.limit, 1000);
+        assert!(err.to_string().contains("quota of 1000 B"), "{err}");
         std::fs::remove_file(dir.join("sub/a")).unwrap();
         std::thread::sleep(RESCAN_EVERY);
         quota.reserve(900).unwrap();

@@ -34,6 +34,7 @@ use std::path::{Path, PathBuf};
 
 use wasmtime::Engine;
 use wasmtime::component::Component;
+use wasmtime::error::Context as _;
 
 /// First bytes of every `.sum` file (format version 2; version 1 kept the digest in front of the
 /// artifact, in one file, which cannot be mapped: such entries are misses and get rewritten).
@@ -186,9 +187,7 @@ impl CompileCache {
     }
 
     fn try_put(&self, key: &ContentHash, component: &Component) -> anyhow::Result<()> {
-        let payload = component
-            .serialize()
-            .map_err(|e| anyhow::anyhow!("serializing the component: {e}"))?;
+        let payload = component.serialize().context("serializing the component")?;
         let mut sum = MAGIC.to_vec();
         sum.extend_from_slice(blake3::hash(&payload).as_bytes());
         self.write_atomically(&self.entry(key), &payload)?;

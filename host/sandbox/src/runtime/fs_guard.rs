@@ -28,39 +28,68 @@ use wasmtime_wasi::p2::bindings::filesystem::types::{ErrorCode, Filesize, HostDe
 use wasmtime_wasi::p2::{DynOutputStream, OutputStream, Pollable, StreamError, StreamResult};
 
 use super::CallState;
-use crate::grants::quota::Quota;
+use crate::grants::quota::{Quota, QuotaExceeded};
 use crate::grants::{Denials, Mount};
 
 const FS_TYPES: &str = "wasi:filesystem/types@0.2.12";
+
+/// Why a `symlink-at` was refused: its target could lead out of the link's mount, or where the
+/// link would be cannot be told. The message is a clause for the denial sentence.
+#[derive(Debug, thiserror::Error)]
+pub enum LinkRefused {
+    /// The target is the empty string.
+    #[error("the target is empty")]
+    EmptyTarget,
+    /// The target starts at a root (the host would read it as a host path).
+    #[error("the target is an absolute path")]
+    AbsoluteTarget,
+    /// A `..` follows a name, which may be a symlink.
+    #[error("'..' after a name (the name may be a symlink) could leave it")]
+    ParentAfterName,
+    /// The target's leading `..` components (`climbed`) outnumber the levels (`depth`) between
+    /// the link's directory and its mount's root.
+    #[error(
+        "its {climbed} leading '..' climb above the mount's root (the link would be {depth} \
+         below it)"
+    )]
+    ClimbsOut { climbed: usize, depth: usize },
+    /// The real path of the directory the link is created in is unknown.
+    #[error("the directory's path cannot be read")]
+    DirectoryUnknown,
+    /// The link's directory could not be canonicalized: the operating system's error.
+    #[error("the link's directory cannot be resolved: {0}")]
+    Unresolved(#[source] std::io::Error),
+    /// The link's directory is below no mount of the plugin.
+    #[error("the link is not in a mount")]
+    OutsideMounts,
+}
 
 /// Whether a symlink with `target`, created in a directory `depth` levels below its mount's root,
 /// stays inside the mount: `target` is relative, and `..` components only lead it and number at
 /// most `depth`.
 ///
 /// # Errors
-/// Why not, as a sentence.
-pub fn link_stays_inside(depth: usize, target: &str) -> Result<(), String> {
+/// [`LinkRefused`]: the target is empty or absolute, has a `..` after a name, or climbs above
+/// the mount's root.
+pub fn link_stays_inside(depth: usize, target: &str) -> Result<(), LinkRefused> {
     if target.is_empty() {
-        return Err("the target is empty".into());
+        return Err(LinkRefused::EmptyTarget);
     }
     let mut climbed = 0;
     let mut named = false;
     for component in Path::new(target).components() {
         match component {
             Component::RootDir | Component::Prefix(_) => {
-                return Err("the target is an absolute path".into());
+                return Err(LinkRefused::AbsoluteTarget);
             }
             Component::CurDir => {}
             Component::ParentDir if named => {
-                return Err("'..' after a name (the name may be a symlink) could leave it".into());
+                return Err(LinkRefused::ParentAfterName);
             }
             Component::ParentDir => {
                 climbed += 1;
                 if climbed > depth {
-                    return Err(format!(
-                        "its {climbed} leading '..' climb above the mount's root (the link \
-                         would be {depth} below it)"
-                    ));
+                    return Err(LinkRefused::ClimbsOut { climbed, depth });
                 }
             }
             Component::Normal(_) => named = true,
@@ -91,17 +120,16 @@ fn check_symlink(
     dir: &Descriptor,
     target: &str,
     link: &str,
-) -> Result<(), String> {
+) -> Result<(), LinkRefused> {
     let Descriptor::Dir(dir) = dir else {
         return Ok(()); // not a directory: wasmtime-wasi refuses it
     };
-    let base = real_path(&dir.dir).ok_or("the directory's path cannot be read")?;
+    let base = real_path(&dir.dir).ok_or(LinkRefused::DirectoryUnknown)?;
     let parent = Path::new(link).parent().unwrap_or(Path::new(""));
     // Where the link will be, with symlinks in `parent` resolved (cap-std resolves them too,
     // inside the mount).
-    let link_dir = std::fs::canonicalize(base.join(parent))
-        .map_err(|e| format!("the link's directory cannot be resolved: {e}"))?;
-    let (_, depth) = mount_of(&state.mounts, &link_dir).ok_or("the link is not in a mount")?;
+    let link_dir = std::fs::canonicalize(base.join(parent)).map_err(LinkRefused::Unresolved)?;
+    let (_, depth) = mount_of(&state.mounts, &link_dir).ok_or(LinkRefused::OutsideMounts)?;
     link_stays_inside(depth, target)
 }
 
@@ -115,7 +143,7 @@ fn quota_of(state: &CallState, file: &std::fs::File) -> Option<Arc<Quota>> {
 }
 
 /// Why a write was refused, logged and kept for the call's result.
-fn refuse_write(denials: &Denials, plugin: &str, why: &str) {
+fn refuse_write(denials: &Denials, plugin: &str, why: &QuotaExceeded) {
     denials.record(
         plugin,
         format!("write refused for plugin \"{plugin}\": {why} ([filesystem] quota)"),
@@ -123,7 +151,12 @@ fn refuse_write(denials: &Denials, plugin: &str, why: &str) {
 }
 
 /// Reserve what writing `len` bytes at `offset` of `file` adds past its end.
-fn reserve_write(quota: &Quota, file: &std::fs::File, offset: u64, len: u64) -> Result<(), String> {
+fn reserve_write(
+    quota: &Quota,
+    file: &std::fs::File,
+    offset: u64,
+    len: u64,
+) -> Result<(), QuotaExceeded> {
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
     quota.reserve(offset.saturating_add(len).saturating_sub(size))
 }
@@ -368,6 +401,14 @@ mod tests {
             );
         }
         let why = link_stays_inside(1, "../../s").unwrap_err();
+        assert!(matches!(
+            why,
+            super::LinkRefused::ClimbsOut {
+                climbed: 2,
+                depth: 1
+            }
+        ));
+        let why = why.to_string();
         assert!(
             why.contains("2 leading '..'") && why.contains("1 below"),
             "{why}"

@@ -42,7 +42,7 @@ use wasmtime_wasi_http::io::TokioIo;
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
 
 use super::handles::{FdBudget, Held, Kind};
-use crate::grants::{NetworkGuard, Refusal, Scheme, Target, TargetHost};
+use crate::grants::{NetworkGuard, Refusal, Scheme, Target, TargetError, TargetHost};
 
 /// Largest write to an outgoing body's stream, and so what the host buffers per body (wasmtime's
 /// default is 1 MiB): see [`crate::runtime::http_budget`], which charges it to the call's memory.
@@ -110,7 +110,7 @@ async fn send_checked(
     }
     let target = match (uri.scheme_str(), uri.host()) {
         (Some(scheme), Some(host)) => Target::http(scheme, host, uri.port_u16()),
-        _ => Err("the request has no scheme or host".to_string()),
+        _ => Err(TargetError::NoSchemeOrHost),
     };
     let target = target.map_err(|e| {
         tracing::debug!(plugin = %guard.plugin, "refusing a malformed request: {e}");
@@ -135,22 +135,31 @@ async fn send_checked(
     send_to(&target, &addrs, request, timeouts, held).await
 }
 
+/// A request URI whose authority has user information; `host` is what follows the last `@`.
+/// The message names the host but never the user information, which may hold a password.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the authority of the request to host '{host}' has user information ('user@host', \
+     RFC 3986 §3.2.1), which would be sent in the Host header; such requests are refused \
+     (send credentials in an Authorization header)"
+)]
+struct UserInfo {
+    host: String,
+}
+
 /// Refuse a URI whose authority has user information (`userinfo@host[:port]`, RFC 3986 §3.2.1).
 ///
 /// # Errors
-/// A sentence saying why, naming the host (after the last `@`) but never the user information,
-/// which may hold a password.
-fn no_userinfo(uri: &http::Uri) -> Result<(), String> {
+/// [`UserInfo`], naming the host.
+fn no_userinfo(uri: &http::Uri) -> Result<(), UserInfo> {
     let Some(authority) = uri.authority() else {
         return Ok(());
     };
     match authority.as_str().rsplit_once('@') {
         None => Ok(()),
-        Some((_, host)) => Err(format!(
-            "the authority of the request to host '{host}' has user information ('user@host', \
-             RFC 3986 §3.2.1), which would be sent in the Host header; such requests are refused \
-             (send credentials in an Authorization header)"
-        )),
+        Some((_, host)) => Err(UserInfo {
+            host: host.to_string(),
+        }),
     }
 }
 
@@ -211,7 +220,7 @@ async fn connect(addrs: &[SocketAddr], timeouts: &Timeouts) -> Result<TcpStream,
 
 /// TLS client settings: the webpki root certificates, ring, TLS 1.2 and 1.3.
 fn tls_config() -> Result<Arc<rustls::ClientConfig>, Error> {
-    static CONFIG: OnceLock<Result<Arc<rustls::ClientConfig>, String>> = OnceLock::new();
+    static CONFIG: OnceLock<Result<Arc<rustls::ClientConfig>, rustls::Error>> = OnceLock::new();
     CONFIG
         .get_or_init(|| {
             let roots = rustls::RootCertStore {
@@ -222,7 +231,6 @@ fn tls_config() -> Result<Arc<rustls::ClientConfig>, Error> {
             ))
             .with_safe_default_protocol_versions()
             .map(|b| Arc::new(b.with_root_certificates(roots).with_no_client_auth()))
-            .map_err(|e| e.to_string())
         })
         .clone()
         .map_err(|e| Error::InternalError(Some(format!("TLS setup: {e}"))))
@@ -364,7 +372,7 @@ mod tests {
             "https://user:s3cret@example.com/",
             "http://@example.com/",
         ] {
-            let why = no_userinfo(&bad.parse().unwrap()).unwrap_err();
+            let why = no_userinfo(&bad.parse().unwrap()).unwrap_err().to_string();
             assert!(why.contains("user information"), "{bad}: {why}");
             assert!(
                 !why.contains("s3cret") && !why.contains("evil"),

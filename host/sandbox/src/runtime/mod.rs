@@ -32,6 +32,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
 use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::error::Context as _;
 use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 pub use crate::grants::Limits;
@@ -213,39 +214,34 @@ impl Runtime {
                 )
             }
         };
-        let engine = Engine::new(&config).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let engine = Engine::new(&config).context("creating the wasmtime engine")?;
 
         let mut linker = Linker::<CallState>::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker)
-            .map_err(|e| anyhow::anyhow!("linking WASI: {e}"))?;
-        lookup::filter_name_lookups(&mut linker)
-            .map_err(|e| anyhow::anyhow!("linking the name lookup filter: {e}"))?;
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker).context("linking WASI")?;
+        lookup::filter_name_lookups(&mut linker).context("linking the name lookup filter")?;
         // Outgoing HTTP only (the full wasi-http `add_to_linker` would define WASI twice);
         // every request passes `http::CheckedHooks`.
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
-            .map_err(|e| anyhow::anyhow!("linking wasi:http: {e}"))?;
+            .context("linking wasi:http")?;
         // Budgets: open files and sockets counted, HTTP host memory charged.
-        descriptors::count_descriptors(&mut linker)
-            .map_err(|e| anyhow::anyhow!("linking the descriptor budgets: {e}"))?;
-        http_budget::charge_http_memory(&mut linker)
-            .map_err(|e| anyhow::anyhow!("linking the HTTP memory budget: {e}"))?;
-        fs_guard::guard_filesystem(&mut linker)
-            .map_err(|e| anyhow::anyhow!("linking the filesystem checks: {e}"))?;
+        descriptors::count_descriptors(&mut linker).context("linking the descriptor budgets")?;
+        http_budget::charge_http_memory(&mut linker).context("linking the HTTP memory budget")?;
+        fs_guard::guard_filesystem(&mut linker).context("linking the filesystem checks")?;
         bindings::capsule::plugin::host::add_to_linker::<_, HasSelf<CallState>>(
             &mut linker,
             |state| state,
         )
-        .map_err(|e| anyhow::anyhow!("linking capsule:plugin/host: {e}"))?;
+        .context("linking capsule:plugin/host")?;
         bindings::capsule::plugin::types::add_to_linker::<_, HasSelf<CallState>>(
             &mut linker,
             |state| state,
         )
-        .map_err(|e| anyhow::anyhow!("linking capsule:plugin/types: {e}"))?;
+        .context("linking capsule:plugin/types")?;
         // Plugins built for capsule:plugin@0.1.0 import its host interface.
         bindings::v1::host::add_to_linker::<_, HasSelf<CallState>>(&mut linker, |state| state)
-            .map_err(|e| anyhow::anyhow!("linking capsule:plugin/host@0.1.0: {e}"))?;
+            .context("linking capsule:plugin/host@0.1.0")?;
         bindings::v1::types::add_to_linker::<_, HasSelf<CallState>>(&mut linker, |state| state)
-            .map_err(|e| anyhow::anyhow!("linking capsule:plugin/types@0.1.0: {e}"))?;
+            .context("linking capsule:plugin/types@0.1.0")?;
 
         let weak = engine.weak();
         std::thread::Builder::new()
@@ -331,8 +327,8 @@ impl Runtime {
         if let Some(component) = self.cache.as_ref().and_then(|c| c.get(&self.engine, hash)) {
             return Ok((component, Compiled::FromCache(start.elapsed())));
         }
-        let component = Component::new(&self.engine, bytes)
-            .map_err(|e| LoadError::Compile(format!("{e:#}")))?;
+        let component =
+            Component::new(&self.engine, bytes).map_err(|e| LoadError::Compile(e.into()))?;
         let took = start.elapsed();
         if let Some(cache) = &self.cache {
             cache.put(hash, &component);

@@ -63,31 +63,50 @@ impl<C, O> Versioned<C, O> {
     }
 }
 
-/// Call export `$method` of `$idx` (a [`Versioned`]) on `$call` until the call's deadline and
-/// finish it, lifting a 0.1.0 answer into the 0.2.0 type. For functions whose signature both
-/// minors share.
-macro_rules! call_versioned {
-    ($image:expr, $call:expr, $idx:expr, $method:ident ( $($arg:expr),* )) => {
-        match $idx {
-            Versioned::Current(i) => {
-                let guest = i.load(&mut $call.store, &$call.instance).map_err(trap)?;
-                let deadline = $call.deadline;
-                let r = within_deadline(deadline, guest.$method(&mut $call.store $(, $arg)*))
-                    .await
-                    .unwrap_or_else(|| Err($call.timed_out()));
-                $image.finish(&$call, r)?
-            }
-            Versioned::V0_1(i) => {
-                let guest = i.load(&mut $call.store, &$call.instance).map_err(trap)?;
-                let deadline = $call.deadline;
-                let r = within_deadline(deadline, guest.$method(&mut $call.store $(, $arg)*))
-                    .await
-                    .unwrap_or_else(|| Err($call.timed_out()));
-                up($image.finish(&$call, r)?)
+/// The generated `GuestIndices` of one exported interface (either minor): where its functions
+/// are in a component, and how to get the callable `Guest` of an instance from them.
+trait Interface {
+    /// The interface's functions bound to one instance.
+    type Guest: Send + 'static;
+    /// Look the functions up in `instance`.
+    fn guest(
+        &self,
+        store: &mut Store<CallState>,
+        instance: &Instance,
+    ) -> wasmtime::Result<Self::Guest>;
+}
+
+macro_rules! interfaces {
+    ($($($segment:ident)::+),* $(,)?) => {$(
+        impl Interface for $($segment)::+::GuestIndices {
+            type Guest = $($segment)::+::Guest;
+            fn guest(
+                &self,
+                store: &mut Store<CallState>,
+                instance: &Instance,
+            ) -> wasmtime::Result<Self::Guest> {
+                self.load(store, instance)
             }
         }
-    };
+    )*};
 }
+
+interfaces!(
+    plugin,
+    tools,
+    resources,
+    prompts,
+    completions,
+    v1::plugin,
+    v1::tools,
+    v1::resources,
+    v1::prompts,
+);
+
+/// An export call in progress, borrowing the call's store for `'s`. Boxed: a wasmtime call future
+/// is kilobytes, and inline it would grow every request future above it (rmcp's request task,
+/// which tokio moves several times per request).
+type ExportCall<'s, R> = Pin<Box<dyn Future<Output = wasmtime::Result<R>> + Send + 's>>;
 
 /// A compiled, linked plugin ready to be instantiated once per request.
 pub struct PluginImage {
@@ -142,13 +161,14 @@ struct Call {
     _slot: Option<OwnedSemaphorePermit>,
 }
 
-/// Extra time past the deadline before [`within_deadline`] gives up on a call, so that the epoch
-/// check (10 ms ticks) normally wins.
+/// Extra time past the deadline before [`within_deadline`] or [`PluginImage::run`] gives up on a
+/// call, so that the epoch check (10 ms ticks) normally wins.
 const DEADLINE_GRACE: Duration = Duration::from_millis(50);
 
-/// Run `future` (one export call) until the call's deadline. The epoch deadline cannot stop a
-/// guest that is blocked inside a host call (a read on a granted TCP socket, say): this backstop
-/// drops the whole call instead, which is safe with async wasmtime (the store is dropped after).
+/// Run `future` (instantiation; export calls go through [`PluginImage::run`]) until the call's
+/// deadline. The epoch deadline cannot stop a guest that is blocked inside a host call (a read on
+/// a granted TCP socket, say): this backstop drops the whole call instead, which is safe with
+/// async wasmtime (the store is dropped after).
 ///
 /// The future is boxed, like [`PluginImage::start`]'s: a wasmtime call future is kilobytes, and
 /// inline it would grow every request future above it (rmcp's request task, which tokio moves
@@ -165,7 +185,7 @@ fn within_deadline<'a, T: 'a>(
 }
 
 impl Call {
-    /// The error for a call [`within_deadline`] gave up on.
+    /// The error for a call [`within_deadline`] or [`PluginImage::run`] gave up on.
     fn timed_out(&mut self) -> wasmtime::Error {
         self.store.data_mut().interrupt = Some(Interrupt::Timeout);
         wasmtime::format_err!("the call's deadline passed inside a host call")
@@ -193,7 +213,9 @@ impl PluginImage {
         let (component, compiled) = tokio::time::timeout(limits.compile_timeout, compiling)
             .await
             .map_err(|_| LoadError::CompileTimeout(limits.compile_timeout))?
-            .map_err(|e| LoadError::Compile(format!("compiler thread failed: {e}")))??;
+            .map_err(|e| {
+                LoadError::Compile(anyhow::Error::new(e).context("compiler thread failed"))
+            })??;
         match compiled {
             Compiled::FromCache(took) => {
                 tracing::info!(
@@ -213,12 +235,12 @@ impl PluginImage {
         let pre = runtime
             .linker()
             .instantiate_pre(&component)
-            .map_err(|e| LoadError::Link(format!("{e:#}")))?;
+            .map_err(|e| LoadError::Link(e.into()))?;
         let old = plugin::GuestIndices::new(&pre).is_err();
         let plugin_indices = Versioned::lookup(plugin::GuestIndices::new(&pre), old, || {
             v1::plugin::GuestIndices::new(&pre)
         })
-        .map_err(|e| LoadError::NotAPlugin(format!("{e:#}")))?;
+        .map_err(|e| LoadError::NotAPlugin(e.into()))?;
         let tools = Versioned::lookup(tools::GuestIndices::new(&pre), old, || {
             v1::tools::GuestIndices::new(&pre)
         })
@@ -262,7 +284,17 @@ impl PluginImage {
         let probe = image(Grants::deny_all(policy.limits), Vec::new());
         let metadata: plugin::Metadata = async {
             let mut call = probe.start_until(RequestScope::default(), deadline).await?;
-            Ok(call_versioned!(probe, call, &probe.plugin, call_describe()))
+            probe
+                .run_versioned(
+                    &mut call,
+                    &probe.plugin,
+                    &(),
+                    |guest, store, _| Box::pin(async move { guest.call_describe(store).await }),
+                    |guest, store, _| {
+                        Box::pin(async move { guest.call_describe(store).await.map(up) })
+                    },
+                )
+                .await
         }
         .await
         .map_err(timed_out)?;
@@ -321,18 +353,64 @@ impl PluginImage {
     ) -> Result<LoadedPlugin, CallError> {
         let mut call = self.start_until(RequestScope::default(), deadline).await?;
         let tools: Vec<tools::Tool> = match &self.tools {
-            Some(idx) => call_versioned!(self, call, idx, call_list_tools()),
+            Some(idx) => {
+                self.run_versioned(
+                    &mut call,
+                    idx,
+                    &(),
+                    |guest, store, _| Box::pin(async move { guest.call_list_tools(store).await }),
+                    |guest, store, _| {
+                        Box::pin(async move { guest.call_list_tools(store).await.map(up) })
+                    },
+                )
+                .await?
+            }
             None => Vec::new(),
         };
         let (resources, resource_templates): (Vec<resources::Resource>, _) = match &self.resources {
             Some(idx) => (
-                call_versioned!(self, call, idx, call_list_resources()),
-                call_versioned!(self, call, idx, call_list_resource_templates()),
+                self.run_versioned(
+                    &mut call,
+                    idx,
+                    &(),
+                    |guest, store, _| {
+                        Box::pin(async move { guest.call_list_resources(store).await })
+                    },
+                    |guest, store, _| {
+                        Box::pin(async move { guest.call_list_resources(store).await.map(up) })
+                    },
+                )
+                .await?,
+                self.run_versioned(
+                    &mut call,
+                    idx,
+                    &(),
+                    |guest, store, _| {
+                        Box::pin(async move { guest.call_list_resource_templates(store).await })
+                    },
+                    |guest, store, _| {
+                        Box::pin(
+                            async move { guest.call_list_resource_templates(store).await.map(up) },
+                        )
+                    },
+                )
+                .await?,
             ),
             None => (Vec::new(), Vec::new()),
         };
         let prompts: Vec<prompts::Prompt> = match &self.prompts {
-            Some(idx) => call_versioned!(self, call, idx, call_list_prompts()),
+            Some(idx) => {
+                self.run_versioned(
+                    &mut call,
+                    idx,
+                    &(),
+                    |guest, store, _| Box::pin(async move { guest.call_list_prompts(store).await }),
+                    |guest, store, _| {
+                        Box::pin(async move { guest.call_list_prompts(store).await.map(up) })
+                    },
+                )
+                .await?
+            }
             None => Vec::new(),
         };
         Ok(LoadedPlugin {
@@ -362,27 +440,28 @@ impl PluginImage {
         arguments: String,
         resume: Option<types::Resumption>,
     ) -> Result<tools::CallOutcome, CallError> {
-        let idx = self.tools.as_ref().ok_or_else(|| not_exported("tools"))?;
+        let idx = self.tools.as_ref().ok_or(CallError::NotExported("tools"))?;
         let mut call = self.start(scope).await?;
-        let deadline = call.deadline;
-        let r = match idx {
-            Versioned::Current(i) => {
-                let guest = i.load(&mut call.store, &call.instance).map_err(trap)?;
-                let run = guest.call_call_tool(&mut call.store, name, &arguments, resume.as_ref());
-                within_deadline(deadline, run).await
-            }
-            Versioned::V0_1(i) => {
-                let guest = i.load(&mut call.store, &call.instance).map_err(trap)?;
-                let run = guest.call_call_tool(&mut call.store, name, &arguments);
-                within_deadline(deadline, run)
-                    .await
-                    .map(|r| r.map(|answer| answer.map(up).map_err(up)))
-            }
-        }
-        .unwrap_or_else(|| Err(call.timed_out()));
+        let r = self
+            .run_versioned(
+                &mut call,
+                idx,
+                &(name, &arguments, resume.as_ref()),
+                |guest, store, &(name, arguments, resume)| {
+                    Box::pin(
+                        async move { guest.call_call_tool(store, name, arguments, resume).await },
+                    )
+                },
+                |guest, store, &(name, arguments, _)| {
+                    Box::pin(async move {
+                        let answer = guest.call_call_tool(store, name, arguments).await?;
+                        Ok(answer.map(up).map_err(up))
+                    })
+                },
+            )
+            .await;
         let denials = call.store.data().denials.take();
-        let mut outcome = self
-            .finish(&call, r)
+        let mut outcome = r
             .map_err(|e| explain(e, &denials))?
             .map_err(|e| self.hint(explain(CallError::Plugin(e), &denials), &denials))?;
         match &mut outcome {
@@ -449,24 +528,24 @@ impl PluginImage {
         let idx = self
             .resources
             .as_ref()
-            .ok_or_else(|| not_exported("resources"))?;
+            .ok_or(CallError::NotExported("resources"))?;
         let mut call = self.start(scope).await?;
-        let deadline = call.deadline;
-        let r = match idx {
-            Versioned::Current(i) => {
-                let guest = i.load(&mut call.store, &call.instance).map_err(trap)?;
-                within_deadline(deadline, guest.call_read_resource(&mut call.store, uri)).await
-            }
-            Versioned::V0_1(i) => {
-                let guest = i.load(&mut call.store, &call.instance).map_err(trap)?;
-                within_deadline(deadline, guest.call_read_resource(&mut call.store, uri))
-                    .await
-                    .map(|r| r.map(|answer| answer.map(up).map_err(up)))
-            }
-        }
-        .unwrap_or_else(|| Err(call.timed_out()));
         let contents: Vec<types::ResourceContents> = self
-            .finish(&call, r)?
+            .run_versioned(
+                &mut call,
+                idx,
+                uri,
+                |guest, store, uri| {
+                    Box::pin(async move { guest.call_read_resource(store, uri).await })
+                },
+                |guest, store, uri| {
+                    Box::pin(async move {
+                        let answer = guest.call_read_resource(store, uri).await?;
+                        Ok(answer.map(up).map_err(up))
+                    })
+                },
+            )
+            .await?
             .map_err(|e| self.hint(CallError::Plugin(e), &[]))?;
         self.check_blocks(contents.len())?;
         self.check_output(result_size::read_resource_result(&contents))?;
@@ -488,30 +567,28 @@ impl PluginImage {
         let idx = self
             .prompts
             .as_ref()
-            .ok_or_else(|| not_exported("prompts"))?;
+            .ok_or(CallError::NotExported("prompts"))?;
         let mut call = self.start(scope).await?;
-        let deadline = call.deadline;
-        let r = match idx {
-            Versioned::Current(i) => {
-                let guest = i.load(&mut call.store, &call.instance).map_err(trap)?;
-                let run = guest.call_get_prompt(&mut call.store, name, arguments, resume.as_ref());
-                within_deadline(deadline, run).await
-            }
-            Versioned::V0_1(i) => {
-                let guest = i.load(&mut call.store, &call.instance).map_err(trap)?;
-                let run = guest.call_get_prompt(&mut call.store, name, arguments);
-                within_deadline(deadline, run).await.map(|r| {
-                    r.map(|answer| {
-                        answer
-                            .map(|result| prompts::PromptOutcome::Complete(up(result)))
-                            .map_err(up)
-                    })
-                })
-            }
-        }
-        .unwrap_or_else(|| Err(call.timed_out()));
         let outcome = self
-            .finish(&call, r)?
+            .run_versioned(
+                &mut call,
+                idx,
+                &(name, arguments, resume.as_ref()),
+                |guest, store, &(name, arguments, resume)| {
+                    Box::pin(
+                        async move { guest.call_get_prompt(store, name, arguments, resume).await },
+                    )
+                },
+                |guest, store, &(name, arguments, _)| {
+                    Box::pin(async move {
+                        let answer = guest.call_get_prompt(store, name, arguments).await?;
+                        Ok(answer
+                            .map(|result| prompts::PromptOutcome::Complete(up(result)))
+                            .map_err(up))
+                    })
+                },
+            )
+            .await?
             .map_err(|e| self.hint(CallError::Plugin(e), &[]))?;
         match &outcome {
             prompts::PromptOutcome::Complete(result) => {
@@ -543,16 +620,22 @@ impl PluginImage {
         let idx = self
             .completions
             .as_ref()
-            .ok_or_else(|| not_exported("completions"))?;
+            .ok_or(CallError::NotExported("completions"))?;
         let mut call = self.start(scope).await?;
-        let guest = idx.load(&mut call.store, &call.instance).map_err(trap)?;
-        let deadline = call.deadline;
-        let run = guest.call_complete(&mut call.store, reference, argument, value, context);
-        let r = within_deadline(deadline, run)
-            .await
-            .unwrap_or_else(|| Err(call.timed_out()));
         let completion = self
-            .finish(&call, r)?
+            .run(
+                &mut call,
+                idx,
+                &(reference, argument, value, context),
+                |guest, store, &(reference, argument, value, context)| {
+                    Box::pin(async move {
+                        guest
+                            .call_complete(store, reference, argument, value, context)
+                            .await
+                    })
+                },
+            )
+            .await?
             .map_err(|e| self.hint(CallError::Plugin(e), &[]))?;
         self.check_output(result_size::completion(&completion))?;
         Ok(completion)
@@ -609,7 +692,7 @@ impl PluginImage {
             deadline,
         };
         let wasi = super::wasi::wasi_ctx(&self.grants, &guard, &self.emissions)
-            .map_err(|e| CallError::Setup(format!("{e:#}")))?;
+            .map_err(CallError::Setup)?;
         let denials = guard.denials.clone();
         let budget = FdBudget::new(limits.max_open_files, limits.max_sockets);
         let state = CallState::new(
@@ -662,6 +745,45 @@ impl PluginImage {
             _permit: Some(permit),
             _slot: slot,
         })
+    }
+
+    /// Call one export of `interface` on `call`'s instance until the call's deadline, and map
+    /// the outcome with [`Self::finish`]. `invoke` gets the interface's functions, the store and
+    /// `args` (the export's arguments, passed through so that the call future may borrow them)
+    /// and starts the export call. The epoch deadline stops guest code at the deadline; a guest
+    /// blocked inside a host call past it (a read on a granted TCP socket, say) is dropped
+    /// [`DEADLINE_GRACE`] later instead, which is safe with async wasmtime.
+    async fn run<I: Interface, A: Sync + ?Sized, R>(
+        &self,
+        call: &mut Call,
+        interface: &I,
+        args: &A,
+        invoke: impl for<'s> FnOnce(I::Guest, &'s mut Store<CallState>, &'s A) -> ExportCall<'s, R>,
+    ) -> Result<R, CallError> {
+        let guest = interface
+            .guest(&mut call.store, &call.instance)
+            .map_err(trap)?;
+        let running = invoke(guest, &mut call.store, args);
+        let r = tokio::time::timeout_at((call.deadline + DEADLINE_GRACE).into(), running)
+            .await
+            .unwrap_or_else(|_| Err(call.timed_out()));
+        self.finish(call, r)
+    }
+
+    /// [`Self::run`] on whichever minor of the contract `export` is: `current` starts the call
+    /// on a 0.2.0 plugin, `old` on a 0.1.0 one and lifts its answer into the 0.2.0 types.
+    async fn run_versioned<C: Interface, O: Interface, A: Sync + ?Sized, R>(
+        &self,
+        call: &mut Call,
+        export: &Versioned<C, O>,
+        args: &A,
+        current: impl for<'s> FnOnce(C::Guest, &'s mut Store<CallState>, &'s A) -> ExportCall<'s, R>,
+        old: impl for<'s> FnOnce(O::Guest, &'s mut Store<CallState>, &'s A) -> ExportCall<'s, R>,
+    ) -> Result<R, CallError> {
+        match export {
+            Versioned::Current(i) => self.run(call, i, args, current).await,
+            Versioned::V0_1(i) => self.run(call, i, args, old).await,
+        }
     }
 
     /// Create one instance exactly as a call does (concurrency permit, WASI context from the
@@ -780,12 +902,408 @@ fn explain(error: CallError, denials: &[String]) -> CallError {
     }
 }
 
+/// A trap, or a failed host import: wasmtime's error with its chain as the source.
 fn trap(error: wasmtime::Error) -> CallError {
-    CallError::Trap(format!("{error:?}"))
+    CallError::Trap(error.into())
 }
 
-fn not_exported(interface: &str) -> CallError {
-    CallError::Trap(format!(
-        "the plugin does not export capsule:plugin/{interface}"
-    ))
+#[cfg(test)]
+mod tests {
+    //! Loading and calling real plugins (built by `make plugins` into `target/plugins`, or
+    //! `$CAPSULE_PLUGINS`): how each way a call or a load can fail is reported.
+
+    use std::error::Error as _;
+    use std::path::Path;
+
+    use tokio_util::sync::CancellationToken;
+
+    use super::*;
+    use crate::grants::Limits;
+    use crate::runtime::cache::content_hash;
+    use crate::runtime::{Allocator, DEFAULT_KEEP_RESIDENT};
+
+    /// `name.wasm` in `$CAPSULE_PLUGINS`, else in the workspace's `target/plugins`; a missing file
+    /// fails the test (these tests must not pass by skipping).
+    fn plugin_file(name: &str) -> PathBuf {
+        let dir = std::env::var_os("CAPSULE_PLUGINS")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/plugins"));
+        let path = dir.join(format!("{name}.wasm"));
+        assert!(
+            path.is_file(),
+            "{} is missing: run `make plugins` first (or set CAPSULE_PLUGINS)",
+            path.display()
+        );
+        path
+    }
+
+    /// A runtime with a small pool, so that tests running side by side reserve little.
+    fn runtime() -> Runtime {
+        Runtime::with_allocator(
+            None,
+            Allocator::Pooling {
+                keep_resident: DEFAULT_KEEP_RESIDENT,
+                instances: 8,
+            },
+        )
+        .expect("the runtime starts")
+    }
+
+    /// The default policy with calls limited to `timeout`.
+    fn timeout_policy(timeout: Duration) -> Policy {
+        Policy {
+            limits: Limits {
+                call_timeout: timeout,
+                ..Limits::default()
+            },
+            ..Policy::default()
+        }
+    }
+
+    async fn load_bytes(
+        name: &str,
+        bytes: Vec<u8>,
+        policy: &Policy,
+    ) -> Result<LoadedPlugin, LoadError> {
+        let hash = content_hash(&bytes);
+        let path = PathBuf::from(format!("{name}.wasm"));
+        PluginImage::load(&runtime(), name, path, bytes, hash, policy).await
+    }
+
+    async fn load(name: &str, policy: &Policy) -> Arc<PluginImage> {
+        let bytes = std::fs::read(plugin_file(name)).expect("the plugin file is readable");
+        match load_bytes(name, bytes, policy).await {
+            Ok(loaded) => loaded.image,
+            Err(e) => panic!("{name} did not load: {e}"),
+        }
+    }
+
+    async fn call(
+        image: &PluginImage,
+        scope: RequestScope,
+        tool: &str,
+        arguments: &str,
+    ) -> Result<tools::CallOutcome, CallError> {
+        image.call_tool(scope, tool, arguments.into(), None).await
+    }
+
+    #[tokio::test]
+    async fn a_call_answers_through_the_versioned_helper() {
+        let hello = load("hello", &Policy::default()).await;
+        let outcome = call(
+            &hello,
+            RequestScope::default(),
+            "greet",
+            r#"{"name":"unit"}"#,
+        )
+        .await
+        .expect("greet answers");
+        let tools::CallOutcome::Complete(result) = outcome else {
+            panic!("greet asked for input");
+        };
+        assert!(!result.is_error);
+        assert!(
+            result
+                .structured_content
+                .as_deref()
+                .unwrap_or_default()
+                .contains("Hello, unit!"),
+            "{:?}",
+            result.structured_content
+        );
+    }
+
+    /// A 0.1.0 plugin goes through the `old` side of every versioned call, its answers lifted.
+    #[tokio::test]
+    async fn a_0_1_plugin_answers_through_the_old_bindings() {
+        let legacy = load("legacy", &Policy::default()).await;
+        assert!(legacy.contract_0_1());
+        let outcome = call(
+            &legacy,
+            RequestScope::default(),
+            "shout",
+            r#"{"text":"hi"}"#,
+        )
+        .await
+        .expect("shout answers");
+        let tools::CallOutcome::Complete(result) = outcome else {
+            panic!("a 0.1.0 plugin never asks for input");
+        };
+        assert!(
+            matches!(&result.content[..], [types::ContentBlock::Text(t)] if t.text == "HI"),
+            "{:?}",
+            result.content
+        );
+        let error = call(
+            &legacy,
+            RequestScope::default(),
+            "shout",
+            r#"{"text":"x","fail":"denied"}"#,
+        )
+        .await
+        .expect_err("asked to fail");
+        assert!(
+            matches!(&error, CallError::Plugin(types::Error::Denied(m)) if m == "you asked for denied"),
+            "{error:?}"
+        );
+        let contents = legacy
+            .read_resource(RequestScope::default(), "legacy://motto")
+            .await
+            .expect("the motto reads");
+        assert_eq!(contents.len(), 1);
+        let prompt = legacy
+            .get_prompt(
+                RequestScope::default(),
+                "recall",
+                &[("topic".into(), "wasm".into())],
+                None,
+            )
+            .await
+            .expect("the prompt renders");
+        assert!(matches!(prompt, prompts::PromptOutcome::Complete(p) if p.messages.len() == 1));
+    }
+
+    #[tokio::test]
+    async fn spinning_past_the_time_limit_is_a_timeout_naming_the_limit() {
+        let limit = Duration::from_millis(300);
+        let fixture = load("fixture", &timeout_policy(limit)).await;
+        let started = Instant::now();
+        let error = call(&fixture, RequestScope::default(), "spin", "{}")
+            .await
+            .expect_err("spin never answers");
+        assert!(
+            matches!(error, CallError::Timeout(d) if d == limit),
+            "{error:?}"
+        );
+        assert_eq!(
+            error.to_string(),
+            "the plugin ran longer than its time limit of 300ms"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    /// A guest waiting inside a host call (a WASI clock wait) is out of the epoch deadline's
+    /// reach: the host-side backstop ends it, with the same error.
+    #[tokio::test]
+    async fn waiting_in_a_host_call_past_the_time_limit_is_a_timeout_too() {
+        let limit = Duration::from_millis(300);
+        let fixture = load("fixture", &timeout_policy(limit)).await;
+        let started = Instant::now();
+        let error = call(
+            &fixture,
+            RequestScope::default(),
+            "sleep",
+            r#"{"ms":60000}"#,
+        )
+        .await
+        .expect_err("the sleep outlasts the limit");
+        assert!(
+            matches!(error, CallError::Timeout(d) if d == limit),
+            "{error:?}"
+        );
+        assert!(error.to_string().contains("time limit of 300ms"), "{error}");
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_trap_is_the_trap_error_with_wasmtimes_chain_as_its_source() {
+        let fixture = load("fixture", &Policy::default()).await;
+        let error = call(&fixture, RequestScope::default(), "trap", "{}")
+            .await
+            .expect_err("trap traps");
+        let CallError::Trap(cause) = &error else {
+            panic!("not a trap: {error:?}");
+        };
+        assert!(
+            cause.chain().any(|e| matches!(
+                e.downcast_ref::<wasmtime::Trap>(),
+                Some(wasmtime::Trap::UnreachableCodeReached)
+            )),
+            "no wasm trap code in the chain: {cause:?}"
+        );
+        let source = error.source().expect("the trap keeps its source");
+        assert_eq!(source.to_string(), cause.to_string());
+        let message = error.to_string();
+        assert!(message.starts_with("the plugin crashed: "), "{message}");
+        assert!(
+            message.contains("unreachable"),
+            "the message shows the chain: {message}"
+        );
+        // The plugin keeps serving: every call has a fresh instance.
+        let echoed = call(&fixture, RequestScope::default(), "echo", r#"{"value":1}"#).await;
+        assert!(echoed.is_ok(), "{echoed:?}");
+    }
+
+    #[tokio::test]
+    async fn cancelling_the_scope_stops_a_spinning_call() {
+        let fixture = load("fixture", &timeout_policy(Duration::from_secs(120))).await;
+        let cancel = CancellationToken::new();
+        let scope = RequestScope {
+            cancel: cancel.clone(),
+            ..RequestScope::default()
+        };
+        let canceller = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(200));
+            cancel.cancel();
+        });
+        let started = Instant::now();
+        let error = call(&fixture, scope, "spin", "{}")
+            .await
+            .expect_err("spin never answers");
+        canceller.join().expect("the canceller thread ends");
+        assert!(matches!(error, CallError::Cancelled), "{error:?}");
+        assert_eq!(error.to_string(), "the request was cancelled");
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_missing_export_is_a_clear_error() {
+        let hello = load("hello", &Policy::default()).await;
+        assert!(!hello.exports().resources && !hello.exports().prompts);
+        let error = hello
+            .read_resource(RequestScope::default(), "hello://x")
+            .await
+            .expect_err("hello serves no resources");
+        assert!(
+            matches!(error, CallError::NotExported("resources")),
+            "{error:?}"
+        );
+        assert_eq!(
+            error.to_string(),
+            "the plugin does not export capsule:plugin/resources"
+        );
+        let error = hello
+            .get_prompt(RequestScope::default(), "p", &[], None)
+            .await
+            .expect_err("hello has no prompts");
+        assert_eq!(
+            error.to_string(),
+            "the plugin does not export capsule:plugin/prompts"
+        );
+    }
+
+    /// A granted directory that vanished after the load: the call cannot be set up, and the
+    /// operating system's error is at the end of the chain.
+    #[tokio::test]
+    async fn a_vanished_mount_is_a_setup_error_with_the_io_error_in_its_chain() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let data = dir.path().join("notes");
+        std::fs::create_dir(&data).expect("the notes directory is created");
+        let mount = format!("notes:/notes={}:ro", data.display())
+            .parse()
+            .expect("a valid mount");
+        let policy = Policy {
+            mounts: vec![mount],
+            ..Policy::default()
+        };
+        let notes = load("notes", &policy).await;
+        std::fs::remove_dir(&data).expect("the notes directory is removed");
+        let error = notes
+            .read_resource(RequestScope::default(), "notes://welcome")
+            .await
+            .expect_err("the mount is gone");
+        let CallError::Setup(cause) = &error else {
+            panic!("not a set-up error: {error:?}");
+        };
+        let io = cause
+            .chain()
+            .find_map(|e| e.downcast_ref::<std::io::Error>())
+            .expect("the io::Error is kept");
+        assert_eq!(io.kind(), std::io::ErrorKind::NotFound);
+        let message = error.to_string();
+        assert!(
+            message.starts_with("the sandbox could not be prepared: cannot open host directory"),
+            "{message}"
+        );
+        assert!(error.source().is_some());
+    }
+
+    #[tokio::test]
+    async fn an_unknown_tool_is_the_plugins_typed_error() {
+        let fixture = load("fixture", &Policy::default()).await;
+        let error = call(&fixture, RequestScope::default(), "no_such_tool", "{}")
+            .await
+            .expect_err("no such tool");
+        assert!(matches!(error, CallError::Plugin(_)), "{error:?}");
+        assert!(
+            error.source().is_none(),
+            "a plugin's own error has no source"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_damaged_component_is_a_compile_error_with_its_source() {
+        let mut bytes = std::fs::read(plugin_file("hello")).expect("the plugin file is readable");
+        bytes.truncate(bytes.len() / 2);
+        let error = load_bytes("truncated", bytes, &Policy::default())
+            .await
+            .err()
+            .expect("half a component does not load");
+        assert!(matches!(error, LoadError::Compile(_)), "{error:?}");
+        let source = error.source().expect("the compiler's error is kept");
+        let message = error.to_string();
+        assert!(
+            message.starts_with("the component does not compile: "),
+            "{message}"
+        );
+        assert!(
+            message.contains(&source.to_string()),
+            "{message} lacks {source}"
+        );
+    }
+
+    #[tokio::test]
+    async fn files_that_are_not_components_say_what_they_are() {
+        let text = load_bytes("text", b"#!/bin/sh\necho hi\n".to_vec(), &Policy::default()).await;
+        assert!(matches!(text, Err(LoadError::NotWasm)), "{:?}", text.err());
+        let core = load_bytes("core", b"\0asm\x01\0\0\0".to_vec(), &Policy::default()).await;
+        assert!(
+            matches!(core, Err(LoadError::CoreModule)),
+            "{:?}",
+            core.err()
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unsatisfiable_import_is_a_link_error_with_its_source() {
+        let component = wat::parse_str(
+            r#"(component (import "example:nope/missing" (instance (export "f" (func)))))"#,
+        )
+        .expect("valid WAT");
+        let error = load_bytes("importer", component, &Policy::default())
+            .await
+            .err()
+            .expect("nothing provides example:nope/missing");
+        assert!(matches!(error, LoadError::Link(_)), "{error:?}");
+        assert!(error.source().is_some());
+        let message = error.to_string();
+        assert!(message.contains("example:nope/missing"), "{message}");
+    }
+
+    #[tokio::test]
+    async fn a_component_without_the_plugin_interface_is_not_a_plugin() {
+        let component = wat::parse_str("(component)").expect("valid WAT");
+        let error = load_bytes("empty", component, &Policy::default())
+            .await
+            .err()
+            .expect("an empty component is no plugin");
+        assert!(matches!(error, LoadError::NotAPlugin(_)), "{error:?}");
+        assert!(error.source().is_some());
+        assert!(
+            error.to_string().starts_with("not a Capsule plugin: "),
+            "{error}"
+        );
+    }
 }

@@ -30,6 +30,18 @@ pub struct Schema {
     unfolded: usize,
 }
 
+/// Why a schema was not compiled: vetting refused it, or the compiler did (an invalid schema, or
+/// one that needs a remote reference).
+#[derive(Debug, thiserror::Error)]
+pub enum SchemaError {
+    /// Over a limit of [`vet::SchemaLimits`], or a `$ref` outside the schema.
+    #[error("{0}")]
+    Vet(#[from] vet::VetError),
+    /// The `jsonschema` compiler's error (also the source).
+    #[error("{0}")]
+    Compile(#[source] Box<jsonschema::ValidationError<'static>>),
+}
+
 /// Why [`Schema::check`] did not accept a value.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum CheckError {
@@ -48,21 +60,21 @@ impl Schema {
     /// Compile `schema` without vetting it (the host's own schemas, tests).
     ///
     /// # Errors
-    /// The compiler's message when the schema is invalid or needs a remote reference.
-    pub fn compile(schema: &Value) -> Result<Self, String> {
+    /// [`SchemaError::Compile`] when the schema is invalid or needs a remote reference.
+    pub fn compile(schema: &Value) -> Result<Self, SchemaError> {
         jsonschema::validator_for(schema)
             .map(|validator| Self {
                 validator,
                 unfolded: 1,
             })
-            .map_err(|e| e.to_string())
+            .map_err(|e| SchemaError::Compile(Box::new(e)))
     }
 
     /// Vet `schema` against `limits` ([`vet::vet`]), then compile it.
     ///
     /// # Errors
-    /// Which limit the schema exceeds, or the compiler's message.
-    pub fn vetted(schema: &Value, limits: &vet::SchemaLimits) -> Result<Self, String> {
+    /// [`SchemaError::Vet`] naming the limit the schema exceeds, or [`SchemaError::Compile`].
+    pub fn vetted(schema: &Value, limits: &vet::SchemaLimits) -> Result<Self, SchemaError> {
         let unfolded = vet::vet(schema, serialized_len(schema), limits)?;
         let mut compiled = Self::compile(schema)?;
         compiled.unfolded = unfolded;
@@ -84,10 +96,7 @@ impl Schema {
     ) -> Result<Value, CheckError> {
         let inline_nodes = INLINE_BOUND / self.unfolded.max(1);
         if nodes_up_to(&value, inline_nodes) <= inline_nodes {
-            return self
-                .validate(&value)
-                .map(|()| value)
-                .map_err(CheckError::Invalid);
+            return self.validate(&value).map(|()| value);
         }
         let permit = tokio::time::timeout_at(deadline.into(), slot.clone().acquire_owned())
             .await
@@ -100,7 +109,7 @@ impl Schema {
             checked
         });
         match tokio::time::timeout_at(deadline.into(), run).await {
-            Ok(Ok(checked)) => checked.map_err(CheckError::Invalid),
+            Ok(Ok(checked)) => checked,
             Ok(Err(join)) => Err(CheckError::Invalid(format!("the check failed: {join}"))),
             Err(_) => Err(CheckError::Timeout),
         }
@@ -109,9 +118,9 @@ impl Schema {
     /// Validate `value` here and now.
     ///
     /// # Errors
-    /// Up to [`MAX_REPORTED_ERRORS`] messages, each prefixed with the JSON Pointer of the failing
-    /// location (`/` for the root), joined by `; `.
-    pub fn validate(&self, value: &Value) -> Result<(), String> {
+    /// [`CheckError::Invalid`] with up to [`MAX_REPORTED_ERRORS`] messages, each prefixed with
+    /// the JSON Pointer of the failing location (`/` for the root), joined by `; `.
+    pub fn validate(&self, value: &Value) -> Result<(), CheckError> {
         if self.validator.is_valid(value) {
             return Ok(());
         }
@@ -141,7 +150,7 @@ impl Schema {
         if message.is_empty() {
             message = "the value does not match the schema".into();
         }
-        Err(message)
+        Err(CheckError::Invalid(message))
     }
 }
 
@@ -201,7 +210,10 @@ mod tests {
 
     #[test]
     fn reports_wrong_types_and_missing_fields_with_paths() {
-        let err = add_schema().validate(&json!({"a": "x"})).unwrap_err();
+        let err = add_schema()
+            .validate(&json!({"a": "x"}))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("/a:"), "{err}");
         assert!(err.contains("\"b\" is a required property"), "{err}");
     }
@@ -210,7 +222,10 @@ mod tests {
     fn caps_the_number_of_messages() {
         let schema =
             Schema::compile(&json!({"type": "array", "items": {"type": "string"}})).unwrap();
-        let err = schema.validate(&json!([1, 2, 3, 4, 5, 6, 7])).unwrap_err();
+        let err = schema
+            .validate(&json!([1, 2, 3, 4, 5, 6, 7]))
+            .unwrap_err()
+            .to_string();
         assert!(err.ends_with("; and more"), "{err}");
         assert_eq!(err.matches(": 6 is not of type").count(), 0, "{err}");
     }

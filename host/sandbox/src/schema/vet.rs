@@ -77,6 +77,37 @@ const MAP: &[&str] = &[
     "$defs",
     "definitions",
 ];
+/// Why [`vet`] refused a schema: the limit it exceeds (its message names the limit), or a `$ref`
+/// that does not point into the schema itself.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum VetError {
+    /// The serialized schema is `bytes` long, over `limit` bytes (`[limits] max_schema`).
+    #[error("the schema is {bytes} bytes, over the limit of {limit} ([limits] max_schema)")]
+    TooBig { bytes: usize, limit: usize },
+    /// Objects and arrays nest `depth` levels, over `limit`.
+    #[error("the schema nests {depth} levels deep, over the limit of {limit}")]
+    TooDeep { depth: usize, limit: usize },
+    /// The schema has `refs` reference keywords, over `limit`.
+    #[error("the schema has {refs} $refs, over the limit of {limit}")]
+    TooManyRefs { refs: usize, limit: usize },
+    /// Unfolding every `$ref` gives more than `limit` subschemas.
+    #[error(
+        "the schema unfolds to more than {limit} subschemas through its $refs (combinator fan-out)"
+    )]
+    Unfolds { limit: usize },
+    /// A reference (as written) that is not a fragment of this schema.
+    #[error(
+        "$ref '{0}' does not point into the schema itself (only '#...' references are allowed)"
+    )]
+    External(String),
+    /// A `#name` reference whose anchor the schema does not define.
+    #[error("$ref '{0}' names no $anchor of the schema")]
+    UnknownAnchor(String),
+    /// A `#/...` reference whose JSON Pointer leads nowhere.
+    #[error("$ref '{0}' points to nothing in the schema")]
+    Dangling(String),
+}
+
 /// Keywords that refer to another subschema.
 const REFS: &[&str] = &["$ref", "$dynamicRef", "$recursiveRef"];
 
@@ -85,30 +116,30 @@ const REFS: &[&str] = &["$ref", "$dynamicRef", "$recursiveRef"];
 /// value's size.
 ///
 /// # Errors
-/// A sentence naming the limit that was exceeded, e.g. "the schema unfolds to more than 20000
+/// [`VetError`] naming the limit that was exceeded, e.g. "the schema unfolds to more than 20000
 /// subschemas through its $refs (combinator fan-out)", or a `$ref` that does not point into the
 /// schema itself.
-pub fn vet(schema: &Value, bytes: usize, limits: &SchemaLimits) -> Result<usize, String> {
+pub fn vet(schema: &Value, bytes: usize, limits: &SchemaLimits) -> Result<usize, VetError> {
     if bytes > limits.max_bytes {
-        return Err(format!(
-            "the schema is {bytes} bytes, over the limit of {} ([limits] max_schema)",
-            limits.max_bytes
-        ));
+        return Err(VetError::TooBig {
+            bytes,
+            limit: limits.max_bytes,
+        });
     }
     let depth = depth(schema);
     if depth > limits.max_depth {
-        return Err(format!(
-            "the schema nests {depth} levels deep, over the limit of {}",
-            limits.max_depth
-        ));
+        return Err(VetError::TooDeep {
+            depth,
+            limit: limits.max_depth,
+        });
     }
     let mut refs = 0;
     count_refs(schema, &mut refs);
     if refs > limits.max_refs {
-        return Err(format!(
-            "the schema has {refs} $refs, over the limit of {}",
-            limits.max_refs
-        ));
+        return Err(VetError::TooManyRefs {
+            refs,
+            limit: limits.max_refs,
+        });
     }
     let mut unfold = Unfold {
         root: schema,
@@ -119,10 +150,9 @@ pub fn vet(schema: &Value, bytes: usize, limits: &SchemaLimits) -> Result<usize,
     };
     let size = unfold.size(schema, "")?;
     if size > limits.max_unfolded {
-        return Err(format!(
-            "the schema unfolds to more than {} subschemas through its $refs (combinator fan-out)",
-            limits.max_unfolded
-        ));
+        return Err(VetError::Unfolds {
+            limit: limits.max_unfolded,
+        });
     }
     Ok(size)
 }
@@ -190,7 +220,7 @@ struct Unfold<'a> {
 
 impl<'a> Unfold<'a> {
     /// Unfolded size of the subschema `schema` at `pointer`, saturating just above the cap.
-    fn size(&mut self, schema: &'a Value, pointer: &str) -> Result<usize, String> {
+    fn size(&mut self, schema: &'a Value, pointer: &str) -> Result<usize, VetError> {
         let Value::Object(map) = schema else {
             return Ok(1); // `true`, `false`
         };
@@ -240,28 +270,23 @@ impl<'a> Unfold<'a> {
 
     /// Unfolded size of what `reference` points to: a JSON Pointer fragment (`#/$defs/x`), an
     /// anchor (`#name`) or the whole schema (`#`).
-    fn reference(&mut self, reference: &str) -> Result<usize, String> {
+    fn reference(&mut self, reference: &str) -> Result<usize, VetError> {
         let Some(fragment) = reference.strip_prefix('#') else {
-            return Err(format!(
-                "$ref '{reference}' does not point into the schema itself (only '#...' \
-                 references are allowed)"
-            ));
+            return Err(VetError::External(reference.to_string()));
         };
         let pointer = if fragment.is_empty() || fragment.starts_with('/') {
             String::from_utf8_lossy(&capsule_common::percent::decode(fragment)).into_owned()
         } else {
             match self.anchors.get(fragment) {
                 Some(pointer) => pointer.clone(),
-                None => return Err(format!("$ref '{reference}' names no $anchor of the schema")),
+                None => return Err(VetError::UnknownAnchor(reference.to_string())),
             }
         };
         if self.stack.contains(&pointer) {
             return Ok(1); // recursion: proceeds into deeper parts of the value only
         }
         let Some(target) = self.root.pointer(&pointer) else {
-            return Err(format!(
-                "$ref '{reference}' points to nothing in the schema"
-            ));
+            return Err(VetError::Dangling(reference.to_string()));
         };
         self.size(target, &pointer)
     }
@@ -272,7 +297,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn check(schema: &Value) -> Result<usize, String> {
+    fn check(schema: &Value) -> Result<usize, VetError> {
         vet(schema, schema.to_string().len(), &SchemaLimits::default())
     }
 
@@ -317,7 +342,7 @@ mod tests {
     #[test]
     fn combinator_fan_out_through_refs_is_refused() {
         check(&exponential(10)).unwrap(); // 2^10 paths: fine
-        let err = check(&exponential(40)).unwrap_err();
+        let err = check(&exponential(40)).unwrap_err().to_string();
         assert!(
             err.contains("unfolds to more than 20000 subschemas"),
             "{err}"
@@ -330,13 +355,21 @@ mod tests {
         for _ in 0..40 {
             deep = json!({"type": "object", "properties": {"x": deep}});
         }
-        let err = check(&deep).unwrap_err();
+        let err = check(&deep).unwrap_err().to_string();
         assert!(
             err.contains("nests 81 levels deep, over the limit of 64"),
             "{err}"
         );
 
         let err = vet(&json!({}), 300 << 10, &SchemaLimits::default()).unwrap_err();
+        assert_eq!(
+            err,
+            VetError::TooBig {
+                bytes: 300 << 10,
+                limit: 256 << 10
+            }
+        );
+        let err = err.to_string();
         assert!(
             err.contains("over the limit of 262144 ([limits] max_schema)"),
             "{err}"
@@ -345,7 +378,9 @@ mod tests {
         let many: serde_json::Map<String, Value> = (0..1001)
             .map(|i| (format!("p{i}"), json!({"$ref": "#/$defs/s"})))
             .collect();
-        let err = check(&json!({"properties": many, "$defs": {"s": {}}})).unwrap_err();
+        let err = check(&json!({"properties": many, "$defs": {"s": {}}}))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("1001 $refs, over the limit of 1000"), "{err}");
     }
 
@@ -359,7 +394,7 @@ mod tests {
             (json!({"$ref": "#/$defs/missing"}), "points to nothing"),
             (json!({"$ref": "#nowhere"}), "names no $anchor"),
         ] {
-            let err = check(&schema).unwrap_err();
+            let err = check(&schema).unwrap_err().to_string();
             assert!(err.contains(needle), "{schema}: {err}");
         }
         let anchored =

@@ -26,8 +26,8 @@ use crate::convert::{self, ConvertError};
 use crate::naming::{NameError, published_name};
 use crate::uri_template::{TemplateError, UriTemplate};
 use capsule_sandbox::runtime::{LoadedPlugin, PluginImage};
-use capsule_sandbox::schema::Schema;
 use capsule_sandbox::schema::vet::SchemaLimits;
+use capsule_sandbox::schema::{Schema, SchemaError};
 use report::Published;
 pub use report::{FilesystemRequest, Granted, GrantedPath, LimitsSummary, PluginSummary, Requests};
 
@@ -132,10 +132,10 @@ pub enum EntryError {
     Template(#[from] TemplateError),
     /// Its input schema fails vetting ([`capsule_sandbox::schema::vet`]) or does not compile.
     #[error("invalid input-schema: {0}")]
-    InputSchema(String),
+    InputSchema(#[source] SchemaError),
     /// Its output schema fails vetting or does not compile.
     #[error("invalid output-schema: {0}")]
-    OutputSchema(String),
+    OutputSchema(#[source] SchemaError),
 }
 
 impl Catalog {

@@ -98,7 +98,7 @@ impl CapsuleServer {
                 return Err(McpError::internal_error("request cancelled", None));
             }
             Err(CallError::Trap(detail)) => {
-                tracing::error!(plugin, tool = name, "tool call trapped: {detail}");
+                tracing::error!(plugin, tool = name, "tool call trapped: {detail:?}");
                 return Ok(tool_error(format!(
                     "tool '{name}' failed: the plugin crashed (details in the server log)"
                 ))

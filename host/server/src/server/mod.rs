@@ -251,7 +251,7 @@ fn request_error(plugin: &str, what: &str, error: CallError) -> McpError {
         }
         CallError::Cancelled => McpError::internal_error("request cancelled", None),
         CallError::Trap(detail) => {
-            tracing::error!(plugin, "{what} failed: plugin trapped: {detail}");
+            tracing::error!(plugin, "{what} failed: plugin trapped: {detail:?}");
             McpError::internal_error(
                 format!("{what}: plugin '{plugin}' crashed (details in the server log)"),
                 None,
