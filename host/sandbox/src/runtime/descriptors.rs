@@ -9,7 +9,7 @@
 //!   built with `allow_tcp(false)` then); otherwise one socket, at most `[limits] max_sockets`.
 //!   UDP is off (`allow_udp(false)`: wasmtime-wasi refuses before creating an OS socket).
 //!
-//! Going over a budget ends the call ([`CallState::over`]) with a message naming the limit.
+//! Going over a budget ends the call (`CallState::over`) with a message naming the limit.
 
 use wasmtime::StoreContextMut;
 use wasmtime::component::{Linker, Resource};

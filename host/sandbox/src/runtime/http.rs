@@ -15,7 +15,7 @@
 //!    authority the guest asked for (wasi-http sets it and guests cannot override it).
 //!
 //! Before all of this, a request whose authority carries user information (`user@host`, RFC 3986
-//! §3.2.1) is refused with `HTTP-request-URI-invalid` and a denial naming why ([`no_userinfo`]):
+//! §3.2.1) is refused with `HTTP-request-URI-invalid` and a denial naming why (`no_userinfo`):
 //! wasi-http would copy the whole authority, user information included, into `Host`, so
 //! `evil.example:80@127.0.0.1:8080` would reach a granted server as
 //! `Host: evil.example:80@127.0.0.1:8080`. Refusing (rather than stripping) keeps what is sent

@@ -2,11 +2,11 @@
 //!
 //! A guest can make the host hold memory that is not in its linear memory: the header maps of
 //! `fields` (up to wasmtime's 128 KiB per map, with up to `[limits] max_handles` maps), and the
-//! buffers of outgoing bodies ([`BODY_CHUNK`](super::http::BODY_CHUNK) per write). The functions
+//! buffers of outgoing bodies ([`BODY_CHUNK`] per write). The functions
 //! that grow them are replaced in the linker by ones that reserve the bytes first
-//! ([`CallState::reserve_host`]; over the budget the call ends as over its memory limit), call
+//! (`CallState::reserve_host`; over the budget the call ends as over its memory limit), call
 //! wasmtime-wasi-http's own implementation, then charge the entry its real size
-//! ([`CallState::charge_host`]). Charges follow the value: `outgoing-request`/`outgoing-response`
+//! (`CallState::charge_host`). Charges follow the value: `outgoing-request`/`outgoing-response`
 //! constructors move the charge of the `fields` they consume to the new entry; a body's buffer is
 //! charged to its request or response. Dropped entries give their charge back lazily, when the
 //! budget would otherwise be exceeded (see `runtime::handles::Ledger`).

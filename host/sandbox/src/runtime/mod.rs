@@ -71,7 +71,7 @@ pub enum Allocator {
 /// and heap above 1 MiB still fault).
 ///
 /// Which pages get reset is found with the `PAGEMAP_SCAN` ioctl (Linux 6.7 and later; see
-/// [`pooling_config`]): only the pages an instance dirtied are copied back or zeroed, and only
+/// `pooling_config`): only the pages an instance dirtied are copied back or zeroed, and only
 /// those stay resident. Without it (older kernels) wasmtime resets the whole first
 /// `keep_resident` bytes of every memory (up to its accessible size), which costs a `memset` of
 /// about 1 MiB per `hello` call (in-process call 28.6 µs of CPU instead of 13.2 µs,
@@ -86,7 +86,7 @@ const TABLE_KEEP_RESIDENT: usize = 64 << 10;
 const WARM_SLOTS: u32 = 16;
 
 /// Component instances that can exist at once with the pooling allocator (calls and load-time
-/// listings of every plugin together); more wait for a slot (see [`Runtime::instance_slot`]).
+/// listings of every plugin together); more wait for a slot (see `Runtime::instance_slot`).
 pub const POOL_INSTANCES: u32 = 1000;
 
 /// A smaller pool [`Runtime::new`] tries when [`POOL_INSTANCES`] slots cannot be reserved.
@@ -156,7 +156,7 @@ impl Runtime {
     /// epoch ticker thread. With `cache_root`, compiled components are kept in a
     /// [`CompileCache`] below it; a cache directory that cannot be used safely is logged and
     /// ignored. If the pool's address space cannot be reserved (a low `ulimit -v`, say), a pool
-    /// of [`FALLBACK_POOL_INSTANCES`] is tried, then the on-demand allocator is used, with a
+    /// of `FALLBACK_POOL_INSTANCES` is tried, then the on-demand allocator is used, with a
     /// warning.
     ///
     /// # Errors

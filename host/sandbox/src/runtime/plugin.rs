@@ -1,7 +1,7 @@
 //! One plugin: its compiled component, which interfaces it exports, and per-call instances.
 //!
 //! Loading (`PluginImage::load`) compiles the component, links it, checks it exports
-//! `capsule:plugin/plugin` (0.2.0, or the frozen 0.1.0: see [`Versioned`]), looks up each optional
+//! `capsule:plugin/plugin` (0.2.0, or the frozen 0.1.0: see `Versioned`), looks up each optional
 //! interface of the same minor, then runs one instance to read the metadata and the static lists
 //! (`list-tools`, `list-resources`, `list-resource-templates`, `list-prompts`), which are cached in
 //! [`LoadedPlugin`]. Each later request gets its own instance.

@@ -124,7 +124,7 @@ pub enum Interrupt {
 impl CallState {
     /// The state of one call: `wasi` and `hooks` come from the plugin's `grants`, and `denials`
     /// is the log their checks write to. The resource table holds at most
-    /// `grants.limits.max_handles` entries; `hooks` must share this call's [`FdBudget`]
+    /// `grants.limits.max_handles` entries; `hooks` must share this call's [`FdBudget`](super::handles::FdBudget)
     /// ([`CheckedHooks::budget`]).
     pub fn new(
         plugin: Arc<str>,
