@@ -426,23 +426,10 @@ impl Library {
 mod tests {
     use std::time::Duration;
 
+    use capsule_common::test_support::built_plugin as plugin_file;
     use capsule_sandbox::grants::Limits;
 
     use super::*;
-
-    /// A plugin built by `make plugins` (or found in `$CAPSULE_PLUGINS`).
-    fn plugin_file(name: &str) -> PathBuf {
-        let dir = std::env::var_os("CAPSULE_PLUGINS")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/plugins"));
-        let path = dir.join(format!("{name}.wasm"));
-        assert!(
-            path.is_file(),
-            "{} is missing: run `make plugins` first (make test does)",
-            path.display()
-        );
-        path
-    }
 
     fn library(dir: &Path) -> Library {
         let runtime = Runtime::new(None).unwrap();

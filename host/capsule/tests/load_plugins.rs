@@ -2,10 +2,9 @@
 //! `$CAPSULE_PLUGINS`): metadata and static lists are read through the WIT contract, exports are
 //! detected per interface, and a URI claimed by two plugins is withheld from both.
 
-use std::path::{Path, PathBuf};
-
 use std::sync::Arc;
 
+use capsule_common::test_support::{built_plugin as plugin_file, repo_root};
 use capsule_host::config::HostConfig;
 use capsule_host::loader::Library;
 use capsule_sandbox::grants::Mount;
@@ -14,27 +13,10 @@ use capsule_sandbox::runtime::cache::content_hash;
 use capsule_sandbox::runtime::{LoadedPlugin, PluginImage, Runtime};
 use capsule_server::catalog::Catalog;
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn plugin_file(name: &str) -> PathBuf {
-    let dir = std::env::var_os("CAPSULE_PLUGINS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo().join("target/plugins"));
-    let path = dir.join(format!("{name}.wasm"));
-    assert!(
-        path.is_file(),
-        "{} is missing: run `make plugins` first (make test does)",
-        path.display()
-    );
-    path
-}
-
 fn notes_mount(plugin: &str) -> Mount {
     format!(
         "{plugin}:/notes={}:ro",
-        repo().join("plugins/notes/data").display()
+        repo_root().join("plugins/notes/data").display()
     )
     .parse()
     .expect("notes data directory exists")

@@ -11,5 +11,7 @@ pub mod env;
 pub mod percent;
 mod secret;
 pub mod sync;
+#[cfg(feature = "test-support")]
+pub mod test_support;
 
 pub use secret::Secret;

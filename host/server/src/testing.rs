@@ -4,7 +4,6 @@
 //! client would.
 
 use std::collections::VecDeque;
-use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -12,6 +11,8 @@ use rmcp::ServiceExt as _;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader, DuplexStream, Lines};
 use tokio::io::{ReadHalf, WriteHalf};
+
+use capsule_common::test_support::{built_plugin, repo_root};
 
 use crate::catalog::Catalog;
 use crate::server::CapsuleServer;
@@ -22,16 +23,12 @@ use capsule_sandbox::runtime::{LoadedPlugin, PluginImage, Runtime};
 /// How long a test waits for one answer or notification before failing.
 const PATIENCE: Duration = Duration::from_secs(20);
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
 /// One runtime for every test of the binary: compiled plugins are cached under
 /// `target/test-cache`, so each plugin compiles once per build.
 fn runtime() -> &'static Runtime {
     static RUNTIME: OnceLock<Runtime> = OnceLock::new();
     RUNTIME.get_or_init(|| {
-        let cache = repo().join("target/test-cache/capsule-server");
+        let cache = repo_root().join("target/test-cache/capsule-server");
         Runtime::new(Some(&cache)).expect("a wasmtime runtime")
     })
 }
@@ -39,19 +36,11 @@ fn runtime() -> &'static Runtime {
 /// Load `target/plugins/FILE.wasm` as plugin `FILE`. `notes` gets its `/notes` directory
 /// (`plugins/notes/data`, read-only); other plugins get no grants.
 pub async fn plugin(file: &str) -> Arc<LoadedPlugin> {
-    let dir = std::env::var_os("CAPSULE_PLUGINS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo().join("target/plugins"));
-    let path = dir.join(format!("{file}.wasm"));
-    let bytes = std::fs::read(&path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e}; run `make plugins` first (make test does)",
-            path.display()
-        )
-    });
+    let path = built_plugin(file);
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut policy = Policy::default();
     if file == "notes" {
-        let data = repo().join("plugins/notes/data");
+        let data = repo_root().join("plugins/notes/data");
         let mount: Mount = format!("notes:/notes={}:ro", data.display())
             .parse()
             .expect("the notes mount parses");

@@ -913,29 +913,15 @@ mod tests {
     //! `$CAPSULE_PLUGINS`): how each way a call or a load can fail is reported.
 
     use std::error::Error as _;
-    use std::path::Path;
 
     use tokio_util::sync::CancellationToken;
+
+    use capsule_common::test_support::built_plugin as plugin_file;
 
     use super::*;
     use crate::grants::Limits;
     use crate::runtime::cache::content_hash;
     use crate::runtime::{Allocator, DEFAULT_KEEP_RESIDENT};
-
-    /// `name.wasm` in `$CAPSULE_PLUGINS`, else in the workspace's `target/plugins`; a missing file
-    /// fails the test (these tests must not pass by skipping).
-    fn plugin_file(name: &str) -> PathBuf {
-        let dir = std::env::var_os("CAPSULE_PLUGINS")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/plugins"));
-        let path = dir.join(format!("{name}.wasm"));
-        assert!(
-            path.is_file(),
-            "{} is missing: run `make plugins` first (or set CAPSULE_PLUGINS)",
-            path.display()
-        );
-        path
-    }
 
     /// A runtime with a small pool, so that tests running side by side reserve little.
     fn runtime() -> Runtime {
