@@ -46,13 +46,13 @@ pub const CLIENT_ANSWER_TIMEOUT: Duration = Duration::from_secs(600);
 #[derive(Debug, thiserror::Error)]
 pub enum InputRequiredError {
     /// No requests at all.
-    #[error("it returned input-required without any request")]
+    #[error("returned input-required without any request")]
     NoRequests,
     /// Two requests with the same key.
-    #[error("input request key '{0}' is used twice")]
+    #[error("used the input request key '{0}' twice")]
     DuplicateKey(String),
     /// A state over [`MAX_STATE_BYTES`] (`size` in bytes).
-    #[error("its input-required state is {size} bytes, over the limit of {max}", max = MAX_STATE_BYTES)]
+    #[error("returned an input-required state of {size} bytes, over the limit of {max}", max = MAX_STATE_BYTES)]
     StateTooBig {
         /// The state's size in bytes.
         size: usize,
@@ -336,6 +336,31 @@ mod tests {
                 .collect(),
             state: None,
         }
+    }
+
+    #[test]
+    fn check_refusals_read_as_sentences_about_the_plugin() {
+        let roots = || types::InputRequest::ListRoots;
+        let said =
+            |asked: &types::InputRequired| format!("the plugin {}", check(asked).unwrap_err());
+        assert_eq!(
+            said(&asked(vec![])),
+            "the plugin returned input-required without any request"
+        );
+        assert_eq!(
+            said(&asked(vec![("k", roots()), ("k", roots())])),
+            "the plugin used the input request key 'k' twice"
+        );
+        let mut big = asked(vec![("k", roots())]);
+        big.state = Some(vec![0; MAX_STATE_BYTES + 1]);
+        assert_eq!(
+            said(&big),
+            format!(
+                "the plugin returned an input-required state of {} bytes, over the limit of {MAX_STATE_BYTES}",
+                MAX_STATE_BYTES + 1
+            )
+        );
+        assert!(check(&asked(vec![("a", roots()), ("b", roots())])).is_ok());
     }
 
     #[test]
