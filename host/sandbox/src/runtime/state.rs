@@ -35,8 +35,12 @@ pub type Notification<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
 /// `notifications/progress`, MCP 2025-11-25 §Utilities); the sandbox knows no MCP types. The
 /// sandbox has already charged each report to the plugin's emission budget and escaped log text.
 pub trait Client: Send + Sync {
-    /// Send plugin `plugin`'s log line at `level`, if the client asked for that level or a
-    /// less severe one (`logging/setLevel`, or the request's `_meta` in 2026-07-28).
+    /// Whether the client asked for log lines at `level` (that level or a less severe one, by
+    /// `logging/setLevel` or, in 2026-07-28, the request's `_meta`). When it did not, the
+    /// sandbox does not call [`Client::log`].
+    fn wants_log(&self, level: LogLevel) -> bool;
+
+    /// Send plugin `plugin`'s log line at `level`; called only when [`Client::wants_log`] says so.
     fn log<'a>(&'a self, plugin: &'a str, level: LogLevel, message: String) -> Notification<'a>;
 
     /// Whether the request asked for progress (it carried `_meta.progressToken`). When it did
@@ -326,7 +330,7 @@ impl host::Host for CallState {
                 tracing::error!(target: "capsule::plugin", plugin, "{message}")
             }
         }
-        if let Some(client) = &self.scope.client {
+        if let Some(client) = self.scope.client.as_ref().filter(|c| c.wants_log(level)) {
             client.log(&self.plugin, level, message).await;
         }
     }

@@ -56,17 +56,15 @@ fn to_mcp(level: LogLevel) -> LoggingLevel {
 }
 
 impl Client for McpClient {
+    fn wants_log(&self, level: LogLevel) -> bool {
+        self.log_level
+            .is_some_and(|min| rank(to_mcp(level)) >= rank(min))
+    }
+
     fn log<'a>(&'a self, plugin: &'a str, level: LogLevel, message: String) -> Notification<'a> {
         Box::pin(async move {
-            let Some(min) = self.log_level else {
-                return;
-            };
-            let level = to_mcp(level);
-            if rank(level) < rank(min) {
-                return;
-            }
-            let param =
-                LoggingMessageNotificationParam::new(level, message.into()).with_logger(plugin);
+            let param = LoggingMessageNotificationParam::new(to_mcp(level), message.into())
+                .with_logger(plugin);
             if let Err(error) = self.peer.notify_logging_message(param).await {
                 tracing::debug!(plugin, %error, "could not send log notification");
             }
