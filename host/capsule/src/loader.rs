@@ -1,7 +1,8 @@
 //! The plugin library: what is loaded from the plugin directory, kept up to date by rescans.
 //!
 //! Every `*.wasm` directly in the directory is a plugin named after its file stem, with the grants
-//! the operator gave that name. A scan looks at each file's size and modification time; files
+//! the operator gave that name (its policy `NAME.toml`, and for a plain component `NAME.wit`, its
+//! WIT with doc comments). A scan looks at each file's size and modification time; files
 //! whose stamp changed are read and hashed (BLAKE3) and, when their content is new, loaded. Each
 //! load is a task of its own ([`Library::start_scan`], [`Library::next_done`]): one slow or huge
 //! plugin never holds up the others, and a file's load is bounded by its limits (file size,
@@ -26,7 +27,7 @@ use crate::config::HostConfig;
 use capsule_common::env::process_env;
 use capsule_sandbox::files::{MAX_CONFIG_BYTES, read_regular};
 use capsule_sandbox::grants::Mount;
-use capsule_sandbox::grants::policy::{Policy, policy_path};
+use capsule_sandbox::grants::policy::{Policy, WitSource, policy_path};
 use capsule_sandbox::runtime::cache::{ContentHash, content_hash};
 use capsule_sandbox::runtime::{LoadError, LoadedPlugin, PluginImage, Runtime};
 use capsule_server::catalog::{Catalog, Seniority};
@@ -48,10 +49,10 @@ struct Stamp {
     modified: Option<SystemTime>,
 }
 
-/// The stamps of a plugin file and of its policy file (absent: `None`).
-type Stamps = (Stamp, Option<Stamp>);
+/// The stamps of a plugin file, of its policy file and of its `NAME.wit` (absent: `None`).
+type Stamps = (Stamp, Option<Stamp>, Option<Stamp>);
 
-/// Hashes of a component and of its policy file text.
+/// Hashes of a component and of the operator's files beside it (policy, `NAME.wit`).
 type Hashes = (ContentHash, ContentHash);
 
 #[derive(Default)]
@@ -178,9 +179,26 @@ impl Job {
             &self.config.limits,
             &process_env,
         );
-        let policy = match policy {
+        let mut policy = match policy {
             Ok(policy) => policy,
             Err(e) => return Outcome::Failed(None, format!("policy not applied: {e}")),
+        };
+        // `NAME.wit`: a plain component's WIT with doc comments (capsule_sandbox::plain::docs).
+        let wit_file = self.path.with_extension("wit");
+        let read_from = wit_file.clone();
+        let wit_text = match blocking(move || read_regular(&read_from, MAX_CONFIG_BYTES)).await {
+            Ok(bytes) => match String::from_utf8(bytes) {
+                Ok(text) => Some(text),
+                Err(_) => {
+                    let file = wit_file.display();
+                    return Outcome::Failed(None, format!("'{file}' is not UTF-8"));
+                }
+            },
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => {
+                let file = wit_file.display();
+                return Outcome::Failed(None, format!("cannot read '{file}': {e}"));
+            }
         };
         let max = policy.limits.max_component_bytes as u64;
         let path = self.path.clone();
@@ -194,10 +212,16 @@ impl Job {
             }
             Err(e) => return Outcome::Failed(None, LoadError::Io(e).to_string()),
         };
-        let hashes = (
-            content_hash(&bytes),
-            content_hash(policy_text.as_deref().unwrap_or_default()),
-        );
+        let mut beside = policy_text.unwrap_or_default();
+        if let Some(text) = &wit_text {
+            beside.push(0); // never in a policy's UTF-8 text: the two files cannot blur
+            beside.extend_from_slice(text.as_bytes());
+        }
+        policy.wit = wit_text.map(|text| WitSource {
+            path: wit_file,
+            text,
+        });
+        let hashes = (content_hash(&bytes), content_hash(&beside));
         if self.previous == Some(hashes) {
             return Outcome::Unchanged; // touched, or rewritten with the same bytes
         }
@@ -292,7 +316,11 @@ impl Library {
             let slot = self.slots.entry(path.clone()).or_default();
             let policy_file = policy_path(&path);
             let now = match stamp(&path) {
-                Ok(now) => (now, stamp(&policy_file).ok()),
+                Ok(now) => (
+                    now,
+                    stamp(&policy_file).ok(),
+                    stamp(&path.with_extension("wit")).ok(),
+                ),
                 Err(e) => {
                     slot.fail(&path, LoadError::Io(e).to_string());
                     continue;

@@ -18,6 +18,20 @@ pub struct PluginsReport<'a> {
     pub problems: &'a [Problem],
 }
 
+/// The packages among `imports` (`wasi:http/outgoing-handler@0.2.3` → `wasi:http`), each once.
+fn packages(imports: &[String]) -> Vec<String> {
+    let mut packages: Vec<String> = imports
+        .iter()
+        .map(|i| {
+            let package = i.split(['/', '@']).next().unwrap_or(i);
+            package.to_string()
+        })
+        .collect();
+    packages.sort();
+    packages.dedup();
+    packages
+}
+
 fn list(items: &[String]) -> String {
     if items.is_empty() {
         "-".to_string()
@@ -64,7 +78,15 @@ pub fn table(catalog: &Catalog, failures: &[LoadFailure]) -> String {
                 .map(|d| format!(" — {d}"))
                 .unwrap_or_default()
         );
+        let _ = writeln!(out, "  kind:       {}", p.kind);
+        let _ = writeln!(out, "  imports:    {}", list(&packages(&p.imports)));
         let _ = writeln!(out, "  tools:      {}", list(&p.tools));
+        if !p.undocumented.is_empty() {
+            let _ = writeln!(out, "  undescribed: {}", list(&p.undocumented));
+        }
+        for s in &p.skipped {
+            let _ = writeln!(out, "  skipped:    {}: {}", s.function, s.reason);
+        }
         let _ = writeln!(out, "  resources:  {}", list(&p.resources));
         let _ = writeln!(out, "  templates:  {}", list(&p.resource_templates));
         let _ = writeln!(out, "  prompts:    {}", list(&p.prompts));

@@ -1,7 +1,7 @@
 //! Hot reload: watch the plugin directory and apply changes while the server runs.
 //!
-//! A `notify` watcher (non-recursive) reports any change to `*.wasm` (and `*.toml`, the policy
-//! files beside them) in the directory. Events are debounced, then the [`Library`] rescans. The
+//! A `notify` watcher (non-recursive) reports any change to `*.wasm` (and `*.toml` and `*.wit`,
+//! the policy and WIT files beside them) in the directory. Events are debounced, then the [`Library`] rescans. The
 //! quiet time depends on the last event: a file renamed into (or out of) the directory, closed
 //! after writing, or removed is complete, and [`SETTLE`] of quiet only gathers a burst of such
 //! changes; after any other change (created, being written) the watcher waits [`DEBOUNCE`] of
@@ -85,7 +85,8 @@ async fn publish(library: &Library, hub: &Hub, what: &str) {
 }
 
 fn relevant(path: &Path) -> bool {
-    path.extension().is_some_and(|e| e == "wasm" || e == "toml")
+    path.extension()
+        .is_some_and(|e| e == "wasm" || e == "toml" || e == "wit")
 }
 
 /// Start watching `library`'s directory; changes are published to `hub`.

@@ -7,6 +7,8 @@
 //!   (memory, CPU, handles, output, emissions), and the host side of the `capsule:plugin` WIT
 //!   package. The MCP layer reaches a call only through [`runtime::Client`] and
 //!   [`runtime::ResourceUpdates`], traits this crate defines.
+//! - [`plain`]: plain components (any component without the `capsule:plugin` exports): tools
+//!   derived from their exported functions and WIT types.
 //! - [`schema`]: vetting and checking the JSON Schemas plugins declare.
 //! - [`files`]: reading plugin, policy and config files without blocking on FIFOs or devices.
 //!
@@ -15,5 +17,6 @@
 
 pub mod files;
 pub mod grants;
+pub mod plain;
 pub mod runtime;
 pub mod schema;

@@ -49,6 +49,23 @@ pub struct Requested {
     pub network: Vec<NetworkRequest>,
 }
 
+impl Requested {
+    /// Everything `policy` grants: what a plain component gets, since it cannot request
+    /// capabilities (it has no `capsule:plugin` metadata). The operator's policy is then the
+    /// whole grant.
+    pub fn everything(policy: &Policy) -> Self {
+        Self {
+            filesystem: policy
+                .mounts
+                .iter()
+                .map(|m| (m.guest.clone(), m.access))
+                .collect(),
+            env: policy.env.iter().map(|v| v.name.clone()).collect(),
+            network: vec![NetworkRequest::Any],
+        }
+    }
+}
+
 impl Grants {
     /// Nothing but `limits` (used to read a plugin's metadata before its requests are known).
     pub fn deny_all(limits: Limits) -> Self {
@@ -163,6 +180,7 @@ mod tests {
             ],
             network: NetworkGrants::default(),
             limits: Limits::default(),
+            ..Policy::default()
         };
         let requested = Requested {
             filesystem: vec![

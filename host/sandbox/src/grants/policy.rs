@@ -31,7 +31,15 @@
 //! max_open_files = 64                      # see crate::grants::Limits for every key
 //! max_sockets = 16
 //! max_handles = 5000
+//!
+//! [tools.read_file]                         # titles and descriptions of a tool, over the plugin's
+//! title = "Read a note"
+//! description = "Returns the text of one note."
+//! params.path = "Path of the note, e.g. /notes/todo.md"
 //! ```
+//!
+//! Beside the policy, a plain component (`crate::plain`) may have `NAME.wit`: its WIT with doc
+//! comments ([`WitSource`]).
 //!
 
 use std::collections::BTreeMap;
@@ -147,6 +155,39 @@ struct PolicyToml {
     #[serde(default)]
     network: NetworkTable,
     limits: Option<Spanned<LimitsTable>>,
+    #[serde(default)]
+    tools: BTreeMap<String, Spanned<ToolTextToml>>,
+}
+
+/// One `[tools.NAME]` table: what the operator says about a tool, over what the plugin says.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ToolTextToml {
+    title: Option<String>,
+    description: Option<String>,
+    /// Parameter (argument property) name → description.
+    #[serde(default)]
+    params: BTreeMap<String, String>,
+}
+
+/// Titles and descriptions the operator gives a tool in the policy (`[tools.NAME]`), replacing
+/// the plugin's own (or, for a plain component, what its WIT documentation says).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ToolText {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    /// Argument name → description, written into the tool's input schema.
+    pub params: BTreeMap<String, String>,
+    /// Line of the table in the policy file (for the error when the plugin has no such tool).
+    pub line: usize,
+}
+
+/// A `NAME.wit` beside `NAME.wasm`: the WIT of a plain component, with doc comments
+/// (`crate::plain::docs`). The host reads it with the policy.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WitSource {
+    pub path: PathBuf,
+    pub text: String,
 }
 
 /// The 1-based line of byte offset `span.start` in `source`.
@@ -281,6 +322,10 @@ pub struct Policy {
     /// `[network]`: origins, TCP addresses, `allow_private`.
     pub network: NetworkGrants,
     pub limits: Limits,
+    /// `[tools.NAME]`: titles and descriptions by tool name (inside the plugin).
+    pub tools: BTreeMap<String, ToolText>,
+    /// `NAME.wit` beside the component, when the loader found one.
+    pub wit: Option<WitSource>,
 }
 
 /// The policy file of the plugin at `wasm` (`NAME.wasm` → `NAME.toml`).
@@ -342,6 +387,8 @@ impl Policy {
             env: Vec::new(),
             network: NetworkGrants::default(),
             limits: bounds.defaults,
+            tools: BTreeMap::new(),
+            wit: None,
         };
         if let Some(source) = source {
             policy.file = Some(file.to_path_buf());
@@ -459,6 +506,19 @@ impl Policy {
             }
         }
         self.network.allow_private = parsed.network.allow_private;
+        for (name, entry) in &parsed.tools {
+            let line = line_of(source, entry.span());
+            let entry = entry.get_ref();
+            self.tools.insert(
+                name.clone(),
+                ToolText {
+                    title: entry.title.clone(),
+                    description: entry.description.clone(),
+                    params: entry.params.clone(),
+                    line,
+                },
+            );
+        }
         if let Some(limits) = &parsed.limits {
             limits.get_ref().apply_to(&mut self.limits);
             bounds

@@ -51,13 +51,23 @@ pub enum LoadError {
          capsule:plugin/host@0.2.0 and @0.1.0): {0:#}"
     )]
     Link(#[source] anyhow::Error),
-    /// The component exports neither minor of `capsule:plugin/plugin`; the source is the lookup
-    /// error of the current minor.
+    /// The component exports neither minor of `capsule:plugin/plugin` nor any function (so it
+    /// is not a plain component either); the source is the lookup error of the current minor.
     #[error(
-        "not a Capsule plugin: it does not export capsule:plugin/plugin@0.2.0 (or @0.1.0); \
-         implement one of the worlds in wit/plugin.wit: {0:#}"
+        "nothing to serve: the component exports no function and not capsule:plugin/plugin@0.2.0 \
+         (or @0.1.0); export functions (each becomes a tool) or implement one of the worlds in \
+         wit/plugin.wit: {0:#}"
     )]
     NotAPlugin(#[source] anyhow::Error),
+    /// A plain component whose every exported function is skipped; the text lists each with
+    /// why.
+    #[error("nothing to serve: none of the component's exported functions can be a tool: {0}")]
+    NothingToServe(String),
+    /// The descriptions the operator supplied do not fit the plugin: a `NAME.wit` that does not
+    /// match the component, or a `[tools.NAME]` policy table naming a tool or argument the
+    /// plugin does not have. The message names the file, the line and the difference.
+    #[error("{0}")]
+    Docs(String),
     /// `describe` or a `list-*` call failed (trapped, returned too much, ...).
     #[error("reading the plugin's metadata and lists failed: {0}")]
     Metadata(#[from] CallError),

@@ -27,6 +27,10 @@ use super::state::Interrupt;
 use super::{CallState, Compiled, RequestScope, Runtime};
 use crate::grants::Policy;
 use crate::grants::{Access, Denials, Grants, NetworkGuard, NetworkRequest, Requested};
+use crate::plain::{PlainExports, Skipped};
+
+mod plain_call;
+mod plain_load;
 
 /// Which optional interfaces a component exports.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
@@ -126,11 +130,33 @@ pub struct PluginImage {
     /// policy line that would: added to a call's not-found/denied error (see [`hint`]).
     hints: Vec<String>,
     pre: InstancePre<CallState>,
-    plugin: Versioned<plugin::GuestIndices, v1::plugin::GuestIndices>,
+    /// `capsule:plugin/plugin`; `None` for a plain component.
+    plugin: Option<Versioned<plugin::GuestIndices, v1::plugin::GuestIndices>>,
+    /// A plain component's functions served as tools (`crate::plain`).
+    plain: Option<Arc<PlainExports>>,
     tools: Option<Versioned<tools::GuestIndices, v1::tools::GuestIndices>>,
     resources: Option<Versioned<resources::GuestIndices, v1::resources::GuestIndices>>,
     prompts: Option<Versioned<prompts::GuestIndices, v1::prompts::GuestIndices>>,
     completions: Option<completions::GuestIndices>,
+}
+
+/// What kind of component a plugin is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PluginKind {
+    /// Implements `capsule:plugin` (0.2.0 or 0.1.0).
+    Capsule,
+    /// Exports plain functions, served as tools (`crate::plain`).
+    Plain,
+}
+
+impl std::fmt::Display for PluginKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            PluginKind::Capsule => "capsule",
+            PluginKind::Plain => "plain",
+        })
+    }
 }
 
 /// A plugin that loaded: its image plus the metadata and static lists read at load time.
@@ -148,6 +174,15 @@ pub struct LoadedPlugin {
     pub resources: Vec<resources::Resource>,
     pub resource_templates: Vec<resources::ResourceTemplate>,
     pub prompts: Vec<prompts::Prompt>,
+    pub kind: PluginKind,
+    /// The component's imports (`wasi:http/outgoing-handler@0.2.3`, ...), so an operator sees
+    /// what it may try to use.
+    pub imports: Vec<String>,
+    /// Exported functions of a plain component that are not served, and why.
+    pub skipped: Vec<Skipped>,
+    /// Tools without a description of their own (a plain component's tools described by the
+    /// generic sentence, or a plugin's tools with none).
+    pub undocumented: Vec<String>,
 }
 
 /// A live instance for one request.
@@ -160,6 +195,10 @@ struct Call {
     /// The pooling allocator's slot (dropped after the store, which frees the slot).
     _slot: Option<OwnedSemaphorePermit>,
 }
+
+/// Upper bound of the hostcall fuel of a call (wasmtime's default, 128 MiB): host bytes that
+/// values lifted from the guest in one crossing may take.
+pub const MAX_HOSTCALL_FUEL: usize = 128 << 20;
 
 /// Extra time past the deadline before [`within_deadline`] or [`PluginImage::run`] gives up on a
 /// call, so that the epoch check (10 ms ticks) normally wins.
@@ -209,13 +248,14 @@ impl PluginImage {
     ) -> Result<LoadedPlugin, LoadError> {
         let rt = runtime.clone();
         let limits = policy.limits;
-        let compiling = tokio::task::spawn_blocking(move || rt.compile(&bytes, &hash));
-        let (component, compiled) = tokio::time::timeout(limits.compile_timeout, compiling)
+        let compiling = tokio::task::spawn_blocking(move || (rt.compile(&bytes, &hash), bytes));
+        let (compiled, bytes) = tokio::time::timeout(limits.compile_timeout, compiling)
             .await
             .map_err(|_| LoadError::CompileTimeout(limits.compile_timeout))?
             .map_err(|e| {
                 LoadError::Compile(anyhow::Error::new(e).context("compiler thread failed"))
-            })??;
+            })?;
+        let (component, compiled) = compiled?;
         match compiled {
             Compiled::FromCache(took) => {
                 tracing::info!(
@@ -237,10 +277,25 @@ impl PluginImage {
             .instantiate_pre(&component)
             .map_err(|e| LoadError::Link(e.into()))?;
         let old = plugin::GuestIndices::new(&pre).is_err();
-        let plugin_indices = Versioned::lookup(plugin::GuestIndices::new(&pre), old, || {
+        let plugin_indices = match Versioned::lookup(plugin::GuestIndices::new(&pre), old, || {
             v1::plugin::GuestIndices::new(&pre)
-        })
-        .map_err(|e| LoadError::NotAPlugin(e.into()))?;
+        }) {
+            Ok(indices) => indices,
+            Err(e) => {
+                let plain = crate::plain::derive(&component, runtime.engine());
+                return Self::load_plain(
+                    runtime,
+                    name,
+                    path,
+                    (bytes, hash, compiled),
+                    pre,
+                    plain,
+                    policy,
+                    e,
+                )
+                .await;
+            }
+        };
         let tools = Versioned::lookup(tools::GuestIndices::new(&pre), old, || {
             v1::tools::GuestIndices::new(&pre)
         })
@@ -269,7 +324,8 @@ impl PluginImage {
             resources: resources.clone(),
             prompts: prompts.clone(),
             completions: completions.clone(),
-            plugin: plugin_indices.clone(),
+            plugin: Some(plugin_indices.clone()),
+            plain: None,
             pre: pre.clone(),
         };
         // Metadata first, with nothing granted: what the plugin requests decides what it gets.
@@ -287,7 +343,7 @@ impl PluginImage {
             probe
                 .run_versioned(
                     &mut call,
-                    &probe.plugin,
+                    &plugin_indices,
                     &(),
                     |guest, store, _| Box::pin(async move { guest.call_describe(store).await }),
                     |guest, store, _| {
@@ -305,10 +361,24 @@ impl PluginImage {
             .clone()
             .unwrap_or_else(|| path.with_extension("toml"));
         let hints = ungranted(name, &asked, &grants, &policy_file);
-        Arc::new(image(grants, hints))
+        let component_type = component.component_type();
+        let imports = component_type
+            .imports(runtime.engine())
+            .map(|(name, _)| name.to_string())
+            .collect();
+        let mut loaded = Arc::new(image(grants, hints))
             .read_static(path, hash, compiled, metadata, deadline)
             .await
-            .map_err(timed_out)
+            .map_err(timed_out)?;
+        loaded.imports = imports;
+        plain_load::apply_tool_texts(&mut loaded.tools, policy, &policy_file)?;
+        loaded.undocumented = loaded
+            .tools
+            .iter()
+            .filter(|t| t.description.as_deref().is_none_or(|d| d.trim().is_empty()))
+            .map(|t| t.name.clone())
+            .collect();
+        Ok(loaded)
     }
 
     /// The plugin's name (its file stem).
@@ -319,7 +389,7 @@ impl PluginImage {
     /// Which optional interfaces the component exports.
     pub fn exports(&self) -> Exports {
         Exports {
-            tools: self.tools.is_some(),
+            tools: self.tools.is_some() || self.plain.is_some(),
             resources: self.resources.is_some(),
             prompts: self.prompts.is_some(),
             completions: self.completions.is_some(),
@@ -329,7 +399,15 @@ impl PluginImage {
     /// Whether the component implements the frozen `capsule:plugin@0.1.0` (no input-required,
     /// completions, client capabilities or resource-updated).
     pub fn contract_0_1(&self) -> bool {
-        matches!(self.plugin, Versioned::V0_1(_))
+        matches!(self.plugin, Some(Versioned::V0_1(_)))
+    }
+
+    /// What kind of component this plugin is.
+    pub fn kind(&self) -> PluginKind {
+        match self.plain {
+            Some(_) => PluginKind::Plain,
+            None => PluginKind::Capsule,
+        }
     }
 
     /// The plugin's slot for schema checks that run on the blocking pool: one at a time, so a
@@ -424,6 +502,10 @@ impl PluginImage {
             resources,
             resource_templates,
             prompts,
+            kind: PluginKind::Capsule,
+            imports: Vec::new(),
+            skipped: Vec::new(),
+            undocumented: Vec::new(),
         })
     }
 
@@ -440,6 +522,9 @@ impl PluginImage {
         arguments: String,
         resume: Option<types::Resumption>,
     ) -> Result<tools::CallOutcome, CallError> {
+        if let Some(plain) = &self.plain {
+            return self.call_plain(plain, scope, name, &arguments).await;
+        }
         let idx = self.tools.as_ref().ok_or(CallError::NotExported("tools"))?;
         let mut call = self.start(scope).await?;
         let r = self
@@ -707,6 +792,10 @@ impl PluginImage {
         let mut store = Store::new(self.runtime.engine(), state);
         store.limiter(|state| state.limiter());
         store.set_max_component_handles(limits.max_handles);
+        // What one crossing may make the host allocate for lifted values (an export's results,
+        // a host call's arguments), charged as wasmtime sizes them: at most the plugin's memory
+        // limit, and never more than wasmtime's default.
+        store.set_hostcall_fuel(limits.memory_bytes.min(MAX_HOSTCALL_FUEL));
         store.set_epoch_deadline(1);
         let cpu = self.cpu.clone();
         store.epoch_deadline_callback(move |mut ctx| {

@@ -189,6 +189,22 @@ impl CallState {
         if let Some(why) = &self.over_limit {
             return Some(why.clone());
         }
+        // wasmtime's hostcall fuel (see `plugin::MAX_HOSTCALL_FUEL`); its error type is private.
+        if error.chain().any(|e| {
+            e.to_string()
+                .contains("fuel allocated for hostcalls has been exhausted")
+        }) {
+            return Some(format!(
+                "the plugin handed the host more than {} of values in one call (its [limits] \
+                 memory, at most {})",
+                bytesize::ByteSize(
+                    self.limits
+                        .memory_bytes
+                        .min(super::plugin::MAX_HOSTCALL_FUEL) as u64
+                ),
+                bytesize::ByteSize(super::plugin::MAX_HOSTCALL_FUEL as u64),
+            ));
+        }
         let full = error.chain().any(|e| {
             matches!(
                 e.downcast_ref::<wasmtime::component::ResourceTableError>(),

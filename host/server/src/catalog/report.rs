@@ -10,9 +10,10 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use capsule_sandbox::grants::{Grants, Limits};
+use capsule_sandbox::plain::Skipped;
 use capsule_sandbox::runtime::LoadedPlugin;
 use capsule_sandbox::runtime::bindings::plugin::{Access, CapabilityRequests};
-use capsule_sandbox::runtime::plugin::Exports;
+use capsule_sandbox::runtime::plugin::{Exports, PluginKind};
 
 /// A filesystem path a plugin requests (from its metadata).
 #[derive(Clone, Debug, Serialize)]
@@ -88,6 +89,15 @@ pub struct PluginSummary {
     pub description: Option<String>,
     /// The `.wasm` file it was loaded from.
     pub path: PathBuf,
+    /// `capsule` (implements capsule:plugin) or `plain` (exported functions served as tools).
+    pub kind: PluginKind,
+    /// The component's imports, as it names them (`wasi:http/outgoing-handler@0.2.3`): what it
+    /// may try to use, whatever it is granted.
+    pub imports: Vec<String>,
+    /// Exported functions of a plain component that are not served, with why.
+    pub skipped: Vec<Skipped>,
+    /// Published tools without a description of their own.
+    pub undocumented: Vec<String>,
     /// Which interfaces it exports (tools, resources, prompts, completions).
     pub exports: Exports,
     /// What it asks for.
@@ -125,6 +135,14 @@ impl PluginSummary {
             version: plugin.metadata.version.clone(),
             description: plugin.metadata.description.clone(),
             path: plugin.path.clone(),
+            kind: plugin.kind,
+            imports: plugin.imports.clone(),
+            skipped: plugin.skipped.clone(),
+            undocumented: plugin
+                .undocumented
+                .iter()
+                .map(|t| format!("{}_{t}", plugin.image.name()))
+                .collect(),
             exports: plugin.exports,
             requests: requests(&plugin.metadata.requests),
             granted: granted(grants),

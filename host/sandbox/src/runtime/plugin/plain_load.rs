@@ -1,0 +1,236 @@
+//! Loading a plain component (`crate::plain`): its tools from its exported functions, described
+//! by the operator's policy, its `NAME.wit` or its `package-docs`, and one instance started to
+//! prove it can run in its sandbox. Also the `[tools.NAME]` policy tables every plugin kind gets.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde_json::Value;
+use tokio::sync::Semaphore;
+use wasmtime::component::InstancePre;
+
+use super::{
+    CallError, Compiled, ContentHash, CpuShare, Emissions, LoadError, LoadedPlugin, PluginImage,
+    PluginKind, RequestScope, Runtime, plugin, tools,
+};
+use crate::grants::{Grants, Policy, Requested};
+use crate::plain::docs::{self, Docs};
+use crate::plain::{PlainExports, version_of};
+use crate::runtime::CallState;
+
+impl PluginImage {
+    /// Load `plain`, the exports of a component that has no `capsule:plugin/plugin`
+    /// (`not_a_plugin` is that lookup's error), as a plain component.
+    ///
+    /// # Errors
+    /// [`LoadError::NotAPlugin`] when it exports no function at all,
+    /// [`LoadError::NothingToServe`] when every function is skipped, [`LoadError::Docs`] for a
+    /// `NAME.wit` or `[tools.NAME]` that does not fit, and what starting an instance can fail with.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn load_plain(
+        runtime: &Runtime,
+        name: &str,
+        path: PathBuf,
+        (bytes, hash, compiled): (Vec<u8>, ContentHash, Compiled),
+        pre: InstancePre<CallState>,
+        plain: PlainExports,
+        policy: &Policy,
+        not_a_plugin: wasmtime::Error,
+    ) -> Result<LoadedPlugin, LoadError> {
+        if plain.functions.is_empty() {
+            if plain.skipped.is_empty() {
+                return Err(LoadError::NotAPlugin(not_a_plugin.into()));
+            }
+            let reasons: Vec<String> = plain
+                .skipped
+                .iter()
+                .map(|s| format!("`{}` {}", s.function, s.reason))
+                .collect();
+            return Err(LoadError::NothingToServe(reasons.join("; ")));
+        }
+        let limits = policy.limits;
+        let deadline = Instant::now() + limits.load_timeout;
+        let plain = Arc::new(plain);
+        let reading = {
+            let (plain, wit, plugin) = (plain.clone(), policy.wit.clone(), name.to_string());
+            tokio::task::spawn_blocking(move || -> Result<Docs, String> {
+                let embedded = docs::from_component(&bytes, &plugin);
+                match wit {
+                    Some(wit) => {
+                        Ok(docs::from_wit_file(&wit.path, &wit.text, &plain)?.or(embedded))
+                    }
+                    None => Ok(embedded),
+                }
+            })
+        };
+        let docs = tokio::time::timeout_at(deadline.into(), reading)
+            .await
+            .map_err(|_| LoadError::LoadTimeout(limits.load_timeout))?
+            .map_err(|e| LoadError::Docs(format!("reading the WIT documentation failed: {e}")))?
+            .map_err(LoadError::Docs)?;
+
+        let grants = Grants::effective(name, policy, &Requested::everything(policy));
+        let image = Arc::new(PluginImage {
+            name: Arc::from(name),
+            runtime: runtime.clone(),
+            slots: Arc::new(Semaphore::new(grants.limits.max_concurrency.max(1))),
+            validations: Arc::new(Semaphore::new(1)),
+            emissions: Arc::new(Emissions::new(name)),
+            cpu: Arc::new(CpuShare::default()),
+            hints: Vec::new(),
+            grants,
+            pre,
+            plugin: None,
+            plain: Some(plain.clone()),
+            tools: None,
+            resources: None,
+            prompts: None,
+            completions: None,
+        });
+        // One instance, exactly as a call makes it: a component that cannot start in its
+        // sandbox (a trap in its start function, say) fails now, not at its first call.
+        image
+            .start_until(RequestScope::default(), deadline)
+            .await
+            .map_err(|e| match e {
+                CallError::Timeout(_) | CallError::Busy(_) => {
+                    LoadError::LoadTimeout(limits.load_timeout)
+                }
+                other => LoadError::Metadata(other),
+            })?;
+
+        let mut tools: Vec<tools::Tool> = plain
+            .functions
+            .iter()
+            .map(|f| {
+                let docs = docs.function(f.interface.as_deref(), &f.function);
+                let mut input_schema = f.input_schema.clone();
+                for (param, text) in docs.map(|d| &d.params).into_iter().flatten() {
+                    describe_property(&mut input_schema, param, text);
+                }
+                tools::Tool {
+                    name: f.tool.clone(),
+                    title: None,
+                    description: docs.and_then(|d| d.description.clone()),
+                    input_schema: input_schema.to_string(),
+                    output_schema: f.output_schema.as_ref().map(Value::to_string),
+                    annotations: None,
+                    meta: None,
+                }
+            })
+            .collect();
+        let policy_file = policy
+            .file
+            .clone()
+            .unwrap_or_else(|| path.with_extension("toml"));
+        apply_tool_texts(&mut tools, policy, &policy_file)?;
+        let mut undocumented = Vec::new();
+        for (tool, f) in tools.iter_mut().zip(&plain.functions) {
+            if tool.description.is_none() {
+                undocumented.push(tool.name.clone());
+                tool.description = Some(format!(
+                    "Calls `{}` of the WebAssembly component {name}.wasm.",
+                    f.qualified()
+                ));
+            }
+        }
+        let version = plain
+            .functions
+            .iter()
+            .find_map(|f| f.interface.as_deref().and_then(version_of))
+            .unwrap_or("unversioned")
+            .to_string();
+        Ok(LoadedPlugin {
+            exports: image.exports(),
+            path,
+            hash,
+            compiled,
+            metadata: plugin::Metadata {
+                name: name.to_string(),
+                version,
+                description: Some(format!(
+                    "A plain WebAssembly component: {} exported functions served as tools",
+                    plain.functions.len()
+                )),
+                requests: plugin::CapabilityRequests {
+                    filesystem: Vec::new(),
+                    network: Vec::new(),
+                    env: Vec::new(),
+                },
+            },
+            tools,
+            resources: Vec::new(),
+            resource_templates: Vec::new(),
+            prompts: Vec::new(),
+            kind: PluginKind::Plain,
+            imports: plain.imports.clone(),
+            skipped: plain.skipped.clone(),
+            undocumented,
+            image,
+        })
+    }
+}
+
+/// Set `description` on property `name` of an object schema (if it has that property).
+fn describe_property(schema: &mut Value, name: &str, description: &str) -> bool {
+    match schema
+        .get_mut("properties")
+        .and_then(|p| p.get_mut(name))
+        .and_then(Value::as_object_mut)
+    {
+        Some(property) => {
+            property.insert("description".into(), Value::String(description.into()));
+            true
+        }
+        None => false,
+    }
+}
+
+/// Apply the policy's `[tools.NAME]` tables to `tools`: title, description, and argument
+/// descriptions written into the input schema.
+///
+/// # Errors
+/// [`LoadError::Docs`] naming the policy file and line when a table names a tool the plugin
+/// does not have, or an argument its tool does not take.
+pub(super) fn apply_tool_texts(
+    tools: &mut [tools::Tool],
+    policy: &Policy,
+    policy_file: &Path,
+) -> Result<(), LoadError> {
+    let file = policy_file.display();
+    for (name, text) in &policy.tools {
+        let line = text.line;
+        let Some(tool) = tools.iter_mut().find(|t| t.name == *name) else {
+            let names: Vec<&str> = tools.iter().map(|t| t.name.as_str()).collect();
+            return Err(LoadError::Docs(format!(
+                "{file}:{line}: [tools.{name}]: the plugin has no tool '{name}' (its tools: {})",
+                names.join(", ")
+            )));
+        };
+        if let Some(title) = &text.title {
+            tool.title = Some(title.clone());
+        }
+        if let Some(description) = &text.description {
+            tool.description = Some(description.clone());
+        }
+        if text.params.is_empty() {
+            continue;
+        }
+        let mut schema: Value = serde_json::from_str(&tool.input_schema).map_err(|e| {
+            LoadError::Docs(format!(
+                "{file}:{line}: [tools.{name}].params: the tool's input schema is not JSON: {e}"
+            ))
+        })?;
+        for (param, description) in &text.params {
+            if !describe_property(&mut schema, param, description) {
+                return Err(LoadError::Docs(format!(
+                    "{file}:{line}: [tools.{name}].params.{param}: tool '{name}' takes no \
+                     argument '{param}'"
+                )));
+            }
+        }
+        tool.input_schema = schema.to_string();
+    }
+    Ok(())
+}
