@@ -87,6 +87,8 @@ EXPECTED_TOOLS = {
         "fixture_image",
         "fixture_spin",
         "fixture_sleep",
+        "fixture_config_get",
+        "fixture_config_all",
     },
 }
 NOTE_URIS = {"notes://welcome", "notes://ideas", "notes://todo"}

@@ -118,10 +118,11 @@ pub fn table(catalog: &Catalog, failures: &[LoadFailure]) -> String {
         };
         let _ = writeln!(
             out,
-            "  granted:    filesystem: {}; network: {}{private}; env: {}",
+            "  granted:    filesystem: {}; network: {}{private}; env: {}; config: {}",
             list(&fs),
             list(&network),
-            list(&g.env)
+            list(&g.env),
+            list(&g.config)
         );
         let l = &p.limits;
         let _ = writeln!(

@@ -2,10 +2,13 @@
 //! and limits of each call (ARCHITECTURE.md §3); `runtime::wasi` turns them into the WASI context.
 //!
 //! Deny by default: with no grant a plugin gets no filesystem, no network (HTTP, TCP, UDP and
-//! name lookups all refused), no environment variables and no arguments, and its stdout/stderr go
-//! to the host log. The operator grants in policy ([`policy`]); the plugin requests in its
-//! metadata; the plugin gets the intersection ([`Grants::effective`]). One file per capability.
+//! name lookups all refused), no environment variables, no configuration and no arguments, and its
+//! stdout/stderr go to the host log. The operator grants in policy ([`policy`]); the plugin requests
+//! in its metadata; the plugin gets the intersection ([`Grants::effective`]), except for
+//! configuration (`[config]`, read through `wasi:config/store`), which nothing requests: it is
+//! granted as the operator writes it. One file per capability.
 
+mod config;
 mod env;
 mod filesystem;
 mod limits;
@@ -15,6 +18,7 @@ pub mod quota;
 
 use std::sync::Arc;
 
+pub use config::{ConfigGrants, ConfigVar};
 pub use env::EnvVar;
 pub use filesystem::{Access, Mount, MountParseError};
 pub use limits::{Limits, MIN_HANDLES};
@@ -33,6 +37,8 @@ pub struct Grants {
     pub mounts: Vec<Mount>,
     /// Environment variables.
     pub env: Vec<EnvVar>,
+    /// `wasi:config/store` values: the policy's `[config]`, as written (nothing to request).
+    pub config: ConfigGrants,
     /// Outgoing HTTP origins and raw TCP addresses.
     pub network: Arc<NetworkAccess>,
     pub limits: Limits,
@@ -77,6 +83,8 @@ impl Grants {
 
     /// Effective capability = requested ∩ granted. A grant the plugin did not request is logged
     /// as a warning and left out; a filesystem grant gets the narrower of the two accesses.
+    /// Configuration (`[config]`) passes through whole: plugins cannot request it, so the
+    /// operator's policy is the whole grant (and its map is shared, not copied).
     pub fn effective(plugin: &str, policy: &Policy, requested: &Requested) -> Self {
         let source = policy
             .file
@@ -139,6 +147,7 @@ impl Grants {
         Self {
             mounts,
             env,
+            config: policy.config.clone(),
             network: Arc::new(network),
             limits: policy.limits,
         }
@@ -178,6 +187,10 @@ mod tests {
                     value: capsule_common::Secret::new("2".into()),
                 },
             ],
+            config: ConfigGrants::new(vec![ConfigVar {
+                key: "greeting".into(),
+                value: capsule_common::Secret::new("hi".into()),
+            }]),
             network: NetworkGrants::default(),
             limits: Limits::default(),
             ..Policy::default()
@@ -202,5 +215,7 @@ mod tests {
         assert_eq!(mounts, [("/a", Access::ReadOnly), ("/c", Access::ReadOnly)]);
         let env: Vec<_> = g.env.iter().map(|v| v.name.as_str()).collect();
         assert_eq!(env, ["WANTED"]);
+        // Configuration is not requested: the policy's is the grant.
+        assert_eq!(g.config, policy.config);
     }
 }

@@ -2,11 +2,11 @@
 //! over the default limits and their ceilings ([`LimitBounds`], from the host config
 //! `capsule.toml`, which the `capsule` binary parses).
 //!
-//! Deny by default (ARCHITECTURE.md §3): a plugin with no policy file gets no filesystem, no environment
-//! and the default limits, and still loads. Every key is checked: an unknown key, a value of the
-//! wrong type, a host directory that does not exist or a limit above the host's cap is an error
-//! that names the file, the line and what is expected, and the plugin does not load with a
-//! half-applied policy.
+//! Deny by default (ARCHITECTURE.md §3): a plugin with no policy file gets no filesystem, no
+//! environment, no configuration and the default limits, and still loads. Every key is checked: an
+//! unknown key, a value of the wrong type, a host directory that does not exist or a limit above
+//! the host's cap is an error that names the file, the line and what is expected, and the plugin
+//! does not load with a half-applied policy.
 //!
 //! ```toml
 //! # plugins/notes.toml
@@ -17,6 +17,10 @@
 //! [env]
 //! NOTES_TITLE = { value = "My notes" }
 //! API_TOKEN = { from_host = "NOTES_API_TOKEN" }
+//!
+//! [config]                                  # wasi:config/store (get, get-all); see below
+//! greeting = { value = "Hello" }
+//! api-token = { from_host = "NOTES_API_TOKEN" }
 //!
 //! [network]                                 # see crate::grants::NetworkGrants
 //! allow = ["https://api.github.com", "https://*.example.com:8443", "http://127.0.0.1:8080"]
@@ -41,6 +45,13 @@
 //! Beside the policy, a plain component (`crate::plain`) may have `NAME.wit`: its WIT with doc
 //! comments ([`WitSource`]).
 //!
+//! `[env]` and `[config]` entries follow the same rules: exactly one of `value = "..."` (a
+//! literal) or `from_host = "VAR"` (read from the host's environment when the policy is loaded;
+//! an unset variable is an error naming the file and the line). Their values are held as
+//! [`Secret`]s and never logged or shown. `[env]` keys reach the guest only if it requests them;
+//! `[config]` keys (any non-empty string) are granted as written, to every plugin, since the
+//! `capsule:plugin` metadata has no way to request them: a component reads them with
+//! `wasi:config/store@0.2.0-rc.1` `get`/`get-all` (see [`super::ConfigGrants`]).
 
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -56,7 +67,10 @@ use capsule_common::Secret;
 use capsule_common::env::{EnvLookup, process_env};
 
 use super::quota::Quota;
-use super::{Access, EnvVar, Limits, MIN_HANDLES, Mount, NetworkGrants, OriginPattern, TcpGrant};
+use super::{
+    Access, ConfigGrants, ConfigVar, EnvVar, Limits, MIN_HANDLES, Mount, NetworkGrants,
+    OriginPattern, TcpGrant,
+};
 
 /// A policy or config file that cannot be used. The message names the file, the line, and what
 /// is expected.
@@ -152,6 +166,8 @@ struct PolicyToml {
     filesystem: BTreeMap<String, Spanned<FsEntry>>,
     #[serde(default)]
     env: BTreeMap<String, Spanned<EnvEntry>>,
+    #[serde(default)]
+    config: BTreeMap<String, Spanned<ConfigEntry>>,
     #[serde(default)]
     network: NetworkTable,
     limits: Option<Spanned<LimitsTable>>,
@@ -319,6 +335,8 @@ pub struct Policy {
     pub file: Option<PathBuf>,
     pub mounts: Vec<Mount>,
     pub env: Vec<EnvVar>,
+    /// `[config]`: what `wasi:config/store` serves.
+    pub config: ConfigGrants,
     /// `[network]`: origins, TCP addresses, `allow_private`.
     pub network: NetworkGrants,
     pub limits: Limits,
@@ -369,7 +387,7 @@ impl Policy {
     }
 
     /// [`Self::load`] with the policy file's text already read (`None`: there is no file), and
-    /// `[env]` `from_host` values read through `host_env`.
+    /// `[env]` and `[config]` `from_host` values read through `host_env`.
     ///
     /// # Errors
     /// As [`Self::load`], but for reading the file.
@@ -385,6 +403,7 @@ impl Policy {
             file: None,
             mounts: Vec::new(),
             env: Vec::new(),
+            config: ConfigGrants::default(),
             network: NetworkGrants::default(),
             limits: bounds.defaults,
             tools: BTreeMap::new(),
@@ -491,6 +510,7 @@ impl Policy {
                 value: Secret::new(value),
             });
         }
+        self.config = config_grants(file, source, &parsed.config, host_env)?;
         for entry in &parsed.network.allow {
             let origin = OriginPattern::parse(entry.get_ref())
                 .map_err(|e| err(entry.span(), format!("network.allow: {e}")))?;
@@ -539,6 +559,81 @@ impl Policy {
         }
         Ok(())
     }
+}
+
+// ---------------------------------------------------------------------------------------- [config]
+
+/// One `[config]` entry: `key = { value = "..." }` or `key = { from_host = "VAR" }` (the rules of
+/// `[env]`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigEntry {
+    from_host: Option<String>,
+    value: Option<String>,
+}
+
+/// `key` as a TOML key in messages: bare when it can be, quoted otherwise.
+fn config_key(key: &str) -> String {
+    let bare = key
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if bare && !key.is_empty() {
+        key.to_string()
+    } else {
+        format!("{key:?}")
+    }
+}
+
+/// The `[config]` section of `file` (whose text is `source`), with `from_host` values read
+/// through `host_env` now, at load.
+///
+/// # Errors
+/// An empty key, an entry with neither or both of `value` and `from_host`, or an unset host
+/// variable: the message names the file, the line and the key (never a value).
+fn config_grants(
+    file: &Path,
+    source: &str,
+    table: &BTreeMap<String, Spanned<ConfigEntry>>,
+    host_env: EnvLookup,
+) -> Result<ConfigGrants, PolicyError> {
+    let err = |span: Range<usize>, message: String| PolicyError {
+        file: file.to_path_buf(),
+        line: Some(line_of(source, span)),
+        message,
+    };
+    let mut vars = Vec::with_capacity(table.len());
+    for (key, entry) in table {
+        let span = entry.span();
+        let shown = config_key(key);
+        if key.is_empty() {
+            return Err(err(span, "config: a key must not be empty".into()));
+        }
+        let entry = entry.get_ref();
+        let value = match (&entry.from_host, &entry.value) {
+            (Some(var), None) => host_env(var).ok_or_else(|| {
+                err(
+                    span.clone(),
+                    format!(
+                        "config.{shown}: host environment variable '{var}' is not set (or not UTF-8)"
+                    ),
+                )
+            })?,
+            (None, Some(value)) => value.clone(),
+            _ => {
+                return Err(err(
+                    span,
+                    format!(
+                        "config.{shown}: give exactly one of from_host = \"VAR\" or value = \"...\""
+                    ),
+                ));
+            }
+        };
+        vars.push(ConfigVar {
+            key: key.clone(),
+            value: Secret::new(value),
+        });
+    }
+    Ok(ConfigGrants::new(vars))
 }
 
 #[cfg(test)]
@@ -698,5 +793,92 @@ mod tests {
             );
         }
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    // ------------------------------------------------------------------------------------ [config]
+
+    fn config_of(text: &str, env: EnvLookup) -> Result<Policy, PolicyError> {
+        let file = Path::new("/plugins/p.toml");
+        Policy::from_source("p", file, Some(text), &[], &LimitBounds::default(), env)
+    }
+
+    #[test]
+    fn config_takes_literals_and_host_variables() {
+        let env = |name: &str| (name == "CAPSULE_TEST_TOKEN").then(|| "s3cret".to_string());
+        let p = config_of(
+            "[config]\ngreeting = { value = \"Hello\" }\napi-token = { from_host = \"CAPSULE_TEST_TOKEN\" }\n\
+             \"dotted.key with space\" = { value = \"\" }\n",
+            &env,
+        )
+        .unwrap();
+        let vars: Vec<_> = p
+            .config
+            .vars()
+            .iter()
+            .map(|v| (v.key.as_str(), v.value.expose()))
+            .collect();
+        assert_eq!(
+            vars,
+            [
+                ("api-token", "s3cret"),
+                ("dotted.key with space", ""),
+                ("greeting", "Hello")
+            ]
+        );
+        assert!(
+            !format!("{p:?}").contains("s3cret"),
+            "secrets never reach Debug output"
+        );
+        // No section, no configuration.
+        assert!(config_of("", &env).unwrap().config.is_empty());
+    }
+
+    #[test]
+    fn config_errors_name_the_file_the_line_and_the_key() {
+        let env = |name: &str| (name == "SET").then(|| "s3cret".to_string());
+        let cases = [
+            (
+                "[config]\na = { value = \"x\" }\ntoken = { from_host = \"CAPSULE_SURELY_UNSET_VAR\" }\n",
+                3,
+                "config.token: host environment variable 'CAPSULE_SURELY_UNSET_VAR' is not set",
+            ),
+            (
+                "\n[config]\nboth = { value = \"hidden-literal\", from_host = \"SET\" }\n",
+                3,
+                "config.both: give exactly one of from_host = \"VAR\" or value = \"...\"",
+            ),
+            (
+                "[config]\nnone = { }\n",
+                2,
+                "config.none: give exactly one of",
+            ),
+            (
+                "[config]\n\"a key\" = {}\n",
+                2,
+                "config.\"a key\": give exactly one of",
+            ),
+            (
+                "[config]\nk = { value = \"v\", secret = true }\n",
+                2,
+                "unknown field `secret`",
+            ),
+            ("[config]\nk = \"plain\"\n", 2, "invalid type"),
+            (
+                "[config]\n\"\" = { value = \"v\" }\n",
+                2,
+                "config: a key must not be empty",
+            ),
+        ];
+        for (text, line, needle) in cases {
+            let err = config_of(text, &env).unwrap_err();
+            assert_eq!(err.line, Some(line), "{text:?}: {err}");
+            let message = err.to_string();
+            assert!(message.contains(needle), "{text:?}: {message}");
+            assert!(message.starts_with("/plugins/p.toml:"), "{message}");
+            assert!(
+                !message.contains("s3cret") && !message.contains("hidden-literal"),
+                "values never reach errors: {message}"
+            );
+        }
     }
 }

@@ -152,9 +152,9 @@ pub enum Compiled {
 
 impl Runtime {
     /// Create the engine (component model, epoch interruption, the default [`Allocator`]),
-    /// link WASI 0.2, outgoing `wasi:http` and the `capsule:plugin/host` imports, and start the
-    /// epoch ticker thread. With `cache_root`, compiled components are kept in a
-    /// [`CompileCache`] below it; a cache directory that cannot be used safely is logged and
+    /// link WASI 0.2, outgoing `wasi:http`, `wasi:config/store` and the `capsule:plugin/host`
+    /// imports, and start the epoch ticker thread. With `cache_root`, compiled components are kept
+    /// in a [`CompileCache`] below it; a cache directory that cannot be used safely is logged and
     /// ignored. If the pool's address space cannot be reserved (a low `ulimit -v`, say), a pool
     /// of `FALLBACK_POOL_INSTANCES` is tried, then the on-demand allocator is used, with a
     /// warning.
@@ -227,6 +227,10 @@ impl Runtime {
         descriptors::count_descriptors(&mut linker).context("linking the descriptor budgets")?;
         http_budget::charge_http_memory(&mut linker).context("linking the HTTP memory budget")?;
         fs_guard::guard_filesystem(&mut linker).context("linking the filesystem checks")?;
+        // `wasi:config/store` (get, get-all): the plugin's `[config]`, granted to every plugin as
+        // the operator writes it (nothing to request). Each call reads the plugin's shared map.
+        wasmtime_wasi_config::add_to_linker(&mut linker, CallState::config)
+            .context("linking wasi:config/store")?;
         bindings::capsule::plugin::host::add_to_linker::<_, HasSelf<CallState>>(
             &mut linker,
             |state| state,

@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_config::{WasiConfig, WasiConfigVariables};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use super::bindings::capsule::plugin::{host, types};
@@ -89,6 +90,8 @@ pub struct CallState {
     pub(crate) wasi: WasiCtx,
     /// `wasi:http` state; it shares `table` with WASI.
     http: WasiHttpCtx,
+    /// What `wasi:config/store` serves: the plugin's `[config]`, built once and shared by its calls.
+    config: Arc<WasiConfigVariables>,
     /// Every outgoing HTTP request passes these hooks' policy checks.
     pub(crate) hooks: CheckedHooks,
     /// Network denials of this call, to add to its error result.
@@ -147,6 +150,7 @@ impl CallState {
             plugin,
             wasi,
             http: WasiHttpCtx::new(),
+            config: grants.config.store().clone(),
             hooks,
             denials,
             table,
@@ -325,6 +329,13 @@ impl WasiHttpView for CallState {
             table: &mut self.table,
             hooks: &mut self.hooks,
         }
+    }
+}
+
+impl CallState {
+    /// The view `wasmtime_wasi_config`'s `wasi:config/store` reads (see `Runtime::with_allocator`).
+    pub(crate) fn config(&mut self) -> WasiConfig<'_> {
+        WasiConfig::from(&*self.config)
     }
 }
 

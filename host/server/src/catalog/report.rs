@@ -48,7 +48,8 @@ pub struct GrantedPath {
     pub access: String,
 }
 
-/// What a plugin effectively gets. Environment values are never shown, only names.
+/// What a plugin effectively gets. Environment and configuration values are never shown, only
+/// names.
 #[derive(Clone, Debug, Serialize, Default)]
 pub struct Granted {
     /// Mounts: guest path, host directory, access.
@@ -61,6 +62,9 @@ pub struct Granted {
     pub allow_private: bool,
     /// Environment variable names (never their values).
     pub env: Vec<String>,
+    /// `wasi:config/store` keys, sorted (never their values). Nothing requests them: the policy's
+    /// `[config]` is the grant.
+    pub config: Vec<String>,
 }
 
 /// A plugin's effective limits, human-readable.
@@ -182,6 +186,7 @@ fn granted(g: &Grants) -> Granted {
             .collect(),
         allow_private: g.network.effective.allow_private && !g.network.effective.is_empty(),
         env: g.env.iter().map(|v| v.name.clone()).collect(),
+        config: g.config.keys().map(str::to_string).collect(),
     }
 }
 
