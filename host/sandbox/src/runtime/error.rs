@@ -47,8 +47,8 @@ pub enum LoadError {
     LoadTimeout(Duration),
     /// An import of the component is not provided by the host; the source is the linker's error.
     #[error(
-        "the component's imports cannot be satisfied (Capsule provides WASI 0.2 and \
-         capsule:plugin/host@0.2.0 and @0.1.0): {0:#}"
+        "the component's imports cannot be satisfied (Capsule provides WASI 0.2 with outgoing \
+         wasi:http, wasi:config/store, and capsule:plugin/host@0.2.0 and @0.1.0): {0:#}"
     )]
     Link(#[source] anyhow::Error),
     /// The component exports neither minor of `capsule:plugin/plugin` nor any function (so it

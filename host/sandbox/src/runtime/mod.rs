@@ -11,6 +11,7 @@
 
 pub mod bindings;
 pub mod cache;
+pub mod config_drafts;
 pub mod cpu;
 pub mod descriptors;
 pub mod emissions;
@@ -231,6 +232,8 @@ impl Runtime {
         // the operator writes it (nothing to request). Each call reads the plugin's shared map.
         wasmtime_wasi_config::add_to_linker(&mut linker, CallState::config)
             .context("linking wasi:config/store")?;
+        config_drafts::add_to_linker(&mut linker)
+            .context("linking the draft versions of wasi:config/store")?;
         bindings::capsule::plugin::host::add_to_linker::<_, HasSelf<CallState>>(
             &mut linker,
             |state| state,

@@ -13,7 +13,9 @@ use tokio_util::sync::CancellationToken;
 use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
-use wasmtime_wasi_config::{WasiConfig, WasiConfigVariables};
+use wasmtime_wasi_config::WasiConfig;
+
+use crate::grants::ConfigGrants;
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use super::bindings::capsule::plugin::{host, types};
@@ -91,7 +93,7 @@ pub struct CallState {
     /// `wasi:http` state; it shares `table` with WASI.
     http: WasiHttpCtx,
     /// What `wasi:config/store` serves: the plugin's `[config]`, built once and shared by its calls.
-    config: Arc<WasiConfigVariables>,
+    config: ConfigGrants,
     /// Every outgoing HTTP request passes these hooks' policy checks.
     pub(crate) hooks: CheckedHooks,
     /// Network denials of this call, to add to its error result.
@@ -150,7 +152,7 @@ impl CallState {
             plugin,
             wasi,
             http: WasiHttpCtx::new(),
-            config: grants.config.store().clone(),
+            config: grants.config.clone(),
             hooks,
             denials,
             table,
@@ -335,7 +337,13 @@ impl WasiHttpView for CallState {
 impl CallState {
     /// The view `wasmtime_wasi_config`'s `wasi:config/store` reads (see `Runtime::with_allocator`).
     pub(crate) fn config(&mut self) -> WasiConfig<'_> {
-        WasiConfig::from(&*self.config)
+        WasiConfig::from(&**self.config.store())
+    }
+
+    /// The plugin's `[config]` pairs (for the draft versions of `wasi:config/store`, see
+    /// `config_drafts`).
+    pub(crate) fn config_vars(&self) -> &[crate::grants::ConfigVar] {
+        self.config.vars()
     }
 }
 
