@@ -14,7 +14,7 @@ use wasmtime::component::types::{Case, Type};
 /// Most schema nodes one function's input or output schema may have. WIT types cannot recurse,
 /// but a type used twice in a record is spelled out twice, so nesting can grow a schema
 /// exponentially; past this size the function is skipped instead.
-pub const MAX_SCHEMA_NODES: usize = 10_000;
+pub const MAX_SCHEMA_NODES: usize = 2_000;
 
 /// Why a type has no JSON form, as a sentence fragment naming the construct (`None` when it has
 /// one).

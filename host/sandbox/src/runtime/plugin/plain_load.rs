@@ -16,8 +16,9 @@ use super::{
 };
 use crate::grants::{Grants, Policy, Requested};
 use crate::plain::docs::{self, Docs};
-use crate::plain::{PlainExports, version_of};
+use crate::plain::{PlainExports, Skipped, version_of};
 use crate::runtime::CallState;
+use crate::schema::vet::{SchemaLimits, vet};
 
 impl PluginImage {
     /// Load `plain`, the exports of a component that has no `capsule:plugin/plugin`
@@ -51,7 +52,15 @@ impl PluginImage {
         }
         let limits = policy.limits;
         let deadline = Instant::now() + limits.load_timeout;
-        let plain = Arc::new(plain);
+        let plain = Arc::new(within_schema_limits(plain, &limits));
+        if plain.functions.is_empty() {
+            let reasons: Vec<String> = plain
+                .skipped
+                .iter()
+                .map(|s| format!("`{}` {}", s.function, s.reason))
+                .collect();
+            return Err(LoadError::NothingToServe(reasons.join("; ")));
+        }
         let reading = {
             let (plain, wit, plugin) = (plain.clone(), policy.wit.clone(), name.to_string());
             tokio::task::spawn_blocking(move || -> Result<Docs, String> {
@@ -170,6 +179,40 @@ impl PluginImage {
             image,
         })
     }
+}
+
+/// `plain` without the functions whose derived schemas the admission checks would refuse (over
+/// `[limits] max_schema`, or nested deeper than vetting allows): each is skipped with the reason,
+/// instead of the whole component being refused.
+fn within_schema_limits(mut plain: PlainExports, limits: &crate::grants::Limits) -> PlainExports {
+    let schema_limits = SchemaLimits {
+        max_bytes: limits.max_schema_bytes,
+        ..SchemaLimits::default()
+    };
+    let vetted = |schema: &Value| {
+        let text = schema.to_string();
+        vet(schema, text.len(), &schema_limits).map(drop)
+    };
+    let mut kept = Vec::with_capacity(plain.functions.len());
+    for f in std::mem::take(&mut plain.functions) {
+        let refusal = vetted(&f.input_schema)
+            .map_err(|e| format!("its input schema is refused: {e}"))
+            .and_then(|()| match &f.output_schema {
+                Some(output) => {
+                    vetted(output).map_err(|e| format!("its output schema is refused: {e}"))
+                }
+                None => Ok(()),
+            });
+        match refusal {
+            Ok(()) => kept.push(f),
+            Err(reason) => plain.skipped.push(Skipped {
+                function: f.qualified(),
+                reason,
+            }),
+        }
+    }
+    plain.functions = kept;
+    plain
 }
 
 /// Set `description` on property `name` of an object schema (if it has that property).
