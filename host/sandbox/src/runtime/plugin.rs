@@ -1368,7 +1368,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_component_without_the_plugin_interface_is_not_a_plugin() {
+    async fn a_component_with_nothing_to_serve_says_so() {
         let component = wat::parse_str("(component)").expect("valid WAT");
         let error = load_bytes("empty", component, &Policy::default())
             .await
@@ -1377,8 +1377,126 @@ mod tests {
         assert!(matches!(error, LoadError::NotAPlugin(_)), "{error:?}");
         assert!(error.source().is_some());
         assert!(
-            error.to_string().starts_with("not a Capsule plugin: "),
+            error.to_string().starts_with(
+                "nothing to serve: the component exports no function and not capsule:plugin/plugin"
+            ),
             "{error}"
+        );
+    }
+
+    /// A plain component whose only function takes a resource: skipped, so nothing to serve,
+    /// and the message says which function and why.
+    #[tokio::test]
+    async fn a_plain_component_whose_functions_are_all_skipped_says_why() {
+        let component = wat::parse_str(
+            r#"(component
+              (type $r (resource (rep i32)))
+              (export $r2 "thing" (type $r))
+              (core module $m (func (export "f") (param i32)))
+              (core instance $i (instantiate $m))
+              (func $f (param "t" (own $r2)) (canon lift (core func $i "f")))
+              (export "use-thing" (func $f)))"#,
+        )
+        .expect("valid WAT");
+        let error = load_bytes("things", component, &Policy::default())
+            .await
+            .err()
+            .expect("no function can be served");
+        assert_eq!(
+            error.to_string(),
+            "nothing to serve: none of the component's exported functions can be a tool: \
+             `use-thing` parameter 't' uses a resource handle (own/borrow), which has no JSON form"
+        );
+    }
+
+    /// Values lifted from the guest cost host memory beyond the guest's own (a `list<u8>` is a
+    /// `Val` per byte): a result worth more than the plugin's memory limit is refused as over
+    /// its limit before the host allocates it (wasmtime's hostcall fuel), not after.
+    #[tokio::test]
+    async fn a_result_too_big_to_lift_is_over_the_memory_limit() {
+        let component = wat::parse_str(
+            r#"(component
+              (core module $m
+                (memory (export "mem") 40)
+                (func (export "big") (result i32)
+                  (i32.store (i32.const 0) (i32.const 16))
+                  (i32.store (i32.const 4) (i32.const 2000000))
+                  (i32.const 0)))
+              (core instance $i (instantiate $m))
+              (alias core export $i "mem" (core memory $mem))
+              (type $bytes (list u8))
+              (func $big (result $bytes) (canon lift (core func $i "big") (memory $mem)))
+              (export "big" (func $big)))"#,
+        )
+        .expect("valid WAT");
+        let policy = Policy {
+            limits: Limits {
+                memory_bytes: 32 << 20,
+                ..Limits::default()
+            },
+            ..Policy::default()
+        };
+        let image = load_bytes("big", component, &policy)
+            .await
+            .expect("the component loads")
+            .image;
+        let error = call(&image, RequestScope::default(), "big", "{}")
+            .await
+            .err()
+            .expect("2 MB of bytes lift to more than 32 MiB of values");
+        assert_eq!(
+            error.to_string(),
+            "the plugin handed the host more than 32.0 MiB of values in one call (its [limits] \
+             memory, at most 128.0 MiB)"
+        );
+    }
+
+    /// A plain component's function, called through `call_tool` like any tool: arguments
+    /// converted, the result wrapped, a trap reported as one.
+    #[tokio::test]
+    async fn a_plain_function_is_called_as_a_tool() {
+        let component = wat::parse_str(
+            r#"(component
+              (core module $m
+                (func (export "add") (param i32 i32) (result i32)
+                  (i32.add (local.get 0) (local.get 1)))
+                (func (export "boom") unreachable))
+              (core instance $i (instantiate $m))
+              (func $add (param "a" u32) (param "b" u32) (result u32)
+                (canon lift (core func $i "add")))
+              (func $boom (canon lift (core func $i "boom")))
+              (export "add" (func $add))
+              (export "boom" (func $boom)))"#,
+        )
+        .expect("valid WAT");
+        let loaded = load_bytes("calc", component, &Policy::default())
+            .await
+            .expect("a plain component loads");
+        assert_eq!(loaded.kind, PluginKind::Plain);
+        assert_eq!(loaded.undocumented, ["add", "boom"]);
+        let image = loaded.image;
+        let outcome = call(
+            &image,
+            RequestScope::default(),
+            "add",
+            r#"{"a": 40, "b": 2}"#,
+        )
+        .await
+        .expect("add answers");
+        let tools::CallOutcome::Complete(result) = outcome else {
+            panic!("a plain call completes")
+        };
+        assert!(!result.is_error);
+        assert_eq!(
+            result.structured_content.as_deref(),
+            Some(r#"{"result":42}"#)
+        );
+        let trapped = call(&image, RequestScope::default(), "boom", "{}").await;
+        assert!(matches!(trapped, Err(CallError::Trap(_))), "{trapped:?}");
+        let unknown = call(&image, RequestScope::default(), "nope", "{}").await;
+        assert!(
+            matches!(unknown, Err(CallError::Plugin(types::Error::NotFound(_)))),
+            "{unknown:?}"
         );
     }
 }
