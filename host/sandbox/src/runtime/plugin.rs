@@ -550,24 +550,33 @@ impl PluginImage {
             .map_err(|e| explain(e, &denials))?
             .map_err(|e| self.hint(explain(CallError::Plugin(e), &denials), &denials))?;
         match &mut outcome {
-            tools::CallOutcome::Complete(result) => {
-                if result.is_error && !denials.is_empty() {
-                    result
-                        .content
-                        .push(types::ContentBlock::Text(types::TextContent {
-                            text: denials.join("\n"),
-                            annotations: None,
-                        }));
-                }
-                self.check_blocks(result.content.len())?;
-                self.check_output(result_size::call_tool_result(result))?;
-            }
+            tools::CallOutcome::Complete(result) => self.finish_result(result, &denials)?,
             tools::CallOutcome::InputRequired(asked) => {
                 self.check_blocks(asked.requests.len())?;
                 self.check_output(result_size::input_required(asked))?
             }
         }
         Ok(outcome)
+    }
+
+    /// Check a finished tool result against the plugin's output budgets, after adding the
+    /// call's denials to it when it is an error (the client learns what was refused and which
+    /// policy line would allow it).
+    fn finish_result(
+        &self,
+        result: &mut tools::CallToolResult,
+        denials: &[String],
+    ) -> Result<(), CallError> {
+        if result.is_error && !denials.is_empty() {
+            result
+                .content
+                .push(types::ContentBlock::Text(types::TextContent {
+                    text: denials.join("\n"),
+                    annotations: None,
+                }));
+        }
+        self.check_blocks(result.content.len())?;
+        self.check_output(result_size::call_tool_result(result))
     }
 
     /// Add the ungranted-request hints to a not-found or denied plugin error when the host saw
@@ -1442,8 +1451,7 @@ mod tests {
             .image;
         let error = call(&image, RequestScope::default(), "big", "{}")
             .await
-            .err()
-            .expect("2 MB of bytes lift to more than 32 MiB of values");
+            .expect_err("2 MB of bytes lift to more than 32 MiB of values");
         assert_eq!(
             error.to_string(),
             "the plugin handed the host more than 32.0 MiB of values in one call (its [limits] \

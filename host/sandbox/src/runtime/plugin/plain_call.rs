@@ -45,16 +45,7 @@ impl PluginImage {
         let denials = call.store.data().denials.take();
         ran.map_err(|e| explain(e, &denials))?;
         let mut result = tool_result(f, results.pop());
-        if result.is_error && !denials.is_empty() {
-            result
-                .content
-                .push(types::ContentBlock::Text(types::TextContent {
-                    text: denials.join("\n"),
-                    annotations: None,
-                }));
-        }
-        self.check_blocks(result.content.len())?;
-        self.check_output(crate::runtime::result_size::call_tool_result(&result))?;
+        self.finish_result(&mut result, &denials)?;
         Ok(tools::CallOutcome::Complete(result))
     }
 

@@ -43,23 +43,13 @@ impl PluginImage {
             if plain.skipped.is_empty() {
                 return Err(LoadError::NotAPlugin(not_a_plugin.into()));
             }
-            let reasons: Vec<String> = plain
-                .skipped
-                .iter()
-                .map(|s| format!("`{}` {}", s.function, s.reason))
-                .collect();
-            return Err(LoadError::NothingToServe(reasons.join("; ")));
+            return Err(nothing_to_serve(&plain));
         }
         let limits = policy.limits;
         let deadline = Instant::now() + limits.load_timeout;
         let plain = Arc::new(within_schema_limits(plain, &limits));
         if plain.functions.is_empty() {
-            let reasons: Vec<String> = plain
-                .skipped
-                .iter()
-                .map(|s| format!("`{}` {}", s.function, s.reason))
-                .collect();
-            return Err(LoadError::NothingToServe(reasons.join("; ")));
+            return Err(nothing_to_serve(&plain));
         }
         let reading = {
             let (plain, wit, plugin) = (plain.clone(), policy.wit.clone(), name.to_string());
@@ -179,6 +169,16 @@ impl PluginImage {
             image,
         })
     }
+}
+
+/// The error of a component whose every function is skipped: each with why.
+fn nothing_to_serve(plain: &PlainExports) -> LoadError {
+    let reasons: Vec<String> = plain
+        .skipped
+        .iter()
+        .map(|s| format!("`{}` {}", s.function, s.reason))
+        .collect();
+    LoadError::NothingToServe(reasons.join("; "))
 }
 
 /// `plain` without the functions whose derived schemas the admission checks would refuse (over
