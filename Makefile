@@ -7,6 +7,9 @@ PLUGIN_OUT := target/plugins
 EXAMPLES_DIR := target/examples
 # `legacy` is built on the frozen capsule:plugin@0.1.0 (wit/0.1.0): the host must keep running such plugins.
 PLUGINS := hello textkit notes fixture mallory fetch legacy hostile
+# Plain components (issue #16): plain wit-bindgen, no capsule:plugin export. Package `plain-x` builds
+# `plain_x.wasm`. (The JavaScript, Python and WAT ones are built by sdk-guest/guests.mk.)
+PLAIN_PLUGINS := plain-types plain-files plain-fetch
 EXAMPLES := hello textkit notes
 
 .PHONY: setup wasm-target plugins conformance-plugin conformance build dist run demo check-layers test test-unit test-e2e fmt clean
@@ -48,9 +51,9 @@ $(VENV)/.ok: tests/requirements.txt
 # and one cargo invocation would unify them across plugins.
 plugins: wasm-target
 	@mkdir -p $(PLUGIN_OUT) $(EXAMPLES_DIR)
-	@for p in $(PLUGINS); do \
+	@for p in $(PLUGINS) $(PLAIN_PLUGINS); do \
 	  $(CARGO) build --quiet --profile plugin --target wasm32-wasip2 -p $$p || exit 1; \
-	  cp target/wasm32-wasip2/plugin/$$p.wasm $(PLUGIN_OUT)/$$p.wasm; \
+	  cp target/wasm32-wasip2/plugin/$${p//-/_}.wasm $(PLUGIN_OUT)/$${p//-/_}.wasm; \
 	done
 	@for p in $(EXAMPLES); do cp $(PLUGIN_OUT)/$$p.wasm $(EXAMPLES_DIR)/; done
 	@# The hostile fixture's variant that sleeps inside `describe` (before any policy applies).

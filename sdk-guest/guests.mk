@@ -5,7 +5,9 @@
 #   guest-setup     install the toolchains (pip into target/guest-venv, npm into sdk-guest/js/node_modules,
 #                   zig from PyPI into target/guest-venv); needs no root and no apt
 #   guest-plugins   build tabular.wasm (Python), markdown.wasm + markdown_sm.wasm (TypeScript on QuickJS and
-#                   StarlingMonkey) and checksum.wasm (C) into $(GUEST_OUT)
+#                   StarlingMonkey) and checksum.wasm (C) into $(GUEST_OUT), and the plain components below
+#   guest-plain     the plain components (no capsule:plugin export, no SDK; issue #16): plain_js.wasm
+#                   (componentize-js), plain_py.wasm (componentize-py), plain_missing.wasm (WAT, jco parse)
 #   guest-test      the SDKs' and example plugins' own tests (native, no host needed) + generated-file checks
 #   guest-python / guest-js / guest-c      one language (setup included)
 #   guest-c-bindings        regenerate sdk-guest/c/bindings (wit-bindgen c; builds a small generator if
@@ -19,13 +21,13 @@ GUEST_PYTHON ?= $(or $(PYTHON),python3)
 GUEST_VENV := target/guest-venv
 GUEST_PY := $(GUEST_VENV)/bin/python
 
-.PHONY: guest-setup guest-plugins guest-test guest-wit \
+.PHONY: guest-setup guest-plugins guest-test guest-wit guest-plain \
         guest-setup-python guest-python guest-test-python \
         guest-setup-js guest-js guest-test-js \
         guest-setup-c guest-c guest-test-c guest-c-bindings guest-c-bindings-check
 
 guest-setup: guest-setup-python guest-setup-js guest-setup-c
-guest-plugins: guest-python guest-js guest-c
+guest-plugins: guest-python guest-js guest-c guest-plain
 guest-test: guest-test-python guest-test-js guest-test-c
 
 # The SDKs carry a copy of wit/plugin.wit (they are meant to be usable outside this repository);
@@ -87,6 +89,34 @@ guest-test-js: | $(JS_SDK)
 	node --test sdk-guest/js/test/ plugins/markdown/
 	sdk-guest/js/node_modules/.bin/tsc -p plugins/markdown/tsconfig.json
 	sdk-guest/js/node_modules/.bin/tsc -p sdk-guest/js/test/types/tsconfig.json
+
+# ------------------------------------------------------------------------------------------- Plain components
+# Components that do not export capsule:plugin, built by each language's own toolchain with no Capsule
+# SDK (issue #16; the end-to-end tests are tests/e2e/test_plain_components.py). The Rust ones
+# (plain-types, plain-files, plain-fetch) are built by the root Makefile's `plugins`.
+
+guest-plain: $(GUEST_OUT)/plain_js.wasm $(GUEST_OUT)/plain_py.wasm $(GUEST_OUT)/plain_missing.wasm
+
+# StarlingMonkey via the componentize-js CLI, without the fetch-event and HTTP features (the world
+# exports neither); ~12 MB, ~20 s.
+$(GUEST_OUT)/plain_js.wasm: plugins/plain-js/plain-js.js plugins/plain-js/wit/plain-js.wit | $(JS_SDK)
+	@mkdir -p $(GUEST_OUT)
+	sdk-guest/js/node_modules/.bin/componentize-js $< --wit plugins/plain-js/wit --world-name plain-js \
+	  --disable http fetch-event -o $@
+
+# componentize-py on the module plain_py.py (it binds the class WitWorld); ~18 MB, ~10 s.
+$(GUEST_OUT)/plain_py.wasm: plugins/plain-py/plain_py.py plugins/plain-py/wit/plain-py.wit | $(GUEST_VENV)/.python-ok
+	@mkdir -p $(GUEST_OUT)
+	$(GUEST_VENV)/bin/componentize-py -d plugins/plain-py/wit -w plain-py componentize plain_py \
+	  -p plugins/plain-py -o $@
+
+# Component text assembled by jco (wasm-tools parse); the check keeps it and its WIT in step.
+$(GUEST_OUT)/plain_missing.wasm: plugins/plain-missing/plain-missing.wat plugins/plain-missing/wit/plain-missing.wit | $(JS_SDK)
+	@mkdir -p $(GUEST_OUT)
+	sdk-guest/js/node_modules/.bin/jco parse $< -o $@
+	@sdk-guest/js/node_modules/.bin/jco wit $@ | tr -s ' ' | grep -qx ' import example:missing/thing;' && \
+	  sdk-guest/js/node_modules/.bin/jco wit $@ | tr -s ' ' | grep -qx ' export run: func() -> u32;' || \
+	  { echo "$@ does not have the world of plugins/plain-missing/wit/plain-missing.wit"; rm -f $@; exit 1; }
 
 # ------------------------------------------------------------------------------------------- C
 # zig cc (PyPI `ziglang`, in the same venv as componentize-py) compiles to a WASI reactor module;
