@@ -226,6 +226,19 @@ pub fn derive(component: &Component, engine: &Engine) -> PlainExports {
 /// Whether a found function can be served: not async, not a resource's method or constructor,
 /// and every parameter and result type has a JSON form.
 fn check(f: &Found) -> Result<(), String> {
+    if f.interface.as_deref() == Some("exports")
+        && f.function == "init"
+        && f.ty
+            .params()
+            .map(|(n, _)| n)
+            .eq(["app-name", "symbols", "stub-wasi"])
+    {
+        return Err(
+            "it is componentize-py's own initialization hook, not part of the \
+                    component's interface"
+                .into(),
+        );
+    }
     if f.function.starts_with('[') {
         return Err("it is a resource's constructor, method or static function".into());
     }

@@ -3,7 +3,7 @@
 //!
 //! The mapping is the README's "Bring any component" table: integers carry their exact ranges,
 //! `list<u8>` is a base64 string, `option<T>` parameters and record fields are optional
-//! properties, records are closed objects, variants and nested results are tagged objects
+//! properties (absent or `null` for `none`), records are closed objects, variants and nested results are tagged objects
 //! (`{"tag": case, "value": payload}`), enums are string enums and flags arrays of names.
 //! Resources, futures, streams, error contexts, maps, fixed-length lists and `option<option<T>>`
 //! have no JSON form here: a function using them is skipped ([`unsupported`]).
@@ -176,20 +176,16 @@ impl Builder {
         )
     }
 
-    /// A closed object with one property per field; `option<T>` fields are optional, with the
-    /// schema of `T`.
+    /// A closed object with one property per field; `option<T>` fields are optional (left out,
+    /// or `null`, for `none`).
     fn object(&mut self, fields: &[(String, Type)]) -> Result<Value, TooLarge> {
         let mut properties = Map::new();
         let mut required = Vec::new();
         for (name, ty) in fields {
-            let schema = match ty {
-                Type::Option(o) => self.of(&o.ty())?,
-                other => {
-                    required.push(name.clone());
-                    self.of(other)?
-                }
-            };
-            properties.insert(name.clone(), schema);
+            if !matches!(ty, Type::Option(_)) {
+                required.push(name.clone());
+            }
+            properties.insert(name.clone(), self.of(ty)?);
         }
         Ok(
             json!({"type": "object", "properties": properties, "required": required,
