@@ -1377,7 +1377,7 @@ mod tests {
         assert!(matches!(error, LoadError::NotAPlugin(_)), "{error:?}");
         assert!(error.source().is_some());
         assert!(
-            error.to_string().starts_with("not a Capsule plugin: "),
+            error.to_string().starts_with("nothing to serve: "),
             "{error}"
         );
     }
