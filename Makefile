@@ -6,7 +6,8 @@ VENV := .venv
 PLUGIN_OUT := target/plugins
 EXAMPLES_DIR := target/examples
 # `legacy` is built on the frozen capsule:plugin@0.1.0 (wit/0.1.0): the host must keep running such plugins.
-PLUGINS := hello textkit notes fixture mallory fetch legacy hostile
+# `wasmcp_echo` (plugins/wasmcp-echo) is built the way the wasmcp toolchain builds components: Capsule serves it unchanged.
+PLUGINS := hello textkit notes fixture mallory fetch legacy hostile wasmcp_echo
 EXAMPLES := hello textkit notes
 
 .PHONY: setup wasm-target plugins conformance-plugin conformance build dist run demo check-layers test test-unit test-e2e fmt clean
