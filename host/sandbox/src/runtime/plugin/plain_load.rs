@@ -83,6 +83,7 @@ impl PluginImage {
             pre,
             plugin: None,
             plain: Some(plain.clone()),
+            wasmcp: None,
             tools: None,
             resources: None,
             prompts: None,
