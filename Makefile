@@ -6,7 +6,8 @@ VENV := .venv
 PLUGIN_OUT := target/plugins
 EXAMPLES_DIR := target/examples
 # `legacy` is built on the frozen capsule:plugin@0.1.0 (wit/0.1.0): the host must keep running such plugins.
-PLUGINS := hello textkit notes fixture mallory fetch legacy hostile
+# `wasmcp_echo` (plugins/wasmcp-echo) is built the way the wasmcp toolchain builds components: Capsule serves it unchanged.
+PLUGINS := hello textkit notes fixture mallory fetch legacy hostile wasmcp_echo
 # Plain components (issue #16): plain wit-bindgen, no capsule:plugin export. Package `plain-x` builds
 # `plain_x.wasm`. (The JavaScript, Python and WAT ones are built by sdk-guest/guests.mk.)
 PLAIN_PLUGINS := plain-types plain-files plain-fetch

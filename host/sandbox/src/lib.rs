@@ -9,6 +9,9 @@
 //!   [`runtime::ResourceUpdates`], traits this crate defines.
 //! - [`plain`]: plain components (any component without the `capsule:plugin` exports): tools
 //!   derived from their exported functions and WIT types.
+//! - [`wasmcp`]: components built for the wasmcp toolchain (`wasmcp:mcp-v20251125@0.1.x`
+//!   tools, resources and prompts): finding their exports, building their requests, converting
+//!   their answers.
 //! - [`schema`]: vetting and checking the JSON Schemas plugins declare.
 //! - [`files`]: reading plugin, policy and config files without blocking on FIFOs or devices.
 //!
@@ -20,3 +23,4 @@ pub mod grants;
 pub mod plain;
 pub mod runtime;
 pub mod schema;
+pub mod wasmcp;

@@ -59,6 +59,11 @@ pub enum LoadError {
          wit/plugin.wit: {0:#}"
     )]
     NotAPlugin(#[source] anyhow::Error),
+    /// The component exports interfaces in the `wasmcp:` namespace but none Capsule can serve
+    /// (`crate::wasmcp::detect`), or one whose functions do not have wasmcp's signatures; the
+    /// text says which.
+    #[error("not a wasmcp component Capsule can serve: {0}")]
+    Wasmcp(String),
     /// A plain component whose every exported function is skipped; the text lists each with
     /// why.
     #[error("nothing to serve: none of the component's exported functions can be a tool: {0}")]

@@ -5,6 +5,10 @@
 //! interface of the same minor, then runs one instance to read the metadata and the static lists
 //! (`list-tools`, `list-resources`, `list-resource-templates`, `list-prompts`), which are cached in
 //! [`LoadedPlugin`]. Each later request gets its own instance.
+//!
+//! A component without `capsule:plugin/plugin` is a wasmcp component when it exports wasmcp's
+//! capability interfaces (`crate::wasmcp`; loaded and called by the child module `wasmcp`), and
+//! otherwise a plain component (`crate::plain`; `plain_load`, `plain_call`).
 
 use std::path::PathBuf;
 use std::pin::Pin;
@@ -28,9 +32,11 @@ use super::{CallState, Compiled, RequestScope, Runtime};
 use crate::grants::Policy;
 use crate::grants::{Access, Denials, Grants, NetworkGuard, NetworkRequest, Requested};
 use crate::plain::{PlainExports, Skipped};
+use crate::wasmcp::WasmcpExports;
 
 mod plain_call;
 mod plain_load;
+mod wasmcp;
 
 /// Which optional interfaces a component exports.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
@@ -134,6 +140,8 @@ pub struct PluginImage {
     plugin: Option<Versioned<plugin::GuestIndices, v1::plugin::GuestIndices>>,
     /// A plain component's functions served as tools (`crate::plain`).
     plain: Option<Arc<PlainExports>>,
+    /// A wasmcp component's capability interfaces (`crate::wasmcp`).
+    wasmcp: Option<Arc<WasmcpExports>>,
     tools: Option<Versioned<tools::GuestIndices, v1::tools::GuestIndices>>,
     resources: Option<Versioned<resources::GuestIndices, v1::resources::GuestIndices>>,
     prompts: Option<Versioned<prompts::GuestIndices, v1::prompts::GuestIndices>>,
@@ -148,6 +156,9 @@ pub enum PluginKind {
     Capsule,
     /// Exports plain functions, served as tools (`crate::plain`).
     Plain,
+    /// Built for the wasmcp toolchain: exports the tools, resources and/or prompts interfaces of
+    /// `wasmcp:mcp-v20251125@0.1.x` (`crate::wasmcp`).
+    Wasmcp,
 }
 
 impl std::fmt::Display for PluginKind {
@@ -155,6 +166,7 @@ impl std::fmt::Display for PluginKind {
         f.write_str(match self {
             PluginKind::Capsule => "capsule",
             PluginKind::Plain => "plain",
+            PluginKind::Wasmcp => "wasmcp",
         })
     }
 }
@@ -178,7 +190,9 @@ pub struct LoadedPlugin {
     /// The component's imports (`wasi:http/outgoing-handler@0.2.3`, ...), so an operator sees
     /// what it may try to use.
     pub imports: Vec<String>,
-    /// Exported functions of a plain component that are not served, and why.
+    /// What the component offers that is not served, and why: a plain component's skipped
+    /// functions; a wasmcp component's unserved exports, dropped list fields and list pages, and
+    /// the wasmcp host functions it imports that Capsule does not provide.
     pub skipped: Vec<Skipped>,
     /// Tools without a description of their own (a plain component's tools described by the
     /// generic sentence, or a plugin's tools with none).
@@ -272,6 +286,19 @@ impl PluginImage {
                 )
             }
         }
+        if let Some(found) = crate::wasmcp::detect(&component, runtime.engine()) {
+            let exports = found.map_err(LoadError::Wasmcp)?;
+            return Self::load_wasmcp(
+                runtime,
+                name,
+                path,
+                (hash, compiled),
+                &component,
+                exports,
+                policy,
+            )
+            .await;
+        }
         let pre = runtime
             .linker()
             .instantiate_pre(&component)
@@ -326,6 +353,7 @@ impl PluginImage {
             completions: completions.clone(),
             plugin: Some(plugin_indices.clone()),
             plain: None,
+            wasmcp: None,
             pre: pre.clone(),
         };
         // Metadata first, with nothing granted: what the plugin requests decides what it gets.
@@ -388,10 +416,13 @@ impl PluginImage {
 
     /// Which optional interfaces the component exports.
     pub fn exports(&self) -> Exports {
+        let wasmcp = self.wasmcp.as_deref();
         Exports {
-            tools: self.tools.is_some() || self.plain.is_some(),
-            resources: self.resources.is_some(),
-            prompts: self.prompts.is_some(),
+            tools: self.tools.is_some()
+                || self.plain.is_some()
+                || wasmcp.is_some_and(|w| w.tools.is_some()),
+            resources: self.resources.is_some() || wasmcp.is_some_and(|w| w.resources.is_some()),
+            prompts: self.prompts.is_some() || wasmcp.is_some_and(|w| w.prompts.is_some()),
             completions: self.completions.is_some(),
         }
     }
@@ -404,9 +435,10 @@ impl PluginImage {
 
     /// What kind of component this plugin is.
     pub fn kind(&self) -> PluginKind {
-        match self.plain {
-            Some(_) => PluginKind::Plain,
-            None => PluginKind::Capsule,
+        match (&self.plain, &self.wasmcp) {
+            (Some(_), _) => PluginKind::Plain,
+            (None, Some(_)) => PluginKind::Wasmcp,
+            (None, None) => PluginKind::Capsule,
         }
     }
 
@@ -525,6 +557,9 @@ impl PluginImage {
         if let Some(plain) = &self.plain {
             return self.call_plain(plain, scope, name, &arguments).await;
         }
+        if let Some(wasmcp) = &self.wasmcp {
+            return self.call_wasmcp_tool(wasmcp, scope, name, &arguments).await;
+        }
         let idx = self.tools.as_ref().ok_or(CallError::NotExported("tools"))?;
         let mut call = self.start(scope).await?;
         let r = self
@@ -619,6 +654,9 @@ impl PluginImage {
         scope: RequestScope,
         uri: &str,
     ) -> Result<Vec<types::ResourceContents>, CallError> {
+        if let Some(wasmcp) = &self.wasmcp {
+            return self.read_wasmcp_resource(wasmcp, scope, uri).await;
+        }
         let idx = self
             .resources
             .as_ref()
@@ -658,6 +696,9 @@ impl PluginImage {
         arguments: &[(String, String)],
         resume: Option<types::Resumption>,
     ) -> Result<prompts::PromptOutcome, CallError> {
+        if let Some(wasmcp) = &self.wasmcp {
+            return self.get_wasmcp_prompt(wasmcp, scope, name, arguments).await;
+        }
         let idx = self
             .prompts
             .as_ref()

@@ -93,12 +93,14 @@ pub struct PluginSummary {
     pub description: Option<String>,
     /// The `.wasm` file it was loaded from.
     pub path: PathBuf,
-    /// `capsule` (implements capsule:plugin) or `plain` (exported functions served as tools).
+    /// `capsule` (implements capsule:plugin), `plain` (exported functions served as tools) or
+    /// `wasmcp` (exports wasmcp:mcp-v20251125 tools, resources and prompts).
     pub kind: PluginKind,
     /// The component's imports, as it names them (`wasi:http/outgoing-handler@0.2.3`): what it
     /// may try to use, whatever it is granted.
     pub imports: Vec<String>,
-    /// Exported functions of a plain component that are not served, with why.
+    /// What the plugin offers that is not served, with why (a plain component's skipped
+    /// functions; a wasmcp component's unserved exports and fields, unprovided imports).
     pub skipped: Vec<Skipped>,
     /// Published tools without a description of their own.
     pub undocumented: Vec<String>,

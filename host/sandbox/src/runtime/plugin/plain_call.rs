@@ -51,7 +51,7 @@ impl PluginImage {
 
     /// Call `func` on `call`'s instance until the call's deadline (as [`Self::run`] does for
     /// the contract's exports).
-    async fn run_func(
+    pub(super) async fn run_func(
         &self,
         call: &mut super::Call,
         func: Func,

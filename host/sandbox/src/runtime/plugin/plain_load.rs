@@ -82,6 +82,7 @@ impl PluginImage {
             pre,
             plugin: None,
             plain: Some(plain.clone()),
+            wasmcp: None,
             tools: None,
             resources: None,
             prompts: None,
