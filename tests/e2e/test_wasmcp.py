@@ -38,6 +38,10 @@ async def test_wasmcp_tools_are_listed_and_called(capsule, mode):
         result = await srv.client.call_tool("wasmcp_echo_echo", {"text": "hello wasmcp"})
         assert not result.is_error, result
         assert result.structured_content == {"echoed": "hello wasmcp", "length": 12}
+        # The message context carries the protocol version this client negotiated.
+        negotiated = "2025-11-25" if mode == LEGACY else "2026-07-28"
+        assert result.meta is not None
+        assert result.meta["example.com/protocol-version"] == negotiated
         text, image, audio, link, embedded = result.content
         assert isinstance(text, types.TextContent) and text.text == "hello wasmcp"
         assert text.annotations is not None and text.annotations.priority == 0.5

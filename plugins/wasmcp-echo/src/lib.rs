@@ -51,7 +51,7 @@ fn error(code: i64, message: impl Into<String>) -> Error {
 /// The context Capsule passes: anything else is an invalid request.
 fn check(ctx: &MessageContext) -> Result<(), ErrorCode> {
     let expected = ctx.client_stream.is_none()
-        && ctx.protocol_version == "2025-11-25"
+        && ["2025-11-25", "2026-07-28"].contains(&ctx.protocol_version.as_str())
         && ctx.session.is_none()
         && ctx.identity.is_none()
         && ctx.frame.prefix.is_empty()
@@ -168,8 +168,13 @@ impl tools::Guest for Echo {
                 let said = string_argument(&args, "text");
                 let structured =
                     serde_json::json!({ "echoed": said, "length": said.chars().count() });
+                // The version the context carried: the one the client negotiated.
+                let meta = serde_json::json!({
+                    "example.com/echoes": 1,
+                    "example.com/protocol-version": ctx.protocol_version,
+                });
                 Ok(Some(CallToolResult {
-                    meta: Some(r#"{"example.com/echoes":1}"#.into()),
+                    meta: Some(meta.to_string()),
                     content: vec![
                         ContentBlock::Text(TextContent {
                             text: TextData::Text(said.clone()),

@@ -62,6 +62,12 @@ pub trait Client: Send + Sync {
     /// The capabilities the client declared, as the JSON text of an object (`{}` when it
     /// declared none): what `capsule:plugin/host.client-capabilities` returns.
     fn capabilities(&self) -> String;
+
+    /// The MCP protocol version negotiated with the client (`2025-11-25`, `2026-07-28`), when
+    /// known: what a wasmcp component's `message-context.protocol-version` carries.
+    fn protocol_version(&self) -> Option<String> {
+        None
+    }
 }
 
 /// What a call is serving: the client to report to and the cancellation signal.

@@ -15,7 +15,8 @@
 //! read and prompt get runs in a fresh sandboxed instance, with the request records built as
 //! [`wasmtime::component::Val`]s from the component's own types ([`request`]) and the answer
 //! converted back ([`convert`]). The `message-context` a function receives has no client stream,
-//! session, identity or HTTP context, an empty frame, and protocol version [`PROTOCOL_VERSION`].
+//! session, identity or HTTP context, an empty frame, and the protocol version the client
+//! negotiated (else [`PROTOCOL_VERSION`]).
 //!
 //! What has no place in Capsule's catalog is left out and reported (`capsule plugins`, as
 //! [`Skipped`] notes): icons and the `_meta` of listed resources, templates and prompts,
@@ -35,8 +36,9 @@ use crate::plain::Skipped;
 /// The WIT package (without version) whose capability interfaces Capsule serves.
 pub const PACKAGE: &str = "wasmcp:mcp-v20251125";
 
-/// The MCP revision of [`PACKAGE`], passed as `message-context.protocol-version` (the sandbox
-/// does not see the version a client negotiated).
+/// The MCP revision of [`PACKAGE`]: `message-context.protocol-version` at load and whenever the
+/// request's client does not say which version it negotiated
+/// ([`crate::runtime::Client::protocol_version`]).
 pub const PROTOCOL_VERSION: &str = "2025-11-25";
 
 /// How many pages of one `list-*` function are read at load (following `next-cursor`); the

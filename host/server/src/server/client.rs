@@ -25,6 +25,8 @@ pub struct McpClient {
     pub log_level: Option<LoggingLevel>,
     /// What the client declared it supports (`initialize` or the request's `_meta`).
     pub capabilities: Option<Arc<ClientCapabilities>>,
+    /// The protocol version of the session or request (`2025-11-25`, `2026-07-28`).
+    pub protocol_version: Option<String>,
 }
 
 /// Severity rank shared by WIT and MCP levels (RFC 5424 order, debug lowest).
@@ -103,6 +105,10 @@ impl Client for McpClient {
             Some(caps) => serde_json::to_string(&**caps).unwrap_or_else(|_| "{}".into()),
             None => "{}".into(),
         }
+    }
+
+    fn protocol_version(&self) -> Option<String> {
+        self.protocol_version.clone()
     }
 }
 

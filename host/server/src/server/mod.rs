@@ -209,6 +209,7 @@ impl CapsuleServer {
             progress_token: ctx.meta.get_progress_token(),
             log_level: ctx.meta.log_level().or(session_level),
             capabilities: ctx.client_capabilities().map(Arc::new),
+            protocol_version: ctx.protocol_version().map(|v| v.to_string()),
         };
         RequestScope {
             client: Some(Arc::new(client)),

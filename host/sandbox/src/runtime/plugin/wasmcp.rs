@@ -359,7 +359,15 @@ impl PluginImage {
         f: &WasmcpFunction,
         request: Val,
     ) -> Result<(Val, Streamed), CallError> {
-        let context = request::context(&f.context, PROTOCOL_VERSION).map_err(|e| unfit(f, e))?;
+        let version = call
+            .store
+            .data()
+            .scope
+            .client
+            .as_ref()
+            .and_then(|client| client.protocol_version())
+            .unwrap_or_else(|| PROTOCOL_VERSION.to_string());
+        let context = request::context(&f.context, &version).map_err(|e| unfit(f, e))?;
         let func = call
             .instance
             .get_func(&mut call.store, f.export)
@@ -751,7 +759,11 @@ mod tests {
             result.structured_content.as_deref(),
             Some(r#"{"echoed":"hé","length":2}"#)
         );
-        assert_eq!(result.meta.as_deref(), Some(r#"{"example.com/echoes":1}"#));
+        // No client (a default scope): the context carries the package's own revision.
+        assert_eq!(
+            result.meta.as_deref(),
+            Some(r#"{"example.com/echoes":1,"example.com/protocol-version":"2025-11-25"}"#)
+        );
         let [
             types::ContentBlock::Text(text),
             types::ContentBlock::Image(image),
