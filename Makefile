@@ -10,7 +10,7 @@ EXAMPLES_DIR := target/examples
 PLUGINS := hello textkit notes fixture mallory fetch legacy hostile wasmcp_echo
 # Plain components (issue #16): plain wit-bindgen, no capsule:plugin export. Package `plain-x` builds
 # `plain_x.wasm`. (The JavaScript, Python and WAT ones are built by sdk-guest/guests.mk.)
-PLAIN_PLUGINS := plain-types plain-files plain-fetch
+PLAIN_PLUGINS := plain-types plain-files plain-fetch plain-config
 EXAMPLES := hello textkit notes
 
 .PHONY: setup wasm-target plugins conformance-plugin conformance build dist run demo check-layers test test-unit test-e2e fmt clean

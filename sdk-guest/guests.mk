@@ -92,8 +92,9 @@ guest-test-js: | $(JS_SDK)
 
 # ------------------------------------------------------------------------------------------- Plain components
 # Components that do not export capsule:plugin, built by each language's own toolchain with no Capsule
-# SDK (issue #16; the end-to-end tests are tests/e2e/test_plain_components.py). The Rust ones
-# (plain-types, plain-files, plain-fetch) are built by the root Makefile's `plugins`.
+# SDK (issue #16; the end-to-end tests are tests/e2e/test_plain_components.py and test_plain_config.py).
+# The Rust ones (plain-types, plain-files, plain-fetch, plain-config) are built by the root Makefile's
+# `plugins`.
 
 guest-plain: $(GUEST_OUT)/plain_js.wasm $(GUEST_OUT)/plain_py.wasm $(GUEST_OUT)/plain_missing.wasm
 
