@@ -140,14 +140,15 @@ clean:
 # generated part of BENCHMARKS.md. About 10 minutes on 2 cores once everything is built (the dist
 # profile's LTO builds take about half an hour more on a fresh clone).
 BENCH_OUT := target/bench
-BENCH_PLUGINS := hello textkit notes hostile
+# plain_types and wasmcp_echo: the criterion benchmark's call-kind group (one greeting per component kind).
+BENCH_PLUGINS := hello textkit notes hostile wasmcp_echo
 BENCH_SUITE = --examples $(EXAMPLES_DIR) --hello $(PLUGIN_OUT)/hello.wasm --spinner $(PLUGIN_OUT)/hostile.wasm
 
 .PHONY: bench bench-plugins test-bench
 
 bench: bench-plugins
 	$(CARGO) build --profile dist -p capsule-host -p capsule-bench -p capsule-native-baseline
-	rm -rf target/criterion/instantiate target/criterion/call
+	rm -rf target/criterion/instantiate target/criterion/call target/criterion/call-kind
 	$(CARGO) bench --profile dist -p capsule-sandbox --bench instantiate
 	target/dist/capsule-bench suite $(BENCH_SUITE) --capsule target/dist/capsule \
 	  --native target/dist/capsule-native-baseline --out $(BENCH_OUT) --update BENCHMARKS.md \
@@ -161,6 +162,8 @@ bench-plugins: wasm-target
 	  $(CARGO) build --quiet --profile plugin --target wasm32-wasip2 -p $$p || exit 1; \
 	  cp target/wasm32-wasip2/plugin/$$p.wasm $(PLUGIN_OUT)/$$p.wasm; \
 	done
+	$(CARGO) build --quiet --profile plugin --target wasm32-wasip2 -p plain-types
+	cp target/wasm32-wasip2/plugin/plain_types.wasm $(PLUGIN_OUT)/plain_types.wasm
 	@for p in $(EXAMPLES); do cp $(PLUGIN_OUT)/$$p.wasm $(EXAMPLES_DIR)/; done
 	@cp plugins/notes/notes.toml $(EXAMPLES_DIR)/notes.toml
 

@@ -10,6 +10,10 @@
 //! - `call/<allocator>`: [`PluginImage::call_tool`] of `greet` with `{"name":"bench"}`: the above
 //!   plus lowering the arguments, running the guest, lifting the result and checking its size.
 //!   No MCP, no JSON-RPC, no schema validation: the sandbox's share of a request.
+//! - `call-kind/<kind>` (pooling): the same greeting from each kind of component: `capsule`
+//!   (hello, our SDK), `plain` (`plain_types`' plain `greet` function, arguments and result
+//!   crossing as dynamic `Val`s) and `wasmcp` (`wasmcp_echo`'s `echo` tool, request records built
+//!   as `Val`s, answer converted back). Needs those plugins in the same directory as hello.
 //!
 //! Times are CPU time of the benchmarking thread (user + system, `CLOCK_THREAD_CPUTIME_ID`), not
 //! wall time: page faults and `madvise` calls are counted, time spent descheduled while other
@@ -95,7 +99,16 @@ impl Clock {
 }
 
 fn load(rt: &tokio::runtime::Runtime, allocator: Allocator) -> Arc<PluginImage> {
-    let path = plugin_path();
+    load_named(rt, allocator, plugin_path(), "hello")
+}
+
+/// Load the plugin at `path` as `name`.
+fn load_named(
+    rt: &tokio::runtime::Runtime,
+    allocator: Allocator,
+    path: PathBuf,
+    name: &str,
+) -> Arc<PluginImage> {
     let bytes = std::fs::read(&path).unwrap_or_else(|e| {
         panic!(
             "cannot read {} ({e}); run `make plugins` first",
@@ -107,13 +120,13 @@ fn load(rt: &tokio::runtime::Runtime, allocator: Allocator) -> Arc<PluginImage> 
     let loaded = rt
         .block_on(PluginImage::load(
             &runtime,
-            "hello",
+            name,
             path,
             bytes,
             hash,
             &Policy::default(),
         ))
-        .expect("hello loads");
+        .unwrap_or_else(|e| panic!("{name} loads: {e}"));
     loaded.image.clone()
 }
 
@@ -162,6 +175,51 @@ fn benches(c: &mut Criterion) {
                             )
                             .await
                             .expect("greet answers");
+                        std::hint::black_box(out);
+                    }
+                    clock.now() - t0
+                })
+            })
+        });
+    }
+    group.finish();
+
+    let pooling = allocators()[1].1;
+    let dir = plugin_path()
+        .parent()
+        .map(PathBuf::from)
+        .unwrap_or_default();
+    let kinds = [
+        (
+            "capsule",
+            images[1].1.clone(),
+            "greet",
+            r#"{"name":"bench"}"#,
+        ),
+        (
+            "plain",
+            load_named(&rt, pooling, dir.join("plain_types.wasm"), "plain_types"),
+            "greet",
+            r#"{"name":"bench"}"#,
+        ),
+        (
+            "wasmcp",
+            load_named(&rt, pooling, dir.join("wasmcp_echo.wasm"), "wasmcp_echo"),
+            "echo",
+            r#"{"text":"bench"}"#,
+        ),
+    ];
+    let mut group = c.benchmark_group("call-kind");
+    for (kind, image, tool, arguments) in &kinds {
+        group.bench_function(*kind, |b| {
+            b.iter_custom(|iters| {
+                rt.block_on(async {
+                    let t0 = clock.now();
+                    for _ in 0..iters {
+                        let out = image
+                            .call_tool(RequestScope::default(), tool, arguments.to_string(), None)
+                            .await
+                            .expect("the tool answers");
                         std::hint::black_box(out);
                     }
                     clock.now() - t0
