@@ -344,6 +344,19 @@ impl Runtime {
     }
 }
 
+/// A runtime with a small pool, so that tests running side by side reserve little.
+#[cfg(test)]
+pub(crate) fn small_runtime() -> Runtime {
+    Runtime::with_allocator(
+        None,
+        Allocator::Pooling {
+            keep_resident: DEFAULT_KEEP_RESIDENT,
+            instances: 8,
+        },
+    )
+    .expect("the runtime starts")
+}
+
 #[derive(Debug, PartialEq, Eq)]
 enum WasmKind {
     Component,

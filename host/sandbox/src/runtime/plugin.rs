@@ -359,12 +359,7 @@ impl PluginImage {
         // Metadata first, with nothing granted: what the plugin requests decides what it gets.
         // Describing itself and listing (instantiation included) share one deadline.
         let deadline = Instant::now() + limits.load_timeout;
-        let timed_out = |e: CallError| match e {
-            CallError::Timeout(_) | CallError::Busy(_) => {
-                LoadError::LoadTimeout(limits.load_timeout)
-            }
-            other => LoadError::Metadata(other),
-        };
+        let timed_out = load_call_failed(limits.load_timeout);
         let probe = image(Grants::deny_all(policy.limits), Vec::new());
         let metadata: plugin::Metadata = async {
             let mut call = probe.start_until(RequestScope::default(), deadline).await?;
@@ -399,14 +394,39 @@ impl PluginImage {
             .await
             .map_err(timed_out)?;
         loaded.imports = imports;
-        plain_load::apply_tool_texts(&mut loaded.tools, policy, &policy_file)?;
-        loaded.undocumented = loaded
-            .tools
-            .iter()
-            .filter(|t| t.description.as_deref().is_none_or(|d| d.trim().is_empty()))
-            .map(|t| t.name.clone())
-            .collect();
+        loaded.undocumented = described(&mut loaded.tools, policy, &loaded.path)?;
         Ok(loaded)
+    }
+
+    /// The image of a component that cannot request capabilities (a plain or a wasmcp
+    /// component, whose exports are `plain` or `wasmcp`): it is granted its whole policy.
+    fn unrequested(
+        runtime: &Runtime,
+        name: &str,
+        policy: &Policy,
+        pre: InstancePre<CallState>,
+        plain: Option<Arc<PlainExports>>,
+        wasmcp: Option<Arc<WasmcpExports>>,
+    ) -> Arc<Self> {
+        let grants = Grants::effective(name, policy, &Requested::everything(policy));
+        Arc::new(PluginImage {
+            name: Arc::from(name),
+            runtime: runtime.clone(),
+            slots: Arc::new(Semaphore::new(grants.limits.max_concurrency.max(1))),
+            validations: Arc::new(Semaphore::new(1)),
+            emissions: Arc::new(Emissions::new(name)),
+            cpu: Arc::new(CpuShare::default()),
+            hints: Vec::new(),
+            grants,
+            pre,
+            plugin: None,
+            plain,
+            wasmcp,
+            tools: None,
+            resources: None,
+            prompts: None,
+            completions: None,
+        })
     }
 
     /// The plugin's name (its file stem).
@@ -1046,6 +1066,52 @@ fn trap(error: wasmtime::Error) -> CallError {
     CallError::Trap(error.into())
 }
 
+/// The metadata Capsule writes for a component that has none of its own (plain, wasmcp):
+/// its file stem as name, and no capability requests.
+fn unrequested_metadata(name: &str, version: String, description: String) -> plugin::Metadata {
+    plugin::Metadata {
+        name: name.to_string(),
+        version,
+        description: Some(description),
+        requests: plugin::CapabilityRequests {
+            filesystem: Vec::new(),
+            network: Vec::new(),
+            env: Vec::new(),
+        },
+    }
+}
+
+/// A call made while loading (describe, a list, the first instance) failed: past its deadline or
+/// without a free slot it is the load timeout (`limit`), else the call's own error.
+fn load_call_failed(limit: Duration) -> impl Fn(CallError) -> LoadError + Copy {
+    move |e| match e {
+        CallError::Timeout(_) | CallError::Busy(_) => LoadError::LoadTimeout(limit),
+        other => LoadError::Metadata(other),
+    }
+}
+
+/// Apply the policy's `[tools.NAME]` tables (its file, or `NAME.toml` beside `path`) to `tools`
+/// and return the names of the tools that still have no description.
+///
+/// # Errors
+/// As [`plain_load::apply_tool_texts`].
+fn described(
+    tools: &mut [tools::Tool],
+    policy: &Policy,
+    path: &std::path::Path,
+) -> Result<Vec<String>, LoadError> {
+    let policy_file = policy
+        .file
+        .clone()
+        .unwrap_or_else(|| path.with_extension("toml"));
+    plain_load::apply_tool_texts(tools, policy, &policy_file)?;
+    Ok(tools
+        .iter()
+        .filter(|t| t.description.as_deref().is_none_or(|d| d.trim().is_empty()))
+        .map(|t| t.name.clone())
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     //! Loading and calling real plugins (built by `make plugins` into `target/plugins`, or
@@ -1060,19 +1126,8 @@ mod tests {
     use super::*;
     use crate::grants::Limits;
     use crate::runtime::cache::content_hash;
-    use crate::runtime::{Allocator, DEFAULT_KEEP_RESIDENT};
 
-    /// A runtime with a small pool, so that tests running side by side reserve little.
-    fn runtime() -> Runtime {
-        Runtime::with_allocator(
-            None,
-            Allocator::Pooling {
-                keep_resident: DEFAULT_KEEP_RESIDENT,
-                instances: 8,
-            },
-        )
-        .expect("the runtime starts")
-    }
+    use crate::runtime::small_runtime as runtime;
 
     /// The default policy with calls limited to `timeout`.
     fn timeout_policy(timeout: Duration) -> Policy {

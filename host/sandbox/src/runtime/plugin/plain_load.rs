@@ -7,14 +7,14 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use serde_json::Value;
-use tokio::sync::Semaphore;
 use wasmtime::component::InstancePre;
 
 use super::{
-    CallError, Compiled, ContentHash, CpuShare, Emissions, LoadError, LoadedPlugin, PluginImage,
-    PluginKind, RequestScope, Runtime, plugin, tools,
+    Compiled, ContentHash, LoadError, LoadedPlugin, PluginImage, PluginKind, RequestScope, Runtime,
+    tools,
 };
-use crate::grants::{Grants, Policy, Requested};
+use super::{described, load_call_failed, unrequested_metadata};
+use crate::grants::Policy;
 use crate::plain::docs::{self, Docs};
 use crate::plain::{PlainExports, Skipped, version_of};
 use crate::runtime::CallState;
@@ -69,36 +69,13 @@ impl PluginImage {
             .map_err(|e| LoadError::Docs(format!("reading the WIT documentation failed: {e}")))?
             .map_err(LoadError::Docs)?;
 
-        let grants = Grants::effective(name, policy, &Requested::everything(policy));
-        let image = Arc::new(PluginImage {
-            name: Arc::from(name),
-            runtime: runtime.clone(),
-            slots: Arc::new(Semaphore::new(grants.limits.max_concurrency.max(1))),
-            validations: Arc::new(Semaphore::new(1)),
-            emissions: Arc::new(Emissions::new(name)),
-            cpu: Arc::new(CpuShare::default()),
-            hints: Vec::new(),
-            grants,
-            pre,
-            plugin: None,
-            plain: Some(plain.clone()),
-            wasmcp: None,
-            tools: None,
-            resources: None,
-            prompts: None,
-            completions: None,
-        });
+        let image = PluginImage::unrequested(runtime, name, policy, pre, Some(plain.clone()), None);
         // One instance, exactly as a call makes it: a component that cannot start in its
         // sandbox (a trap in its start function, say) fails now, not at its first call.
         image
             .start_until(RequestScope::default(), deadline)
             .await
-            .map_err(|e| match e {
-                CallError::Timeout(_) | CallError::Busy(_) => {
-                    LoadError::LoadTimeout(limits.load_timeout)
-                }
-                other => LoadError::Metadata(other),
-            })?;
+            .map_err(load_call_failed(limits.load_timeout))?;
 
         let mut tools: Vec<tools::Tool> = plain
             .functions
@@ -120,15 +97,9 @@ impl PluginImage {
                 }
             })
             .collect();
-        let policy_file = policy
-            .file
-            .clone()
-            .unwrap_or_else(|| path.with_extension("toml"));
-        apply_tool_texts(&mut tools, policy, &policy_file)?;
-        let mut undocumented = Vec::new();
+        let undocumented = described(&mut tools, policy, &path)?;
         for (tool, f) in tools.iter_mut().zip(&plain.functions) {
-            if tool.description.is_none() {
-                undocumented.push(tool.name.clone());
+            if undocumented.contains(&tool.name) {
                 tool.description = Some(format!(
                     "Calls `{}` of the WebAssembly component {name}.wasm.",
                     f.qualified()
@@ -146,19 +117,14 @@ impl PluginImage {
             path,
             hash,
             compiled,
-            metadata: plugin::Metadata {
-                name: name.to_string(),
+            metadata: unrequested_metadata(
+                name,
                 version,
-                description: Some(format!(
+                format!(
                     "A plain WebAssembly component: {} exported functions served as tools",
                     plain.functions.len()
-                )),
-                requests: plugin::CapabilityRequests {
-                    filesystem: Vec::new(),
-                    network: Vec::new(),
-                    env: Vec::new(),
-                },
-            },
+                ),
+            ),
             tools,
             resources: Vec::new(),
             resource_templates: Vec::new(),

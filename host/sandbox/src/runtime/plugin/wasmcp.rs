@@ -8,17 +8,16 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use tokio::sync::Semaphore;
 use wasmtime::component::types::ComponentItem;
 use wasmtime::component::{Component, Linker, Resource, ResourceAny, ResourceType, Val};
 use wasmtime_wasi::p2::{DynInputStream, StreamError};
 
 use super::{
-    Call, CallError, Compiled, ContentHash, CpuShare, DEADLINE_GRACE, Emissions, LoadError,
-    LoadedPlugin, PluginImage, PluginKind, RequestScope, Runtime, explain, plugin, prompts,
-    resources, tools, types,
+    Call, CallError, Compiled, ContentHash, DEADLINE_GRACE, LoadError, LoadedPlugin, PluginImage,
+    PluginKind, RequestScope, Runtime, explain, prompts, resources, tools, types,
 };
-use crate::grants::{Grants, Policy, Requested};
+use super::{described, load_call_failed, unrequested_metadata};
+use crate::grants::Policy;
 use crate::plain::Skipped;
 use crate::runtime::CallState;
 use crate::wasmcp::convert::{self, Dropped, Shape, Streamed};
@@ -158,48 +157,17 @@ impl PluginImage {
             .imports(runtime.engine())
             .map(|(name, _)| name.to_string())
             .collect();
-        let grants = Grants::effective(name, policy, &Requested::everything(policy));
         let exports = Arc::new(exports);
-        let image = Arc::new(PluginImage {
-            name: Arc::from(name),
-            runtime: runtime.clone(),
-            slots: Arc::new(Semaphore::new(grants.limits.max_concurrency.max(1))),
-            validations: Arc::new(Semaphore::new(1)),
-            emissions: Arc::new(Emissions::new(name)),
-            cpu: Arc::new(CpuShare::default()),
-            hints: Vec::new(),
-            grants,
-            pre,
-            plugin: None,
-            plain: None,
-            wasmcp: Some(exports.clone()),
-            tools: None,
-            resources: None,
-            prompts: None,
-            completions: None,
-        });
+        let image =
+            PluginImage::unrequested(runtime, name, policy, pre, None, Some(exports.clone()));
         let limits = policy.limits;
         let deadline = Instant::now() + limits.load_timeout;
         let lists = image
             .wasmcp_lists(&exports, deadline)
             .await
-            .map_err(|e| match e {
-                CallError::Timeout(_) | CallError::Busy(_) => {
-                    LoadError::LoadTimeout(limits.load_timeout)
-                }
-                other => LoadError::Metadata(other),
-            })?;
+            .map_err(load_call_failed(limits.load_timeout))?;
         let mut tools = lists.tools;
-        let policy_file = policy
-            .file
-            .clone()
-            .unwrap_or_else(|| path.with_extension("toml"));
-        super::plain_load::apply_tool_texts(&mut tools, policy, &policy_file)?;
-        let undocumented = tools
-            .iter()
-            .filter(|t| t.description.as_deref().is_none_or(|d| d.trim().is_empty()))
-            .map(|t| t.name.clone())
-            .collect();
+        let undocumented = described(&mut tools, policy, &path)?;
         let mut skipped = exports.unserved.clone();
         skipped.extend(lists.notes);
         skipped.extend(stubbed);
@@ -208,21 +176,16 @@ impl PluginImage {
             path,
             hash,
             compiled,
-            metadata: plugin::Metadata {
-                name: name.to_string(),
-                version: "unversioned".into(),
-                description: Some(format!(
+            metadata: unrequested_metadata(
+                name,
+                "unversioned".into(),
+                format!(
                     "A wasmcp component ({}@{}): {}",
                     crate::wasmcp::PACKAGE,
                     exports.version,
                     exports.features()
-                )),
-                requests: plugin::CapabilityRequests {
-                    filesystem: Vec::new(),
-                    network: Vec::new(),
-                    env: Vec::new(),
-                },
-            },
+                ),
+            ),
             tools,
             resources: lists.resources,
             resource_templates: lists.resource_templates,
@@ -482,16 +445,7 @@ impl PluginImage {
             format!("the component has no tool named '{name}'")
         })?;
         let mut result = convert::call_tool_result(answer, &mut streamed).map_err(shape)?;
-        if result.is_error && !denials.is_empty() {
-            result
-                .content
-                .push(types::ContentBlock::Text(types::TextContent {
-                    text: denials.join("\n"),
-                    annotations: None,
-                }));
-        }
-        self.check_blocks(result.content.len())?;
-        self.check_output(crate::runtime::result_size::call_tool_result(&result))?;
+        self.finish_result(&mut result, &denials)?;
         Ok(tools::CallOutcome::Complete(result))
     }
 
@@ -616,18 +570,8 @@ mod tests {
 
     use super::*;
     use crate::runtime::cache::content_hash;
-    use crate::runtime::{Allocator, DEFAULT_KEEP_RESIDENT};
 
-    fn runtime() -> Runtime {
-        Runtime::with_allocator(
-            None,
-            Allocator::Pooling {
-                keep_resident: DEFAULT_KEEP_RESIDENT,
-                instances: 8,
-            },
-        )
-        .expect("the runtime starts")
-    }
+    use crate::runtime::small_runtime as runtime;
 
     async fn load_bytes(name: &str, bytes: Vec<u8>) -> Result<LoadedPlugin, LoadError> {
         let hash = content_hash(&bytes);
