@@ -35,7 +35,7 @@ class Server:
     """A local HTTP server on 127.0.0.1 that records the paths it was asked for.
 
     `/hello` answers text, `/redirect?to=URL` answers 302 to URL, `/big` answers 300 KiB, `/hang` answers
-    nothing until the server closes.
+    nothing until the server closes, `/missing` answers 404.
     """
 
     def __init__(self) -> None:
@@ -49,6 +49,14 @@ class Server:
                 url = urlparse(self.path)
                 if url.path == "/hang":
                     server.closing.wait(60)
+                    return
+                if url.path == "/missing":
+                    body = b"no such page"
+                    self.send_response(404)
+                    self.send_header("Content-Type", "text/plain; charset=utf-8")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
                     return
                 if url.path == "/redirect":
                     self.send_response(302)

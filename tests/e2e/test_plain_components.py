@@ -31,10 +31,7 @@ import base64
 import json
 import math
 import re
-import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +41,7 @@ import pytest
 from conftest import INVALID_PARAMS, NAME_RE, REPO, all_text, text_blocks
 from mcp.shared.exceptions import MCPError
 from test_hot_reload import QUIET_S, changes, drop, tool_names
+from test_network import other, server  # noqa: F401 - the local HTTP servers, as fixtures
 
 pytestmark = pytest.mark.anyio
 
@@ -880,53 +878,6 @@ async def test_no_policy_means_no_filesystem(capsule, land):
         text = await tool_error(srv, "read_file", {"path": "/data/inside.txt"}, "plain_files")
         assert "cannot read /data/inside.txt" in text, text
         assert "inside" not in text.replace("/data/inside.txt", "")
-
-
-class Server:
-    """A local HTTP server on 127.0.0.1 that records the paths asked for; `/hello` answers text."""
-
-    def __init__(self) -> None:
-        self.paths: list[str] = []
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-                server.paths.append(self.path)
-                status, body = (200, f"hello from {self.headers['Host']}") if self.path == "/hello" else (404, "no such page")
-                data = body.encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "text/plain; charset=utf-8")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.httpd.server_address[1]
-        self.origin = f"http://127.0.0.1:{self.port}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
-@pytest.fixture
-def server() -> Iterator[Server]:
-    s = Server()
-    yield s
-    s.close()
-
-
-@pytest.fixture
-def other() -> Iterator[Server]:
-    """A second local server, never granted."""
-    s = Server()
-    yield s
-    s.close()
 
 
 def fetch_policy(*allow: str) -> dict[str, bytes]:
