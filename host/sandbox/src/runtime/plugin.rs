@@ -238,6 +238,22 @@ fn within_deadline<'a, T: 'a>(
 }
 
 impl Call {
+    /// The exported function at `export` of this call's instance (`name` says which, should it
+    /// be missing: an index taken from the same component never is).
+    fn func(
+        &mut self,
+        export: wasmtime::component::ComponentExportIndex,
+        name: &str,
+    ) -> Result<wasmtime::component::Func, CallError> {
+        self.instance
+            .get_func(&mut self.store, export)
+            .ok_or_else(|| {
+                CallError::Trap(anyhow::anyhow!(
+                    "the component has no function `{name}` any more"
+                ))
+            })
+    }
+
     /// The error for a call [`within_deadline`] or [`PluginImage::run`] gave up on.
     fn timed_out(&mut self) -> wasmtime::Error {
         self.store.data_mut().interrupt = Some(Interrupt::Timeout);

@@ -31,15 +31,7 @@ impl PluginImage {
             .map_err(|e| invalid(format!("the arguments are not JSON: {e}")))?;
         let params = params_from_json(&args, &f.params).map_err(invalid)?;
         let mut call = self.start(scope).await?;
-        let func = call
-            .instance
-            .get_func(&mut call.store, f.export)
-            .ok_or_else(|| {
-                CallError::Trap(anyhow::anyhow!(
-                    "the component has no function `{}` any more",
-                    f.qualified()
-                ))
-            })?;
+        let func = call.func(f.export, &f.qualified())?;
         let mut results = f.result_slots();
         let ran = self.run_func(&mut call, func, &params, &mut results).await;
         let denials = call.store.data().denials.take();

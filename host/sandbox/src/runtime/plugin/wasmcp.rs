@@ -331,15 +331,7 @@ impl PluginImage {
             .and_then(|client| client.protocol_version())
             .unwrap_or_else(|| PROTOCOL_VERSION.to_string());
         let context = request::context(&f.context, &version).map_err(|e| unfit(f, e))?;
-        let func = call
-            .instance
-            .get_func(&mut call.store, f.export)
-            .ok_or_else(|| {
-                CallError::Trap(anyhow::anyhow!(
-                    "the component has no function `{}` any more",
-                    f.name
-                ))
-            })?;
+        let func = call.func(f.export, &f.name)?;
         let mut results = [Val::Bool(false)];
         self.run_func(call, func, &[context, request], &mut results)
             .await?;
