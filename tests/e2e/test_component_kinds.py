@@ -80,3 +80,22 @@ async def test_every_kind_comes_from_the_compile_cache_on_a_restart(capsule, tmp
     assert "compiled the component" not in stderr, stderr[-3000:]
     for plugin in PLUGINS:
         assert f'loaded the component from the compile cache plugin="{plugin}"' in stderr, stderr[-3000:]
+
+
+async def test_the_policy_describes_the_tools_of_an_sdk_plugin_too(capsule):
+    policy = (
+        '[tools.greet]\ntitle = "Say hello"\ndescription = "Greets by name, politely."\n'
+        'params.name = "Who to greet"\n'
+    )
+    async with capsule.serve(["hello"], extra={"hello.toml": policy.encode()}) as srv:
+        (greet,) = (await srv.client.list_tools()).tools
+        assert greet.name == "hello_greet" and greet.title == "Say hello"
+        assert greet.description == "Greets by name, politely."
+        assert greet.input_schema["properties"]["name"]["description"] == "Who to greet"
+
+
+async def test_a_policy_describing_a_tool_that_does_not_exist_refuses_the_load(capsule):
+    policy = '[limits]\ntimeout = "5s"\n\n[tools.wave]\ndescription = "Waves."\n'
+    plugin_dir = capsule.plugin_dir(["hello"], extra={"hello.toml": policy.encode()})
+    report = capsule.cli("plugins", "--plugins", str(plugin_dir))
+    assert "hello.toml:4: [tools.wave]: the plugin has no tool 'wave' (its tools: greet)" in report.stdout + report.stderr
