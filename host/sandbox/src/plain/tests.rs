@@ -174,3 +174,72 @@ fn a_wit_file_must_match_the_exports_and_gives_descriptions() {
     let err = docs::from_wit_file(path, "package x:y; world w {", &plain).unwrap_err();
     assert!(err.starts_with("calc.wit is not valid WIT: "), "{err}");
 }
+
+/// `bytes` with a custom section `name` holding `data` appended (component sections may come in
+/// any order; custom sections anywhere).
+fn with_custom_section(mut bytes: Vec<u8>, name: &str, data: &[u8]) -> Vec<u8> {
+    fn leb128(mut n: usize, out: &mut Vec<u8>) {
+        loop {
+            let byte = (n & 0x7f) as u8;
+            n >>= 7;
+            if n == 0 {
+                out.push(byte);
+                return;
+            }
+            out.push(byte | 0x80);
+        }
+    }
+    let mut payload = Vec::new();
+    leb128(name.len(), &mut payload);
+    payload.extend_from_slice(name.as_bytes());
+    payload.extend_from_slice(data);
+    bytes.push(0);
+    leb128(payload.len(), &mut bytes);
+    bytes.extend_from_slice(&payload);
+    bytes
+}
+
+/// A toolchain that keeps doc comments embeds them as a `package-docs` section (wit-parser's
+/// `PackageMetadata`, for the component's own package): they become the descriptions.
+#[test]
+fn descriptions_come_from_a_package_docs_section() {
+    let bytes = wat::parse_str(COMPONENT).expect("valid component text");
+    let wit_parser::decoding::DecodedWasm::Component(mut resolve, world) =
+        wit_parser::decoding::decode(&bytes).expect("the component decodes")
+    else {
+        panic!("a component decodes as one")
+    };
+    let package = resolve.worlds[world]
+        .package
+        .expect("the world has a package");
+    for item in resolve.worlds[world].exports.values_mut() {
+        if let wit_parser::WorldItem::Function(f) = item
+            && f.name == "add"
+        {
+            f.docs.contents = Some("Adds two numbers.\n\n- `a`: the first one".into());
+        }
+    }
+    let section = wit_parser::PackageMetadata::extract(&resolve, package)
+        .encode()
+        .expect("the docs encode");
+    let documented = with_custom_section(bytes.clone(), "package-docs", &section);
+    let docs = docs::from_component(&documented, "calc");
+    let add = docs.function(None, "add").expect("add is documented");
+    assert_eq!(
+        add.description.as_deref(),
+        Some("Adds two numbers.\n\n- `a`: the first one")
+    );
+    assert_eq!(add.params["a"], "the first one");
+    // Without the section there is nothing, and a damaged one is ignored, not fatal.
+    assert!(
+        docs::from_component(&bytes, "calc")
+            .function(None, "add")
+            .is_none()
+    );
+    let damaged = with_custom_section(bytes, "package-docs", b"\x01{not json");
+    assert!(
+        docs::from_component(&damaged, "calc")
+            .function(None, "add")
+            .is_none()
+    );
+}
