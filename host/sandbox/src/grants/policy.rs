@@ -106,11 +106,31 @@ struct FsEntry {
     quota: Option<ByteSize>,
 }
 
+/// One `[env]` or `[config]` entry: `{ value = "..." }` (a literal) or `{ from_host = "VAR" }`
+/// (read from the host's environment when the policy is loaded).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct EnvEntry {
+struct ValueEntry {
     from_host: Option<String>,
     value: Option<String>,
+}
+
+impl ValueEntry {
+    /// The entry's value; `what` names it in the error (`env.NAME`, `config.KEY`).
+    ///
+    /// # Errors
+    /// The host variable is unset (or not UTF-8), or the entry gives both or neither form.
+    fn resolve(&self, what: &str, host_env: EnvLookup) -> Result<String, String> {
+        match (&self.from_host, &self.value) {
+            (Some(var), None) => host_env(var).ok_or_else(|| {
+                format!("{what}: host environment variable '{var}' is not set (or not UTF-8)")
+            }),
+            (None, Some(value)) => Ok(value.clone()),
+            _ => Err(format!(
+                "{what}: give exactly one of from_host = \"VAR\" or value = \"...\""
+            )),
+        }
+    }
 }
 
 /// The `[limits]`, `[defaults]` and `[caps]` tables. Unset keys inherit. Each key is a field of
@@ -165,9 +185,9 @@ struct PolicyToml {
     #[serde(default)]
     filesystem: BTreeMap<String, Spanned<FsEntry>>,
     #[serde(default)]
-    env: BTreeMap<String, Spanned<EnvEntry>>,
+    env: BTreeMap<String, Spanned<ValueEntry>>,
     #[serde(default)]
-    config: BTreeMap<String, Spanned<ConfigEntry>>,
+    config: BTreeMap<String, Spanned<ValueEntry>>,
     #[serde(default)]
     network: NetworkTable,
     limits: Option<Spanned<LimitsTable>>,
@@ -494,17 +514,10 @@ impl Policy {
             });
         }
         for (name, entry) in &parsed.env {
-            let span = entry.span();
-            let entry = entry.get_ref();
-            let value = match (&entry.from_host, &entry.value) {
-                (Some(var), None) => host_env(var).ok_or_else(|| {
-                    err(span.clone(), format!("env.{name}: host environment variable '{var}' is not set (or not UTF-8)"))
-                })?,
-                (None, Some(value)) => value.clone(),
-                _ => {
-                    return Err(err(span, format!("env.{name}: give exactly one of from_host = \"VAR\" or value = \"...\"")));
-                }
-            };
+            let value = entry
+                .get_ref()
+                .resolve(&format!("env.{name}"), host_env)
+                .map_err(|message| err(entry.span(), message))?;
             self.env.push(EnvVar {
                 name: name.clone(),
                 value: Secret::new(value),
@@ -563,15 +576,6 @@ impl Policy {
 
 // ---------------------------------------------------------------------------------------- [config]
 
-/// One `[config]` entry: `key = { value = "..." }` or `key = { from_host = "VAR" }` (the rules of
-/// `[env]`).
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ConfigEntry {
-    from_host: Option<String>,
-    value: Option<String>,
-}
-
 /// `key` as a TOML key in messages: bare when it can be, quoted otherwise.
 fn config_key(key: &str) -> String {
     let bare = key
@@ -593,7 +597,7 @@ fn config_key(key: &str) -> String {
 fn config_grants(
     file: &Path,
     source: &str,
-    table: &BTreeMap<String, Spanned<ConfigEntry>>,
+    table: &BTreeMap<String, Spanned<ValueEntry>>,
     host_env: EnvLookup,
 ) -> Result<ConfigGrants, PolicyError> {
     let err = |span: Range<usize>, message: String| PolicyError {
@@ -608,26 +612,10 @@ fn config_grants(
         if key.is_empty() {
             return Err(err(span, "config: a key must not be empty".into()));
         }
-        let entry = entry.get_ref();
-        let value = match (&entry.from_host, &entry.value) {
-            (Some(var), None) => host_env(var).ok_or_else(|| {
-                err(
-                    span.clone(),
-                    format!(
-                        "config.{shown}: host environment variable '{var}' is not set (or not UTF-8)"
-                    ),
-                )
-            })?,
-            (None, Some(value)) => value.clone(),
-            _ => {
-                return Err(err(
-                    span,
-                    format!(
-                        "config.{shown}: give exactly one of from_host = \"VAR\" or value = \"...\""
-                    ),
-                ));
-            }
-        };
+        let value = entry
+            .get_ref()
+            .resolve(&format!("config.{shown}"), host_env)
+            .map_err(|message| err(span, message))?;
         vars.push(ConfigVar {
             key: key.clone(),
             value: Secret::new(value),
