@@ -798,7 +798,7 @@ mod tests {
              \"dotted.key with space\" = { value = \"\" }\n",
             &env,
         )
-        .unwrap();
+        .expect("the [config] section is valid");
         let vars: Vec<_> = p
             .config
             .vars()
@@ -818,7 +818,12 @@ mod tests {
             "secrets never reach Debug output"
         );
         // No section, no configuration.
-        assert!(config_of("", &env).unwrap().config.is_empty());
+        assert!(
+            config_of("", &env)
+                .expect("an empty policy is valid")
+                .config
+                .is_empty()
+        );
     }
 
     #[test]

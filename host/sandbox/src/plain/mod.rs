@@ -48,15 +48,6 @@ impl PlainFunction {
         qualified(self.interface.as_deref(), &self.function)
     }
 
-    /// The type of the value a successful call returns: `T` of a top-level `result<T, E>`, else
-    /// the result type.
-    pub fn success_type(&self) -> Option<Type> {
-        match &self.result {
-            Some(Type::Result(r)) => r.ok(),
-            other => other.clone(),
-        }
-    }
-
     /// A dummy result slot for the dynamic call (overwritten by wasmtime).
     pub fn result_slots(&self) -> Vec<Val> {
         self.result.iter().map(|_| Val::Bool(false)).collect()
@@ -191,6 +182,7 @@ pub fn derive(component: &Component, engine: &Engine) -> PlainExports {
                 .map(|(name, ty)| (name.to_string(), ty))
                 .collect();
         let result = f.ty.results().next();
+        // The value of a successful call: `T` of a top-level `result<T, E>`, else the result.
         let success = match &result {
             Some(Type::Result(r)) => r.ok(),
             other => other.clone(),
@@ -199,15 +191,22 @@ pub fn derive(component: &Component, engine: &Engine) -> PlainExports {
             let output = success.as_ref().map(schema::output_schema).transpose()?;
             Ok((input, output))
         });
-        let Ok((input_schema, output_schema)) = schemas else {
-            plain.skipped.push(Skipped {
-                function: qualified_name,
-                reason: format!(
-                    "its JSON Schema would have more than {} nodes",
-                    schema::MAX_SCHEMA_NODES
-                ),
-            });
-            continue;
+        let (input_schema, output_schema) = match schemas {
+            Ok(schemas) => schemas,
+            Err(why) => {
+                let reason = match why {
+                    schema::Underivable::TooLarge => format!(
+                        "its JSON Schema would have more than {} nodes",
+                        schema::MAX_SCHEMA_NODES
+                    ),
+                    schema::Underivable::Unsupported(why) => why,
+                };
+                plain.skipped.push(Skipped {
+                    function: qualified_name,
+                    reason,
+                });
+                continue;
+            }
         };
         plain.functions.push(PlainFunction {
             tool,

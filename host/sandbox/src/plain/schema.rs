@@ -79,32 +79,37 @@ struct Builder {
     nodes: usize,
 }
 
-/// The schema got over [`MAX_SCHEMA_NODES`] nodes.
+/// Why no schema can be derived for a type.
 #[derive(Debug)]
-pub struct TooLarge;
+pub enum Underivable {
+    /// It would have more than [`MAX_SCHEMA_NODES`] nodes.
+    TooLarge,
+    /// The type has no JSON form; the sentence fragment of [`unsupported`] says why.
+    Unsupported(String),
+}
 
 impl Builder {
-    fn node(&mut self) -> Result<(), TooLarge> {
+    fn node(&mut self) -> Result<(), Underivable> {
         self.nodes += 1;
         if self.nodes > MAX_SCHEMA_NODES {
-            return Err(TooLarge);
+            return Err(Underivable::TooLarge);
         }
         Ok(())
     }
 
     /// The schema of one value of `ty` (which [`unsupported`] accepted).
-    fn of(&mut self, ty: &Type) -> Result<Value, TooLarge> {
+    fn of(&mut self, ty: &Type) -> Result<Value, Underivable> {
         self.node()?;
         Ok(match ty {
             Type::Bool => json!({"type": "boolean"}),
-            Type::S8 => integer(i8::MIN.into(), i8::MAX.into()),
-            Type::U8 => integer(0, u8::MAX.into()),
-            Type::S16 => integer(i16::MIN.into(), i16::MAX.into()),
-            Type::U16 => integer(0, u16::MAX.into()),
-            Type::S32 => integer(i32::MIN.into(), i32::MAX.into()),
-            Type::U32 => integer(0, u32::MAX.into()),
-            Type::S64 => integer(i64::MIN.into(), i64::MAX.into()),
-            Type::U64 => integer(0, u64::MAX.into()),
+            Type::S8 => integer(i8::MIN, i8::MAX),
+            Type::U8 => integer(0, u8::MAX),
+            Type::S16 => integer(i16::MIN, i16::MAX),
+            Type::U16 => integer(0, u16::MAX),
+            Type::S32 => integer(i32::MIN, i32::MAX),
+            Type::U32 => integer(0, u32::MAX),
+            Type::S64 => integer(i64::MIN, i64::MAX),
+            Type::U64 => integer(0, u64::MAX),
             Type::Float32 | Type::Float64 => match self.direction {
                 Direction::Input => json!({"type": "number"}),
                 // Non-finite values come out as "NaN", "Infinity", "-Infinity".
@@ -155,13 +160,15 @@ impl Builder {
             | Type::ErrorContext
             | Type::Map(_)
             | Type::FixedLengthList(_) => {
-                unreachable!("unsupported types are skipped before schemas are derived")
+                return Err(Underivable::Unsupported(
+                    unsupported(ty).unwrap_or_else(|| "has no JSON form".into()),
+                ));
             }
         })
     }
 
     /// `{"tag": name}` or `{"tag": name, "value": payload}`.
-    fn tagged(&mut self, name: &str, payload: Option<&Type>) -> Result<Value, TooLarge> {
+    fn tagged(&mut self, name: &str, payload: Option<&Type>) -> Result<Value, Underivable> {
         self.node()?;
         let mut properties = Map::new();
         properties.insert("tag".into(), json!({"const": name}));
@@ -178,7 +185,7 @@ impl Builder {
 
     /// A closed object with one property per field; `option<T>` fields are optional (left out,
     /// or `null`, for `none`).
-    fn object(&mut self, fields: &[(String, Type)]) -> Result<Value, TooLarge> {
+    fn object(&mut self, fields: &[(String, Type)]) -> Result<Value, Underivable> {
         let mut properties = Map::new();
         let mut required = Vec::new();
         for (name, ty) in fields {
@@ -194,22 +201,18 @@ impl Builder {
     }
 }
 
-fn integer(minimum: i128, maximum: i128) -> Value {
-    // i128 covers both i64::MIN and u64::MAX; serde_json keeps either exactly.
-    let number = |n: i128| match (i64::try_from(n), u64::try_from(n)) {
-        (Ok(i), _) => Value::from(i),
-        (_, Ok(u)) => Value::from(u),
-        _ => unreachable!("integer bounds fit in i64 or u64"),
-    };
-    json!({"type": "integer", "minimum": number(minimum), "maximum": number(maximum)})
+/// An integer schema with the type's exact bounds (serde_json keeps `i64::MIN` and `u64::MAX`
+/// exactly).
+fn integer(minimum: impl Into<Value>, maximum: impl Into<Value>) -> Value {
+    json!({"type": "integer", "minimum": minimum.into(), "maximum": maximum.into()})
 }
 
 /// The input schema of a function with `params` (name, type): an object with one property per
 /// parameter, `option<T>` parameters optional, no other properties.
 ///
 /// # Errors
-/// [`TooLarge`] past [`MAX_SCHEMA_NODES`].
-pub fn input_schema(params: &[(String, Type)]) -> Result<Value, TooLarge> {
+/// [`Underivable`]: past [`MAX_SCHEMA_NODES`], or a type without a JSON form.
+pub fn input_schema(params: &[(String, Type)]) -> Result<Value, Underivable> {
     Builder {
         direction: Direction::Input,
         nodes: 0,
@@ -221,8 +224,8 @@ pub fn input_schema(params: &[(String, Type)]) -> Result<Value, TooLarge> {
 /// MCP structured content is an object.
 ///
 /// # Errors
-/// [`TooLarge`] past [`MAX_SCHEMA_NODES`].
-pub fn output_schema(result: &Type) -> Result<Value, TooLarge> {
+/// [`Underivable`]: past [`MAX_SCHEMA_NODES`], or a type without a JSON form.
+pub fn output_schema(result: &Type) -> Result<Value, Underivable> {
     let mut builder = Builder {
         direction: Direction::Output,
         nodes: 0,

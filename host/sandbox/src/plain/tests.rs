@@ -64,7 +64,7 @@ fn functions_become_tools_with_prefixes_only_where_names_clash() {
 #[test]
 fn schemas_carry_the_exact_integer_ranges_and_wrap_the_result() {
     let (_, _, plain) = derive_example();
-    let add = plain.function("add").unwrap();
+    let add = plain.function("add").expect("add is served");
     let range = json!({"type": "integer", "minimum": i32::MIN, "maximum": i32::MAX});
     assert_eq!(
         add.input_schema,
@@ -81,8 +81,9 @@ fn schemas_carry_the_exact_integer_ranges_and_wrap_the_result() {
 #[test]
 fn arguments_convert_exactly_and_out_of_range_values_are_refused_by_name() {
     let (_, _, plain) = derive_example();
-    let add = plain.function("add").unwrap();
-    let vals = value::params_from_json(&json!({"a": -2147483648i64, "b": 7}), &add.params).unwrap();
+    let add = plain.function("add").expect("add is served");
+    let vals = value::params_from_json(&json!({"a": -2147483648i64, "b": 7}), &add.params)
+        .expect("both fit s32");
     assert_eq!(vals, [Val::S32(i32::MIN), Val::S32(7)]);
     let too_big = value::params_from_json(&json!({"a": 2147483648i64, "b": 1}), &add.params);
     assert_eq!(
@@ -94,7 +95,8 @@ fn arguments_convert_exactly_and_out_of_range_values_are_refused_by_name() {
     let extra = value::params_from_json(&json!({"a": 1, "b": 2, "c": 3}), &add.params);
     assert_eq!(extra.unwrap_err(), "unknown argument 'c'");
     // JSON Schema counts 3.0 as an integer, so the conversion does too.
-    let float = value::params_from_json(&json!({"a": 3.0, "b": 2}), &add.params).unwrap();
+    let float = value::params_from_json(&json!({"a": 3.0, "b": 2}), &add.params)
+        .expect("3.0 is an integer");
     assert_eq!(float[0], Val::S32(3));
 }
 
@@ -109,8 +111,8 @@ fn the_imports_are_listed() {
           (func $f (canon lift (core func $i "f")))
           (export "f" (func $f)))"#,
     )
-    .unwrap();
-    let component = Component::new(runtime.engine(), bytes).unwrap();
+    .expect("valid component text");
+    let component = Component::new(runtime.engine(), bytes).expect("the component compiles");
     let plain = derive(&component, runtime.engine());
     assert_eq!(plain.imports, ["example:missing/thing@0.1.0"]);
     assert_eq!(plain.functions.len(), 1);
@@ -138,17 +140,20 @@ fn a_wit_file_must_match_the_exports_and_gives_descriptions() {
     let docs = docs::from_wit_file(path, good, &plain).expect("the WIT matches");
     let add = docs
         .function(Some("example:calc/calc@1.2.0"), "add")
-        .unwrap();
+        .expect("the interface add is documented");
     assert!(
         add.description
             .as_deref()
-            .unwrap()
+            .expect("it has a description")
             .starts_with("Adds two numbers.")
     );
     assert_eq!(add.params["a"], "the first");
     assert_eq!(add.params["b"], "the second");
     assert_eq!(
-        docs.function(None, "add").unwrap().description.as_deref(),
+        docs.function(None, "add")
+            .expect("the world-level add is documented")
+            .description
+            .as_deref(),
         Some("Adds at the top.")
     );
 
@@ -175,27 +180,15 @@ fn a_wit_file_must_match_the_exports_and_gives_descriptions() {
     assert!(err.starts_with("calc.wit is not valid WIT: "), "{err}");
 }
 
-/// `bytes` with a custom section `name` holding `data` appended (component sections may come in
-/// any order; custom sections anywhere).
+/// `bytes` with a custom section `name` holding `data` appended (custom sections may come
+/// anywhere in a component).
 fn with_custom_section(mut bytes: Vec<u8>, name: &str, data: &[u8]) -> Vec<u8> {
-    fn leb128(mut n: usize, out: &mut Vec<u8>) {
-        loop {
-            let byte = (n & 0x7f) as u8;
-            n >>= 7;
-            if n == 0 {
-                out.push(byte);
-                return;
-            }
-            out.push(byte | 0x80);
-        }
+    use wasm_encoder::ComponentSection as _;
+    wasm_encoder::CustomSection {
+        name: name.into(),
+        data: data.into(),
     }
-    let mut payload = Vec::new();
-    leb128(name.len(), &mut payload);
-    payload.extend_from_slice(name.as_bytes());
-    payload.extend_from_slice(data);
-    bytes.push(0);
-    leb128(payload.len(), &mut bytes);
-    bytes.extend_from_slice(&payload);
+    .append_to_component(&mut bytes);
     bytes
 }
 
