@@ -36,6 +36,16 @@ pub enum Command {
     /// Static bearer tokens: make one, or hash one for `[[auth.token]] sha256 = ...`.
     #[command(subcommand)]
     Auth(AuthCommand),
+    /// Fetch a plugin from an OCI registry, verify its digest and signature, and write it into
+    /// a plugin directory.
+    Pull(crate::oci::PullArgs),
+    /// Publish a component to an OCI registry in the Wasm artifact layout.
+    Push(crate::oci::PushArgs),
+    /// Sign an artifact in a registry with a cosign key (the signature goes to the registry).
+    Sign(crate::oci::SignArgs),
+    /// Signing keys.
+    #[command(subcommand)]
+    Key(crate::oci::KeyCommand),
 }
 
 #[derive(Debug, Subcommand)]

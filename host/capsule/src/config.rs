@@ -10,9 +10,15 @@
 //! memory = "1GiB"
 //! [auth]              # who may call over HTTP; see capsule_auth::config
 //! [rate_limits]       # calls per subject and per tool; see capsule_auth::ratelimit
+//! [registry]          # how OCI registries are reached (plain HTTP, extra CA roots)
+//! insecure = ["registry.lan:5000"]
+//! ca = ["certs/registry-ca.pem"]
+//! [trust]             # whose signatures registry plugins need
+//! keys = ["keys/cosign.pub"]
+//! allow_unsigned = false
 //! ```
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use capsule_auth::config::{AuthConfig, AuthToml};
 use capsule_auth::issue::Issue;
@@ -35,6 +41,49 @@ struct ConfigToml {
     auth: AuthToml,
     #[serde(default)]
     rate_limits: RateLimitsToml,
+    #[serde(default)]
+    registry: RegistryToml,
+    #[serde(default)]
+    trust: TrustToml,
+}
+
+/// `[registry]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RegistryToml {
+    #[serde(default)]
+    insecure: Vec<String>,
+    #[serde(default)]
+    ca: Vec<PathBuf>,
+}
+
+/// `[trust]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TrustToml {
+    #[serde(default)]
+    keys: Vec<PathBuf>,
+    #[serde(default)]
+    allow_unsigned: bool,
+}
+
+/// How OCI registries are reached (`[registry]`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RegistryConfig {
+    /// Registries (`host[:port]`) that may be reached over plain HTTP; loopback ones always may.
+    pub insecure: Vec<String>,
+    /// PEM files of extra root certificates for HTTPS registries (relative to the config file).
+    pub ca_files: Vec<PathBuf>,
+}
+
+/// Whose signatures registry plugins need (`[trust]`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TrustConfig {
+    /// Cosign public keys (PEM files, relative to the config file); a signature by any of them
+    /// is accepted.
+    pub key_files: Vec<PathBuf>,
+    /// Accept registry plugins without a valid signature (warned about every time).
+    pub allow_unsigned: bool,
 }
 
 /// The host configuration: default limits and their ceilings, authentication, rate limits.
@@ -46,6 +95,10 @@ pub struct HostConfig {
     pub auth: AuthConfig,
     /// `[rate_limits]`: calls per subject and per tool.
     pub rate_limits: RateLimitConfig,
+    /// `[registry]`: how OCI registries are reached.
+    pub registry: RegistryConfig,
+    /// `[trust]`: whose signatures registry plugins need.
+    pub trust: TrustConfig,
 }
 
 impl HostConfig {
@@ -87,6 +140,14 @@ impl HostConfig {
             },
             auth: parsed.auth.resolve(base, env).map_err(issue)?,
             rate_limits: parsed.rate_limits.resolve().map_err(issue)?,
+            registry: RegistryConfig {
+                insecure: parsed.registry.insecure,
+                ca_files: parsed.registry.ca.iter().map(|f| base.join(f)).collect(),
+            },
+            trust: TrustConfig {
+                key_files: parsed.trust.keys.iter().map(|f| base.join(f)).collect(),
+                allow_unsigned: parsed.trust.allow_unsigned,
+            },
         };
         config
             .limits
@@ -102,7 +163,6 @@ impl HostConfig {
 
 #[cfg(test)]
 mod tests {
-    use std::path::PathBuf;
     use std::time::Duration;
 
     use capsule_sandbox::grants::policy::Policy;
@@ -149,6 +209,34 @@ mod tests {
         assert_eq!(config.rate_limits.per_subject.unwrap().to_string(), "10/s");
         assert_eq!(config.rate_limits.tools["a_x"].to_string(), "1/min");
         assert!(!format!("{config:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn registry_and_trust_paths_are_relative_to_the_config_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = write(
+            dir.path(),
+            "capsule.toml",
+            "[registry]\ninsecure = [\"registry.lan:5000\"]\nca = [\"certs/ca.pem\"]\n\
+             [trust]\nkeys = [\"keys/cosign.pub\", \"/etc/capsule/other.pub\"]\n",
+        );
+        let config = HostConfig::load(&file).unwrap();
+        assert_eq!(config.registry.insecure, ["registry.lan:5000"]);
+        assert_eq!(config.registry.ca_files, [dir.path().join("certs/ca.pem")]);
+        assert_eq!(
+            config.trust.key_files,
+            [
+                dir.path().join("keys/cosign.pub"),
+                PathBuf::from("/etc/capsule/other.pub")
+            ]
+        );
+        assert!(
+            !config.trust.allow_unsigned,
+            "signatures are required by default"
+        );
+        let bad = write(dir.path(), "bad.toml", "[trust]\nallow_unsigend = true\n");
+        let err = HostConfig::load(&bad).unwrap_err();
+        assert!(err.to_string().contains("allow_unsigend"), "{err}");
     }
 
     #[test]

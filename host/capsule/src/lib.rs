@@ -11,5 +11,6 @@
 pub mod cli;
 pub mod config;
 pub mod loader;
+pub mod oci;
 pub mod report;
 pub mod watch;

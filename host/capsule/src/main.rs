@@ -408,6 +408,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve(args) => serve(args).await,
         Command::Auth(command) => auth_command(command),
+        Command::Pull(args) => capsule_host::oci::pull(args).await,
+        Command::Push(args) => capsule_host::oci::push(args).await,
+        Command::Sign(args) => capsule_host::oci::sign(args).await,
+        Command::Key(command) => capsule_host::oci::key(command),
         Command::Plugins(args) => {
             let library = load(&args.source, host_config(&args.source)?).await?;
             let catalog = library.catalog();

@@ -1,0 +1,503 @@
+//! A connection to one registry (`oci-client`): protocol choice, CA roots, credentials,
+//! timeouts, and the pull and push of Wasm artifacts with every byte checked.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use futures::StreamExt as _;
+use oci_client::client::{Certificate, CertificateEncoding, ClientConfig, ClientProtocol};
+use oci_client::errors::OciDistributionError;
+use oci_client::manifest::{OCI_IMAGE_MEDIA_TYPE, OciDescriptor, OciImageManifest};
+use oci_client::secrets::RegistryAuth;
+use oci_client::{Client, Reference};
+use sha2::{Digest as _, Sha256};
+
+use crate::artifact::{self, WASM_CONFIG_MEDIA_TYPE, WASM_LAYER_MEDIA_TYPE, WasmConfig};
+use crate::error::RegistryError;
+use crate::source::OciSource;
+
+/// Largest manifest accepted (a Wasm artifact's is under 1 KiB).
+pub const MAX_MANIFEST_BYTES: u64 = 1 << 20;
+
+/// How Capsule reaches registries: which may speak plain HTTP, extra CA roots, limits.
+#[derive(Clone, Debug)]
+pub struct RegistryOptions {
+    /// Registries (`host[:port]`) that may be reached over plain HTTP besides loopback ones
+    /// (`[registry] insecure`).
+    pub insecure: Vec<String>,
+    /// PEM files of extra root certificates for HTTPS registries (`[registry] ca`).
+    pub ca_files: Vec<PathBuf>,
+    /// Largest component layer pulled, in bytes.
+    pub max_component_bytes: u64,
+    /// Deadline of one whole operation (pull, push, sign).
+    pub timeout: Duration,
+}
+
+impl Default for RegistryOptions {
+    fn default() -> Self {
+        Self {
+            insecure: Vec::new(),
+            ca_files: Vec::new(),
+            max_component_bytes: 64 << 20,
+            timeout: Duration::from_secs(300),
+        }
+    }
+}
+
+/// A pulled and checked Wasm artifact.
+#[derive(Clone, Debug)]
+pub struct Pulled {
+    /// The source, pinned to the manifest digest that was pulled.
+    pub source: OciSource,
+    /// The manifest digest (`sha256:…`).
+    pub digest: String,
+    /// The manifest's bytes, as the registry sent them (their SHA-256 is `digest`).
+    pub manifest: Vec<u8>,
+    /// The component (the layer's bytes; their SHA-256 is `layer_digest`).
+    pub component: Vec<u8>,
+    /// The layer digest (`sha256:…`).
+    pub layer_digest: String,
+}
+
+/// A connection to one registry, its protocol settled.
+pub struct Registry {
+    client: Client,
+    protocol: ClientProtocol,
+    /// The extra roots (PEM), read once.
+    roots: Vec<Vec<u8>>,
+    auth: RegistryAuth,
+    registry: String,
+    options: RegistryOptions,
+}
+
+/// `sha256:` and the hex SHA-256 of `bytes`.
+pub fn sha256_digest(bytes: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
+}
+
+/// The PEM certificates of `options.ca_files`.
+fn read_roots(options: &RegistryOptions) -> Result<Vec<Vec<u8>>, RegistryError> {
+    let mut roots = Vec::new();
+    for file in &options.ca_files {
+        let data = std::fs::read(file).map_err(|e| RegistryError::Ca {
+            file: file.display().to_string(),
+            message: format!("cannot read it: {e}"),
+        })?;
+        if !data.starts_with(b"-----BEGIN")
+            && !String::from_utf8_lossy(&data).contains("-----BEGIN CERTIFICATE")
+        {
+            return Err(RegistryError::Ca {
+                file: file.display().to_string(),
+                message: "not a PEM certificate".into(),
+            });
+        }
+        roots.push(data);
+    }
+    Ok(roots)
+}
+
+fn client_config(roots: &[Vec<u8>], protocol: ClientProtocol) -> ClientConfig {
+    ClientConfig {
+        protocol,
+        extra_root_certificates: roots
+            .iter()
+            .map(|data| Certificate {
+                encoding: CertificateEncoding::Pem,
+                data: data.clone(),
+            })
+            .collect(),
+        connect_timeout: Some(Duration::from_secs(10)),
+        read_timeout: Some(Duration::from_secs(60)),
+        user_agent: concat!("capsule/", env!("CARGO_PKG_VERSION")),
+        // Artifacts are one small layer: one request at a time keeps a registry's load low.
+        max_concurrent_download: 1,
+        max_concurrent_upload: 1,
+        ..ClientConfig::default()
+    }
+}
+
+/// Error text with its causes (`reqwest` hides the interesting part in `source()`).
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(e) = cause {
+        let next = e.to_string();
+        if !text.contains(&next) {
+            text.push_str(": ");
+            text.push_str(&next);
+        }
+        cause = e.source();
+    }
+    text
+}
+
+impl Registry {
+    /// Connect to `source`'s registry with `auth`. HTTPS first; when that fails at the transport
+    /// level and the registry is on loopback or in `options.insecure`, plain HTTP (as Docker
+    /// treats insecure registries). A transport failure elsewhere is an error: Capsule never
+    /// falls back to plain HTTP for a remote registry that was not listed.
+    ///
+    /// # Errors
+    /// [`RegistryError::Ca`] for unusable CA files, [`RegistryError::Unreachable`] when neither
+    /// protocol connects.
+    pub async fn connect(
+        source: &OciSource,
+        auth: RegistryAuth,
+        options: &RegistryOptions,
+    ) -> Result<Self, RegistryError> {
+        let registry = source.registry().to_string();
+        let plain_allowed = source.is_loopback() || options.insecure.iter().any(|r| *r == registry);
+        let https = Self::with_protocol(&registry, auth.clone(), options, ClientProtocol::Https)?;
+        let https_error = match https.probe(source).await {
+            Ok(()) => return Ok(https),
+            Err(e) => e,
+        };
+        if !plain_allowed {
+            return Err(https_error);
+        }
+        let http = Self::with_protocol(
+            &registry,
+            auth,
+            options,
+            ClientProtocol::HttpsExcept(vec![registry.clone()]),
+        )?;
+        match http.probe(source).await {
+            Ok(()) => {
+                tracing::debug!(registry, "registry reached over plain HTTP");
+                Ok(http)
+            }
+            Err(http_error) => Err(RegistryError::Unreachable {
+                registry,
+                detail: format!("over HTTPS: {https_error}; over plain HTTP: {http_error}"),
+            }),
+        }
+    }
+
+    fn with_protocol(
+        registry: &str,
+        auth: RegistryAuth,
+        options: &RegistryOptions,
+        protocol: ClientProtocol,
+    ) -> Result<Self, RegistryError> {
+        let roots = read_roots(options)?;
+        Ok(Self {
+            client: Client::new(client_config(&roots, protocol.clone())),
+            protocol,
+            roots,
+            auth,
+            registry: registry.to_string(),
+            options: options.clone(),
+        })
+    }
+
+    /// One request that tells whether the transport works: any HTTP answer does (even 404).
+    async fn probe(&self, source: &OciSource) -> Result<(), RegistryError> {
+        match self
+            .client
+            .fetch_manifest_digest(source.reference(), &self.auth)
+            .await
+        {
+            Err(OciDistributionError::RequestError(e)) => Err(RegistryError::Unreachable {
+                registry: self.registry.clone(),
+                detail: chain(&e),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// The protocol settled by [`Self::connect`], for Sigstore's client.
+    pub fn protocol(&self) -> &ClientProtocol {
+        &self.protocol
+    }
+
+    /// The extra root certificates (PEM), for Sigstore's client.
+    pub fn roots(&self) -> &[Vec<u8>] {
+        &self.roots
+    }
+
+    /// The credentials in use.
+    pub fn auth(&self) -> &RegistryAuth {
+        &self.auth
+    }
+
+    /// The options this registry was reached with.
+    pub fn options(&self) -> &RegistryOptions {
+        &self.options
+    }
+
+    /// Run `work` within the operation deadline.
+    pub async fn deadline<T>(
+        &self,
+        work: impl Future<Output = Result<T, RegistryError>>,
+    ) -> Result<T, RegistryError> {
+        tokio::time::timeout(self.options.timeout, work)
+            .await
+            .unwrap_or_else(|_| {
+                Err(RegistryError::Timeout {
+                    registry: self.registry.clone(),
+                    seconds: self.options.timeout.as_secs(),
+                })
+            })
+    }
+
+    /// Turn an `oci-client` error into what the operator needs to know.
+    pub fn explain(&self, source: &OciSource, error: OciDistributionError) -> RegistryError {
+        use OciDistributionError as E;
+        let registry = self.registry.clone();
+        match error {
+            E::RequestError(e) => RegistryError::Unreachable {
+                registry,
+                detail: chain(&e),
+            },
+            E::AuthenticationFailure(detail) => RegistryError::Auth { registry, detail },
+            E::UnauthorizedError { url } => RegistryError::Auth {
+                registry,
+                detail: format!("401 Unauthorized for {url}"),
+            },
+            E::ImageManifestNotFoundError(_) => RegistryError::NotFound {
+                artifact: source.to_string(),
+            },
+            E::RegistryError { envelope, .. } => {
+                let codes: Vec<String> = envelope
+                    .errors
+                    .iter()
+                    .map(|e| format!("{:?}: {}", e.code, e.message))
+                    .collect();
+                let detail = codes.join("; ");
+                if envelope.errors.iter().any(|e| {
+                    matches!(
+                        e.code,
+                        oci_client::errors::OciErrorCode::ManifestUnknown
+                            | oci_client::errors::OciErrorCode::NameUnknown
+                            | oci_client::errors::OciErrorCode::NotFound
+                    )
+                }) {
+                    RegistryError::NotFound {
+                        artifact: source.to_string(),
+                    }
+                } else if envelope.errors.iter().any(|e| {
+                    matches!(
+                        e.code,
+                        oci_client::errors::OciErrorCode::Unauthorized
+                            | oci_client::errors::OciErrorCode::Denied
+                    )
+                }) {
+                    RegistryError::Auth { registry, detail }
+                } else {
+                    RegistryError::Registry { registry, detail }
+                }
+            }
+            E::ServerError {
+                code: 401 | 403,
+                message,
+                ..
+            } => RegistryError::Auth {
+                registry,
+                detail: message,
+            },
+            E::ServerError { code: 404, .. } => RegistryError::NotFound {
+                artifact: source.to_string(),
+            },
+            other => RegistryError::Registry {
+                registry,
+                detail: chain(&other),
+            },
+        }
+    }
+
+    /// The manifest digest `source` names now (a tag resolved; a digest checked to exist).
+    ///
+    /// # Errors
+    /// As [`Self::explain`].
+    pub async fn resolve(&self, source: &OciSource) -> Result<String, RegistryError> {
+        self.deadline(async {
+            let (manifest, digest) = self.fetch_manifest(source).await?;
+            drop(manifest);
+            Ok(digest)
+        })
+        .await
+    }
+
+    /// The manifest's bytes and digest, checked: by digest when the source has one, and always
+    /// against the bytes' own SHA-256.
+    async fn fetch_manifest(&self, source: &OciSource) -> Result<(Vec<u8>, String), RegistryError> {
+        let accepted = [
+            OCI_IMAGE_MEDIA_TYPE,
+            oci_client::manifest::IMAGE_MANIFEST_MEDIA_TYPE,
+            oci_client::manifest::OCI_IMAGE_INDEX_MEDIA_TYPE,
+        ];
+        // oci-client reads the whole body before it returns: the cap is checked after the fact
+        // (the operation deadline bounds a registry that streams without end).
+        let (bytes, _) = self
+            .client
+            .pull_manifest_raw(source.reference(), &self.auth, &accepted)
+            .await
+            .map_err(|e| self.explain(source, e))?;
+        if bytes.len() as u64 > MAX_MANIFEST_BYTES {
+            return Err(RegistryError::TooLarge {
+                what: "the manifest",
+                artifact: source.to_string(),
+                size: bytes.len() as u64,
+                max: MAX_MANIFEST_BYTES,
+                hint: "",
+            });
+        }
+        let actual = sha256_digest(&bytes);
+        if let Some(expected) = source.digest()
+            && expected != actual
+        {
+            return Err(RegistryError::DigestMismatch {
+                what: "manifest",
+                artifact: source.to_string(),
+                expected: expected.to_string(),
+                actual,
+            });
+        }
+        Ok((bytes.to_vec(), actual))
+    }
+
+    /// Pull `source`: its manifest (digest checked), then its one component layer (size capped
+    /// before and while it downloads, digest checked, component header checked). Nothing is
+    /// compiled or written here.
+    ///
+    /// # Errors
+    /// [`RegistryError`]: unreachable, auth, not found, digest mismatch, not a component, too
+    /// large, timeout.
+    pub async fn pull(&self, source: &OciSource) -> Result<Pulled, RegistryError> {
+        self.deadline(async {
+            let (manifest, digest) = self.fetch_manifest(source).await?;
+            let pinned = source.pinned(&digest);
+            let not_component = |why| RegistryError::NotAComponent {
+                artifact: pinned.to_string(),
+                why,
+            };
+            let layer = artifact::component_layer(&manifest).map_err(not_component)?;
+            let component = self.pull_layer(&pinned, &layer).await?;
+            artifact::check_component(&component).map_err(not_component)?;
+            Ok(Pulled {
+                source: pinned,
+                digest,
+                manifest,
+                component,
+                layer_digest: layer.digest,
+            })
+        })
+        .await
+    }
+
+    async fn pull_layer(
+        &self,
+        source: &OciSource,
+        layer: &OciDescriptor,
+    ) -> Result<Vec<u8>, RegistryError> {
+        let max = self.options.max_component_bytes;
+        let too_large = |size: u64| RegistryError::TooLarge {
+            what: "the component layer",
+            artifact: source.to_string(),
+            size,
+            max,
+            hint: " (raise [caps] max_component_size / --max-component-size)",
+        };
+        let announced = u64::try_from(layer.size).unwrap_or(u64::MAX);
+        if announced > max {
+            return Err(too_large(announced));
+        }
+        let mut stream = self
+            .client
+            .pull_blob_stream(source.reference(), layer)
+            .await
+            .map_err(|e| self.explain(source, e))?;
+        let mut bytes = Vec::with_capacity(announced as usize);
+        while let Some(chunk) = stream.stream.next().await {
+            let chunk = chunk.map_err(|e| RegistryError::Unreachable {
+                registry: self.registry.clone(),
+                detail: chain(&e),
+            })?;
+            if (bytes.len() + chunk.len()) as u64 > max.min(announced) {
+                return Err(too_large((bytes.len() + chunk.len()) as u64));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        let actual = sha256_digest(&bytes);
+        if actual != layer.digest {
+            return Err(RegistryError::DigestMismatch {
+                what: "component layer",
+                artifact: source.to_string(),
+                expected: layer.digest.clone(),
+                actual,
+            });
+        }
+        Ok(bytes)
+    }
+
+    /// Push `component` to `source` (its tag) in the Wasm artifact layout: the layer, a
+    /// [`WasmConfig`], then the manifest. Returns the manifest digest.
+    ///
+    /// # Errors
+    /// [`RegistryError::NotAComponent`] when the bytes are not a component (checked before
+    /// anything is sent); registry errors as for [`Self::pull`].
+    pub async fn push(
+        &self,
+        source: &OciSource,
+        component: Vec<u8>,
+    ) -> Result<String, RegistryError> {
+        artifact::check_component(&component).map_err(|why| RegistryError::NotAComponent {
+            artifact: source.to_string(),
+            why,
+        })?;
+        self.deadline(async {
+            let reference: &Reference = source.reference();
+            self.client
+                .auth(reference, &self.auth, oci_client::RegistryOperation::Push)
+                .await
+                .map_err(|e| self.explain(source, e))?;
+            let layer_digest = sha256_digest(&component);
+            let layer_size = component.len() as i64;
+            let config = serde_json::to_vec(&WasmConfig {
+                architecture: "wasm",
+                os: "wasip2",
+                layer_digests: vec![layer_digest.clone()],
+            })
+            .expect("the config serializes");
+            let config_digest = sha256_digest(&config);
+            let config_size = config.len() as i64;
+            self.client
+                .push_blob(reference, component, &layer_digest)
+                .await
+                .map_err(|e| self.explain(source, e))?;
+            self.client
+                .push_blob(reference, config, &config_digest)
+                .await
+                .map_err(|e| self.explain(source, e))?;
+            let descriptor = |media_type: &str, digest: String, size: i64| OciDescriptor {
+                media_type: media_type.to_string(),
+                digest,
+                size,
+                urls: None,
+                annotations: None,
+                artifact_type: None,
+            };
+            let manifest = OciImageManifest {
+                schema_version: 2,
+                media_type: Some(OCI_IMAGE_MEDIA_TYPE.to_string()),
+                config: descriptor(WASM_CONFIG_MEDIA_TYPE, config_digest, config_size),
+                layers: vec![descriptor(WASM_LAYER_MEDIA_TYPE, layer_digest, layer_size)],
+                subject: None,
+                artifact_type: None,
+                annotations: None,
+            };
+            let body = serde_json::to_vec(&manifest).expect("the manifest serializes");
+            let digest = sha256_digest(&body);
+            self.client
+                .push_manifest_raw(
+                    reference,
+                    body,
+                    http::HeaderValue::from_static(OCI_IMAGE_MEDIA_TYPE),
+                )
+                .await
+                .map_err(|e| self.explain(source, e))?;
+            Ok(digest)
+        })
+        .await
+    }
+}
