@@ -10,6 +10,10 @@
 
 pub mod cli;
 pub mod config;
+pub mod definitions;
 pub mod loader;
+pub mod lock;
+pub mod pinning;
 pub mod report;
+pub mod store;
 pub mod watch;

@@ -12,9 +12,12 @@
 //! - a file that fails to load is skipped and reported with its path and the reason;
 //! - a new version that fails never replaces a working one: the old version keeps serving and the
 //!   error is reported as the file's last load error;
-//! - a file that was removed takes its plugin with it.
+//! - a file that was removed takes its plugin with it;
+//! - with a lock file ([`crate::pinning`]), a version of a pinned plugin whose definitions differ
+//!   from its pin is held, not published, until the lock approves it; the previous version, if
+//!   any, keeps serving.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
@@ -24,6 +27,9 @@ use serde::Serialize;
 use tokio::task::JoinSet;
 
 use crate::config::HostConfig;
+use crate::definitions::Definitions;
+use crate::pinning::{Fingerprint, HeldReport, HeldVersion, Pins, Verdict};
+use crate::store::Digest;
 use capsule_common::env::process_env;
 use capsule_sandbox::files::{MAX_CONFIG_BYTES, read_regular};
 use capsule_sandbox::grants::Mount;
@@ -61,6 +67,10 @@ struct Slot {
     /// Hashes of what was last loaded (or failed).
     hash: Option<Hashes>,
     plugin: Option<Arc<LoadedPlugin>>,
+    /// The served plugin's fingerprint (computed when a lock is in force).
+    fingerprint: Option<Fingerprint>,
+    /// A newer version held back by its pin, with its seniority should it be published.
+    held: Option<(HeldVersion, Seniority)>,
     error: Option<String>,
     /// Bumped for every load started; only the latest load's outcome is applied.
     generation: u64,
@@ -79,6 +89,10 @@ pub struct Library {
     /// When each served plugin (by name) joined the catalog, to settle resource URIs that
     /// several plugins claim ([`capsule_server::claims`]).
     joined: BTreeMap<String, Seniority>,
+    /// The lock file in force, if any.
+    pins: Option<Pins>,
+    /// Only these plugins are loaded (`capsule approve NAME`); `None`: every file.
+    only: Option<BTreeSet<String>>,
 }
 
 /// The `*.wasm` entries directly in `dir` (not recursive), sorted by path, whatever their type:
@@ -126,7 +140,7 @@ impl Slot {
 }
 
 enum Outcome {
-    Loaded(Hashes, Box<LoadedPlugin>, Seniority),
+    Loaded(Hashes, Arc<LoadedPlugin>, Seniority, Option<Fingerprint>),
     /// The content is what was loaded last: nothing to do.
     Unchanged,
     Failed(Option<Hashes>, String),
@@ -143,6 +157,8 @@ struct Job {
     mounts: Vec<Mount>,
     config: HostConfig,
     previous: Option<Hashes>,
+    /// Whether to compute the version's [`Fingerprint`] (a lock is in force).
+    fingerprint: bool,
 }
 
 impl Job {
@@ -225,6 +241,7 @@ impl Job {
         if self.previous == Some(hashes) {
             return Outcome::Unchanged; // touched, or rewritten with the same bytes
         }
+        let component = self.fingerprint.then(|| Digest::of(&bytes));
         let loaded = PluginImage::load(
             &self.runtime,
             &self.name,
@@ -241,13 +258,76 @@ impl Job {
         if let Err(refusal) = capsule_server::admission::check(&loaded, &policy.limits) {
             return Outcome::Failed(Some(hashes), refusal.to_string());
         }
+        let loaded = Arc::new(loaded);
+        let fingerprint = component.map(|component| Fingerprint {
+            definitions: Definitions::of(&loaded),
+            component,
+        });
         tracing::debug!(
             plugin = self.name,
             ms = started.elapsed().as_secs_f64() * 1e3,
             "plugin loaded"
         );
-        Outcome::Loaded(hashes, Box::new(loaded), self.seniority)
+        Outcome::Loaded(hashes, loaded, self.seniority, fingerprint)
     }
+}
+
+/// Apply the lock to a loaded version of a pinned or unpinned plugin: `true` when it is to be
+/// served, `false` when it is held (then recorded in `slot`, and logged with its diff).
+fn admit(
+    pins: &mut Pins,
+    dir: &Path,
+    path: &Path,
+    slot: &mut Slot,
+    plugin: &Arc<LoadedPlugin>,
+    fingerprint: &Fingerprint,
+    seniority: Seniority,
+) -> bool {
+    let name = plugin.image.name();
+    let (pinned, diff) = match pins.check(name, fingerprint) {
+        Verdict::Unpinned => return true,
+        Verdict::Matches => {
+            pins.keep_document(fingerprint);
+            return true;
+        }
+        Verdict::Differs { pinned, diff } => (pinned, diff),
+    };
+    let lines = diff.join("\n    ");
+    let new = fingerprint.definitions.digest;
+    if pins.approves_changes() {
+        tracing::warn!(
+            plugin = name,
+            path = %path.display(),
+            "DEFINITIONS CHANGED AND PUBLISHED WITHOUT APPROVAL (--approve-definition-changes turns \
+             the rug-pull protection off): {pinned} -> {new}; the lock file '{}' is rewritten:\n    {lines}",
+            pins.path().display()
+        );
+        if let Err(e) = pins.pin(name, fingerprint).and_then(|()| pins.save()) {
+            tracing::error!(plugin = name, "the lock file was not updated: {e:#}");
+        }
+        return true;
+    }
+    let serving = if slot.plugin.is_some() {
+        "the previous version keeps serving"
+    } else {
+        "it is not served"
+    };
+    tracing::warn!(
+        plugin = name,
+        path = %path.display(),
+        "new version held: its definitions differ from the lock file '{}' ({pinned} -> {new}); \
+         {serving}. Approve it with `{}`:\n    {lines}",
+        pins.path().display(),
+        pins.approve_command(name, dir),
+    );
+    let held = HeldVersion {
+        plugin: plugin.clone(),
+        fingerprint: fingerprint.clone(),
+        pinned,
+        diff,
+    };
+    slot.held = Some((held, seniority));
+    false
 }
 
 /// Run blocking file work on the blocking pool.
@@ -272,7 +352,31 @@ impl Library {
             loading: JoinSet::new(),
             round: 0,
             joined: BTreeMap::new(),
+            pins: None,
+            only: None,
         }
+    }
+
+    /// Hold versions whose definitions differ from their pin in `pins`' lock.
+    pub fn with_pins(mut self, pins: Pins) -> Self {
+        self.pins = Some(pins);
+        self
+    }
+
+    /// Load only the plugins named in `names`; other files are ignored.
+    pub fn with_only(mut self, names: BTreeSet<String>) -> Self {
+        self.only = Some(names);
+        self
+    }
+
+    /// The lock file in force, if any.
+    pub fn pins(&self) -> Option<&Pins> {
+        self.pins.as_ref()
+    }
+
+    /// The lock file in force, to change it (`capsule lock`, `capsule approve`).
+    pub fn pins_mut(&mut self) -> Option<&mut Pins> {
+        self.pins.as_mut()
     }
 
     /// The plugin directory.
@@ -299,7 +403,14 @@ impl Library {
     /// # Errors
     /// Only when the directory cannot be read; the library is then left as it was.
     pub fn start_scan(&mut self) -> anyhow::Result<bool> {
-        let files = plugin_files(&self.dir)?;
+        let mut files = plugin_files(&self.dir)?;
+        if let Some(only) = &self.only {
+            files.retain(|path| {
+                path.file_stem()
+                    .and_then(|s| s.to_str())
+                    .is_some_and(|name| only.contains(name))
+            });
+        }
         self.round += 1;
         let mut changed = false;
         let joined = &mut self.joined;
@@ -352,6 +463,7 @@ impl Library {
                 mounts: self.mounts.clone(),
                 config: self.config.clone(),
                 previous: slot.hash,
+                fingerprint: self.pins.is_some(),
             };
             self.loading
                 .spawn(async move { (path, generation, job.run().await) });
@@ -383,26 +495,120 @@ impl Library {
         }
         Some(match outcome {
             Outcome::Unchanged => false,
-            Outcome::Loaded(hashes, plugin, seniority) => {
+            Outcome::Loaded(hashes, plugin, seniority, fingerprint) => {
+                slot.hash = Some(hashes);
+                slot.error = None;
+                slot.held = None;
+                if let (Some(pins), Some(fp)) = (self.pins.as_mut(), &fingerprint)
+                    && !admit(pins, &self.dir, &path, slot, &plugin, fp, seniority)
+                {
+                    return Some(false);
+                }
                 self.joined
                     .entry(plugin.image.name().to_string())
                     .or_insert(seniority);
                 if slot.plugin.is_some() {
                     tracing::info!(path = %path.display(), "plugin replaced by a new version");
                 }
-                slot.hash = Some(hashes);
-                slot.plugin = Some(Arc::new(*plugin));
-                slot.error = None;
+                slot.plugin = Some(plugin);
+                slot.fingerprint = fingerprint;
                 true
             }
             Outcome::Failed(hashes, reason) => {
                 if hashes.is_some() {
                     slot.hash = hashes;
                 }
+                // The file no longer holds the held version, if there was one.
+                slot.held = None;
                 slot.fail(&path, reason);
                 false
             }
         })
+    }
+
+    /// Read the lock file again (it changed) and publish every held version whose definitions
+    /// it now pins, or whose pin it no longer has. Returns whether the served set changed. A lock
+    /// file that does not parse is logged and the pins in force stay.
+    pub fn reload_lock(&mut self) -> bool {
+        let Some(pins) = self.pins.as_mut() else {
+            return false;
+        };
+        if let Err(e) = pins.reload() {
+            tracing::error!("lock file not reloaded; the pins in force stay: {e}");
+            return false;
+        }
+        tracing::info!(lock = %pins.path().display(), "lock file reloaded");
+        let mut changed = false;
+        for (path, slot) in &mut self.slots {
+            let Some((held, _)) = &mut slot.held else {
+                continue;
+            };
+            let name = held.plugin.image.name().to_string();
+            match pins.check(&name, &held.fingerprint) {
+                Verdict::Differs { pinned, diff } => {
+                    held.pinned = pinned;
+                    held.diff = diff;
+                    continue;
+                }
+                Verdict::Matches => pins.keep_document(&held.fingerprint),
+                Verdict::Unpinned => {}
+            }
+            let Some((held, seniority)) = slot.held.take() else {
+                continue;
+            };
+            tracing::info!(
+                plugin = name,
+                path = %path.display(),
+                "held version approved by the lock file: publishing it"
+            );
+            self.joined.entry(name).or_insert(seniority);
+            slot.plugin = Some(held.plugin);
+            slot.fingerprint = Some(held.fingerprint);
+            changed = true;
+        }
+        changed
+    }
+
+    /// Held versions (definitions differ from their pin), sorted by path.
+    pub fn held(&self) -> Vec<HeldReport> {
+        let Some(pins) = &self.pins else {
+            return Vec::new();
+        };
+        self.slots
+            .iter()
+            .filter_map(|(path, slot)| {
+                let (held, _) = slot.held.as_ref()?;
+                let name = held.plugin.image.name().to_string();
+                Some(HeldReport {
+                    message: pins.held_message(&name),
+                    name,
+                    path: path.clone(),
+                    serving_previous: slot.plugin.is_some(),
+                    pinned: held.pinned,
+                    definitions: held.fingerprint.definitions.digest,
+                    diff: held.diff.clone(),
+                })
+            })
+            .collect()
+    }
+
+    /// The newest loaded version of each plugin (the held one, else the served one) with its
+    /// fingerprint and whether it is held, sorted by path; only when a lock is in force.
+    pub fn versions(&self) -> Vec<(String, Fingerprint, bool)> {
+        self.slots
+            .values()
+            .filter_map(|slot| match (&slot.held, &slot.plugin, &slot.fingerprint) {
+                (Some((held, _)), _, _) => Some((
+                    held.plugin.image.name().to_string(),
+                    held.fingerprint.clone(),
+                    true,
+                )),
+                (None, Some(plugin), Some(fp)) => {
+                    Some((plugin.image.name().to_string(), fp.clone(), false))
+                }
+                _ => None,
+            })
+            .collect()
     }
 
     /// The plugins being served, sorted by path.

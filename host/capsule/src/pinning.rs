@@ -1,0 +1,243 @@
+//! Definition pinning (rug-pull protection): the lock file in force, and the verdict on each
+//! version the loader loads.
+//!
+//! A plugin the lock pins whose new version publishes different definitions (names,
+//! descriptions, schemas, annotations: [`crate::definitions`]) is *held*: not published until
+//! the operator approves it (`capsule approve NAME`, which rewrites the lock; the running server
+//! watches the lock and publishes it then), while the previous version, if any, keeps serving.
+//! `serve --approve-definition-changes` turns the protection off: changes are published and the
+//! lock is rewritten. Approved documents are kept in the [`Store`], so a diff can always be shown
+//! against what was approved.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use capsule_sandbox::grants::policy::PolicyError;
+use capsule_sandbox::runtime::LoadedPlugin;
+use serde::Serialize;
+
+use crate::definitions::{Definitions, diff};
+use crate::lock::{Lock, Pin};
+use crate::store::{Digest, Store};
+
+/// What pinning looks at in a loaded version.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fingerprint {
+    /// Its definitions document and digest.
+    pub definitions: Definitions,
+    /// SHA-256 of its component bytes.
+    pub component: Digest,
+}
+
+/// A version loaded but not published because its definitions differ from its pin.
+#[derive(Clone)]
+pub struct HeldVersion {
+    /// The loaded version, ready to publish once approved.
+    pub plugin: Arc<LoadedPlugin>,
+    /// Its fingerprint.
+    pub fingerprint: Fingerprint,
+    /// The definitions digest the lock pins (what it differs from).
+    pub pinned: Digest,
+    /// What changed against the approved document, one line each.
+    pub diff: Vec<String>,
+}
+
+/// A held version as `capsule plugins` reports it.
+#[derive(Clone, Debug, Serialize)]
+pub struct HeldReport {
+    /// The plugin's name.
+    pub name: String,
+    /// Its file.
+    pub path: PathBuf,
+    /// Whether an earlier version is still being served.
+    pub serving_previous: bool,
+    /// The definitions digest the lock pins.
+    pub pinned: Digest,
+    /// The held version's definitions digest.
+    pub definitions: Digest,
+    /// `held: definitions differ from capsule.lock; approve with `capsule approve NAME``.
+    pub message: String,
+    /// What changed, one line each.
+    pub diff: Vec<String>,
+}
+
+/// The verdict on a loaded version.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// The lock does not name the plugin: it is served as any plugin.
+    Unpinned,
+    /// Its definitions are the pinned ones.
+    Matches,
+    /// Its definitions differ from the pin.
+    Differs {
+        /// The pinned definitions digest.
+        pinned: Digest,
+        /// What changed, one line each.
+        diff: Vec<String>,
+    },
+}
+
+/// The lock file in force and where approved documents are kept.
+#[derive(Debug)]
+pub struct Pins {
+    path: PathBuf,
+    lock: Lock,
+    store: Option<PathBuf>,
+    approve_changes: bool,
+}
+
+impl Pins {
+    /// Read the lock at `path` (absent: nothing pinned, logged at info). `store`: where approved
+    /// documents are kept (`None`: nowhere, diffs cannot be shown). `approve_changes`:
+    /// `serve --approve-definition-changes`.
+    ///
+    /// # Errors
+    /// The lock file exists but cannot be read or parsed.
+    pub fn open(
+        path: PathBuf,
+        store: Option<PathBuf>,
+        approve_changes: bool,
+    ) -> Result<Self, PolicyError> {
+        let lock = match Lock::load(&path)? {
+            Some(lock) => lock,
+            None => {
+                tracing::info!(lock = %path.display(), "no lock file: nothing is pinned");
+                Lock::default()
+            }
+        };
+        Ok(Self {
+            path,
+            lock,
+            store,
+            approve_changes,
+        })
+    }
+
+    /// The lock file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The pins in force.
+    pub fn lock(&self) -> &Lock {
+        &self.lock
+    }
+
+    /// Whether changed definitions are published (and the lock rewritten) without approval.
+    pub fn approves_changes(&self) -> bool {
+        self.approve_changes
+    }
+
+    /// Read the lock file again. On an error the pins in force stay as they are.
+    ///
+    /// # Errors
+    /// The file cannot be read or parsed.
+    pub fn reload(&mut self) -> Result<(), PolicyError> {
+        self.lock = Lock::load(&self.path)?.unwrap_or_default();
+        Ok(())
+    }
+
+    /// The verdict on `name`'s version with `fingerprint`.
+    pub fn check(&self, name: &str, fingerprint: &Fingerprint) -> Verdict {
+        match self.lock.plugins.get(name) {
+            None => Verdict::Unpinned,
+            Some(pin) if pin.definitions == fingerprint.definitions.digest => Verdict::Matches,
+            Some(pin) => Verdict::Differs {
+                pinned: pin.definitions,
+                diff: self.diff(&pin.definitions, &fingerprint.definitions),
+            },
+        }
+    }
+
+    /// What changed from the approved document `pinned` to `new`; when the approved document
+    /// is not in the store, a line saying so.
+    pub fn diff(&self, pinned: &Digest, new: &Definitions) -> Vec<String> {
+        let Some(dir) = &self.store else {
+            return vec![format!(
+                "the approved definitions ({pinned}) cannot be shown: no store directory (--store DIR)"
+            )];
+        };
+        let approved = Store::open(dir).and_then(|store| store.get(pinned));
+        let lines = match approved {
+            Ok(Some(bytes)) => match Definitions::from_json(&bytes) {
+                Ok(old) => diff(&old.doc, &new.doc),
+                Err(e) => vec![format!(
+                    "the approved definitions ({pinned}) in the store are not JSON: {e}"
+                )],
+            },
+            Ok(None) => vec![format!(
+                "the approved definitions ({pinned}) are not in the store '{}' (was the lock \
+                 written on another machine?): what changed cannot be shown",
+                dir.display()
+            )],
+            Err(e) => vec![format!("the approved definitions cannot be read: {e}")],
+        };
+        if lines.is_empty() {
+            // Hashes differ but no item did: only the document's shape changed.
+            return vec!["the definitions document changed".to_string()];
+        }
+        lines
+    }
+
+    /// Keep `fingerprint`'s document in the store (it is an approved one). Best effort: a
+    /// failure is logged, since only future diffs need it.
+    pub fn keep_document(&self, fingerprint: &Fingerprint) {
+        let Some(dir) = &self.store else { return };
+        let kept = Store::open(dir).and_then(|s| s.put(fingerprint.definitions.canonical.as_bytes()));
+        if let Err(e) = kept {
+            tracing::warn!("cannot keep the approved definitions document: {e}");
+        }
+    }
+
+    /// Pin `name` to `fingerprint` in the lock in memory (keeping a registry pin's source, digest
+    /// and signer) and keep its document in the store. [`Self::save`] writes the lock.
+    ///
+    /// # Errors
+    /// The document cannot be written to the store.
+    pub fn pin(&mut self, name: &str, fingerprint: &Fingerprint) -> anyhow::Result<()> {
+        if let Some(dir) = &self.store {
+            Store::open(dir)
+                .and_then(|s| s.put(fingerprint.definitions.canonical.as_bytes()))
+                .map_err(|e| anyhow::anyhow!("the store: {e}"))?;
+        }
+        let digest = fingerprint.definitions.digest;
+        match self.lock.plugins.get_mut(name) {
+            Some(pin) => {
+                pin.definitions = digest;
+                pin.component = fingerprint.component;
+            }
+            None => {
+                let pin = Pin::new(digest, fingerprint.component);
+                self.lock.plugins.insert(name.to_string(), pin);
+            }
+        }
+        Ok(())
+    }
+
+    /// Write the lock in memory to the lock file.
+    ///
+    /// # Errors
+    /// The file cannot be written.
+    pub fn save(&self) -> anyhow::Result<()> {
+        self.lock.write(&self.path)
+    }
+
+    /// The command that approves `name`'s held version, for messages.
+    pub fn approve_command(&self, name: &str, plugins: &Path) -> String {
+        format!(
+            "capsule approve {name} --plugins {} --lock {}",
+            plugins.display(),
+            self.path.display()
+        )
+    }
+
+    /// The message of a held version.
+    pub fn held_message(&self, name: &str) -> String {
+        let file = self
+            .path
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_else(|| self.path.display().to_string());
+        format!("held: definitions differ from {file}; approve with `capsule approve {name}`")
+    }
+}
