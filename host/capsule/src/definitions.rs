@@ -156,7 +156,8 @@ pub fn diff(old: &Value, new: &Value) -> Vec<String> {
                 lines.push(format!("{kind} {name} added"));
                 continue;
             };
-            let fields: std::collections::BTreeSet<&String> = was.keys().chain(item.keys()).collect();
+            let fields: std::collections::BTreeSet<&String> =
+                was.keys().chain(item.keys()).collect();
             for field in fields {
                 let line = match (was.get(field), item.get(field)) {
                     (Some(a), Some(b)) if a == b => continue,
@@ -193,13 +194,19 @@ mod tests {
 
     #[test]
     fn the_canonical_form_sorts_keys_at_every_depth() {
-        let a = Definitions::from_value(json!({"b": 1, "a": {"z": [{"y": 2, "x": "\n"}], "c": null}}));
-        assert_eq!(a.canonical, r#"{"a":{"c":null,"z":[{"x":"\n","y":2}]},"b":1}"#);
-        let b = Definitions::from_value(json!({"a": {"c": null, "z": [{"x": "\n", "y": 2}]}, "b": 1}));
+        let a =
+            Definitions::from_value(json!({"b": 1, "a": {"z": [{"y": 2, "x": "\n"}], "c": null}}));
+        assert_eq!(
+            a.canonical,
+            r#"{"a":{"c":null,"z":[{"x":"\n","y":2}]},"b":1}"#
+        );
+        let b =
+            Definitions::from_value(json!({"a": {"c": null, "z": [{"x": "\n", "y": 2}]}, "b": 1}));
         assert_eq!(a.digest, b.digest);
         assert_eq!(a.digest, Digest::of(a.canonical.as_bytes()));
         assert_eq!(Definitions::from_json(a.canonical.as_bytes()).unwrap(), a);
-        let c = Definitions::from_value(json!({"a": {"c": null, "z": [{"x": "\n", "y": 3}]}, "b": 1}));
+        let c =
+            Definitions::from_value(json!({"a": {"c": null, "z": [{"x": "\n", "y": 3}]}, "b": 1}));
         assert_ne!(a.digest, c.digest);
     }
 
@@ -265,7 +272,8 @@ mod tests {
         let path = built_plugin("hello");
         let bytes = std::fs::read(&path).unwrap();
         let load = |description: Option<&str>| {
-            let policy_text = description.map(|d| format!("[tools.greet]\ndescription = \"{d}\"\n"));
+            let policy_text =
+                description.map(|d| format!("[tools.greet]\ndescription = \"{d}\"\n"));
             let policy = Policy::from_source(
                 "hello",
                 std::path::Path::new("hello.toml"),
@@ -278,7 +286,11 @@ mod tests {
             let (runtime, path, bytes) = (runtime.clone(), path.clone(), bytes.clone());
             async move {
                 let hash = content_hash(&bytes);
-                Arc::new(PluginImage::load(&runtime, "hello", path, bytes, hash, &policy).await.unwrap())
+                Arc::new(
+                    PluginImage::load(&runtime, "hello", path, bytes, hash, &policy)
+                        .await
+                        .unwrap(),
+                )
             }
         };
         let plugin = load(None).await;
@@ -287,7 +299,11 @@ mod tests {
         let listed = serde_json::to_value(catalog.tool_list()).unwrap();
         assert_eq!(defs.doc["tools"], listed);
         assert_eq!(defs.doc["tools"][0]["name"], "hello_greet");
-        assert_eq!(Definitions::of(&load(None).await).digest, defs.digest, "stable");
+        assert_eq!(
+            Definitions::of(&load(None).await).digest,
+            defs.digest,
+            "stable"
+        );
 
         let changed = Definitions::of(&load(Some("Something else")).await);
         assert_ne!(changed.digest, defs.digest);

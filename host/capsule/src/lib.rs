@@ -13,6 +13,7 @@ pub mod config;
 pub mod definitions;
 pub mod loader;
 pub mod lock;
+pub mod pin_commands;
 pub mod pinning;
 pub mod report;
 pub mod store;

@@ -312,14 +312,17 @@ fn admit(
     } else {
         "it is not served"
     };
-    tracing::warn!(
-        plugin = name,
-        path = %path.display(),
+    let message = format!(
         "new version held: its definitions differ from the lock file '{}' ({pinned} -> {new}); \
          {serving}. Approve it with `{}`:\n    {lines}",
         pins.path().display(),
         pins.approve_command(name, dir),
     );
+    if pins.is_quiet() {
+        tracing::debug!(plugin = name, path = %path.display(), "{message}");
+    } else {
+        tracing::warn!(plugin = name, path = %path.display(), "{message}");
+    }
     let held = HeldVersion {
         plugin: plugin.clone(),
         fingerprint: fingerprint.clone(),

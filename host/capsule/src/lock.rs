@@ -222,8 +222,14 @@ mod tests {
         oci.signer = Some("me@example.com \"quoted\"".into());
         lock.plugins.insert("alpha".into(), oci);
         let text = lock.to_toml();
-        assert!(text.starts_with("# capsule.lock: written by `capsule lock`"), "{text}");
-        assert!(text.find("\"alpha\"").unwrap() < text.find("\"zeta\"").unwrap(), "{text}");
+        assert!(
+            text.starts_with("# capsule.lock: written by `capsule lock`"),
+            "{text}"
+        );
+        assert!(
+            text.find("\"alpha\"").unwrap() < text.find("\"zeta\"").unwrap(),
+            "{text}"
+        );
         assert!(!text.contains("source = \"oci://registry.example.com/tools/z"));
         let path = Path::new("capsule.lock");
         assert_eq!(Lock::parse(path, &text).unwrap(), lock);
@@ -233,7 +239,11 @@ mod tests {
         assert_eq!(Lock::load(&file).unwrap(), None, "absent: nothing pinned");
         lock.write(&file).unwrap();
         assert_eq!(Lock::load(&file).unwrap(), Some(lock.clone()));
-        assert_eq!(std::fs::read_to_string(&file).unwrap(), text, "deterministic");
+        assert_eq!(
+            std::fs::read_to_string(&file).unwrap(),
+            text,
+            "deterministic"
+        );
         let empty = Lock::default().to_toml();
         assert_eq!(Lock::parse(path, &empty).unwrap(), Lock::default());
     }
@@ -249,17 +259,23 @@ mod tests {
 
         let e = err(&format!("version = 2\n{}", entry("a")));
         assert_eq!(e.line, Some(1));
-        assert!(e.to_string().starts_with("/etc/capsule/capsule.lock:1: lock file version 2 is not supported"), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("/etc/capsule/capsule.lock:1: lock file version 2 is not supported"),
+            "{e}"
+        );
 
         let e = err(&format!("version = 1\n{}{}", entry("a"), entry("a")));
-        assert_eq!(e.line, Some(8), "{e}");
+        assert_eq!(e.line, Some(9), "{e}");
         assert!(e.message.contains("plugin 'a' is pinned twice"), "{e}");
 
         let e = err(&format!("version = 1\n{}color = \"red\"\n", entry("a")));
         assert_eq!(e.line, Some(7), "{e}");
         assert!(e.message.contains("unknown field `color`"), "{e}");
 
-        let e = err("version = 1\n[[plugin]]\nname = \"a\"\ndefinitions = \"md5:00\"\ncomponent = \"x\"\n");
+        let e = err(&format!(
+            "version = 1\n[[plugin]]\nname = \"a\"\ndefinitions = \"md5:00\"\ncomponent = \"{d}\"\n"
+        ));
         assert_eq!(e.line, Some(4), "{e}");
         assert!(e.message.contains("is not a digest"), "{e}");
 

@@ -51,7 +51,9 @@ impl FromStr for Digest {
 
     /// Parse `sha256:<64 hex digits>` (lowercase, as Capsule and OCI write it).
     fn from_str(text: &str) -> Result<Self, String> {
-        let expected = || format!("'{text}' is not a digest: expected \"sha256:\" and 64 lowercase hex digits");
+        let expected = || {
+            format!("'{text}' is not a digest: expected \"sha256:\" and 64 lowercase hex digits")
+        };
         let hex = text.strip_prefix(SHA256).ok_or_else(expected)?;
         if hex.len() != 64 || !hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
             return Err(expected());
@@ -120,7 +122,12 @@ impl Store {
             .recursive(true)
             .mode(0o700)
             .create(dir.join("sha256"))
-            .map_err(|e| io::Error::new(e.kind(), format!("cannot create the store '{}': {e}", dir.display())))?;
+            .map_err(|e| {
+                io::Error::new(
+                    e.kind(),
+                    format!("cannot create the store '{}': {e}", dir.display()),
+                )
+            })?;
         Ok(Self {
             dir: dir.to_path_buf(),
         })
@@ -146,8 +153,9 @@ impl Store {
         if path.is_file() {
             return Ok(digest);
         }
-        write_atomic(&path, bytes, 0o600)
-            .map_err(|e| io::Error::new(e.kind(), format!("cannot write '{}': {e}", path.display())))?;
+        write_atomic(&path, bytes, 0o600).map_err(|e| {
+            io::Error::new(e.kind(), format!("cannot write '{}': {e}", path.display()))
+        })?;
         Ok(digest)
     }
 
@@ -162,7 +170,10 @@ impl Store {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(e) => {
-                return Err(io::Error::new(e.kind(), format!("cannot read '{}': {e}", path.display())));
+                return Err(io::Error::new(
+                    e.kind(),
+                    format!("cannot read '{}': {e}", path.display()),
+                ));
             }
         };
         let actual = Digest::of(&bytes);
@@ -193,7 +204,10 @@ mod tests {
         );
         assert_eq!(text.parse::<Digest>().unwrap(), d);
         assert_eq!(serde_json::to_string(&d).unwrap(), format!("\"{text}\""));
-        assert_eq!(serde_json::from_str::<Digest>(&format!("\"{text}\"")).unwrap(), d);
+        assert_eq!(
+            serde_json::from_str::<Digest>(&format!("\"{text}\"")).unwrap(),
+            d
+        );
         for bad in [
             "",
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
