@@ -108,6 +108,20 @@ impl PluginSource {
         crate::lock::lock_path(self.lock.as_deref(), self.config.as_deref())
     }
 
+    /// The lock file in force (see [`Self::lock_path`]), read; `approve_changes` is
+    /// `serve --approve-definition-changes`.
+    ///
+    /// # Errors
+    /// The lock file exists but cannot be read or parsed.
+    pub fn pins(
+        &self,
+        approve_changes: bool,
+    ) -> Result<Option<crate::pinning::Pins>, capsule_sandbox::grants::policy::PolicyError> {
+        self.lock_path()
+            .map(|path| crate::pinning::Pins::open(path, self.store_dir(), approve_changes))
+            .transpose()
+    }
+
     /// The store directory: `--store`, else `capsule/store` in the user data directory.
     pub fn store_dir(&self) -> Option<PathBuf> {
         self.store

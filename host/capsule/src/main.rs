@@ -84,14 +84,6 @@ fn host_config(source: &PluginSource) -> anyhow::Result<HostConfig> {
     Ok(config)
 }
 
-/// The lock file in force (`--lock`, or `capsule.lock` beside `--config`), if any.
-fn pins(source: &PluginSource, approve_changes: bool) -> anyhow::Result<Option<Pins>> {
-    let Some(path) = source.lock_path() else {
-        return Ok(None);
-    };
-    Ok(Some(Pins::open(path, source.store_dir(), approve_changes)?))
-}
-
 /// Load the plugin directory once (only the plugins in `only`, when given), under the lock in
 /// force.
 async fn load(
@@ -315,7 +307,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         _ => None,
     };
     let auth_config = Arc::new(config.auth.clone());
-    let pins = pins(&args.source, args.approve_definition_changes)?;
+    let pins = args.source.pins(args.approve_definition_changes)?;
     if args.approve_definition_changes {
         let lock = pins.as_ref().map(|p| p.path().display().to_string());
         tracing::warn!(
@@ -446,7 +438,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Plugins(args) => plugins_command(args).await,
         Command::Lock(args) => {
             let config = host_config(&args.source)?;
-            let pins = pins(&args.source, false)?.context(NO_LOCK)?.quiet();
+            let pins = args
+                .source
+                .pins(false)?
+                .context(pin_commands::NO_LOCK)?
+                .quiet();
             let mut library = load(&args.source, config, Some(pins), None).await?;
             let report = pin_commands::lock(&mut library)?;
             print!("{}", report.text);
@@ -455,9 +451,6 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Approve(args) => approve_command(args).await,
     }
 }
-
-const NO_LOCK: &str = "no lock file: give --lock FILE (or --config FILE, beside which \
-                       capsule.lock is kept)";
 
 fn exit_status(clean: bool) -> ExitCode {
     if clean {
@@ -470,7 +463,7 @@ fn exit_status(clean: bool) -> ExitCode {
 /// `capsule plugins`: exit status 1 when a file failed or a version is held.
 async fn plugins_command(args: PluginsArgs) -> anyhow::Result<ExitCode> {
     let config = host_config(&args.source)?;
-    let library = load(&args.source, config, pins(&args.source, false)?, None).await?;
+    let library = load(&args.source, config, args.source.pins(false)?, None).await?;
     let catalog = library.catalog();
     let failures = library.failures();
     let held = library.held();
@@ -489,7 +482,11 @@ async fn plugins_command(args: PluginsArgs) -> anyhow::Result<ExitCode> {
 /// `capsule approve NAME... | --all`.
 async fn approve_command(args: ApproveArgs) -> anyhow::Result<ExitCode> {
     let config = host_config(&args.source)?;
-    let pins = pins(&args.source, false)?.context(NO_LOCK)?.quiet();
+    let pins = args
+        .source
+        .pins(false)?
+        .context(pin_commands::NO_LOCK)?
+        .quiet();
     let only = (!args.all).then(|| args.names.iter().cloned().collect());
     let mut library = load(&args.source, config, Some(pins), only).await?;
     let report = pin_commands::approve(&mut library, &args.names, args.all)?;

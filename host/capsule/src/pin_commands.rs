@@ -18,7 +18,8 @@ pub struct Report {
     pub clean: bool,
 }
 
-const NO_LOCK: &str = "no lock file: give --lock FILE (or --config FILE, beside which \
+/// The error of a command that needs a lock file when none is configured.
+pub const NO_LOCK: &str = "no lock file: give --lock FILE (or --config FILE, beside which \
                        capsule.lock is kept)";
 
 /// The plugin name of a file in the plugin directory (its stem).
