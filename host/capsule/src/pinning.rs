@@ -385,6 +385,65 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn approve_refuses_what_is_not_pinned_or_not_there_and_lock_needs_a_lock_file() {
+        let s = setup();
+        std::fs::copy(built_plugin("textkit"), s.dir.join("textkit.wasm")).unwrap();
+        let mut library = s.library(false);
+        library.scan().await.unwrap();
+        let err =
+            |r: anyhow::Result<crate::pin_commands::Report>| format!("{:#}", r.err().unwrap());
+        let e = err(crate::pin_commands::approve(
+            &mut library,
+            &["hello".into()],
+            false,
+        ));
+        assert!(
+            e.contains("plugin 'hello' is not pinned in") && e.contains("capsule lock"),
+            "{e}"
+        );
+        crate::pin_commands::lock(&mut library).unwrap();
+        let e = err(crate::pin_commands::approve(
+            &mut library,
+            &["nope".into()],
+            false,
+        ));
+        assert!(e.contains("'nope' is not pinned"), "{e}");
+        std::fs::remove_file(s.dir.join("textkit.wasm")).unwrap();
+        let mut library = s.library(false);
+        library.scan().await.unwrap();
+        let e = err(crate::pin_commands::approve(
+            &mut library,
+            &["textkit".into()],
+            false,
+        ));
+        assert!(e.contains("there is no textkit.wasm in"), "{e}");
+        let report = crate::pin_commands::approve(&mut library, &[], true).unwrap();
+        assert!(
+            report.text.contains("hello: matches its pin"),
+            "{}",
+            report.text
+        );
+        let report = crate::pin_commands::lock(&mut library).unwrap();
+        assert!(
+            report
+                .text
+                .contains("textkit: pinned, but there is no textkit.wasm"),
+            "{}",
+            report.text
+        );
+
+        let mut unlocked = Library::new(
+            Runtime::new(None).unwrap(),
+            s.dir.clone(),
+            Vec::new(),
+            HostConfig::default(),
+        );
+        unlocked.scan().await.unwrap();
+        let e = err(crate::pin_commands::lock(&mut unlocked));
+        assert!(e.contains("no lock file: give --lock FILE"), "{e}");
+    }
+
+    #[tokio::test]
     async fn a_pin_removed_from_the_lock_publishes_the_held_version() {
         let s = setup();
         let mut library = s.library(false);
