@@ -7,7 +7,6 @@ exactly what a new build changing its description does to what clients see."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -89,13 +88,6 @@ async def test_a_changed_description_is_held_until_approved(capsule, pinning, mo
         assert proc.returncode == 1, "something held: exit status 1"
         assert HELD in proc.stdout and DIFF in proc.stdout, proc.stdout
         assert "pinned:     yes" not in proc.stdout, "hello is held, so not among the published plugins"
-        proc = pinning.run("plugins", srv.plugin_dir, "--json")
-        assert proc.returncode == 1
-        doc = json.loads(proc.stdout)
-        assert doc["plugins"] == [] and doc["lock"] == str(pinning.lock)
-        [held] = doc["held"]
-        assert held["name"] == "hello" and held["diff"] == [DIFF] and held["message"] == HELD, held
-        assert held["pinned"] == pinning.definitions("hello") != held["definitions"]
 
         proc = pinning.run("approve", srv.plugin_dir, "hello")
         assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -103,11 +95,9 @@ async def test_a_changed_description_is_held_until_approved(capsule, pinning, mo
         assert await seen.next() == {"tools"}
         assert await description(srv) == POISONED
         assert "held version approved by the lock file" in srv.stderr()
-
-        proc = pinning.run("plugins", srv.plugin_dir, "--json")
+        proc = pinning.run("plugins", srv.plugin_dir)
         assert proc.returncode == 0, proc.stdout + proc.stderr
-        doc = json.loads(proc.stdout)
-        assert doc["held"] == [] and [(p["name"], p["pinned"]) for p in doc["plugins"]] == [("hello", True)]
+        assert "pinned:     yes" in proc.stdout and "Held" not in proc.stdout, proc.stdout
 
 
 async def test_a_first_load_that_differs_is_not_served(capsule, pinning):
