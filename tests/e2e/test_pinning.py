@@ -141,3 +141,20 @@ async def test_a_broken_lock_edit_keeps_the_old_lock_in_force(capsule, pinning):
         write_atomically(pinning.lock, b"version = 1\n")
         assert await seen.next() == {"tools"}
         assert await description(srv) == POISONED
+
+
+async def test_a_lock_file_in_the_plugin_directory_is_watched_too(capsule, pinning):
+    # The directory `serve` is about to make (the same one is then watched for plugins and the lock).
+    pinning.lock = capsule.tmp_path / f"plugins-{capsule._dirs + 1}" / "capsule.lock"
+    async with capsule.serve(["hello"], mode=LEGACY, args=pinning.args) as srv, changes(srv) as seen:
+        assert pinning.lock.parent == srv.plugin_dir
+        proc = pinning.run("lock", srv.plugin_dir)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        await srv.wait_for_stderr("lock file reloaded")
+        write_atomically(srv.plugin_dir / "hello.toml", policy(POISONED))
+        await srv.wait_for_stderr("new version held")
+        assert await seen.next(timeout=QUIET_S) is None
+        proc = pinning.run("approve", srv.plugin_dir, "--all")
+        assert proc.returncode == 0 and "hello: approved" in proc.stdout, proc.stdout + proc.stderr
+        assert await seen.next() == {"tools"}
+        assert await description(srv) == POISONED
