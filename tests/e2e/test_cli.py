@@ -14,7 +14,8 @@ BROKEN = {"garbage.wasm": b"\x00not wasm at all\xff" * 8, "core-module.wasm": CO
 def plugins_json(capsule, plugin_dir: Path) -> tuple[int, list[dict[str, Any]], list[dict[str, Any]], list[Any]]:
     """Run `capsule plugins --json`; return (exit status, plugins, errors, problems). The one place that
     knows the JSON shape: `{"plugins": [{name, version, path, tools, resources, resource_templates,
-    prompts}], "errors": [{path, reason}], "problems": [{plugin, message}]}`."""
+    prompts, pinned}], "errors": [{path, reason}], "problems": [{plugin, message}], "lock": path|null,
+    "held": [{name, path, serving_previous, pinned, definitions, message, diff}]}`."""
     proc = capsule.cli("plugins", *capsule.source_args(plugin_dir, notes=(plugin_dir / "notes.wasm").exists()), "--json")
     assert proc.stdout.strip(), f"no JSON on stdout (exit {proc.returncode}); stderr:\n{proc.stderr[-2000:]}"
     try:
@@ -74,3 +75,34 @@ def test_plugins_table_names_broken_files(capsule):
     assert "hello_greet" in proc.stdout
     for filename in BROKEN:
         assert filename in combined, f"{filename} not mentioned:\n{combined}"
+
+
+def test_plugins_json_shows_pins_and_held_versions(capsule):
+    """With a lock file: `pinned` per plugin, and a pinned plugin whose definitions changed is held
+    (not among `plugins`), with its diff; exit status 1."""
+    lock, store = capsule.tmp_path / "capsule.lock", capsule.tmp_path / "store"
+    pin_args = ["--lock", str(lock), "--store", str(store)]
+    proc = capsule.cli("lock", "--plugins", str(capsule.plugin_dir(["hello"])), *pin_args)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    pinned = lock.read_text().split('definitions = "', 1)[1].split('"', 1)[0]
+
+    policy = b'[tools.greet]\ndescription = "Changed."\n'
+    plugin_dir = capsule.plugin_dir(["hello", "textkit"], {"hello.toml": policy})
+    proc = capsule.cli("plugins", "--plugins", str(plugin_dir), *pin_args, "--json")
+    assert proc.returncode == 1, "a held version makes `capsule plugins` exit 1"
+    doc = json.loads(proc.stdout)
+    assert doc["lock"] == str(lock)
+    assert [(p["name"], p["pinned"]) for p in doc["plugins"]] == [("textkit", False)]
+    [held] = doc["held"]
+    assert held["name"] == "hello" and Path(held["path"]).name == "hello.wasm", held
+    assert held["serving_previous"] is False
+    assert held["pinned"] == pinned != held["definitions"]
+    assert held["message"] == "held: definitions differ from capsule.lock; approve with `capsule approve hello`"
+    assert held["diff"] == ['tool hello_greet: description changed: "Greet someone by name" -> "Changed."'], held
+
+    # Without a lock file nothing is pinned or held.
+    proc = capsule.cli("plugins", "--plugins", str(plugin_dir), "--json")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["lock"] is None and doc["held"] == []
+    assert all(p["pinned"] is False for p in doc["plugins"])

@@ -31,8 +31,16 @@ pub struct Cli {
 pub enum Command {
     /// Serve the plugins in a directory over MCP: stdio (the default), or HTTP with `--http`.
     Serve(ServeArgs),
-    /// Load the plugins in a directory and describe them (exit status 1 if a file failed).
+    /// Load the plugins in a directory and describe them (exit status 1 if a file failed or a
+    /// pinned plugin's definitions differ from the lock file, so that it is held).
     Plugins(PluginsArgs),
+    /// Pin every plugin in the directory that the lock file does not pin yet (its definitions
+    /// and component); existing pins are kept. Exit status 1 if a file failed or a pinned
+    /// plugin's definitions differ from its pin.
+    Lock(LockArgs),
+    /// Approve the current definitions of pinned plugins: show what changed, then write their
+    /// new hashes into the lock file (a running server watching it publishes them).
+    Approve(ApproveArgs),
     /// Static bearer tokens: make one, or hash one for `[[auth.token]] sha256 = ...`.
     #[command(subcommand)]
     Auth(AuthCommand),
@@ -91,6 +99,45 @@ pub struct PluginSource {
     /// Compile every plugin at start-up instead of using the compile cache.
     #[arg(long)]
     pub no_cache: bool,
+
+    /// The lock file pinning plugins' definitions (`capsule lock`, `capsule approve`). Default:
+    /// `capsule.lock` beside `--config FILE`; with neither, nothing is pinned. A lock file that
+    /// does not exist pins nothing.
+    #[arg(long, value_name = "FILE")]
+    pub lock: Option<PathBuf>,
+
+    /// The content-addressed store, where approved definitions documents are kept (default:
+    /// the user data directory, e.g. ~/.local/share/capsule/store).
+    #[arg(long, value_name = "DIR")]
+    pub store: Option<PathBuf>,
+}
+
+impl PluginSource {
+    /// The lock file: `--lock`, else `capsule.lock` beside `--config`, else none.
+    pub fn lock_path(&self) -> Option<PathBuf> {
+        crate::lock::lock_path(self.lock.as_deref(), self.config.as_deref())
+    }
+
+    /// The lock file in force (see [`Self::lock_path`]), read; `approve_changes` is
+    /// `serve --approve-definition-changes`.
+    ///
+    /// # Errors
+    /// The lock file exists but cannot be read or parsed.
+    pub fn pins(
+        &self,
+        approve_changes: bool,
+    ) -> Result<Option<crate::pinning::Pins>, capsule_sandbox::grants::policy::PolicyError> {
+        self.lock_path()
+            .map(|path| crate::pinning::Pins::open(path, self.store_dir(), approve_changes))
+            .transpose()
+    }
+
+    /// The store directory: `--store`, else `capsule/store` in the user data directory.
+    pub fn store_dir(&self) -> Option<PathBuf> {
+        self.store
+            .clone()
+            .or_else(|| dirs::data_dir().map(|d| d.join("capsule").join("store")))
+    }
 }
 
 /// Hot reload of the plugin directory.
@@ -281,6 +328,12 @@ pub struct ServeArgs {
     /// How long a client has to answer an input-required result and retry (e.g. `10m`).
     #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = humantime::parse_duration)]
     pub request_state_ttl: Duration,
+
+    /// Publish pinned plugins whose definitions changed without waiting for `capsule approve`,
+    /// and rewrite the lock file with their new hashes (warned about each time). This turns the
+    /// rug-pull protection off: a plugin update can then change what its tools say to clients.
+    #[arg(long)]
+    pub approve_definition_changes: bool,
 }
 
 #[derive(Debug, Args)]
@@ -291,4 +344,28 @@ pub struct PluginsArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LockArgs {
+    #[command(flatten)]
+    pub source: PluginSource,
+}
+
+#[derive(Debug, Args)]
+pub struct ApproveArgs {
+    /// The plugins to approve (their names, the file stems).
+    #[arg(
+        value_name = "NAME",
+        required_unless_present = "all",
+        conflicts_with = "all"
+    )]
+    pub names: Vec<String>,
+
+    /// Approve every pinned plugin in the directory.
+    #[arg(long)]
+    pub all: bool,
+
+    #[command(flatten)]
+    pub source: PluginSource,
 }

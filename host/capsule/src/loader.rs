@@ -12,9 +12,12 @@
 //! - a file that fails to load is skipped and reported with its path and the reason;
 //! - a new version that fails never replaces a working one: the old version keeps serving and the
 //!   error is reported as the file's last load error;
-//! - a file that was removed takes its plugin with it.
+//! - a file that was removed takes its plugin with it;
+//! - with a lock file ([`crate::pinning`]), a version of a pinned plugin whose definitions differ
+//!   from its pin is held, not published, until the lock approves it; the previous version, if
+//!   any, keeps serving.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
@@ -24,6 +27,9 @@ use serde::Serialize;
 use tokio::task::JoinSet;
 
 use crate::config::HostConfig;
+use crate::definitions::Definitions;
+use crate::pinning::{Fingerprint, HeldVersion, Pins};
+use crate::store::Digest;
 use capsule_common::env::process_env;
 use capsule_sandbox::files::{MAX_CONFIG_BYTES, read_regular};
 use capsule_sandbox::grants::Mount;
@@ -32,6 +38,9 @@ use capsule_sandbox::runtime::cache::{ContentHash, content_hash};
 use capsule_sandbox::runtime::{LoadError, LoadedPlugin, PluginImage, Runtime};
 use capsule_server::catalog::{Catalog, Seniority};
 use capsule_server::naming::check_plugin_name;
+use held::admit;
+
+mod held;
 
 /// A file in the plugin directory whose last load failed.
 #[derive(Clone, Debug, Serialize)]
@@ -61,6 +70,10 @@ struct Slot {
     /// Hashes of what was last loaded (or failed).
     hash: Option<Hashes>,
     plugin: Option<Arc<LoadedPlugin>>,
+    /// The served plugin's fingerprint (computed when a lock is in force).
+    fingerprint: Option<Fingerprint>,
+    /// A newer version held back by its pin, with its seniority should it be published.
+    held: Option<(HeldVersion, Seniority)>,
     error: Option<String>,
     /// Bumped for every load started; only the latest load's outcome is applied.
     generation: u64,
@@ -79,6 +92,10 @@ pub struct Library {
     /// When each served plugin (by name) joined the catalog, to settle resource URIs that
     /// several plugins claim ([`capsule_server::claims`]).
     joined: BTreeMap<String, Seniority>,
+    /// The lock file in force, if any.
+    pins: Option<Pins>,
+    /// Only these plugins are loaded (`capsule approve NAME`); `None`: every file.
+    only: Option<BTreeSet<String>>,
 }
 
 /// The `*.wasm` entries directly in `dir` (not recursive), sorted by path, whatever their type:
@@ -126,7 +143,7 @@ impl Slot {
 }
 
 enum Outcome {
-    Loaded(Hashes, Box<LoadedPlugin>, Seniority),
+    Loaded(Hashes, Arc<LoadedPlugin>, Seniority, Option<Fingerprint>),
     /// The content is what was loaded last: nothing to do.
     Unchanged,
     Failed(Option<Hashes>, String),
@@ -143,6 +160,8 @@ struct Job {
     mounts: Vec<Mount>,
     config: HostConfig,
     previous: Option<Hashes>,
+    /// Whether to compute the version's [`Fingerprint`] (a lock is in force).
+    fingerprint: bool,
 }
 
 impl Job {
@@ -225,6 +244,7 @@ impl Job {
         if self.previous == Some(hashes) {
             return Outcome::Unchanged; // touched, or rewritten with the same bytes
         }
+        let component = self.fingerprint.then(|| Digest::of(&bytes));
         let loaded = PluginImage::load(
             &self.runtime,
             &self.name,
@@ -241,12 +261,17 @@ impl Job {
         if let Err(refusal) = capsule_server::admission::check(&loaded, &policy.limits) {
             return Outcome::Failed(Some(hashes), refusal.to_string());
         }
+        let loaded = Arc::new(loaded);
+        let fingerprint = component.map(|component| Fingerprint {
+            definitions: Definitions::of(&loaded),
+            component,
+        });
         tracing::debug!(
             plugin = self.name,
             ms = started.elapsed().as_secs_f64() * 1e3,
             "plugin loaded"
         );
-        Outcome::Loaded(hashes, Box::new(loaded), self.seniority)
+        Outcome::Loaded(hashes, loaded, self.seniority, fingerprint)
     }
 }
 
@@ -272,7 +297,31 @@ impl Library {
             loading: JoinSet::new(),
             round: 0,
             joined: BTreeMap::new(),
+            pins: None,
+            only: None,
         }
+    }
+
+    /// Hold versions whose definitions differ from their pin in `pins`' lock.
+    pub fn with_pins(mut self, pins: Pins) -> Self {
+        self.pins = Some(pins);
+        self
+    }
+
+    /// Load only the plugins named in `names`; other files are ignored.
+    pub fn with_only(mut self, names: BTreeSet<String>) -> Self {
+        self.only = Some(names);
+        self
+    }
+
+    /// The lock file in force, if any.
+    pub fn pins(&self) -> Option<&Pins> {
+        self.pins.as_ref()
+    }
+
+    /// The lock file in force, to change it (`capsule lock`, `capsule approve`).
+    pub fn pins_mut(&mut self) -> Option<&mut Pins> {
+        self.pins.as_mut()
     }
 
     /// The plugin directory.
@@ -299,7 +348,14 @@ impl Library {
     /// # Errors
     /// Only when the directory cannot be read; the library is then left as it was.
     pub fn start_scan(&mut self) -> anyhow::Result<bool> {
-        let files = plugin_files(&self.dir)?;
+        let mut files = plugin_files(&self.dir)?;
+        if let Some(only) = &self.only {
+            files.retain(|path| {
+                path.file_stem()
+                    .and_then(|s| s.to_str())
+                    .is_some_and(|name| only.contains(name))
+            });
+        }
         self.round += 1;
         let mut changed = false;
         let joined = &mut self.joined;
@@ -352,6 +408,7 @@ impl Library {
                 mounts: self.mounts.clone(),
                 config: self.config.clone(),
                 previous: slot.hash,
+                fingerprint: self.pins.is_some(),
             };
             self.loading
                 .spawn(async move { (path, generation, job.run().await) });
@@ -383,22 +440,31 @@ impl Library {
         }
         Some(match outcome {
             Outcome::Unchanged => false,
-            Outcome::Loaded(hashes, plugin, seniority) => {
+            Outcome::Loaded(hashes, plugin, seniority, fingerprint) => {
+                slot.hash = Some(hashes);
+                slot.error = None;
+                slot.held = None;
+                if let (Some(pins), Some(fp)) = (self.pins.as_mut(), &fingerprint)
+                    && !admit(pins, &self.dir, &path, slot, &plugin, fp, seniority)
+                {
+                    return Some(false);
+                }
                 self.joined
                     .entry(plugin.image.name().to_string())
                     .or_insert(seniority);
                 if slot.plugin.is_some() {
                     tracing::info!(path = %path.display(), "plugin replaced by a new version");
                 }
-                slot.hash = Some(hashes);
-                slot.plugin = Some(Arc::new(*plugin));
-                slot.error = None;
+                slot.plugin = Some(plugin);
+                slot.fingerprint = fingerprint;
                 true
             }
             Outcome::Failed(hashes, reason) => {
                 if hashes.is_some() {
                     slot.hash = hashes;
                 }
+                // The file no longer holds the held version, if there was one.
+                slot.held = None;
                 slot.fail(&path, reason);
                 false
             }
@@ -451,209 +517,4 @@ impl Library {
 }
 
 #[cfg(test)]
-mod tests {
-    use std::time::Duration;
-
-    use capsule_common::test_support::built_plugin as plugin_file;
-    use capsule_sandbox::grants::Limits;
-
-    use super::*;
-
-    fn library(dir: &Path) -> Library {
-        let runtime = Runtime::new(None).unwrap();
-        Library::new(
-            runtime,
-            dir.to_path_buf(),
-            Vec::new(),
-            HostConfig::default(),
-        )
-    }
-
-    fn names(library: &Library) -> Vec<String> {
-        library
-            .plugins()
-            .iter()
-            .map(|p| p.image.name().to_string())
-            .collect()
-    }
-
-    /// Move `path`'s modification time `secs` seconds on (a rewrite within the same second would
-    /// keep the stamp on file systems with coarse timestamps).
-    fn bump_mtime(path: &Path, secs: u64) {
-        let file = std::fs::File::options().write(true).open(path).unwrap();
-        let modified = file.metadata().unwrap().modified().unwrap();
-        file.set_modified(modified + Duration::from_secs(secs))
-            .unwrap();
-    }
-
-    #[test]
-    fn plugin_files_are_the_wasm_entries_sorted_whatever_their_type() {
-        let dir = tempfile::tempdir().unwrap();
-        for name in ["b.wasm", "a.wasm", "a.toml", "notes.txt", "wasm"] {
-            std::fs::write(dir.path().join(name), b"").unwrap();
-        }
-        std::fs::create_dir(dir.path().join("c.wasm")).unwrap();
-        std::fs::create_dir_all(dir.path().join("sub")).unwrap();
-        std::fs::write(dir.path().join("sub/d.wasm"), b"").unwrap();
-        let found: Vec<_> = plugin_files(dir.path())
-            .unwrap()
-            .iter()
-            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
-            .collect();
-        assert_eq!(found, ["a.wasm", "b.wasm", "c.wasm"]);
-        let missing = plugin_files(&dir.path().join("absent")).unwrap_err();
-        assert!(
-            format!("{missing:#}").contains("cannot read the plugin directory"),
-            "{missing:#}"
-        );
-    }
-
-    #[tokio::test]
-    async fn a_touched_file_with_the_same_content_keeps_the_loaded_plugin() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("hello.wasm");
-        std::fs::copy(plugin_file("hello"), &path).unwrap();
-        let mut library = library(dir.path());
-        assert!(library.scan().await.unwrap());
-        let before = library.plugins()[0].clone();
-        bump_mtime(&path, 5);
-        assert!(
-            !library.scan().await.unwrap(),
-            "same bytes: nothing changes"
-        );
-        assert!(Arc::ptr_eq(&before, &library.plugins()[0]));
-    }
-
-    #[tokio::test]
-    async fn a_policy_change_reloads_the_plugin_and_a_bad_one_keeps_it_serving() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::copy(plugin_file("hello"), dir.path().join("hello.wasm")).unwrap();
-        let policy = dir.path().join("hello.toml");
-        let mut library = library(dir.path());
-        assert!(library.scan().await.unwrap());
-        let limits = |l: &Library| l.plugins()[0].image.grants().limits;
-        assert_eq!(
-            limits(&library).call_timeout,
-            Limits::default().call_timeout
-        );
-
-        std::fs::write(&policy, "[limits]\ntimeout = \"3s\"\n").unwrap();
-        assert!(
-            library.scan().await.unwrap(),
-            "a new policy is a new plugin"
-        );
-        assert_eq!(limits(&library).call_timeout, Duration::from_secs(3));
-
-        std::fs::write(&policy, "[limits]\n\ntimeout = \"soon\"\n").unwrap();
-        bump_mtime(&policy, 5);
-        assert!(!library.scan().await.unwrap());
-        assert_eq!(limits(&library).call_timeout, Duration::from_secs(3));
-        let failures = library.failures();
-        assert_eq!(failures.len(), 1);
-        assert!(failures[0].serving_previous);
-        let reason = &failures[0].reason;
-        assert!(
-            reason.starts_with("policy not applied:")
-                && reason.contains(&format!("{}:3", policy.display()))
-                && reason.contains("invalid duration 'soon'"),
-            "{reason}"
-        );
-    }
-
-    #[tokio::test]
-    async fn only_the_latest_load_of_a_file_is_applied() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("p.wasm");
-        std::fs::write(
-            dir.path().join("p.toml"),
-            "[limits]\nload_timeout = \"2s\"\n",
-        )
-        .unwrap();
-        // The first version's `describe` sleeps past its load timeout, so its (failed) outcome
-        // arrives after the second version's: it must not be applied.
-        std::fs::copy(plugin_file("hostile_slow"), &path).unwrap();
-        let mut library = library(dir.path());
-        library.start_scan().unwrap();
-        // Give the first load time to read its file (a local read: well under a second), then
-        // swap the file atomically. Were the read later, both loads would see the new version
-        // and the test would prove less, never fail.
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        let next = dir.path().join("next.tmp");
-        std::fs::copy(plugin_file("textkit"), &next).unwrap();
-        std::fs::rename(&next, &path).unwrap();
-        bump_mtime(&path, 5);
-        library.start_scan().unwrap();
-        while library.next_done().await.is_some() {}
-        let plugins = library.plugins();
-        assert_eq!(plugins.len(), 1);
-        assert!(
-            plugins[0].tools.iter().any(|t| t.name == "sha256"),
-            "the textkit version is served"
-        );
-        assert!(
-            library.failures().is_empty(),
-            "the superseded load's failure is dropped: {:?}",
-            library.failures()
-        );
-    }
-
-    #[tokio::test]
-    async fn a_file_removed_while_it_loads_is_not_served() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("hello.wasm");
-        std::fs::copy(plugin_file("hello"), &path).unwrap();
-        let mut library = library(dir.path());
-        library.start_scan().unwrap();
-        std::fs::remove_file(&path).unwrap();
-        library.start_scan().unwrap();
-        while library.next_done().await.is_some() {}
-        assert!(names(&library).is_empty());
-        assert!(library.failures().is_empty());
-    }
-
-    #[tokio::test]
-    async fn a_fifo_named_like_a_plugin_is_refused_without_waiting_for_a_writer() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::copy(plugin_file("hello"), dir.path().join("hello.wasm")).unwrap();
-        let fifo = dir.path().join("pipe.wasm");
-        let made = std::process::Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap();
-        assert!(made.success(), "mkfifo failed");
-        let mut library = library(dir.path());
-        tokio::time::timeout(Duration::from_secs(60), library.scan())
-            .await
-            .expect("a FIFO must not block the scan")
-            .unwrap();
-        assert_eq!(names(&library), ["hello"]);
-        let failures = library.failures();
-        assert_eq!(failures.len(), 1, "{failures:?}");
-        assert!(failures[0].path.ends_with("pipe.wasm"));
-        assert!(
-            failures[0].reason.contains("not a regular file"),
-            "{}",
-            failures[0].reason
-        );
-    }
-
-    #[tokio::test]
-    async fn a_file_over_its_size_limit_is_refused_before_it_is_read() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::copy(plugin_file("hello"), dir.path().join("hello.wasm")).unwrap();
-        std::fs::write(
-            dir.path().join("hello.toml"),
-            "[limits]\nmax_component_size = \"1KiB\"\n",
-        )
-        .unwrap();
-        let mut library = library(dir.path());
-        assert!(!library.scan().await.unwrap());
-        let failures = library.failures();
-        assert_eq!(failures.len(), 1);
-        assert!(
-            failures[0].reason.contains("max_component_size"),
-            "{}",
-            failures[0].reason
-        );
-    }
-}
+mod tests;

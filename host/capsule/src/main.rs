@@ -11,9 +11,13 @@ use tracing_subscriber::EnvFilter;
 use capsule_auth::audit::AuditLog;
 use capsule_auth::ratelimit::RateLimits;
 use capsule_auth::{Access, Authenticator, Mode, Transport, bearer};
-use capsule_host::cli::{AuthCommand, Cli, Command, HttpArgs, PluginSource, ServeArgs};
+use capsule_host::cli::{
+    ApproveArgs, AuthCommand, Cli, Command, HttpArgs, PluginSource, PluginsArgs, ServeArgs,
+};
 use capsule_host::config::HostConfig;
 use capsule_host::loader::Library;
+use capsule_host::pin_commands;
+use capsule_host::pinning::Pins;
 use capsule_host::report::{self, PluginsReport};
 use capsule_host::watch;
 use capsule_sandbox::runtime::Runtime;
@@ -80,20 +84,32 @@ fn host_config(source: &PluginSource) -> anyhow::Result<HostConfig> {
     Ok(config)
 }
 
-/// Load the plugin directory once.
-async fn load(source: &PluginSource, config: HostConfig) -> anyhow::Result<Library> {
+/// Load the plugin directory once (only the plugins in `only`, when given), under the lock in
+/// force.
+async fn load(
+    source: &PluginSource,
+    config: HostConfig,
+    pins: Option<Pins>,
+    only: Option<std::collections::BTreeSet<String>>,
+) -> anyhow::Result<Library> {
     let mut library = Library::new(
         runtime(source)?,
         source.plugins.clone(),
         source.mounts.clone(),
         config,
     );
+    if let Some(pins) = pins {
+        library = library.with_pins(pins);
+    }
+    if let Some(only) = only {
+        library = library.with_only(only);
+    }
     library.scan().await?;
     library.warn_unused_mounts();
     Ok(library)
 }
 
-fn banner(catalog: &Catalog, failures: usize) -> String {
+fn banner(catalog: &Catalog, failures: usize, held: usize) -> String {
     let plugins = catalog.plugins();
     let names: Vec<String> = plugins
         .iter()
@@ -103,7 +119,7 @@ fn banner(catalog: &Catalog, failures: usize) -> String {
         plugins.iter().map(f).sum::<usize>()
     };
     format!(
-        "{} plugin(s) [{}]: {} tools, {} resources, {} resource templates, {} prompts; {} file(s) skipped",
+        "{} plugin(s) [{}]: {} tools, {} resources, {} resource templates, {} prompts; {} file(s) skipped; {} held",
         plugins.len(),
         names.join(", "),
         count(|p| p.tools.len()),
@@ -111,6 +127,7 @@ fn banner(catalog: &Catalog, failures: usize) -> String {
         count(|p| p.resource_templates.len()),
         count(|p| p.prompts.len()),
         failures,
+        held,
     )
 }
 
@@ -290,7 +307,17 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         _ => None,
     };
     let auth_config = Arc::new(config.auth.clone());
-    let library = load(&args.source, config.clone()).await?;
+    let pins = args.source.pins(args.approve_definition_changes)?;
+    if args.approve_definition_changes {
+        let lock = pins.as_ref().map(|p| p.path().display().to_string());
+        tracing::warn!(
+            "--approve-definition-changes: the rug-pull protection is OFF: pinned plugins whose \
+             definitions change are published without approval and {} is rewritten",
+            lock.as_deref()
+                .unwrap_or("(no lock file: nothing is pinned)")
+        );
+    }
+    let library = load(&args.source, config.clone(), pins, None).await?;
     let catalog = library.catalog();
     describe_auth(&config, &catalog);
     let transports = match (&listener, args.http.stdio) {
@@ -312,7 +339,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         plugins_dir = %args.source.plugins.display(),
         "capsule {} serving on {transports}: {}",
         env!("CARGO_PKG_VERSION"),
-        banner(&catalog, library.failures().len())
+        banner(&catalog, library.failures().len(), library.held().len())
     );
     let hub = Hub::new(catalog);
     let shared = Shared::with(hub.clone(), args.page_size, request_states);
@@ -412,27 +439,63 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Push(args) => capsule_host::oci::push(args).await,
         Command::Sign(args) => capsule_host::oci::sign(args).await,
         Command::Key(command) => capsule_host::oci::key(command),
-        Command::Plugins(args) => {
-            let library = load(&args.source, host_config(&args.source)?).await?;
-            let catalog = library.catalog();
-            let failures = library.failures();
-            if args.json {
-                let doc = PluginsReport {
-                    plugins: catalog.plugins(),
-                    errors: &failures,
-                    problems: catalog.problems(),
-                };
-                println!("{}", serde_json::to_string_pretty(&doc)?);
-            } else {
-                print!("{}", report::table(&catalog, &failures));
-            }
-            Ok(if failures.is_empty() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            })
+        Command::Plugins(args) => plugins_command(args).await,
+        Command::Lock(args) => {
+            let config = host_config(&args.source)?;
+            let pins = args
+                .source
+                .pins(false)?
+                .context(pin_commands::NO_LOCK)?
+                .quiet();
+            let mut library = load(&args.source, config, Some(pins), None).await?;
+            let report = pin_commands::lock(&mut library)?;
+            print!("{}", report.text);
+            Ok(exit_status(report.clean))
         }
+        Command::Approve(args) => approve_command(args).await,
     }
+}
+
+fn exit_status(clean: bool) -> ExitCode {
+    if clean {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+/// `capsule plugins`: exit status 1 when a file failed or a version is held.
+async fn plugins_command(args: PluginsArgs) -> anyhow::Result<ExitCode> {
+    let config = host_config(&args.source)?;
+    let library = load(&args.source, config, args.source.pins(false)?, None).await?;
+    let catalog = library.catalog();
+    let failures = library.failures();
+    let held = library.held();
+    if args.json {
+        let doc = PluginsReport::new(&catalog, &failures, library.pins(), &held);
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+    } else {
+        print!(
+            "{}",
+            report::table(&catalog, &failures, library.pins(), &held)
+        );
+    }
+    Ok(exit_status(failures.is_empty() && held.is_empty()))
+}
+
+/// `capsule approve NAME... | --all`.
+async fn approve_command(args: ApproveArgs) -> anyhow::Result<ExitCode> {
+    let config = host_config(&args.source)?;
+    let pins = args
+        .source
+        .pins(false)?
+        .context(pin_commands::NO_LOCK)?
+        .quiet();
+    let only = (!args.all).then(|| args.names.iter().cloned().collect());
+    let mut library = load(&args.source, config, Some(pins), only).await?;
+    let report = pin_commands::approve(&mut library, &args.names, args.all)?;
+    print!("{}", report.text);
+    Ok(exit_status(report.clean))
 }
 
 fn main() -> ExitCode {

@@ -1,21 +1,66 @@
 //! `capsule plugins`: what a plugin directory would serve, for people (a table) and machines (JSON).
 
 use std::fmt::Write as _;
+use std::path::Path;
 
 use serde::Serialize;
 
 use crate::loader::LoadFailure;
+use crate::pinning::{HeldReport, Pins};
 use capsule_server::catalog::{Catalog, PluginSummary, Problem};
 
 /// The JSON document printed by `capsule plugins --json`.
 #[derive(Serialize)]
 pub struct PluginsReport<'a> {
-    /// Plugins that loaded, sorted by name.
-    pub plugins: &'a [PluginSummary],
+    /// Plugins that loaded and are published, sorted by name: their summary and `pinned`.
+    pub plugins: Vec<PluginEntry<'a>>,
     /// Files that did not load: `{path, reason}`.
     pub errors: &'a [LoadFailure],
     /// Items that loaded plugins declare but that are not published: `{plugin, message}`.
     pub problems: &'a [Problem],
+    /// The lock file in force (`null`: none, nothing is pinned).
+    pub lock: Option<&'a Path>,
+    /// Versions not published because their definitions differ from their pin:
+    /// `{name, path, serving_previous, pinned, definitions, message, diff}`.
+    pub held: &'a [HeldReport],
+}
+
+/// One plugin of [`PluginsReport`]: its summary's fields, and whether the lock pins it.
+#[derive(Serialize)]
+pub struct PluginEntry<'a> {
+    #[serde(flatten)]
+    pub summary: &'a PluginSummary,
+    /// Whether the lock file pins its definitions.
+    pub pinned: bool,
+}
+
+impl<'a> PluginsReport<'a> {
+    /// The report of `catalog`'s plugins, `failures` and `held` versions under `pins`.
+    pub fn new(
+        catalog: &'a Catalog,
+        failures: &'a [LoadFailure],
+        pins: Option<&'a Pins>,
+        held: &'a [HeldReport],
+    ) -> Self {
+        Self {
+            plugins: catalog
+                .plugins()
+                .iter()
+                .map(|summary| PluginEntry {
+                    summary,
+                    pinned: is_pinned(pins, &summary.name),
+                })
+                .collect(),
+            errors: failures,
+            problems: catalog.problems(),
+            lock: pins.map(Pins::path),
+            held,
+        }
+    }
+}
+
+fn is_pinned(pins: Option<&Pins>, name: &str) -> bool {
+    pins.is_some_and(|p| p.lock().plugins.contains_key(name))
 }
 
 /// The packages among `imports` (`wasi:http/outgoing-handler@0.2.3` → `wasi:http`), each once.
@@ -40,8 +85,14 @@ fn list(items: &[String]) -> String {
     }
 }
 
-/// The human-readable report.
-pub fn table(catalog: &Catalog, failures: &[LoadFailure]) -> String {
+/// The human-readable report; with a lock in force, whether each plugin is pinned and the
+/// versions held because their definitions differ from their pin.
+pub fn table(
+    catalog: &Catalog,
+    failures: &[LoadFailure],
+    pins: Option<&Pins>,
+    held: &[HeldReport],
+) -> String {
     let mut out = String::new();
     let plugins = catalog.plugins();
     let w = plugins
@@ -79,6 +130,17 @@ pub fn table(catalog: &Catalog, failures: &[LoadFailure]) -> String {
                 .unwrap_or_default()
         );
         let _ = writeln!(out, "  kind:       {}", p.kind);
+        if let Some(pins) = pins {
+            let lock = pins.path().display();
+            let _ = if is_pinned(Some(pins), &p.name) {
+                writeln!(out, "  pinned:     yes ({lock})")
+            } else {
+                writeln!(
+                    out,
+                    "  pinned:     no (not in {lock}; `capsule lock` pins it)"
+                )
+            };
+        }
         let _ = writeln!(out, "  imports:    {}", list(&packages(&p.imports)));
         let _ = writeln!(out, "  tools:      {}", list(&p.tools));
         if !p.undocumented.is_empty() {
@@ -130,6 +192,26 @@ pub fn table(catalog: &Catalog, failures: &[LoadFailure]) -> String {
             "  limits:     memory {}, timeout {}, max_concurrency {}, max_output {}",
             l.memory, l.timeout, l.max_concurrency, l.max_output
         );
+    }
+    if !held.is_empty() {
+        let _ = writeln!(out, "\nHeld (not published until approved):");
+        for h in held {
+            let serving = if h.serving_previous {
+                "; the previous version keeps serving"
+            } else {
+                ""
+            };
+            let _ = writeln!(
+                out,
+                "  {} ({}): {}{serving}",
+                h.name,
+                h.path.display(),
+                h.message
+            );
+            for line in &h.diff {
+                let _ = writeln!(out, "    {line}");
+            }
+        }
     }
     if !failures.is_empty() {
         let _ = writeln!(out, "\nSkipped files:");

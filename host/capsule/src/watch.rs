@@ -11,11 +11,17 @@
 //! the served set changed, the new catalog is published through the [`Hub`], which swaps it in
 //! atomically and notifies every client of the lists that changed.
 //!
+//! With a lock file in force ([`crate::pinning`]), its directory is watched too (non-recursively,
+//! events filtered on the file's name): when the lock changes it is read again, before any rescan
+//! the same events bring, and every held version it now approves is published. A lock file that
+//! does not parse is logged and the pins in force stay.
+//!
 //! A file caught half-written fails to load and is retried when the writer's next event arrives;
 //! copying to a temporary name and renaming into the directory (`cp x.wasm tmp && mv tmp DIR/`)
 //! is atomic and loads exactly once.
 
-use std::path::Path;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -89,43 +95,132 @@ fn relevant(path: &Path) -> bool {
         .is_some_and(|e| e == "wasm" || e == "toml" || e == "wit")
 }
 
+/// What an event is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Target {
+    /// A plugin, policy or WIT file: rescan the directory.
+    Plugins,
+    /// The lock file: read it again.
+    Lock,
+}
+
+/// The directories to watch, canonical (so that one directory is watched once), and the lock
+/// file's directory and name.
+struct Watched {
+    plugins: PathBuf,
+    lock: Option<(PathBuf, OsString)>,
+}
+
+impl Watched {
+    fn new(library: &Library) -> anyhow::Result<Self> {
+        let plugins = std::fs::canonicalize(library.dir())
+            .with_context(|| format!("cannot watch '{}'", library.dir().display()))?;
+        let lock = library.pins().and_then(|pins| {
+            let file = pins.path();
+            let name = file.file_name()?.to_os_string();
+            let dir = match file.parent() {
+                Some(dir) if !dir.as_os_str().is_empty() => dir,
+                _ => Path::new("."),
+            };
+            match std::fs::canonicalize(dir) {
+                Ok(dir) => Some((dir, name)),
+                Err(e) => {
+                    tracing::warn!(
+                        lock = %file.display(),
+                        "cannot watch the lock file's directory, so its changes need a restart: {e}"
+                    );
+                    None
+                }
+            }
+        });
+        Ok(Self { plugins, lock })
+    }
+
+    /// What the event on `paths` is about (both, when the lock file is in the plugin directory
+    /// and named like a policy).
+    fn targets(&self, paths: &[PathBuf]) -> (bool, bool) {
+        let plugins = paths
+            .iter()
+            .any(|p| relevant(p) && p.parent() == Some(self.plugins.as_path()));
+        let lock = self.lock.as_ref().is_some_and(|(dir, name)| {
+            paths.iter().any(|p| {
+                p.file_name() == Some(name.as_os_str()) && p.parent() == Some(dir.as_path())
+            })
+        });
+        (plugins, lock)
+    }
+}
+
 /// Start watching `library`'s directory; changes are published to `hub`.
 ///
 /// # Errors
 /// The platform watcher cannot be created or cannot watch the directory (e.g. inotify limits).
 pub fn spawn(mut library: Library, hub: Arc<Hub>) -> anyhow::Result<Watcher> {
-    let (tx, mut rx) = mpsc::unbounded_channel::<Change>();
+    let (tx, mut rx) = mpsc::unbounded_channel::<(Target, Change)>();
+    let watched = Arc::new(Watched::new(&library)?);
+    let filter = watched.clone();
     let mut watcher =
         notify::recommended_watcher(move |event: notify::Result<notify::Event>| match event {
-            Ok(event) if event.paths.iter().any(|p| relevant(p)) => {
-                if let Some(change) = change(&event.kind) {
-                    let _ = tx.send(change);
+            Ok(event) => {
+                let Some(change) = change(&event.kind) else {
+                    return;
+                };
+                let (plugins, lock) = filter.targets(&event.paths);
+                if lock {
+                    let _ = tx.send((Target::Lock, change));
+                }
+                if plugins {
+                    let _ = tx.send((Target::Plugins, change));
                 }
             }
-            Ok(_) => {}
             Err(error) => tracing::warn!(%error, "plugin directory watcher error"),
         })
         .context("cannot start the plugin directory watcher")?;
     watcher
-        .watch(library.dir(), RecursiveMode::NonRecursive)
+        .watch(&watched.plugins, RecursiveMode::NonRecursive)
         .with_context(|| format!("cannot watch '{}'", library.dir().display()))?;
     tracing::info!(dir = %library.dir().display(), "watching the plugin directory for changes");
+    if let Some((dir, name)) = &watched.lock {
+        if *dir != watched.plugins {
+            watcher
+                .watch(dir, RecursiveMode::NonRecursive)
+                .with_context(|| format!("cannot watch '{}'", dir.display()))?;
+        }
+        let file = dir.join(name);
+        tracing::info!(lock = %file.display(), "watching the lock file for changes");
+    }
 
     let task = tokio::spawn(async move {
         loop {
             tokio::select! {
                 event = rx.recv() => {
-                    let Some(mut last) = event else { return };
+                    let Some((target, mut last)) = event else { return };
+                    let (mut rescan, mut relock) = (false, false);
+                    let mut mark = |target| match target {
+                        Target::Plugins => rescan = true,
+                        Target::Lock => relock = true,
+                    };
+                    mark(target);
                     loop {
                         let quiet = match last {
                             Change::Settled => SETTLE,
                             Change::Unsettled => DEBOUNCE,
                         };
                         match tokio::time::timeout(quiet, rx.recv()).await {
-                            Ok(Some(change)) => last = change,
+                            Ok(Some((target, change))) => {
+                                last = change;
+                                mark(target);
+                            }
                             Ok(None) => return,
                             Err(_quiet) => break,
                         }
+                    }
+                    // The lock first, so that loads the same events start meet the new pins.
+                    if relock && library.reload_lock() {
+                        publish(&library, &hub, "lock file change applied").await;
+                    }
+                    if !rescan {
+                        continue;
                     }
                     match library.start_scan() {
                         Ok(true) => publish(&library, &hub, "plugin removed").await,
