@@ -29,8 +29,9 @@ use capsule_server::transport::http::{self, HttpOptions, TlsFiles, guard::Allowl
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
-/// Log filter when neither `--log-level` nor `RUST_LOG` is given: our INFO lines, rmcp's warnings.
-const DEFAULT_LOG_FILTER: &str = "info,rmcp=warn";
+/// Log filter when neither `--log-level` nor `RUST_LOG` is given: our INFO lines, rmcp's warnings,
+/// Sigstore's errors only (Capsule reports signature outcomes itself).
+const DEFAULT_LOG_FILTER: &str = "info,rmcp=warn,sigstore=error";
 
 fn init_logging(filter: Option<&str>) {
     let filter = match filter {

@@ -237,7 +237,15 @@ pub async fn verify(
         }
     };
     if policy.allow_unsigned {
-        tracing::warn!("accepting it anyway ([trust] allow_unsigned): {refusal}");
+        let why = match &refusal {
+            RegistryError::Unsigned { .. } => "it has no signature".to_string(),
+            _ => "no signature on it is by a trusted key".to_string(),
+        };
+        tracing::warn!(
+            "UNSIGNED plugin accepted because unsigned plugins are allowed ([trust] \
+             allow_unsigned / --allow-unsigned): {}: {why}",
+            source.pinned(digest)
+        );
         return Ok(Signer::Unsigned);
     }
     Err(refusal)
