@@ -217,7 +217,8 @@ pub async fn push(args: PushArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("cannot read '{}'", args.file.display()))?;
     let options = options(&args.registry, &config);
     let registry = connect(&args.source, &options).await?;
-    let digest = registry.push(&args.source, component).await?;
+    let title = args.file.file_name().and_then(|n| n.to_str());
+    let digest = registry.push(&args.source, component, title).await?;
     if let Some(key) = &args.sign_key {
         trust::sign(&registry, &args.source, &digest, key, &password()).await?;
         eprintln!("signed with {}", key.display());

@@ -16,6 +16,9 @@ use crate::artifact::{self, WASM_CONFIG_MEDIA_TYPE, WASM_LAYER_MEDIA_TYPE, WasmC
 use crate::error::RegistryError;
 use crate::source::OciSource;
 
+/// The OCI annotation that names a layer's file.
+pub const TITLE_ANNOTATION: &str = "org.opencontainers.image.title";
+
 /// Largest manifest accepted (a Wasm artifact's is under 1 KiB).
 pub const MAX_MANIFEST_BYTES: u64 = 1 << 20;
 
@@ -436,10 +439,13 @@ impl Registry {
     /// # Errors
     /// [`RegistryError::NotAComponent`] when the bytes are not a component (checked before
     /// anything is sent); registry errors as for [`Self::pull`].
+    /// `title` names the layer (`org.opencontainers.image.title`: the file name `oras pull`
+    /// writes it to).
     pub async fn push(
         &self,
         source: &OciSource,
         component: Vec<u8>,
+        title: Option<&str>,
     ) -> Result<String, RegistryError> {
         artifact::check_component(&component).map_err(|why| RegistryError::NotAComponent {
             artifact: source.to_string(),
@@ -481,7 +487,14 @@ impl Registry {
                 schema_version: 2,
                 media_type: Some(OCI_IMAGE_MEDIA_TYPE.to_string()),
                 config: descriptor(WASM_CONFIG_MEDIA_TYPE, config_digest, config_size),
-                layers: vec![descriptor(WASM_LAYER_MEDIA_TYPE, layer_digest, layer_size)],
+                layers: vec![OciDescriptor {
+                    annotations: title.map(|t| {
+                        [(TITLE_ANNOTATION.to_string(), t.to_string())]
+                            .into_iter()
+                            .collect()
+                    }),
+                    ..descriptor(WASM_LAYER_MEDIA_TYPE, layer_digest, layer_size)
+                }],
                 subject: None,
                 artifact_type: None,
                 annotations: None,
