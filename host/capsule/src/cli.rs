@@ -41,6 +41,10 @@ pub enum Command {
     /// Approve the current definitions of pinned plugins: show what changed, then write their
     /// new hashes into the lock file (a running server watching it publishes them).
     Approve(ApproveArgs),
+    /// Move the pins of registry plugins (`[[plugin]]` in the config) to what their sources name
+    /// now: fetch and verify, show what changed (version, requested grants, tools), write the
+    /// lock file (a running server watching it serves the new versions).
+    Update(UpdateArgs),
     /// Static bearer tokens: make one, or hash one for `[[auth.token]] sha256 = ...`.
     #[command(subcommand)]
     Auth(AuthCommand),
@@ -365,6 +369,16 @@ pub struct ApproveArgs {
     /// Approve every pinned plugin in the directory.
     #[arg(long)]
     pub all: bool,
+
+    #[command(flatten)]
+    pub source: PluginSource,
+}
+
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// The registry plugins to update (their `[[plugin]] name`); default: all of them.
+    #[arg(value_name = "NAME")]
+    pub names: Vec<String>,
 
     #[command(flatten)]
     pub source: PluginSource,

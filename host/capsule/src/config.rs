@@ -16,6 +16,10 @@
 //! [trust]             # whose signatures registry plugins need
 //! keys = ["keys/cosign.pub"]
 //! allow_unsigned = false
+//! [[plugin]]          # a plugin from a registry, pinned by capsule.lock (crate::sources)
+//! name = "time"
+//! source = "oci://registry.example.com/tools/time:1.2"
+//! policy = "policies/time.toml"
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -24,9 +28,11 @@ use capsule_auth::config::{AuthConfig, AuthToml};
 use capsule_auth::issue::Issue;
 use capsule_auth::ratelimit::{RateLimitConfig, RateLimitsToml};
 use capsule_common::env::{EnvLookup, process_env};
+use capsule_registry::OciSource;
 use capsule_sandbox::files::{MAX_CONFIG_BYTES, read_regular_text};
 use capsule_sandbox::grants::Limits;
 use capsule_sandbox::grants::policy::{LimitBounds, LimitsTable, PolicyError, line_of, parse};
+use capsule_server::naming::check_plugin_name;
 use serde::Deserialize;
 
 #[derive(Debug, Default, Deserialize)]
@@ -45,6 +51,30 @@ struct ConfigToml {
     registry: RegistryToml,
     #[serde(default)]
     trust: TrustToml,
+    #[serde(default)]
+    plugin: Vec<PluginToml>,
+}
+
+/// `[[plugin]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PluginToml {
+    name: toml::Spanned<String>,
+    source: toml::Spanned<String>,
+    #[serde(default)]
+    policy: Option<PathBuf>,
+}
+
+/// A plugin from a registry (`[[plugin]]`): served from the content-addressed store at the
+/// digest `capsule.lock` pins for it (`crate::sources`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourcedPlugin {
+    /// Its name: the file stem a dropped-in file would have, the prefix of its tools.
+    pub name: String,
+    /// Where it is published.
+    pub source: OciSource,
+    /// Its policy file (relative paths are relative to the config file); none: no grants.
+    pub policy: Option<PathBuf>,
 }
 
 /// `[registry]`.
@@ -99,6 +129,8 @@ pub struct HostConfig {
     pub registry: RegistryConfig,
     /// `[trust]`: whose signatures registry plugins need.
     pub trust: TrustConfig,
+    /// `[[plugin]]`: plugins from registries, in the file's order.
+    pub sources: Vec<SourcedPlugin>,
 }
 
 impl HostConfig {
@@ -148,6 +180,7 @@ impl HostConfig {
                 key_files: parsed.trust.keys.iter().map(|f| base.join(f)).collect(),
                 allow_unsigned: parsed.trust.allow_unsigned,
             },
+            sources: sources(file, source, base, parsed.plugin)?,
         };
         config
             .limits
@@ -159,6 +192,45 @@ impl HostConfig {
             })?;
         Ok(config)
     }
+}
+
+/// Check `[[plugin]]` entries: valid names, each once, parseable `oci://` sources.
+fn sources(
+    file: &Path,
+    text: &str,
+    base: &Path,
+    entries: Vec<PluginToml>,
+) -> Result<Vec<SourcedPlugin>, PolicyError> {
+    let mut out: Vec<SourcedPlugin> = Vec::new();
+    for entry in entries {
+        let error = |span: std::ops::Range<usize>, message: String| PolicyError {
+            file: file.to_path_buf(),
+            line: Some(line_of(text, span)),
+            message,
+        };
+        let name_span = entry.name.span();
+        let name = entry.name.into_inner();
+        check_plugin_name(&name)
+            .map_err(|e| error(name_span.clone(), format!("[[plugin]] {e}")))?;
+        if out.iter().any(|p| p.name == name) {
+            return Err(error(
+                name_span,
+                format!("[[plugin]] '{name}' is listed twice"),
+            ));
+        }
+        let source_span = entry.source.span();
+        let source: OciSource = entry
+            .source
+            .into_inner()
+            .parse()
+            .map_err(|e| error(source_span, format!("[[plugin]] {name}: {e}")))?;
+        out.push(SourcedPlugin {
+            name,
+            source,
+            policy: entry.policy.map(|p| base.join(p)),
+        });
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -237,6 +309,53 @@ mod tests {
         let bad = write(dir.path(), "bad.toml", "[trust]\nallow_unsigend = true\n");
         let err = HostConfig::load(&bad).unwrap_err();
         assert!(err.to_string().contains("allow_unsigend"), "{err}");
+    }
+
+    #[test]
+    fn registry_plugins_are_checked_with_their_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = write(
+            dir.path(),
+            "capsule.toml",
+            "[[plugin]]\nname = \"time\"\nsource = \"oci://127.0.0.1:5000/tools/time:1.2\"\n\
+             policy = \"policies/time.toml\"\n\n[[plugin]]\nname = \"echo\"\n\
+             source = \"oci://ghcr.io/acme/echo@sha256:{}\"\n",
+        );
+        let text = std::fs::read_to_string(&file)
+            .unwrap()
+            .replace("{}", &"ab".repeat(32));
+        std::fs::write(&file, text).unwrap();
+        let config = HostConfig::load(&file).unwrap();
+        assert_eq!(config.sources.len(), 2);
+        assert_eq!(config.sources[0].name, "time");
+        assert_eq!(config.sources[0].source.tag(), Some("1.2"));
+        assert_eq!(
+            config.sources[0].policy.as_deref(),
+            Some(dir.path().join("policies/time.toml").as_path())
+        );
+        assert_eq!(config.sources[1].policy, None);
+        for (text, line, why) in [
+            (
+                "[[plugin]]\nname = \"a\"\nsource = \"ghcr.io/x:1\"\n",
+                3,
+                "does not start with oci://",
+            ),
+            (
+                "[[plugin]]\nname = \"a__b\"\nsource = \"oci://ghcr.io/x:1\"\n",
+                2,
+                "a__b",
+            ),
+            (
+                "[[plugin]]\nname = \"a\"\nsource = \"oci://ghcr.io/x:1\"\n[[plugin]]\nname = \"a\"\nsource = \"oci://ghcr.io/y:1\"\n",
+                5,
+                "listed twice",
+            ),
+        ] {
+            let bad = write(dir.path(), "bad.toml", text);
+            let err = HostConfig::load(&bad).unwrap_err();
+            assert_eq!(err.line, Some(line), "{err}");
+            assert!(err.message.contains(why), "{err}");
+        }
     }
 
     #[test]

@@ -12,6 +12,7 @@
 //! has the map and the rules.
 
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod definitions;
 pub mod loader;
@@ -20,5 +21,6 @@ pub mod oci;
 pub mod pin_commands;
 pub mod pinning;
 pub mod report;
+pub mod sources;
 pub mod store;
 pub mod watch;

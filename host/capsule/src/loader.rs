@@ -29,6 +29,7 @@ use tokio::task::JoinSet;
 use crate::config::HostConfig;
 use crate::definitions::Definitions;
 use crate::pinning::{Fingerprint, HeldVersion, Pins};
+use crate::sources::SourcedFile;
 use crate::store::Digest;
 use capsule_common::env::process_env;
 use capsule_sandbox::files::{MAX_CONFIG_BYTES, read_regular};
@@ -96,6 +97,20 @@ pub struct Library {
     pins: Option<Pins>,
     /// Only these plugins are loaded (`capsule approve NAME`); `None`: every file.
     only: Option<BTreeSet<String>>,
+    /// Plugins from registries (`[[plugin]]`), served from the store (crate::sources).
+    sourced: Vec<SourcedFile>,
+}
+
+/// One plugin a scan looks at: a file in the directory, or a registry plugin.
+struct Candidate {
+    path: PathBuf,
+    name: String,
+    policy_file: PathBuf,
+    policy_required: bool,
+    wit_file: Option<PathBuf>,
+    expect: Option<Digest>,
+    /// Why it cannot be loaded, known before any read.
+    error: Option<String>,
 }
 
 /// The `*.wasm` entries directly in `dir` (not recursive), sorted by path, whatever their type:
@@ -153,6 +168,12 @@ enum Outcome {
 struct Job {
     runtime: Runtime,
     name: String,
+    /// Where the operator's WIT file would be (`NAME.wit` beside a dropped-in file).
+    wit_file: Option<PathBuf>,
+    /// SHA-256 the component must have (a registry plugin's pinned component).
+    expect: Option<Digest>,
+    /// Whether the policy file must exist (one named in `[[plugin]] policy`).
+    policy_required: bool,
     /// The load round and the file's modification time: the plugin's seniority if it loads.
     seniority: Seniority,
     path: PathBuf,
@@ -174,7 +195,7 @@ impl Job {
         let policy_text = match blocking(move || read_regular(&policy_file, MAX_CONFIG_BYTES)).await
         {
             Ok(text) => Some(text),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !self.policy_required => None,
             Err(e) => {
                 let reason = format!(
                     "policy not applied: cannot read '{}': {e}",
@@ -203,9 +224,13 @@ impl Job {
             Err(e) => return Outcome::Failed(None, format!("policy not applied: {e}")),
         };
         // `NAME.wit`: a plain component's WIT with doc comments (capsule_sandbox::plain::docs).
-        let wit_file = self.path.with_extension("wit");
+        let wit_file = self.wit_file.clone().unwrap_or_default();
         let read_from = wit_file.clone();
-        let wit_text = match blocking(move || read_regular(&read_from, MAX_CONFIG_BYTES)).await {
+        let wit = match &self.wit_file {
+            Some(_) => blocking(move || read_regular(&read_from, MAX_CONFIG_BYTES)).await,
+            None => Err(std::io::ErrorKind::NotFound.into()),
+        };
+        let wit_text = match wit {
             Ok(bytes) => match String::from_utf8(bytes) {
                 Ok(text) => Some(text),
                 Err(_) => {
@@ -231,6 +256,18 @@ impl Job {
             }
             Err(e) => return Outcome::Failed(None, LoadError::Io(e).to_string()),
         };
+        if let Some(expected) = self.expect {
+            let actual = Digest::of(&bytes);
+            if actual != expected {
+                return Outcome::Failed(
+                    None,
+                    format!(
+                        "the stored component is not the pinned one (SHA-256 {actual}, the lock \
+                         pins {expected}); refusing to load it"
+                    ),
+                );
+            }
+        }
         let mut beside = policy_text.unwrap_or_default();
         if let Some(text) = &wit_text {
             beside.push(0); // never in a policy's UTF-8 text: the two files cannot blur
@@ -299,7 +336,72 @@ impl Library {
             joined: BTreeMap::new(),
             pins: None,
             only: None,
+            sourced: Vec::new(),
         }
+    }
+
+    /// Serve these registry plugins too (besides the directory's files); the next scan applies
+    /// the change. A file in the directory with a registry plugin's name is refused.
+    pub fn set_sourced(&mut self, sourced: Vec<SourcedFile>) {
+        self.sourced = sourced;
+    }
+
+    /// The host configuration the library loads with (its `[[plugin]]` sources among it).
+    pub fn config(&self) -> &HostConfig {
+        &self.config
+    }
+
+    /// The registry plugins served besides the directory's files.
+    pub fn sourced(&self) -> &[SourcedFile] {
+        &self.sourced
+    }
+
+    /// The files and registry plugins a scan looks at, sorted by path.
+    fn candidates(&self) -> anyhow::Result<Vec<Candidate>> {
+        let mut out = Vec::new();
+        for path in plugin_files(&self.dir)? {
+            let (name, mut error) = match path.file_stem().and_then(|s| s.to_str()) {
+                Some(name) => (
+                    name.to_string(),
+                    check_plugin_name(name).err().map(|e| e.to_string()),
+                ),
+                None => (
+                    String::new(),
+                    Some("the file name is not valid UTF-8".to_string()),
+                ),
+            };
+            if error.is_none() && self.sourced.iter().any(|s| s.name == name) {
+                error = Some(format!(
+                    "the name '{name}' is taken by a [[plugin]] from a registry in the config file; \
+                     rename the file or the [[plugin]] entry"
+                ));
+            }
+            out.push(Candidate {
+                policy_file: policy_path(&path),
+                policy_required: false,
+                wit_file: Some(path.with_extension("wit")),
+                expect: None,
+                path,
+                name,
+                error,
+            });
+        }
+        for s in &self.sourced {
+            out.push(Candidate {
+                path: s.path.clone(),
+                name: s.name.clone(),
+                policy_required: s.policy_file.is_some(),
+                policy_file: s.policy_file.clone().unwrap_or_default(),
+                wit_file: None,
+                expect: s.expect,
+                error: s.error.clone(),
+            });
+        }
+        if let Some(only) = &self.only {
+            out.retain(|c| only.contains(&c.name));
+        }
+        out.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(out)
     }
 
     /// Hold versions whose definitions differ from their pin in `pins`' lock.
@@ -348,19 +450,12 @@ impl Library {
     /// # Errors
     /// Only when the directory cannot be read; the library is then left as it was.
     pub fn start_scan(&mut self) -> anyhow::Result<bool> {
-        let mut files = plugin_files(&self.dir)?;
-        if let Some(only) = &self.only {
-            files.retain(|path| {
-                path.file_stem()
-                    .and_then(|s| s.to_str())
-                    .is_some_and(|name| only.contains(name))
-            });
-        }
+        let candidates = self.candidates()?;
         self.round += 1;
         let mut changed = false;
         let joined = &mut self.joined;
         self.slots.retain(|path, slot| {
-            let keep = files.contains(path);
+            let keep = candidates.iter().any(|c| c.path == *path);
             if !keep && let Some(plugin) = &slot.plugin {
                 tracing::info!(path = %path.display(), "plugin file removed; unloading it");
                 joined.remove(plugin.image.name());
@@ -368,14 +463,22 @@ impl Library {
             }
             keep
         });
-        for path in files {
+        for candidate in candidates {
+            let path = candidate.path;
             let slot = self.slots.entry(path.clone()).or_default();
-            let policy_file = policy_path(&path);
+            if let Some(reason) = candidate.error {
+                if slot.error.as_ref() != Some(&reason) {
+                    slot.fail(&path, reason);
+                }
+                slot.stamp = None;
+                continue;
+            }
+            let policy_file = candidate.policy_file;
             let now = match stamp(&path) {
                 Ok(now) => (
                     now,
                     stamp(&policy_file).ok(),
-                    stamp(&path.with_extension("wit")).ok(),
+                    candidate.wit_file.as_deref().and_then(|w| stamp(w).ok()),
                 ),
                 Err(e) => {
                     slot.fail(&path, LoadError::Io(e).to_string());
@@ -386,23 +489,16 @@ impl Library {
                 continue;
             }
             slot.stamp = Some(now);
-            let name = match path.file_stem().and_then(|s| s.to_str()) {
-                Some(name) => name.to_string(),
-                None => {
-                    slot.fail(&path, "the file name is not valid UTF-8".into());
-                    continue;
-                }
-            };
-            if let Err(reason) = check_plugin_name(&name) {
-                slot.fail(&path, reason.to_string());
-                continue;
-            }
+            let name = candidate.name;
             slot.generation += 1;
             let generation = slot.generation;
             let job = Job {
                 runtime: self.runtime.clone(),
                 seniority: (self.round, now.0.modified),
                 name,
+                wit_file: candidate.wit_file,
+                expect: candidate.expect,
+                policy_required: candidate.policy_required,
                 path: path.clone(),
                 policy_file,
                 mounts: self.mounts.clone(),

@@ -11,16 +11,10 @@ use tracing_subscriber::EnvFilter;
 use capsule_auth::audit::AuditLog;
 use capsule_auth::ratelimit::RateLimits;
 use capsule_auth::{Access, Authenticator, Mode, Transport, bearer};
-use capsule_host::cli::{
-    ApproveArgs, AuthCommand, Cli, Command, HttpArgs, PluginSource, PluginsArgs, ServeArgs,
-};
+use capsule_host::cli::{AuthCommand, Cli, Command, HttpArgs, ServeArgs};
+use capsule_host::commands;
 use capsule_host::config::HostConfig;
-use capsule_host::loader::Library;
-use capsule_host::pin_commands;
-use capsule_host::pinning::Pins;
-use capsule_host::report::{self, PluginsReport};
 use capsule_host::watch;
-use capsule_sandbox::runtime::Runtime;
 use capsule_server::catalog::Catalog;
 use capsule_server::hub::Hub;
 use capsule_server::request_state::RequestStates;
@@ -45,69 +39,6 @@ fn init_logging(filter: Option<&str>) {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
-}
-
-fn runtime(source: &PluginSource) -> anyhow::Result<Runtime> {
-    // Before any plugin runs: the descriptor pool of plugins is half the (raised) soft limit.
-    match capsule_sandbox::runtime::handles::raise_fd_limit() {
-        Ok((before, after)) => tracing::debug!(
-            before,
-            after,
-            plugin_pool = capsule_sandbox::runtime::handles::pool_capacity(),
-            "RLIMIT_NOFILE"
-        ),
-        Err(e) => tracing::warn!("cannot raise RLIMIT_NOFILE: {e}"),
-    }
-    let cache_root = match (&source.cache_dir, source.no_cache) {
-        (_, true) => None,
-        (Some(dir), false) => Some(dir.clone()),
-        (None, false) => capsule_sandbox::runtime::cache::default_root(),
-    };
-    Runtime::new(cache_root.as_deref())
-}
-
-/// The host config (`--config`), with `--timeout` / `--memory-mib` overriding its defaults.
-fn host_config(source: &PluginSource) -> anyhow::Result<HostConfig> {
-    let mut config = match &source.config {
-        Some(file) => HostConfig::load(file)?,
-        None => HostConfig::default(),
-    };
-    if let Some(timeout) = source.timeout {
-        config.limits.defaults.call_timeout = timeout;
-    }
-    if let Some(mib) = source.memory_mib {
-        config.limits.defaults.memory_bytes = mib << 20;
-    }
-    config
-        .limits
-        .check_caps(&config.limits.defaults)
-        .context("command-line limits")?;
-    Ok(config)
-}
-
-/// Load the plugin directory once (only the plugins in `only`, when given), under the lock in
-/// force.
-async fn load(
-    source: &PluginSource,
-    config: HostConfig,
-    pins: Option<Pins>,
-    only: Option<std::collections::BTreeSet<String>>,
-) -> anyhow::Result<Library> {
-    let mut library = Library::new(
-        runtime(source)?,
-        source.plugins.clone(),
-        source.mounts.clone(),
-        config,
-    );
-    if let Some(pins) = pins {
-        library = library.with_pins(pins);
-    }
-    if let Some(only) = only {
-        library = library.with_only(only);
-    }
-    library.scan().await?;
-    library.warn_unused_mounts();
-    Ok(library)
 }
 
 fn banner(catalog: &Catalog, failures: usize, held: usize) -> String {
@@ -219,7 +150,7 @@ async fn serve_stdio(shared: Arc<Shared>, live: bool, access: Arc<Access>) -> an
 
 /// The host config with the command line's auth overrides applied and checked.
 fn serve_config(args: &ServeArgs) -> anyhow::Result<HostConfig> {
-    let mut config = host_config(&args.source)?;
+    let mut config = commands::host_config(&args.source)?;
     let auth = &mut config.auth;
     if let Some(mode) = args.http.auth {
         auth.mode = mode;
@@ -318,7 +249,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 .unwrap_or("(no lock file: nothing is pinned)")
         );
     }
-    let library = load(&args.source, config.clone(), pins, None).await?;
+    let library = commands::load(&args.source, config.clone(), pins, None).await?;
     let catalog = library.catalog();
     describe_auth(&config, &catalog);
     let transports = match (&listener, args.http.stdio) {
@@ -440,63 +371,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Push(args) => capsule_host::oci::push(args).await,
         Command::Sign(args) => capsule_host::oci::sign(args).await,
         Command::Key(command) => capsule_host::oci::key(command),
-        Command::Plugins(args) => plugins_command(args).await,
-        Command::Lock(args) => {
-            let config = host_config(&args.source)?;
-            let pins = args
-                .source
-                .pins(false)?
-                .context(pin_commands::NO_LOCK)?
-                .quiet();
-            let mut library = load(&args.source, config, Some(pins), None).await?;
-            let report = pin_commands::lock(&mut library)?;
-            print!("{}", report.text);
-            Ok(exit_status(report.clean))
-        }
-        Command::Approve(args) => approve_command(args).await,
+        Command::Plugins(args) => commands::plugins(args).await,
+        Command::Lock(args) => commands::lock(args).await,
+        Command::Approve(args) => commands::approve(args).await,
+        Command::Update(args) => commands::update(args).await,
     }
-}
-
-fn exit_status(clean: bool) -> ExitCode {
-    if clean {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    }
-}
-
-/// `capsule plugins`: exit status 1 when a file failed or a version is held.
-async fn plugins_command(args: PluginsArgs) -> anyhow::Result<ExitCode> {
-    let config = host_config(&args.source)?;
-    let library = load(&args.source, config, args.source.pins(false)?, None).await?;
-    let catalog = library.catalog();
-    let failures = library.failures();
-    let held = library.held();
-    if args.json {
-        let doc = PluginsReport::new(&catalog, &failures, library.pins(), &held);
-        println!("{}", serde_json::to_string_pretty(&doc)?);
-    } else {
-        print!(
-            "{}",
-            report::table(&catalog, &failures, library.pins(), &held)
-        );
-    }
-    Ok(exit_status(failures.is_empty() && held.is_empty()))
-}
-
-/// `capsule approve NAME... | --all`.
-async fn approve_command(args: ApproveArgs) -> anyhow::Result<ExitCode> {
-    let config = host_config(&args.source)?;
-    let pins = args
-        .source
-        .pins(false)?
-        .context(pin_commands::NO_LOCK)?
-        .quiet();
-    let only = (!args.all).then(|| args.names.iter().cloned().collect());
-    let mut library = load(&args.source, config, Some(pins), only).await?;
-    let report = pin_commands::approve(&mut library, &args.names, args.all)?;
-    print!("{}", report.text);
-    Ok(exit_status(report.clean))
 }
 
 fn main() -> ExitCode {

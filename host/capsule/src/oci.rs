@@ -168,7 +168,10 @@ pub async fn pull(args: PullArgs) -> anyhow::Result<ExitCode> {
     let pulled = registry.pull(&args.source).await?;
     let signer = trust::verify(&registry, &args.source, &pulled.digest, &policy).await?;
     let target = args.plugins.join(format!("{name}.wasm"));
-    write_atomically(&target, &pulled.component)?;
+    // A temporary `.capsule-*.tmp` renamed into place: a watching server ignores the temporary
+    // name and loads the file once, complete.
+    crate::store::write_atomic(&target, &pulled.component, 0o644)
+        .with_context(|| format!("cannot write '{}'", target.display()))?;
     println!(
         "{} -> {} ({} bytes, {})",
         pulled.source,
@@ -181,29 +184,6 @@ pub async fn pull(args: PullArgs) -> anyhow::Result<ExitCode> {
         }
     );
     Ok(ExitCode::SUCCESS)
-}
-
-/// Write `bytes` to `target` through a hidden temporary file in the same directory (whose name
-/// does not end in `.wasm`, so a watching server ignores it) and a rename.
-fn write_atomically(target: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    use std::io::Write as _;
-    let dir = target.parent().unwrap_or(Path::new("."));
-    let file_name = target
-        .file_name()
-        .and_then(|n| n.to_str())
-        .context("the target has no file name")?;
-    let temp = dir.join(format!(".{file_name}.{}.partial", std::process::id()));
-    let written = (|| -> std::io::Result<()> {
-        let mut file = std::fs::File::create(&temp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&temp, target)
-    })();
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&temp);
-        return Err(e).with_context(|| format!("cannot write '{}'", target.display()));
-    }
-    Ok(())
 }
 
 /// `capsule push`: publish a component in the Wasm artifact layout (and sign it with

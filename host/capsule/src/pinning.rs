@@ -85,6 +85,9 @@ pub struct Pins {
     store: Option<PathBuf>,
     approve_changes: bool,
     quiet: bool,
+    /// Registry fields (`source`, `digest`, `signer`) for plugins pinned next
+    /// ([`Self::expect_registry`]).
+    pending: std::collections::BTreeMap<String, Pin>,
 }
 
 impl Pins {
@@ -112,6 +115,7 @@ impl Pins {
             store,
             approve_changes,
             quiet: false,
+            pending: std::collections::BTreeMap::new(),
         })
     }
 
@@ -134,6 +138,22 @@ impl Pins {
     /// The pins in force.
     pub fn lock(&self) -> &Lock {
         &self.lock
+    }
+
+    /// The pins in force, to change them; [`Self::save`] writes them.
+    pub fn lock_mut(&mut self) -> &mut Lock {
+        &mut self.lock
+    }
+
+    /// The store directory, if any.
+    pub fn store_dir(&self) -> Option<&Path> {
+        self.store.as_deref()
+    }
+
+    /// When `name` is next pinned ([`Self::pin`]), give its pin `registry`'s `source`, `digest`
+    /// and `signer` (a registry plugin just fetched by `capsule lock` or `capsule update`).
+    pub fn expect_registry(&mut self, name: &str, registry: Pin) {
+        self.pending.insert(name.to_string(), registry);
     }
 
     /// Whether changed definitions are published (and the lock rewritten) without approval.
@@ -215,15 +235,17 @@ impl Pins {
                 .map_err(|e| anyhow::anyhow!("the store: {e}"))?;
         }
         let digest = fingerprint.definitions.digest;
-        match self.lock.plugins.get_mut(name) {
-            Some(pin) => {
-                pin.definitions = digest;
-                pin.component = fingerprint.component;
-            }
-            None => {
-                let pin = Pin::new(digest, fingerprint.component);
-                self.lock.plugins.insert(name.to_string(), pin);
-            }
+        let pin = self
+            .lock
+            .plugins
+            .entry(name.to_string())
+            .or_insert_with(|| Pin::new(digest, fingerprint.component));
+        pin.definitions = digest;
+        pin.component = fingerprint.component;
+        if let Some(registry) = self.pending.remove(name) {
+            pin.source = registry.source;
+            pin.digest = registry.digest;
+            pin.signer = registry.signer;
         }
         Ok(())
     }

@@ -132,7 +132,14 @@ pub fn table(
         let _ = writeln!(out, "  kind:       {}", p.kind);
         if let Some(pins) = pins {
             let lock = pins.path().display();
-            let _ = if is_pinned(Some(pins), &p.name) {
+            let pin = pins.lock().plugins.get(&p.name);
+            if let Some(pin) = pin
+                && let (Some(source), Some(digest)) = (&pin.source, &pin.digest)
+            {
+                let signer = pin.signer.as_deref().unwrap_or("-");
+                let _ = writeln!(out, "  source:     {source} @ {digest} (signer: {signer})");
+            }
+            let _ = if pin.is_some() {
                 writeln!(out, "  pinned:     yes ({lock})")
             } else {
                 writeln!(

@@ -219,6 +219,10 @@ pub fn spawn(mut library: Library, hub: Arc<Hub>) -> anyhow::Result<Watcher> {
                     if relock && library.reload_lock() {
                         publish(&library, &hub, "lock file change applied").await;
                     }
+                    // Registry plugins follow their pins (`capsule update` moved one).
+                    if relock && crate::sources::refresh(&mut library).await {
+                        rescan = true;
+                    }
                     if !rescan {
                         continue;
                     }

@@ -169,10 +169,20 @@ impl Registry {
                 tracing::debug!(registry, "registry reached over plain HTTP");
                 Ok(http)
             }
-            Err(http_error) => Err(RegistryError::Unreachable {
-                registry,
-                detail: format!("over HTTPS: {https_error}; over plain HTTP: {http_error}"),
-            }),
+            Err(http_error) => {
+                let detail = |e: RegistryError| match e {
+                    RegistryError::Unreachable { detail, .. } => detail,
+                    other => other.to_string(),
+                };
+                Err(RegistryError::Unreachable {
+                    registry,
+                    detail: format!(
+                        "over HTTPS: {}; over plain HTTP: {}",
+                        detail(https_error),
+                        detail(http_error)
+                    ),
+                })
+            }
         }
     }
 
