@@ -149,7 +149,7 @@ impl Registry {
         options: &RegistryOptions,
     ) -> Result<Self, RegistryError> {
         let registry = source.registry().to_string();
-        let plain_allowed = source.is_loopback() || options.insecure.iter().any(|r| *r == registry);
+        let plain_allowed = source.is_loopback() || options.insecure.contains(&registry);
         let https = Self::with_protocol(&registry, auth.clone(), options, ClientProtocol::Https)?;
         let https_error = match https.probe(source).await {
             Ok(()) => return Ok(https),
