@@ -134,6 +134,49 @@ fn chain(error: &dyn std::error::Error) -> String {
     text
 }
 
+/// A registry's error body in a line: the codes and messages of an OCI error envelope
+/// (`{"errors": [{"code", "message"}]}`), else the text itself, trimmed.
+fn error_body(body: &str) -> String {
+    let envelope: Option<Vec<String>> = serde_json::from_str::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| {
+            v.get("errors")?
+                .as_array()?
+                .iter()
+                .map(|e| {
+                    let code = e.get("code")?.as_str()?;
+                    let message = e.get("message").and_then(|m| m.as_str()).unwrap_or("");
+                    Some(format!("{code}: {message}"))
+                })
+                .collect()
+        });
+    match envelope {
+        Some(errors) if !errors.is_empty() => errors.join("; "),
+        _ => body.trim().to_string(),
+    }
+}
+
+/// Whether a transport error is a TLS handshake that failed with a server that does speak TLS
+/// (a certificate not trusted or not valid for the name, an alert, no common protocol). A server
+/// that answers in plain HTTP fails the handshake with [`rustls::Error::InvalidMessage`] instead.
+fn tls_handshake_failed(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(error);
+    while let Some(e) = cause {
+        if let Some(tls) = e.downcast_ref::<rustls::Error>() {
+            return !matches!(tls, rustls::Error::InvalidMessage(_));
+        }
+        // `io::Error::source` skips the error it wraps (rustls's, inside one or two of them).
+        cause = match e
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+            None => e.source(),
+        };
+    }
+    false
+}
+
 impl Registry {
     /// Connect to `source`'s registry with `auth`. HTTPS first; when that fails at the transport
     /// level and the registry is on loopback or in `options.insecure`, plain HTTP (as Docker
@@ -149,13 +192,16 @@ impl Registry {
         options: &RegistryOptions,
     ) -> Result<Self, RegistryError> {
         let registry = source.registry().to_string();
-        let plain_allowed = source.is_loopback() || options.insecure.iter().any(|r| *r == registry);
+        let plain_allowed = source.is_loopback() || options.insecure.contains(&registry);
         let https = Self::with_protocol(&registry, auth.clone(), options, ClientProtocol::Https)?;
         let https_error = match https.probe(source).await {
             Ok(()) => return Ok(https),
             Err(e) => e,
         };
-        if !plain_allowed {
+        // A server that speaks TLS but whose handshake failed (a certificate not trusted, say)
+        // is not a plain-HTTP registry: trying plain HTTP would only bury the real error under
+        // the TLS server's "400: HTTP request to an HTTPS server".
+        if !plain_allowed || matches!(https_error, RegistryError::Tls { .. }) {
             return Err(https_error);
         }
         let http = Self::with_protocol(
@@ -171,7 +217,11 @@ impl Registry {
             }
             Err(http_error) => Err(RegistryError::Unreachable {
                 registry,
-                detail: format!("over HTTPS: {https_error}; over plain HTTP: {http_error}"),
+                detail: format!(
+                    "over HTTPS: {}; over plain HTTP: {}",
+                    https_error.detail(),
+                    http_error.detail()
+                ),
             }),
         }
     }
@@ -200,6 +250,12 @@ impl Registry {
             .fetch_manifest_digest(source.reference(), &self.auth)
             .await
         {
+            Err(OciDistributionError::RequestError(e)) if tls_handshake_failed(&e) => {
+                Err(RegistryError::Tls {
+                    registry: self.registry.clone(),
+                    detail: chain(&e),
+                })
+            }
             Err(OciDistributionError::RequestError(e)) => Err(RegistryError::Unreachable {
                 registry: self.registry.clone(),
                 detail: chain(&e),
@@ -252,7 +308,10 @@ impl Registry {
                 registry,
                 detail: chain(&e),
             },
-            E::AuthenticationFailure(detail) => RegistryError::Auth { registry, detail },
+            E::AuthenticationFailure(detail) => RegistryError::Auth {
+                registry,
+                detail: error_body(&detail),
+            },
             E::UnauthorizedError { url } => RegistryError::Auth {
                 registry,
                 detail: format!("401 Unauthorized for {url}"),
@@ -296,7 +355,7 @@ impl Registry {
                 ..
             } => RegistryError::Auth {
                 registry,
-                detail: message,
+                detail: error_body(&message),
             },
             E::ServerError { code: 404, .. } => RegistryError::NotFound {
                 artifact: source.to_string(),
@@ -399,7 +458,7 @@ impl Registry {
             artifact: source.to_string(),
             size,
             max,
-            hint: " (raise [caps] max_component_size / --max-component-size)",
+            hint: " (raise it with --max-component-size or [defaults] max_component_size)",
         };
         let announced = u64::try_from(layer.size).unwrap_or(u64::MAX);
         if announced > max {
@@ -512,5 +571,37 @@ impl Registry {
             Ok(digest)
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_bodies_read_in_one_line() {
+        let body = "{\"errors\":[{\"code\":\"UNAUTHORIZED\",\"message\":\"authentication required\",\
+                    \"detail\":[{\"Type\":\"repository\"}]}]}\n";
+        assert_eq!(error_body(body), "UNAUTHORIZED: authentication required");
+        assert_eq!(error_body(" denied \n"), "denied");
+        assert_eq!(error_body("{\"errors\": []}"), "{\"errors\": []}");
+    }
+
+    #[test]
+    fn a_failed_handshake_is_told_from_a_plain_http_server() {
+        // As hyper-util and tokio-rustls nest them: io::Error(Other, io::Error(InvalidData, rustls)).
+        let nested = |tls: rustls::Error| {
+            std::io::Error::other(std::io::Error::new(std::io::ErrorKind::InvalidData, tls))
+        };
+        let untrusted = nested(rustls::Error::InvalidCertificate(
+            rustls::CertificateError::UnknownIssuer,
+        ));
+        assert!(tls_handshake_failed(&untrusted));
+        let plain_http = nested(rustls::Error::InvalidMessage(
+            rustls::InvalidMessage::InvalidContentType,
+        ));
+        assert!(!tls_handshake_failed(&plain_http));
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        assert!(!tls_handshake_failed(&refused));
     }
 }
