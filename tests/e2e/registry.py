@@ -63,6 +63,11 @@ class Registry:
         """The same place as `oras` names it (no scheme)."""
         return self.source(repository, reference).removeprefix("oci://")
 
+    def blob_path(self, digest: str) -> Path:
+        """Where the registry's filesystem storage keeps the blob `sha256:HEX` (to alter it behind its back)."""
+        hexdigest = digest.removeprefix("sha256:")
+        return self.root / "data/docker/registry/v2/blobs/sha256" / hexdigest[:2] / hexdigest / "data"
+
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 

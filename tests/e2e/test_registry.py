@@ -252,6 +252,56 @@ def test_a_tag_moved_to_other_bytes_is_refused(registry, cli, keys, built_plugin
     assert listing(plugins) == {"hello.wasm": wasm(built_plugins, "hello")}
 
 
+def test_bytes_altered_in_the_registry_storage_are_refused(cli, keys, built_plugins, plugins, repo, tmp_path):
+    """The registry itself serves altered bytes (its storage edited behind its back): the layer's and
+    the manifest's digests are checked, whatever the signature says. A registry of its own: blobs
+    are shared by every repository of a registry."""
+    with run_registry(tmp_path / "registry") as registry:
+        altered_in_storage(registry, cli, keys, built_plugins, plugins, repo)
+
+
+def altered_in_storage(registry, cli, keys, built_plugins, plugins, repo):
+    source = registry.source(repo)
+    digest = pinned_digest(ok(cli("push", built_plugins / "hello.wasm", source, "--sign-key", keys.a_key)))
+    original = wasm(built_plugins, "hello")
+    write_file(plugins, "hello.wasm", wasm(built_plugins, "textkit"))
+    before = listing(plugins)
+    layer_digest = "sha256:" + hashlib.sha256(original).hexdigest()
+    blob = registry.blob_path(layer_digest)
+    pull = ("pull", source, "--plugins", plugins, "--key", keys.a_pub)
+    try:
+        flipped = bytearray(original)
+        flipped[len(flipped) // 2] ^= 0x01
+        for altered in (bytes(flipped), original[:-10]):
+            blob.write_bytes(altered)
+            refused(
+                cli(*pull),
+                f"component layer of {source}@{digest}: digest mismatch (expected {layer_digest}, "
+                f"got sha256:{hashlib.sha256(altered).hexdigest()})",
+            )
+            assert listing(plugins) == before
+        blob.write_bytes(original + b"more")
+        refused(cli(*pull), f"component layer of {source}@{digest}: the registry sent more than the {len(original)} bytes the manifest gives as its size")
+        assert listing(plugins) == before
+    finally:
+        blob.write_bytes(original)
+    ok(cli(*pull))
+    assert listing(plugins) == {"hello.wasm": original}
+
+    # The manifest altered: its bytes match neither the digest asked for nor the one the
+    # registry names in Docker-Content-Digest (by tag).
+    manifest_blob = registry.blob_path(digest)
+    manifest = json.loads(manifest_blob.read_bytes())
+    manifest["annotations"] = {"note": "altered"}
+    altered = json.dumps(manifest).encode()
+    manifest_blob.write_bytes(altered)
+    altered_digest = "sha256:" + hashlib.sha256(altered).hexdigest()
+    by_digest = registry.source(repo, digest)
+    refused(cli("pull", by_digest, "--plugins", plugins, "--key", keys.a_pub), f"manifest of {by_digest}: digest mismatch (expected {digest}, got {altered_digest})")
+    refused(cli(*pull), f"manifest of {source}: digest mismatch (expected {digest}, got {altered_digest})")
+    assert listing(plugins) == {"hello.wasm": original}
+
+
 def test_a_signature_by_an_untrusted_key_is_refused(registry, cli, keys, built_plugins, plugins, repo):
     source = registry.source(repo)
     digest = pinned_digest(ok(cli("push", built_plugins / "hello.wasm", source, "--sign-key", keys.a_key)))

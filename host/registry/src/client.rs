@@ -134,6 +134,20 @@ fn chain(error: &dyn std::error::Error) -> String {
     text
 }
 
+/// The digests of `oci-client`'s digest check failing inside a blob stream (an I/O error that
+/// wraps a [`DigestError::VerificationError`](oci_client::errors::DigestError)).
+fn digest_mismatch(error: &std::io::Error) -> Option<(String, String)> {
+    match error
+        .get_ref()?
+        .downcast_ref::<oci_client::errors::DigestError>()?
+    {
+        oci_client::errors::DigestError::VerificationError { expected, actual } => {
+            Some((expected.clone(), actual.clone()))
+        }
+        _ => None,
+    }
+}
+
 /// A registry's error body in a line: the codes and messages of an OCI error envelope
 /// (`{"errors": [{"code", "message"}]}`), else the text itself, trimmed.
 fn error_body(body: &str) -> String {
@@ -394,7 +408,19 @@ impl Registry {
             .client
             .pull_manifest_raw(source.reference(), &self.auth, &accepted)
             .await
-            .map_err(|e| self.explain(source, e))?;
+            .map_err(|e| match e {
+                // oci-client checks the bytes against the digest asked for (or the registry's
+                // Docker-Content-Digest header).
+                OciDistributionError::DigestError(
+                    oci_client::errors::DigestError::VerificationError { expected, actual },
+                ) => RegistryError::DigestMismatch {
+                    what: "manifest",
+                    artifact: source.to_string(),
+                    expected,
+                    actual,
+                },
+                e => self.explain(source, e),
+            })?;
         if bytes.len() as u64 > MAX_MANIFEST_BYTES {
             return Err(RegistryError::TooLarge {
                 what: "the manifest",
@@ -471,12 +497,30 @@ impl Registry {
             .map_err(|e| self.explain(source, e))?;
         let mut bytes = Vec::with_capacity(announced as usize);
         while let Some(chunk) = stream.stream.next().await {
-            let chunk = chunk.map_err(|e| RegistryError::Unreachable {
-                registry: self.registry.clone(),
-                detail: chain(&e),
+            // oci-client checks the digest as the stream ends: a mismatch is its error then.
+            let chunk = chunk.map_err(|e| match digest_mismatch(&e) {
+                Some((expected, actual)) => RegistryError::DigestMismatch {
+                    what: "component layer",
+                    artifact: source.to_string(),
+                    expected,
+                    actual,
+                },
+                None => RegistryError::Unreachable {
+                    registry: self.registry.clone(),
+                    detail: chain(&e),
+                },
             })?;
-            if (bytes.len() + chunk.len()) as u64 > max.min(announced) {
-                return Err(too_large((bytes.len() + chunk.len()) as u64));
+            let received = (bytes.len() + chunk.len()) as u64;
+            if received > max {
+                return Err(too_large(received));
+            }
+            // More bytes than the manifest gives as the layer's size cannot be its bytes.
+            if received > announced {
+                return Err(RegistryError::SizeMismatch {
+                    what: "component layer",
+                    artifact: source.to_string(),
+                    expected: announced,
+                });
             }
             bytes.extend_from_slice(&chunk);
         }

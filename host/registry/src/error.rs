@@ -67,6 +67,19 @@ pub enum RegistryError {
         /// The digest of what arrived.
         actual: String,
     },
+    /// The registry sent more bytes than the manifest gives as the blob's size.
+    #[error(
+        "{what} of {artifact}: the registry sent more than the {expected} bytes the manifest gives \
+         as its size"
+    )]
+    SizeMismatch {
+        /// Which bytes (`component layer`).
+        what: &'static str,
+        /// The source.
+        artifact: String,
+        /// The size in the manifest.
+        expected: u64,
+    },
     /// The artifact is not a Wasm component in the CNCF layout.
     #[error("{artifact} is not a Wasm component artifact: {why}")]
     NotAComponent {
