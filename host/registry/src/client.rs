@@ -134,6 +134,63 @@ fn chain(error: &dyn std::error::Error) -> String {
     text
 }
 
+/// The digests of `oci-client`'s digest check failing inside a blob stream (an I/O error that
+/// wraps a [`DigestError::VerificationError`](oci_client::errors::DigestError)).
+fn digest_mismatch(error: &std::io::Error) -> Option<(String, String)> {
+    match error
+        .get_ref()?
+        .downcast_ref::<oci_client::errors::DigestError>()?
+    {
+        oci_client::errors::DigestError::VerificationError { expected, actual } => {
+            Some((expected.clone(), actual.clone()))
+        }
+        _ => None,
+    }
+}
+
+/// A registry's error body in a line: the codes and messages of an OCI error envelope
+/// (`{"errors": [{"code", "message"}]}`), else the text itself, trimmed.
+fn error_body(body: &str) -> String {
+    let envelope: Option<Vec<String>> = serde_json::from_str::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| {
+            v.get("errors")?
+                .as_array()?
+                .iter()
+                .map(|e| {
+                    let code = e.get("code")?.as_str()?;
+                    let message = e.get("message").and_then(|m| m.as_str()).unwrap_or("");
+                    Some(format!("{code}: {message}"))
+                })
+                .collect()
+        });
+    match envelope {
+        Some(errors) if !errors.is_empty() => errors.join("; "),
+        _ => body.trim().to_string(),
+    }
+}
+
+/// Whether a transport error is a TLS handshake that failed with a server that does speak TLS
+/// (a certificate not trusted or not valid for the name, an alert, no common protocol). A server
+/// that answers in plain HTTP fails the handshake with [`rustls::Error::InvalidMessage`] instead.
+fn tls_handshake_failed(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(error);
+    while let Some(e) = cause {
+        if let Some(tls) = e.downcast_ref::<rustls::Error>() {
+            return !matches!(tls, rustls::Error::InvalidMessage(_));
+        }
+        // `io::Error::source` skips the error it wraps (rustls's, inside one or two of them).
+        cause = match e
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+            None => e.source(),
+        };
+    }
+    false
+}
+
 impl Registry {
     /// Connect to `source`'s registry with `auth`. HTTPS first; when that fails at the transport
     /// level and the registry is on loopback or in `options.insecure`, plain HTTP (as Docker
@@ -155,7 +212,10 @@ impl Registry {
             Ok(()) => return Ok(https),
             Err(e) => e,
         };
-        if !plain_allowed {
+        // A server that speaks TLS but whose handshake failed (a certificate not trusted, say)
+        // is not a plain-HTTP registry: trying plain HTTP would only bury the real error under
+        // the TLS server's "400: HTTP request to an HTTPS server".
+        if !plain_allowed || matches!(https_error, RegistryError::Tls { .. }) {
             return Err(https_error);
         }
         let http = Self::with_protocol(
@@ -169,20 +229,14 @@ impl Registry {
                 tracing::debug!(registry, "registry reached over plain HTTP");
                 Ok(http)
             }
-            Err(http_error) => {
-                let detail = |e: RegistryError| match e {
-                    RegistryError::Unreachable { detail, .. } => detail,
-                    other => other.to_string(),
-                };
-                Err(RegistryError::Unreachable {
-                    registry,
-                    detail: format!(
-                        "over HTTPS: {}; over plain HTTP: {}",
-                        detail(https_error),
-                        detail(http_error)
-                    ),
-                })
-            }
+            Err(http_error) => Err(RegistryError::Unreachable {
+                registry,
+                detail: format!(
+                    "over HTTPS: {}; over plain HTTP: {}",
+                    https_error.detail(),
+                    http_error.detail()
+                ),
+            }),
         }
     }
 
@@ -210,6 +264,12 @@ impl Registry {
             .fetch_manifest_digest(source.reference(), &self.auth)
             .await
         {
+            Err(OciDistributionError::RequestError(e)) if tls_handshake_failed(&e) => {
+                Err(RegistryError::Tls {
+                    registry: self.registry.clone(),
+                    detail: chain(&e),
+                })
+            }
             Err(OciDistributionError::RequestError(e)) => Err(RegistryError::Unreachable {
                 registry: self.registry.clone(),
                 detail: chain(&e),
@@ -262,7 +322,10 @@ impl Registry {
                 registry,
                 detail: chain(&e),
             },
-            E::AuthenticationFailure(detail) => RegistryError::Auth { registry, detail },
+            E::AuthenticationFailure(detail) => RegistryError::Auth {
+                registry,
+                detail: error_body(&detail),
+            },
             E::UnauthorizedError { url } => RegistryError::Auth {
                 registry,
                 detail: format!("401 Unauthorized for {url}"),
@@ -306,7 +369,7 @@ impl Registry {
                 ..
             } => RegistryError::Auth {
                 registry,
-                detail: message,
+                detail: error_body(&message),
             },
             E::ServerError { code: 404, .. } => RegistryError::NotFound {
                 artifact: source.to_string(),
@@ -345,7 +408,19 @@ impl Registry {
             .client
             .pull_manifest_raw(source.reference(), &self.auth, &accepted)
             .await
-            .map_err(|e| self.explain(source, e))?;
+            .map_err(|e| match e {
+                // oci-client checks the bytes against the digest asked for (or the registry's
+                // Docker-Content-Digest header).
+                OciDistributionError::DigestError(
+                    oci_client::errors::DigestError::VerificationError { expected, actual },
+                ) => RegistryError::DigestMismatch {
+                    what: "manifest",
+                    artifact: source.to_string(),
+                    expected,
+                    actual,
+                },
+                e => self.explain(source, e),
+            })?;
         if bytes.len() as u64 > MAX_MANIFEST_BYTES {
             return Err(RegistryError::TooLarge {
                 what: "the manifest",
@@ -409,7 +484,7 @@ impl Registry {
             artifact: source.to_string(),
             size,
             max,
-            hint: " (raise [caps] max_component_size / --max-component-size)",
+            hint: " (raise it with --max-component-size or [defaults] max_component_size)",
         };
         let announced = u64::try_from(layer.size).unwrap_or(u64::MAX);
         if announced > max {
@@ -422,12 +497,30 @@ impl Registry {
             .map_err(|e| self.explain(source, e))?;
         let mut bytes = Vec::with_capacity(announced as usize);
         while let Some(chunk) = stream.stream.next().await {
-            let chunk = chunk.map_err(|e| RegistryError::Unreachable {
-                registry: self.registry.clone(),
-                detail: chain(&e),
+            // oci-client checks the digest as the stream ends: a mismatch is its error then.
+            let chunk = chunk.map_err(|e| match digest_mismatch(&e) {
+                Some((expected, actual)) => RegistryError::DigestMismatch {
+                    what: "component layer",
+                    artifact: source.to_string(),
+                    expected,
+                    actual,
+                },
+                None => RegistryError::Unreachable {
+                    registry: self.registry.clone(),
+                    detail: chain(&e),
+                },
             })?;
-            if (bytes.len() + chunk.len()) as u64 > max.min(announced) {
-                return Err(too_large((bytes.len() + chunk.len()) as u64));
+            let received = (bytes.len() + chunk.len()) as u64;
+            if received > max {
+                return Err(too_large(received));
+            }
+            // More bytes than the manifest gives as the layer's size cannot be its bytes.
+            if received > announced {
+                return Err(RegistryError::SizeMismatch {
+                    what: "component layer",
+                    artifact: source.to_string(),
+                    expected: announced,
+                });
             }
             bytes.extend_from_slice(&chunk);
         }
@@ -522,5 +615,37 @@ impl Registry {
             Ok(digest)
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_bodies_read_in_one_line() {
+        let body = "{\"errors\":[{\"code\":\"UNAUTHORIZED\",\"message\":\"authentication required\",\
+                    \"detail\":[{\"Type\":\"repository\"}]}]}\n";
+        assert_eq!(error_body(body), "UNAUTHORIZED: authentication required");
+        assert_eq!(error_body(" denied \n"), "denied");
+        assert_eq!(error_body("{\"errors\": []}"), "{\"errors\": []}");
+    }
+
+    #[test]
+    fn a_failed_handshake_is_told_from_a_plain_http_server() {
+        // As hyper-util and tokio-rustls nest them: io::Error(Other, io::Error(InvalidData, rustls)).
+        let nested = |tls: rustls::Error| {
+            std::io::Error::other(std::io::Error::new(std::io::ErrorKind::InvalidData, tls))
+        };
+        let untrusted = nested(rustls::Error::InvalidCertificate(
+            rustls::CertificateError::UnknownIssuer,
+        ));
+        assert!(tls_handshake_failed(&untrusted));
+        let plain_http = nested(rustls::Error::InvalidMessage(
+            rustls::InvalidMessage::InvalidContentType,
+        ));
+        assert!(!tls_handshake_failed(&plain_http));
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        assert!(!tls_handshake_failed(&refused));
     }
 }

@@ -26,6 +26,18 @@ pub enum RegistryError {
         /// The transport error, with its causes.
         detail: String,
     },
+    /// The registry speaks TLS, and the handshake failed (most often: its certificate is issued
+    /// by a CA that is not trusted).
+    #[error(
+        "registry {registry}: the TLS handshake failed ({detail}); if its certificate is issued by \
+         a private CA, trust that CA with --ca-file or [registry] ca in capsule.toml"
+    )]
+    Tls {
+        /// `host[:port]`.
+        registry: String,
+        /// The transport error, with its causes.
+        detail: String,
+    },
     /// The registry refused the credentials (or asked for some and none were found).
     #[error(
         "registry {registry} refused access ({detail}); put credentials in REGISTRY_AUTH_FILE or \
@@ -54,6 +66,19 @@ pub enum RegistryError {
         expected: String,
         /// The digest of what arrived.
         actual: String,
+    },
+    /// The registry sent more bytes than the manifest gives as the blob's size.
+    #[error(
+        "{what} of {artifact}: the registry sent more than the {expected} bytes the manifest gives \
+         as its size"
+    )]
+    SizeMismatch {
+        /// Which bytes (`component layer`).
+        what: &'static str,
+        /// The source.
+        artifact: String,
+        /// The size in the manifest.
+        expected: u64,
     },
     /// The artifact is not a Wasm component in the CNCF layout.
     #[error("{artifact} is not a Wasm component artifact: {why}")]
@@ -137,4 +162,17 @@ pub enum RegistryError {
         /// What failed.
         detail: String,
     },
+}
+
+impl RegistryError {
+    /// What went wrong, without the registry's name in front when the variant has a detail of
+    /// its own (to combine several attempts into one message).
+    pub fn detail(&self) -> String {
+        match self {
+            Self::Unreachable { detail, .. }
+            | Self::Tls { detail, .. }
+            | Self::Registry { detail, .. } => detail.clone(),
+            other => other.to_string(),
+        }
+    }
 }

@@ -1,0 +1,274 @@
+"""A real OCI registry for the registry tests: Debian's `docker-registry` (the CNCF distribution
+registry) on a free loopback port with a temporary storage directory, anonymous, with htpasswd basic
+auth, or over TLS with a throwaway CA; plus the third-party client (`oras`) and a `capsule` runner
+whose environment holds only what a test gives it (no credentials of the machine's user leak in)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import socket
+import ssl
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REGISTRY_BIN = "docker-registry"
+STARTUP_TIMEOUT_S = 15.0
+
+WASM_CONFIG_MEDIA_TYPE = "application/vnd.wasm.config.v0+json"
+WASM_LAYER_MEDIA_TYPE = "application/wasm"
+
+
+@dataclass
+class Tls:
+    """A throwaway CA and a server certificate it issued for 127.0.0.1."""
+
+    ca: Path
+    cert: Path
+    key: Path
+
+
+@dataclass
+class Registry:
+    """A running `docker-registry serve`."""
+
+    process: subprocess.Popen[bytes]
+    port: int
+    root: Path
+    log_path: Path
+    tls: Tls | None = None
+    users: Mapping[str, str] | None = None
+
+    @property
+    def host(self) -> str:
+        """`127.0.0.1:PORT`: the registry as sources and auth files name it."""
+        return f"127.0.0.1:{self.port}"
+
+    def source(self, repository: str, reference: str = "1.0") -> str:
+        """`oci://HOST/REPOSITORY:TAG` (or `@sha256:…` when `reference` is a digest)."""
+        sep = "@" if reference.startswith("sha256:") else ":"
+        return f"oci://{self.host}/{repository}{sep}{reference}"
+
+    def target(self, repository: str, reference: str = "1.0") -> str:
+        """The same place as `oras` names it (no scheme)."""
+        return self.source(repository, reference).removeprefix("oci://")
+
+    def blob_path(self, digest: str) -> Path:
+        """Where the registry's filesystem storage keeps the blob `sha256:HEX` (to alter it behind its back)."""
+        hexdigest = digest.removeprefix("sha256:")
+        return self.root / "data/docker/registry/v2/blobs/sha256" / hexdigest[:2] / hexdigest / "data"
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def oras(self, login: tuple[str, str] | None = None, config: Path | None = None):
+        """An `oras` client for this registry; with `login` (user, password) it is logged in, and
+        `oras login` records the credentials in the Docker config file `config` (default: one
+        beside the registry's storage, never the user's)."""
+        import oras.client
+
+        client = oras.client.OrasClient(
+            hostname=self.host,
+            insecure=self.tls is None,
+            tls_verify=str(self.tls.ca) if self.tls else True,
+        )
+        if login is not None:
+            user, password = login
+            config = config or self.root / "oras-config.json"
+            client.login(username=user, password=password, hostname=self.host, config_path=str(config))
+        return client
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def make_tls(workdir: Path) -> Tls:
+    """A CA and a server certificate for IP 127.0.0.1 signed by it, made with the openssl command."""
+    assert shutil.which("openssl"), "the TLS registry's certificates are made with the openssl command: apt-get install openssl"
+    workdir.mkdir(parents=True, exist_ok=True)
+    ca, ca_key = workdir / "ca.pem", workdir / "ca.key"
+    cert, key, csr = workdir / "server.pem", workdir / "server.key", workdir / "server.csr"
+    ext = workdir / "server.ext"
+    ext.write_text("basicConstraints=CA:FALSE\nsubjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n")
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+    for command in (
+        ["openssl", "req", "-x509", *ec, "-days", "1", "-subj", "/CN=Capsule test registry CA",
+         "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+         "-keyout", str(ca_key), "-out", str(ca)],
+        ["openssl", "req", *ec, "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(csr)],
+        ["openssl", "x509", "-req", "-in", str(csr), "-CA", str(ca), "-CAkey", str(ca_key), "-CAcreateserial",
+         "-days", "1", "-extfile", str(ext), "-out", str(cert)],
+    ):  # fmt: skip
+        subprocess.run(command, check=True, capture_output=True)
+    return Tls(ca=ca, cert=cert, key=key)
+
+
+def htpasswd_line(user: str, password: str) -> str:
+    """An htpasswd entry (bcrypt, as the registry requires)."""
+    import bcrypt
+
+    return f"{user}:{bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=4)).decode()}"
+
+
+def auth_file(path: Path, registry: str, user: str, password: str) -> Path:
+    """Write a containers/Docker auth file (`{"auths": {REGISTRY: {"auth": base64(user:pass)}}}`)."""
+    token = base64.b64encode(f"{user}:{password}".encode()).decode()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"auths": {registry: {"auth": token}}}))
+    return path
+
+
+def _config(root: Path, port: int, htpasswd: Path | None, tls: Tls | None) -> str:
+    lines = [
+        "version: 0.1",
+        "log:",
+        "  level: warn",
+        "  accesslog:",
+        "    disabled: true",
+        "storage:",
+        "  filesystem:",
+        f"    rootdirectory: {root / 'data'}",
+        "  delete:",
+        "    enabled: true",
+        "http:",
+        f"  addr: 127.0.0.1:{port}",
+        "  secret: capsule-e2e-not-secret",
+    ]
+    if tls is not None:
+        lines += ["  tls:", f"    certificate: {tls.cert}", f"    key: {tls.key}"]
+    if htpasswd is not None:
+        lines += ["auth:", "  htpasswd:", "    realm: capsule-e2e", f"    path: {htpasswd}"]
+    return "\n".join(lines) + "\n"
+
+
+def _answers(url: str, context: ssl.SSLContext | None) -> bool:
+    """Whether GET `url` gets any HTTP answer (a 401 from an auth registry counts)."""
+    try:
+        with urllib.request.urlopen(url, timeout=1, context=context):
+            return True
+    except urllib.error.HTTPError:
+        return True
+    except OSError:
+        return False
+
+
+@contextmanager
+def run_registry(
+    root: Path, *, users: Mapping[str, str] | None = None, tls: Tls | None = None
+) -> Iterator[Registry]:
+    """Run `docker-registry serve` with its storage under `root` until the block ends (then SIGTERM,
+    SIGKILL after 10 s). `users`: htpasswd basic auth for these user/password pairs."""
+    binary = shutil.which(REGISTRY_BIN)
+    if binary is None:
+        pytest.fail(f"{REGISTRY_BIN} not found: apt-get install docker-registry (.ci/run does)")
+    root.mkdir(parents=True, exist_ok=True)
+    htpasswd = None
+    if users:
+        htpasswd = root / "htpasswd"
+        htpasswd.write_text("".join(htpasswd_line(u, p) + "\n" for u, p in users.items()))
+    port = free_port()
+    config = root / "config.yml"
+    config.write_text(_config(root, port, htpasswd, tls))
+    log_path = root / "registry.log"
+    with log_path.open("w") as log:
+        # A clean environment: REGISTRY_* variables would override the config file.
+        process = subprocess.Popen(
+            [binary, "serve", str(config)],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+        )
+    registry = Registry(process=process, port=port, root=root, log_path=log_path, tls=tls, users=users)
+    try:
+        context = ssl.create_default_context(cafile=str(tls.ca)) if tls else None
+        url = f"{'https' if tls else 'http'}://{registry.host}/v2/"
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while not _answers(url, context):
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"docker-registry did not answer {url} (exit status {process.poll()}):\n{registry.log()[-3000:]}")
+            time.sleep(0.05)
+        yield registry
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@dataclass
+class Cli:
+    """Runs one-shot `capsule` commands (pull, push, sign, key) with a controlled environment:
+    `HOME` is an empty directory (so no `~/.docker/config.json` of the machine's user is read),
+    `COSIGN_PASSWORD` is set, and nothing else from the test runner's environment but `PATH`."""
+
+    binary: Path
+    home: Path
+    password: str = "e2e-key-password"
+
+    def env(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": str(self.home),
+            "COSIGN_PASSWORD": self.password,
+        }
+        env.update({k: os.environ[k] for k in ("RUST_BACKTRACE",) if k in os.environ})
+        env.update(extra or {})
+        return env
+
+    def __call__(
+        self, *args: str | Path, env: Mapping[str, str] | None = None, cwd: Path | None = None, timeout: float = 30
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(self.binary), *map(str, args)],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+            env=self.env(env),
+            cwd=cwd,
+        )
+
+
+def ok(proc: subprocess.CompletedProcess[str]) -> str:
+    """The stdout of a command that must have succeeded (its output shown otherwise)."""
+    assert proc.returncode == 0, f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr[-3000:]}"
+    return proc.stdout
+
+
+def refused(proc: subprocess.CompletedProcess[str], *needles: str, status: int = 2) -> str:
+    """The stderr of a command that must have failed with `status`, naming every needle."""
+    assert proc.returncode == status, (
+        f"expected exit {status}, got {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr[-3000:]}"
+    )
+    for needle in needles:
+        assert needle in proc.stderr, f"{needle!r} not in stderr:\n{proc.stderr[-3000:]}"
+    return proc.stderr
+
+
+def fetch(registry: Registry, path: str, accept: str = "application/vnd.oci.image.manifest.v1+json") -> tuple[int, bytes]:
+    """GET `https?://HOST/v2/PATH` anonymously: (status, body)."""
+    context = ssl.create_default_context(cafile=str(registry.tls.ca)) if registry.tls else None
+    url = f"{'https' if registry.tls else 'http'}://{registry.host}/v2/{path}"
+    request = urllib.request.Request(url, headers={"Accept": accept})
+    try:
+        with urllib.request.urlopen(request, timeout=10, context=context) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
