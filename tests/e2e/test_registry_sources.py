@@ -100,7 +100,7 @@ async def test_lock_pins_and_serve_runs_from_the_store_with_the_registry_stopped
     async with capsule.serve([], args=site.common) as srv:
         assert await description(srv) == ORIGINAL.decode()
         result = await srv.client.call_tool("greeter_greet", {"name": "registry"})
-        assert not result.isError, result
+        assert not result.is_error, result
 
     # A second `lock` keeps the pin and needs no registry.
     out = ok(cli("lock", *site.args))

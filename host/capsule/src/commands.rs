@@ -335,6 +335,7 @@ pub async fn update(args: UpdateArgs) -> anyhow::Result<ExitCode> {
         let component = fetched.keep(&store).context("keeping it in the store")?;
         let file = |component| SourcedFile {
             name: name.clone(),
+            source: source.clone(),
             path: store.path(&component),
             policy_file: plugin.policy.clone(),
             expect: Some(component),

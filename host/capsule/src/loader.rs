@@ -67,6 +67,8 @@ type Hashes = (ContentHash, ContentHash);
 
 #[derive(Default)]
 struct Slot {
+    /// The component file it loads (its key, for a directory file).
+    file: Option<PathBuf>,
     stamp: Option<Stamps>,
     /// Hashes of what was last loaded (or failed).
     hash: Option<Hashes>,
@@ -103,6 +105,10 @@ pub struct Library {
 
 /// One plugin a scan looks at: a file in the directory, or a registry plugin.
 struct Candidate {
+    /// What its slot is known by: the file for a directory file, the source for a registry
+    /// plugin (whose file changes when its pin moves: a new version of the same plugin).
+    key: PathBuf,
+    /// The component file to read.
     path: PathBuf,
     name: String,
     policy_file: PathBuf,
@@ -377,6 +383,7 @@ impl Library {
                 ));
             }
             out.push(Candidate {
+                key: path.clone(),
                 policy_file: policy_path(&path),
                 policy_required: false,
                 wit_file: Some(path.with_extension("wit")),
@@ -388,6 +395,7 @@ impl Library {
         }
         for s in &self.sourced {
             out.push(Candidate {
+                key: PathBuf::from(s.source.clone()),
                 path: s.path.clone(),
                 name: s.name.clone(),
                 policy_required: s.policy_file.is_some(),
@@ -400,7 +408,7 @@ impl Library {
         if let Some(only) = &self.only {
             out.retain(|c| only.contains(&c.name));
         }
-        out.sort_by(|a, b| a.path.cmp(&b.path));
+        out.sort_by(|a, b| a.key.cmp(&b.key));
         Ok(out)
     }
 
@@ -455,7 +463,7 @@ impl Library {
         let mut changed = false;
         let joined = &mut self.joined;
         self.slots.retain(|path, slot| {
-            let keep = candidates.iter().any(|c| c.path == *path);
+            let keep = candidates.iter().any(|c| c.key == *path);
             if !keep && let Some(plugin) = &slot.plugin {
                 tracing::info!(path = %path.display(), "plugin file removed; unloading it");
                 joined.remove(plugin.image.name());
@@ -464,8 +472,12 @@ impl Library {
             keep
         });
         for candidate in candidates {
-            let path = candidate.path;
+            let (path, file) = (candidate.key, candidate.path);
             let slot = self.slots.entry(path.clone()).or_default();
+            if slot.file.as_ref() != Some(&file) {
+                slot.stamp = None; // another file (a registry plugin's new version)
+                slot.file = Some(file.clone());
+            }
             if let Some(reason) = candidate.error {
                 if slot.error.as_ref() != Some(&reason) {
                     slot.fail(&path, reason);
@@ -474,7 +486,7 @@ impl Library {
                 continue;
             }
             let policy_file = candidate.policy_file;
-            let now = match stamp(&path) {
+            let now = match stamp(&file) {
                 Ok(now) => (
                     now,
                     stamp(&policy_file).ok(),
@@ -499,7 +511,7 @@ impl Library {
                 wit_file: candidate.wit_file,
                 expect: candidate.expect,
                 policy_required: candidate.policy_required,
-                path: path.clone(),
+                path: file,
                 policy_file,
                 mounts: self.mounts.clone(),
                 config: self.config.clone(),

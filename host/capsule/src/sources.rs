@@ -28,8 +28,9 @@ use crate::store::{Digest, Store};
 pub struct SourcedFile {
     /// The plugin's name.
     pub name: String,
-    /// The component file (a store entry); for a plugin that cannot be served, its source, so
-    /// that reports name it.
+    /// Its source as the config gives it: what reports name it by, whichever version is served.
+    pub source: String,
+    /// The component file (a store entry); for a plugin that cannot be served, its source.
     pub path: PathBuf,
     /// Its `[[plugin]] policy` file, if any.
     pub policy_file: Option<PathBuf>,
@@ -43,6 +44,7 @@ impl SourcedFile {
     fn failed(plugin: &SourcedPlugin, error: String) -> Self {
         Self {
             name: plugin.name.clone(),
+            source: plugin.source.to_string(),
             path: PathBuf::from(plugin.source.to_string()),
             policy_file: plugin.policy.clone(),
             expect: None,
@@ -53,6 +55,7 @@ impl SourcedFile {
     fn stored(plugin: &SourcedPlugin, store: &Store, component: Digest) -> Self {
         Self {
             name: plugin.name.clone(),
+            source: plugin.source.to_string(),
             path: store.path(&component),
             policy_file: plugin.policy.clone(),
             expect: Some(component),
