@@ -15,6 +15,9 @@
 //! ca = ["certs/registry-ca.pem"]
 //! [trust]             # whose signatures registry plugins need
 //! keys = ["keys/cosign.pub"]
+//! trusted_root = "sigstore/trusted_root.json"      # keyless: Fulcio CAs and Rekor keys
+//! identities = [{ subject = "https://github.com/acme/tools/.github/workflows/release.yml@refs/heads/main",
+//!                 issuer = "https://token.actions.githubusercontent.com" }]
 //! allow_unsigned = false
 //! [[plugin]]          # a plugin from a registry, pinned by capsule.lock (crate::sources)
 //! name = "time"
@@ -29,6 +32,7 @@ use capsule_auth::issue::Issue;
 use capsule_auth::ratelimit::{RateLimitConfig, RateLimitsToml};
 use capsule_common::env::{EnvLookup, process_env};
 use capsule_registry::OciSource;
+use capsule_registry::keyless::TrustedIdentity;
 use capsule_sandbox::files::{MAX_CONFIG_BYTES, read_regular_text};
 use capsule_sandbox::grants::Limits;
 use capsule_sandbox::grants::policy::{LimitBounds, LimitsTable, PolicyError, line_of, parse};
@@ -94,7 +98,19 @@ struct TrustToml {
     #[serde(default)]
     keys: Vec<PathBuf>,
     #[serde(default)]
+    trusted_root: Option<PathBuf>,
+    #[serde(default)]
+    identities: Vec<IdentityToml>,
+    #[serde(default)]
     allow_unsigned: bool,
+}
+
+/// `[[trust.identities]]` / `identities = [{ subject, issuer }]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IdentityToml {
+    subject: String,
+    issuer: String,
 }
 
 /// How OCI registries are reached (`[registry]`).
@@ -112,6 +128,10 @@ pub struct TrustConfig {
     /// Cosign public keys (PEM files, relative to the config file); a signature by any of them
     /// is accepted.
     pub key_files: Vec<PathBuf>,
+    /// The Sigstore trusted root (`TrustedRoot` JSON) keyless signatures are checked against.
+    pub trusted_root: Option<PathBuf>,
+    /// Identities whose keyless signatures are accepted (certificate subject and OIDC issuer).
+    pub identities: Vec<TrustedIdentity>,
     /// Accept registry plugins without a valid signature (warned about every time).
     pub allow_unsigned: bool,
 }
@@ -178,6 +198,16 @@ impl HostConfig {
             },
             trust: TrustConfig {
                 key_files: parsed.trust.keys.iter().map(|f| base.join(f)).collect(),
+                trusted_root: parsed.trust.trusted_root.map(|f| base.join(f)),
+                identities: parsed
+                    .trust
+                    .identities
+                    .into_iter()
+                    .map(|i| TrustedIdentity {
+                        subject: i.subject,
+                        issuer: i.issuer,
+                    })
+                    .collect(),
                 allow_unsigned: parsed.trust.allow_unsigned,
             },
             sources: sources(file, source, base, parsed.plugin)?,

@@ -9,6 +9,7 @@ use clap::{Args, Subcommand};
 use zeroize::Zeroizing;
 
 use capsule_common::env::process_env;
+use capsule_registry::keyless::TrustedIdentity;
 use capsule_registry::trust::{self, PASSWORD_ENV};
 use capsule_registry::{OciSource, Registry, RegistryOptions, TrustPolicy, credentials};
 use capsule_server::naming::check_plugin_name;
@@ -57,6 +58,21 @@ pub struct PullArgs {
     /// Accept an artifact without a valid signature by a trusted key (a warning is printed).
     #[arg(long)]
     pub allow_unsigned: bool,
+
+    /// Trust keyless signatures whose certificate names this subject (SAN: URI or e-mail),
+    /// besides `[trust] identities`; needs `--certificate-oidc-issuer` and a trusted root.
+    #[arg(long, value_name = "SUBJECT", requires = "certificate_oidc_issuer")]
+    pub certificate_identity: Option<String>,
+
+    /// The OIDC issuer of `--certificate-identity` (e.g.
+    /// `https://token.actions.githubusercontent.com`).
+    #[arg(long, value_name = "URL", requires = "certificate_identity")]
+    pub certificate_oidc_issuer: Option<String>,
+
+    /// The Sigstore trusted root (`TrustedRoot` JSON: Fulcio CAs, Rekor keys) keyless signatures
+    /// are checked against; overrides `[trust] trusted_root`.
+    #[arg(long, value_name = "FILE")]
+    pub trusted_root: Option<PathBuf>,
 
     /// Largest component accepted (e.g. `64MiB`); default: the config's `[defaults]
     /// max_component_size` (64 MiB).
@@ -160,10 +176,24 @@ pub async fn pull(args: PullArgs) -> anyhow::Result<ExitCode> {
     }
     let mut key_files = config.trust.key_files.clone();
     key_files.extend(args.keys.iter().cloned());
+    let mut identities = config.trust.identities.clone();
+    if let (Some(subject), Some(issuer)) =
+        (&args.certificate_identity, &args.certificate_oidc_issuer)
+    {
+        identities.push(TrustedIdentity {
+            subject: subject.clone(),
+            issuer: issuer.clone(),
+        });
+    }
+    let root = args
+        .trusted_root
+        .as_ref()
+        .or(config.trust.trusted_root.as_ref());
     let policy = TrustPolicy::with_key_files(
         &key_files,
         config.trust.allow_unsigned || args.allow_unsigned,
-    )?;
+    )?
+    .with_keyless(identities, root.map(PathBuf::as_path))?;
     let registry = connect(&args.source, &options).await?;
     let pulled = registry.pull(&args.source).await?;
     let signer = trust::verify(&registry, &args.source, &pulled.digest, &policy).await?;
@@ -180,6 +210,7 @@ pub async fn pull(args: PullArgs) -> anyhow::Result<ExitCode> {
         match &signer {
             capsule_registry::Signer::Key { name, fingerprint } =>
                 format!("signed by {name} ({fingerprint})"),
+            capsule_registry::Signer::Identity(identity) => format!("signed by {identity}"),
             capsule_registry::Signer::Unsigned => "UNSIGNED".into(),
         }
     );

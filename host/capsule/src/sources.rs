@@ -120,6 +120,10 @@ impl Fetcher {
             trust: TrustPolicy::with_key_files(
                 &config.trust.key_files,
                 config.trust.allow_unsigned,
+            )?
+            .with_keyless(
+                config.trust.identities.clone(),
+                config.trust.trusted_root.as_deref(),
             )?,
         })
     }

@@ -120,8 +120,9 @@ pub enum RegistryError {
     },
     /// No signature for this exact manifest digest, and unsigned artifacts are not allowed.
     #[error(
-        "{artifact} is not signed (no cosign signature for its digest); sign it with `capsule sign`, \
-         or set [trust] allow_unsigned = true (or --allow-unsigned) to accept unsigned plugins"
+        "{artifact} is not signed (no cosign signature for its digest; a keyless one counts only \
+         with a Rekor entry from a log of the trusted root); sign it with `capsule sign`, or set \
+         [trust] allow_unsigned = true (or --allow-unsigned) to accept unsigned plugins"
     )]
     Unsigned {
         /// The digest-pinned source.
@@ -137,13 +138,14 @@ pub enum RegistryError {
         artifact: String,
         /// How many signatures were found.
         signatures: usize,
-        /// The trusted keys, by name.
+        /// The trusted keys and identities, by name.
         keys: String,
     },
     /// Verification is required and no key is configured.
     #[error(
-        "no trusted keys: signatures are required for registry plugins; add [trust] keys = \
-         [\"cosign.pub\"] to capsule.toml (or --key FILE), or allow unsigned plugins explicitly"
+        "no trusted keys or identities: signatures are required for registry plugins; add [trust] \
+         keys = [\"cosign.pub\"] (or --key FILE) or keyless identities ([trust] identities with \
+         trusted_root) to capsule.toml, or allow unsigned plugins explicitly"
     )]
     NoTrustedKeys,
     /// A key file that cannot be used.

@@ -26,6 +26,7 @@ use zeroize::Zeroizing;
 
 use crate::client::Registry;
 use crate::error::RegistryError;
+use crate::keyless::{self, KeylessRoot, TrustedIdentity};
 use crate::source::OciSource;
 
 /// The environment variable that holds a private key's password (cosign's name for it).
@@ -92,6 +93,10 @@ fn pem_body(pem: &[u8]) -> Vec<u8> {
 pub struct TrustPolicy {
     /// Signatures by any of these keys are accepted.
     pub keys: Vec<TrustedKey>,
+    /// Keyless signatures by any of these identities are accepted (with [`Self::root`]).
+    pub identities: Vec<TrustedIdentity>,
+    /// The Sigstore trusted root keyless signatures are checked against.
+    pub root: Option<KeylessRoot>,
     /// Accept artifacts without a valid signature (with a warning). Off by default.
     pub allow_unsigned: bool,
 }
@@ -109,7 +114,31 @@ impl TrustPolicy {
         Ok(Self {
             keys,
             allow_unsigned,
+            ..Self::default()
         })
+    }
+
+    /// Also trust keyless signatures by `identities`, checked against the trusted root in
+    /// `root_file` (a Sigstore `TrustedRoot` JSON).
+    ///
+    /// # Errors
+    /// Identities without a trusted root, or a root file that cannot be used.
+    pub fn with_keyless(
+        mut self,
+        identities: Vec<TrustedIdentity>,
+        root_file: Option<&Path>,
+    ) -> Result<Self, RegistryError> {
+        self.root = root_file.map(KeylessRoot::load).transpose()?;
+        if !identities.is_empty() && self.root.is_none() {
+            return Err(RegistryError::Key {
+                file: "[trust] identities".into(),
+                message: "keyless identities need a Sigstore trusted root: set [trust] \
+                          trusted_root = \"trusted_root.json\" (or --trusted-root FILE)"
+                    .into(),
+            });
+        }
+        self.identities = identities;
+        Ok(self)
     }
 }
 
@@ -123,6 +152,8 @@ pub enum Signer {
         /// `sha256:` of its public key.
         fingerprint: String,
     },
+    /// A keyless signature (Fulcio certificate, Rekor entry) by a trusted identity.
+    Identity(TrustedIdentity),
     /// Nobody trusted: accepted only because unsigned plugins are allowed.
     Unsigned,
 }
@@ -131,6 +162,7 @@ impl std::fmt::Display for Signer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Key { fingerprint, .. } => write!(f, "key {fingerprint}"),
+            Self::Identity(identity) => write!(f, "identity {identity}"),
             Self::Unsigned => f.write_str("unsigned"),
         }
     }
@@ -142,6 +174,7 @@ fn sigstore_auth(registry: &Registry) -> Auth {
 
 fn cosign_client(
     registry: &Registry,
+    root: Option<&KeylessRoot>,
 ) -> Result<sigstore::cosign::Client, sigstore::errors::SigstoreError> {
     use oci_client::client::ClientProtocol as P;
     use sigstore::registry::{Certificate, CertificateEncoding, ClientConfig, ClientProtocol};
@@ -161,9 +194,11 @@ fn cosign_client(
             .collect(),
         ..ClientConfig::default()
     };
-    ClientBuilder::default()
-        .with_oci_client_config(config)
-        .build()
+    let builder = ClientBuilder::default().with_oci_client_config(config);
+    match root.map(KeylessRoot::trust_root) {
+        Some(trust) => builder.with_trust_repository(&trust)?.build(),
+        None => builder.build(),
+    }
 }
 
 fn oci_reference(source: &OciSource, digest: &str) -> OciReference {
@@ -187,14 +222,16 @@ pub async fn verify(
     policy: &TrustPolicy,
 ) -> Result<Signer, RegistryError> {
     let pinned = source.pinned(digest).to_string();
-    if policy.keys.is_empty() && !policy.allow_unsigned {
+    if policy.keys.is_empty() && policy.identities.is_empty() && !policy.allow_unsigned {
         return Err(RegistryError::NoTrustedKeys);
     }
     let layers = registry
         .deadline(async {
-            let mut client = cosign_client(registry).map_err(|e| RegistryError::Signature {
-                artifact: pinned.clone(),
-                detail: e.to_string(),
+            let mut client = cosign_client(registry, policy.root.as_ref()).map_err(|e| {
+                RegistryError::Signature {
+                    artifact: pinned.clone(),
+                    detail: e.to_string(),
+                }
             })?;
             client
                 .trusted_signature_layers(&sigstore_auth(registry), &oci_reference(source, digest))
@@ -222,6 +259,11 @@ pub async fn verify(
             });
         }
     }
+    for layer in &layers {
+        if let Some(identity) = keyless::signer(layer, &policy.identities) {
+            return Ok(Signer::Identity(identity.clone()));
+        }
+    }
     let refusal = if layers.is_empty() {
         RegistryError::Unsigned { artifact: pinned }
     } else {
@@ -231,7 +273,8 @@ pub async fn verify(
             keys: policy
                 .keys
                 .iter()
-                .map(|k| k.name.as_str())
+                .map(|k| k.name.clone())
+                .chain(policy.identities.iter().map(|i| i.to_string()))
                 .collect::<Vec<_>>()
                 .join(", "),
         }
@@ -329,7 +372,7 @@ pub async fn sign(
     );
     registry
         .deadline(async {
-            let mut client = cosign_client(registry).map_err(signature_error)?;
+            let mut client = cosign_client(registry, None).map_err(signature_error)?;
             client
                 .push_signature(
                     Some(BTreeMap::new()),
