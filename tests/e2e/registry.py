@@ -264,9 +264,18 @@ def refused(proc: subprocess.CompletedProcess[str], *needles: str, status: int =
 
 def fetch(registry: Registry, path: str, accept: str = "application/vnd.oci.image.manifest.v1+json") -> tuple[int, bytes]:
     """GET `https?://HOST/v2/PATH` anonymously: (status, body)."""
+    return _request(registry, path, headers={"Accept": accept})
+
+
+def put(registry: Registry, path: str, body: bytes, content_type: str) -> tuple[int, bytes]:
+    """PUT `body` to `https?://HOST/v2/PATH` anonymously: (status, body)."""
+    return _request(registry, path, body=body, method="PUT", headers={"Content-Type": content_type})
+
+
+def _request(registry: Registry, path: str, body: bytes | None = None, method: str = "GET", headers: Mapping[str, str] = {}) -> tuple[int, bytes]:
     context = ssl.create_default_context(cafile=str(registry.tls.ca)) if registry.tls else None
     url = f"{'https' if registry.tls else 'http'}://{registry.host}/v2/{path}"
-    request = urllib.request.Request(url, headers={"Accept": accept})
+    request = urllib.request.Request(url, data=body, method=method, headers=dict(headers))
     try:
         with urllib.request.urlopen(request, timeout=10, context=context) as response:
             return response.status, response.read()

@@ -27,6 +27,7 @@ from registry import (
     free_port,
     make_tls,
     ok,
+    put,
     refused,
     run_registry,
 )
@@ -414,6 +415,38 @@ def test_an_artifact_that_is_not_a_component_is_refused(
             f"{source}@{digest} is not a Wasm component artifact: {reason}",
         )
         assert listing(plugins) == {"hello.wasm": wasm(built_plugins, "hello")}
+
+
+def test_an_index_or_two_layers_are_not_one_component(registry, cli, keys, built_plugins, plugins, repo, tmp_path):
+    hello = wasm(built_plugins, "hello")
+    # Two application/wasm layers (oras pushes both files).
+    two = write_file(tmp_path / "two", "a.wasm", hello), write_file(tmp_path / "two", "b.wasm", hello + b"\0")
+    config = write_file(tmp_path / "two", "config.json", oras_config(hello))
+    response = registry.oras().push(
+        target=registry.target(repo, "two"),
+        files=[f"{f}:{WASM_LAYER_MEDIA_TYPE}" for f in two],
+        manifest_config=f"{config}:{WASM_CONFIG_MEDIA_TYPE}",
+        disable_path_validation=True,
+        quiet=True,
+    )
+    assert response.status_code == 201, response.text
+    source = registry.source(repo, "two")
+    refused(cli("pull", source, "--plugins", plugins, "--allow-unsigned"), "its layers are [application/wasm, application/wasm], not one application/wasm layer")
+
+    # An image index (one entry per platform), PUT as is.
+    digest = pinned_digest(ok(cli("push", built_plugins / "hello.wasm", registry.source(repo, "single"))))
+    manifest = fetch(registry, f"{repo}/manifests/{digest}")[1]
+    index = json.dumps({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": digest,
+                       "size": len(manifest), "platform": {"architecture": "wasm", "os": "wasip2"}}],
+    }).encode()  # fmt: skip
+    status, body = put(registry, f"{repo}/manifests/index", index, "application/vnd.oci.image.index.v1+json")
+    assert status == 201, body
+    source = registry.source(repo, "index")
+    refused(cli("pull", source, "--plugins", plugins, "--allow-unsigned"), "is not a Wasm component artifact: it is an image index, not a single Wasm artifact")
+    assert listing(plugins) == {}
 
 
 @pytest.mark.parametrize(
