@@ -22,6 +22,7 @@ from registry import (
     WASM_LAYER_MEDIA_TYPE,
     Cli,
     Registry,
+    TokenServer,
     auth_file,
     fetch,
     free_port,
@@ -534,6 +535,45 @@ def test_an_unusable_credentials_entry_is_an_error(auth_registry, cli, keys, plu
         f"registry credentials in '{file}'",
         'kept by the credential helper "desktop", which Capsule does not run',
     )
+
+
+def test_bearer_token_auth(cli, keys, built_plugins, plugins, repo, tmp_path):
+    """A registry with token auth (its own token server): Capsule gets tokens with the basic
+    credentials of the auth file, or uses a `registrytoken` from it as is."""
+    tokens = TokenServer(tmp_path / "token", USERS)
+    try:
+        with run_registry(tmp_path / "registry", token=tokens) as reg:
+            source = reg.source(repo)
+            hello = built_plugins / "hello.wasm"
+            refusal = f"registry {reg.host} refused access"
+            refused(cli("push", hello, source), refusal)
+            refused(cli("pull", source, "--plugins", plugins, "--key", keys.a_pub), refusal)
+            assert tokens.requests and all(user is None for user, _ in tokens.requests), tokens.requests
+            wrong = {"REGISTRY_AUTH_FILE": str(auth_file(tmp_path / "wrong.json", reg.host, "alice", "nope"))}
+            refused(cli("pull", source, "--plugins", plugins, "--key", keys.a_pub, env=wrong), refusal)
+
+            # Basic credentials in the auth file are exchanged for tokens.
+            good = {"REGISTRY_AUTH_FILE": str(auth_file(tmp_path / "auth.json", reg.host, "alice", USERS["alice"]))}
+            tokens.requests.clear()
+            digest = pinned_digest(ok(cli("push", hello, source, "--sign-key", keys.a_key, env=good)))
+            ok(cli("pull", source, "--plugins", plugins, "--key", keys.a_pub, env=good))
+            assert listing(plugins) == {"hello.wasm": hello.read_bytes()}
+            assert ("alice", f"repository:{repo}:pull,push") in tokens.requests, tokens.requests
+            assert ("alice", f"repository:{repo}:pull") in tokens.requests, tokens.requests
+
+            # A registry token stored in the auth file (`registrytoken`) is sent as the bearer token.
+            token = tokens.issue("alice", [f"repository:{repo}:pull"])
+            file = tmp_path / "token.json"
+            file.write_text(json.dumps({"auths": {reg.host: {"registrytoken": token}}}))
+            tokens.requests.clear()
+            out = ok(cli("pull", source, "--plugins", plugins, "--key", keys.a_pub, "--name", "bytoken", env={"REGISTRY_AUTH_FILE": str(file)}))
+            assert f"{source}@{digest} -> " in out
+            assert (plugins / "bytoken.wasm").read_bytes() == hello.read_bytes()
+            assert tokens.requests == [], "the stored token is used as is"
+            # It grants pull only: a push with it is refused.
+            refused(cli("push", hello, reg.source(repo, "2.0"), env={"REGISTRY_AUTH_FILE": str(file)}), refusal)
+    finally:
+        tokens.close()
 
 
 # --------------------------------------------------------------------------------------------------
