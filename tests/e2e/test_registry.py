@@ -177,8 +177,8 @@ def test_a_wrong_password_cannot_sign(registry, cli, keys, built_plugins, repo):
     ok(cli("push", built_plugins / "hello.wasm", source))
     proc = cli("sign", source, "--key", keys.a_key, env={"COSIGN_PASSWORD": "not the password"})
     refused(proc, f"key '{keys.a_key}'", "is COSIGN_PASSWORD the key's password?")
-    status, _ = fetch(registry, f"{repo}/tags/list")
-    assert status == 200 and json.loads(fetch(registry, f"{repo}/tags/list")[1])["tags"] == ["1.0"], "no signature pushed"
+    status, body = fetch(registry, f"{repo}/tags/list")
+    assert status == 200 and json.loads(body)["tags"] == ["1.0"], "no signature pushed"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -322,9 +322,10 @@ def test_a_signature_by_an_untrusted_key_is_refused(registry, cli, keys, built_p
     ok(cli("pull", source, "--plugins", plugins, "--key", keys.b_pub, "--key", keys.a_pub))
     assert listing(plugins) == {"hello.wasm": wasm(built_plugins, "hello")}
 
-    # A second signature by b replaces a's (one signature per digest, as cosign's tag holds it).
+    # `capsule sign` by b replaces a's signature (documented in trust::sign; cosign would add to it).
     ok(cli("sign", source, "--key", keys.b_key))
     ok(cli("pull", source, "--plugins", plugins, "--key", keys.b_pub))
+    refused(cli("pull", source, "--plugins", plugins, "--key", keys.a_pub), "none verified by a trusted key")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -464,6 +465,16 @@ def test_push_refuses_a_file_that_is_not_a_component(registry, cli, repo, tmp_pa
     refused(cli("push", file, source), f"{source} is not a Wasm component artifact: {reason}")
     status, body = fetch(registry, f"{repo}/tags/list")
     assert status == 404, f"nothing was sent, the repository does not exist: {status} {body!r}"
+
+
+def test_push_needs_a_tag_not_a_digest(registry, cli, built_plugins, repo):
+    digest = "sha256:" + hashlib.sha256(b"anything").hexdigest()
+    for source in (registry.source(repo, digest), f"{registry.source(repo)}@{digest}"):
+        refused(cli("push", built_plugins / "hello.wasm", source), f"push to a tag, not to a digest ('{source}' names {digest})")
+    assert fetch(registry, f"{repo}/tags/list")[0] == 404, "nothing was sent"
+    # No tag at all means `latest`, as in every OCI tool.
+    out = ok(cli("push", built_plugins / "hello.wasm", f"oci://{registry.host}/{repo}"))
+    assert out.startswith(f"oci://{registry.host}/{repo}:latest@sha256:"), out
 
 
 def test_an_oversized_component_is_refused(registry, cli, keys, built_plugins, plugins, repo):
