@@ -15,6 +15,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import anyio
+import mcp_types as types
 import pytest
 from conftest import CORE_MODULE_BYTES, LEGACY, structured
 from registry import (
@@ -666,7 +667,7 @@ async def test_a_pull_into_a_served_directory_is_published(registry, cli, keys, 
         proc = await anyio.to_thread.run_sync(lambda: cli("pull", source, "--plugins", srv.plugin_dir, "--key", keys.a_pub))
         ok(proc)
         with anyio.fail_after(10):
-            while not any(type(n).__name__ == "ToolListChangedNotification" for n in srv.notifications[seen:]):
+            while not any(isinstance(n, types.ToolListChangedNotification) for n in srv.notifications[seen:]):
                 await anyio.sleep(0.05)
         names = {t.name for t in (await srv.client.list_tools()).tools}
         assert {"hello_greet", "textkit_reverse"} <= names, names
