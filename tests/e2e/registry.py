@@ -131,7 +131,7 @@ def auth_file(path: Path, registry: str, user: str, password: str) -> Path:
     return path
 
 
-def _config(root: Path, port: int, htpasswd: Path | None, tls: Tls | None) -> str:
+def _config(root: Path, port: int, htpasswd: Path | None, tls: Tls | None, token: TokenServer | None) -> str:
     lines = [
         "version: 0.1",
         "log:",
@@ -151,6 +151,8 @@ def _config(root: Path, port: int, htpasswd: Path | None, tls: Tls | None) -> st
         lines += ["  tls:", f"    certificate: {tls.cert}", f"    key: {tls.key}"]
     if htpasswd is not None:
         lines += ["auth:", "  htpasswd:", "    realm: capsule-e2e", f"    path: {htpasswd}"]
+    if token is not None:
+        lines += token.registry_config()
     return "\n".join(lines) + "\n"
 
 
@@ -167,10 +169,11 @@ def _answers(url: str, context: ssl.SSLContext | None) -> bool:
 
 @contextmanager
 def run_registry(
-    root: Path, *, users: Mapping[str, str] | None = None, tls: Tls | None = None
+    root: Path, *, users: Mapping[str, str] | None = None, tls: Tls | None = None, token: TokenServer | None = None
 ) -> Iterator[Registry]:
     """Run `docker-registry serve` with its storage under `root` until the block ends (then SIGTERM,
-    SIGKILL after 10 s). `users`: htpasswd basic auth for these user/password pairs."""
+    SIGKILL after 10 s). `users`: htpasswd basic auth for these user/password pairs; `token`:
+    bearer token auth with tokens of that server."""
     binary = shutil.which(REGISTRY_BIN)
     if binary is None:
         pytest.fail(f"{REGISTRY_BIN} not found: apt-get install docker-registry (.ci/run does)")
@@ -181,7 +184,7 @@ def run_registry(
         htpasswd.write_text("".join(htpasswd_line(u, p) + "\n" for u, p in users.items()))
     port = free_port()
     config = root / "config.yml"
-    config.write_text(_config(root, port, htpasswd, tls))
+    config.write_text(_config(root, port, htpasswd, tls, token))
     log_path = root / "registry.log"
     with log_path.open("w") as log:
         # A clean environment: REGISTRY_* variables would override the config file.
@@ -264,11 +267,133 @@ def refused(proc: subprocess.CompletedProcess[str], *needles: str, status: int =
 
 def fetch(registry: Registry, path: str, accept: str = "application/vnd.oci.image.manifest.v1+json") -> tuple[int, bytes]:
     """GET `https?://HOST/v2/PATH` anonymously: (status, body)."""
+    return _request(registry, path, headers={"Accept": accept})
+
+
+def put(registry: Registry, path: str, body: bytes, content_type: str) -> tuple[int, bytes]:
+    """PUT `body` to `https?://HOST/v2/PATH` anonymously: (status, body)."""
+    return _request(registry, path, body=body, method="PUT", headers={"Content-Type": content_type})
+
+
+def _request(registry: Registry, path: str, body: bytes | None = None, method: str = "GET", headers: Mapping[str, str] = {}) -> tuple[int, bytes]:
     context = ssl.create_default_context(cafile=str(registry.tls.ca)) if registry.tls else None
     url = f"{'https' if registry.tls else 'http'}://{registry.host}/v2/{path}"
-    request = urllib.request.Request(url, headers={"Accept": accept})
+    request = urllib.request.Request(url, data=body, method=method, headers=dict(headers))
     try:
         with urllib.request.urlopen(request, timeout=10, context=context) as response:
             return response.status, response.read()
     except urllib.error.HTTPError as e:
         return e.code, e.read()
+
+
+class TokenServer:
+    """A tiny registry token server (the Docker registry token authentication protocol, as the
+    distribution registry's `auth.token` expects it): `GET /token?service=S&scope=repository:NAME:pull,push`
+    with basic auth for one of `users` answers `{"token": JWT}`, an ES256 JWT whose `x5c` header
+    carries the self-signed certificate the registry trusts (`rootcertbundle`). Anonymous or wrong
+    credentials get 401. Runs on 127.0.0.1 in a thread until `close()`."""
+
+    service = "capsule-e2e"
+    issuer = "capsule-e2e-token-server"
+
+    def __init__(self, workdir: Path, users: Mapping[str, str]) -> None:
+        import datetime
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.x509.oid import NameOID
+
+        self.users = dict(users)
+        self.requests: list[tuple[str | None, str]] = []  # (user, scope) of each token asked for
+        self.key = ec.generate_private_key(ec.SECP256R1())
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "capsule e2e token signer")])
+        now = datetime.datetime.now(datetime.timezone.utc)
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(self.key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .sign(self.key, hashes.SHA256())
+        )
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.root_bundle = workdir / "token-signer.pem"
+        self.root_bundle.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        self.x5c = base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - the http.server API
+                import urllib.parse
+
+                query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+                user = server.check_basic(self.headers.get("Authorization"))
+                scopes = query.get("scope", [])
+                server.requests.append((user, " ".join(scopes)))
+                if user is None:
+                    self.send_response(401)
+                    self.send_header("WWW-Authenticate", 'Basic realm="capsule-e2e-token"')
+                    self.end_headers()
+                    return
+                body = json.dumps({"token": server.issue(user, scopes), "expires_in": 300}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.realm = f"http://127.0.0.1:{self.httpd.server_address[1]}/token"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def check_basic(self, header: str | None) -> str | None:
+        """The user whose basic credentials `header` carries, if they are right."""
+        if not header or not header.startswith("Basic "):
+            return None
+        try:
+            user, _, password = base64.b64decode(header[6:]).decode().partition(":")
+        except ValueError:
+            return None
+        return user if self.users.get(user) == password else None
+
+    def issue(self, user: str, scopes: list[str]) -> str:
+        """A token for `user` granting every action of `scopes` (`repository:NAME:pull,push`)."""
+        import uuid
+
+        import jwt
+
+        access = []
+        for scope in " ".join(scopes).split():
+            kind, _, rest = scope.partition(":")
+            name, _, actions = rest.rpartition(":")
+            access.append({"type": kind, "name": name, "actions": [a for a in actions.split(",") if a]})
+        now = int(time.time())
+        claims = {
+            "iss": self.issuer, "sub": user, "aud": self.service, "exp": now + 300, "nbf": now - 10,
+            "iat": now, "jti": uuid.uuid4().hex, "access": access,
+        }  # fmt: skip
+        return jwt.encode(claims, self.key, algorithm="ES256", headers={"x5c": [self.x5c]})
+
+    def registry_config(self) -> list[str]:
+        return [
+            "auth:",
+            "  token:",
+            f"    realm: {self.realm}",
+            f"    service: {self.service}",
+            f"    issuer: {self.issuer}",
+            f"    rootcertbundle: {self.root_bundle}",
+        ]
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(timeout=5)

@@ -15,6 +15,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import anyio
+import mcp_types as types
 import pytest
 from conftest import CORE_MODULE_BYTES, LEGACY, structured
 from registry import (
@@ -22,11 +23,13 @@ from registry import (
     WASM_LAYER_MEDIA_TYPE,
     Cli,
     Registry,
+    TokenServer,
     auth_file,
     fetch,
     free_port,
     make_tls,
     ok,
+    put,
     refused,
     run_registry,
 )
@@ -175,8 +178,8 @@ def test_a_wrong_password_cannot_sign(registry, cli, keys, built_plugins, repo):
     ok(cli("push", built_plugins / "hello.wasm", source))
     proc = cli("sign", source, "--key", keys.a_key, env={"COSIGN_PASSWORD": "not the password"})
     refused(proc, f"key '{keys.a_key}'", "is COSIGN_PASSWORD the key's password?")
-    status, _ = fetch(registry, f"{repo}/tags/list")
-    assert status == 200 and json.loads(fetch(registry, f"{repo}/tags/list")[1])["tags"] == ["1.0"], "no signature pushed"
+    status, body = fetch(registry, f"{repo}/tags/list")
+    assert status == 200 and json.loads(body)["tags"] == ["1.0"], "no signature pushed"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -320,9 +323,10 @@ def test_a_signature_by_an_untrusted_key_is_refused(registry, cli, keys, built_p
     ok(cli("pull", source, "--plugins", plugins, "--key", keys.b_pub, "--key", keys.a_pub))
     assert listing(plugins) == {"hello.wasm": wasm(built_plugins, "hello")}
 
-    # A second signature by b replaces a's (one signature per digest, as cosign's tag holds it).
+    # `capsule sign` by b replaces a's signature (documented in trust::sign; cosign would add to it).
     ok(cli("sign", source, "--key", keys.b_key))
     ok(cli("pull", source, "--plugins", plugins, "--key", keys.b_pub))
+    refused(cli("pull", source, "--plugins", plugins, "--key", keys.a_pub), "none verified by a trusted key")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -416,6 +420,38 @@ def test_an_artifact_that_is_not_a_component_is_refused(
         assert listing(plugins) == {"hello.wasm": wasm(built_plugins, "hello")}
 
 
+def test_an_index_or_two_layers_are_not_one_component(registry, cli, keys, built_plugins, plugins, repo, tmp_path):
+    hello = wasm(built_plugins, "hello")
+    # Two application/wasm layers (oras pushes both files).
+    two = write_file(tmp_path / "two", "a.wasm", hello), write_file(tmp_path / "two", "b.wasm", hello + b"\0")
+    config = write_file(tmp_path / "two", "config.json", oras_config(hello))
+    response = registry.oras().push(
+        target=registry.target(repo, "two"),
+        files=[f"{f}:{WASM_LAYER_MEDIA_TYPE}" for f in two],
+        manifest_config=f"{config}:{WASM_CONFIG_MEDIA_TYPE}",
+        disable_path_validation=True,
+        quiet=True,
+    )
+    assert response.status_code == 201, response.text
+    source = registry.source(repo, "two")
+    refused(cli("pull", source, "--plugins", plugins, "--allow-unsigned"), "its layers are [application/wasm, application/wasm], not one application/wasm layer")
+
+    # An image index (one entry per platform), PUT as is.
+    digest = pinned_digest(ok(cli("push", built_plugins / "hello.wasm", registry.source(repo, "single"))))
+    manifest = fetch(registry, f"{repo}/manifests/{digest}")[1]
+    index = json.dumps({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": digest,
+                       "size": len(manifest), "platform": {"architecture": "wasm", "os": "wasip2"}}],
+    }).encode()  # fmt: skip
+    status, body = put(registry, f"{repo}/manifests/index", index, "application/vnd.oci.image.index.v1+json")
+    assert status == 201, body
+    source = registry.source(repo, "index")
+    refused(cli("pull", source, "--plugins", plugins, "--allow-unsigned"), "is not a Wasm component artifact: it is an image index, not a single Wasm artifact")
+    assert listing(plugins) == {}
+
+
 @pytest.mark.parametrize(
     ("data", "reason"),
     [
@@ -430,6 +466,16 @@ def test_push_refuses_a_file_that_is_not_a_component(registry, cli, repo, tmp_pa
     refused(cli("push", file, source), f"{source} is not a Wasm component artifact: {reason}")
     status, body = fetch(registry, f"{repo}/tags/list")
     assert status == 404, f"nothing was sent, the repository does not exist: {status} {body!r}"
+
+
+def test_push_needs_a_tag_not_a_digest(registry, cli, built_plugins, repo):
+    digest = "sha256:" + hashlib.sha256(b"anything").hexdigest()
+    for source in (registry.source(repo, digest), f"{registry.source(repo)}@{digest}"):
+        refused(cli("push", built_plugins / "hello.wasm", source), f"push to a tag, not to a digest ('{source}' names {digest})")
+    assert fetch(registry, f"{repo}/tags/list")[0] == 404, "nothing was sent"
+    # No tag at all means `latest`, as in every OCI tool.
+    out = ok(cli("push", built_plugins / "hello.wasm", f"oci://{registry.host}/{repo}"))
+    assert out.startswith(f"oci://{registry.host}/{repo}:latest@sha256:"), out
 
 
 def test_an_oversized_component_is_refused(registry, cli, keys, built_plugins, plugins, repo):
@@ -501,6 +547,45 @@ def test_an_unusable_credentials_entry_is_an_error(auth_registry, cli, keys, plu
         f"registry credentials in '{file}'",
         'kept by the credential helper "desktop", which Capsule does not run',
     )
+
+
+def test_bearer_token_auth(cli, keys, built_plugins, plugins, repo, tmp_path):
+    """A registry with token auth (its own token server): Capsule gets tokens with the basic
+    credentials of the auth file, or uses a `registrytoken` from it as is."""
+    tokens = TokenServer(tmp_path / "token", USERS)
+    try:
+        with run_registry(tmp_path / "registry", token=tokens) as reg:
+            source = reg.source(repo)
+            hello = built_plugins / "hello.wasm"
+            refusal = f"registry {reg.host} refused access"
+            refused(cli("push", hello, source), refusal)
+            refused(cli("pull", source, "--plugins", plugins, "--key", keys.a_pub), refusal)
+            assert tokens.requests and all(user is None for user, _ in tokens.requests), tokens.requests
+            wrong = {"REGISTRY_AUTH_FILE": str(auth_file(tmp_path / "wrong.json", reg.host, "alice", "nope"))}
+            refused(cli("pull", source, "--plugins", plugins, "--key", keys.a_pub, env=wrong), refusal)
+
+            # Basic credentials in the auth file are exchanged for tokens.
+            good = {"REGISTRY_AUTH_FILE": str(auth_file(tmp_path / "auth.json", reg.host, "alice", USERS["alice"]))}
+            tokens.requests.clear()
+            digest = pinned_digest(ok(cli("push", hello, source, "--sign-key", keys.a_key, env=good)))
+            ok(cli("pull", source, "--plugins", plugins, "--key", keys.a_pub, env=good))
+            assert listing(plugins) == {"hello.wasm": hello.read_bytes()}
+            assert ("alice", f"repository:{repo}:pull,push") in tokens.requests, tokens.requests
+            assert ("alice", f"repository:{repo}:pull") in tokens.requests, tokens.requests
+
+            # A registry token stored in the auth file (`registrytoken`) is sent as the bearer token.
+            token = tokens.issue("alice", [f"repository:{repo}:pull"])
+            file = tmp_path / "token.json"
+            file.write_text(json.dumps({"auths": {reg.host: {"registrytoken": token}}}))
+            tokens.requests.clear()
+            out = ok(cli("pull", source, "--plugins", plugins, "--key", keys.a_pub, "--name", "bytoken", env={"REGISTRY_AUTH_FILE": str(file)}))
+            assert f"{source}@{digest} -> " in out
+            assert (plugins / "bytoken.wasm").read_bytes() == hello.read_bytes()
+            assert tokens.requests == [], "the stored token is used as is"
+            # It grants pull only: a push with it is refused.
+            refused(cli("push", hello, reg.source(repo, "2.0"), env={"REGISTRY_AUTH_FILE": str(file)}), refusal)
+    finally:
+        tokens.close()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -582,7 +667,7 @@ async def test_a_pull_into_a_served_directory_is_published(registry, cli, keys, 
         proc = await anyio.to_thread.run_sync(lambda: cli("pull", source, "--plugins", srv.plugin_dir, "--key", keys.a_pub))
         ok(proc)
         with anyio.fail_after(10):
-            while not any(type(n).__name__ == "ToolListChangedNotification" for n in srv.notifications[seen:]):
+            while not any(isinstance(n, types.ToolListChangedNotification) for n in srv.notifications[seen:]):
                 await anyio.sleep(0.05)
         names = {t.name for t in (await srv.client.list_tools()).tools}
         assert {"hello_greet", "textkit_reverse"} <= names, names

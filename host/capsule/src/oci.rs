@@ -223,6 +223,13 @@ pub async fn pull(args: PullArgs) -> anyhow::Result<ExitCode> {
 /// # Errors
 /// The file is not a component, or the registry refused.
 pub async fn push(args: PushArgs) -> anyhow::Result<ExitCode> {
+    if let Some(digest) = args.source.digest() {
+        anyhow::bail!(
+            "push to a tag, not to a digest ('{}' names {digest}): the digest is what the \
+             registry computes, and push prints it",
+            args.source
+        );
+    }
     let config = config(args.registry.config.as_deref())?;
     let component = std::fs::read(&args.file)
         .with_context(|| format!("cannot read '{}'", args.file.display()))?;
