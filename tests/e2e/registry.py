@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import shutil
 import socket
 import ssl
@@ -87,6 +88,29 @@ class Registry:
             config = config or self.root / "oras-config.json"
             client.login(username=user, password=password, hostname=self.host, config_path=str(config))
         return client
+
+
+DIGEST_RE = re.compile(r"@(sha256:[0-9a-f]{64})$")
+
+
+def pinned_digest(stdout: str) -> str:
+    """The digest of the digest-pinned source a push or sign prints."""
+    match = DIGEST_RE.search(stdout.strip())
+    assert match, f"no digest-pinned source in {stdout!r}"
+    return match.group(1)
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory) -> Iterator[Registry]:
+    """An anonymous registry for the test module."""
+    with run_registry(tmp_path_factory.mktemp("registry")) as reg:
+        yield reg
+
+
+@pytest.fixture(scope="module")
+def cli(capsule_bin, tmp_path_factory) -> Cli:
+    """The `capsule` runner of the test module, with a HOME of its own."""
+    return Cli(capsule_bin, home=tmp_path_factory.mktemp("home"))
 
 
 def free_port() -> int:

@@ -18,35 +18,31 @@ import anyio
 import mcp_types as types
 import pytest
 from conftest import CORE_MODULE_BYTES, LEGACY, structured
-from registry import (
+from registry import (  # `registry` and `cli` are the module's fixtures
     WASM_CONFIG_MEDIA_TYPE,
     WASM_LAYER_MEDIA_TYPE,
     Cli,
     Registry,
     TokenServer,
     auth_file,
+    cli,
     fetch,
     free_port,
     make_tls,
     ok,
+    pinned_digest,
     put,
     refused,
+    registry,
     run_registry,
 )
 
 USERS = {"alice": "wonderland"}
-NOT_SIGNED = "is not signed (no cosign signature for its digest)"
-DIGEST_RE = re.compile(r"@(sha256:[0-9a-f]{64})$")
+NOT_SIGNED = "is not signed (no cosign signature for its digest"
 
 
 # --------------------------------------------------------------------------------------------------
 # Fixtures: one registry of each kind, one CLI runner and two key pairs per module.
-
-
-@pytest.fixture(scope="module")
-def registry(tmp_path_factory) -> Iterator[Registry]:
-    with run_registry(tmp_path_factory.mktemp("registry")) as reg:
-        yield reg
 
 
 @pytest.fixture(scope="module")
@@ -60,11 +56,6 @@ def tls_registry(tmp_path_factory) -> Iterator[Registry]:
     root = tmp_path_factory.mktemp("tls-registry")
     with run_registry(root, tls=make_tls(root / "tls")) as reg:
         yield reg
-
-
-@pytest.fixture(scope="module")
-def cli(capsule_bin, tmp_path_factory) -> Cli:
-    return Cli(capsule_bin, home=tmp_path_factory.mktemp("home"))
 
 
 @pytest.fixture(scope="module")
@@ -101,13 +92,6 @@ def plugins(tmp_path) -> Path:
 
 def wasm(built_plugins: Path, name: str) -> bytes:
     return (built_plugins / f"{name}.wasm").read_bytes()
-
-
-def pinned_digest(stdout: str) -> str:
-    """The digest of the digest-pinned source a push or sign prints."""
-    match = DIGEST_RE.search(stdout.strip())
-    assert match, f"no digest-pinned source in {stdout!r}"
-    return match.group(1)
 
 
 def listing(directory: Path) -> dict[str, bytes]:
@@ -316,7 +300,7 @@ def test_a_signature_by_an_untrusted_key_is_refused(registry, cli, keys, built_p
     assert listing(plugins) == {"hello.wasm": wasm(built_plugins, "textkit")}
 
     # No keys at all, and unsigned not allowed: refused before anything is fetched.
-    refused(cli("pull", source, "--plugins", plugins), "no trusted keys: signatures are required for registry plugins")
+    refused(cli("pull", source, "--plugins", plugins), "no trusted keys or identities: signatures are required for registry plugins")
     assert listing(plugins) == {"hello.wasm": wasm(built_plugins, "textkit")}
 
     # Trusting both keys is fine: one of them signed it.

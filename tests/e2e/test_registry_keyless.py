@@ -7,29 +7,14 @@ entry that records another signature does not. The Sigstore instance is the test
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from registry import Cli, Registry, ok, refused, run_registry
+from registry import cli, ok, pinned_digest, refused, registry  # noqa: F401 (fixtures)
 from sigstore_instance import Sigstore
 
 WORKFLOW = "https://github.com/acme/tools/.github/workflows/release.yml@refs/heads/main"
 ACTIONS = "https://token.actions.githubusercontent.com"
-DIGEST_RE = re.compile(r"@(sha256:[0-9a-f]{64})$")
-
-
-@pytest.fixture(scope="module")
-def registry(tmp_path_factory) -> Iterator[Registry]:
-    with run_registry(tmp_path_factory.mktemp("registry")) as reg:
-        yield reg
-
-
-@pytest.fixture(scope="module")
-def cli(capsule_bin, tmp_path_factory) -> Cli:
-    return Cli(capsule_bin, home=tmp_path_factory.mktemp("home"))
-
-
 @pytest.fixture(scope="module")
 def sigstore() -> Sigstore:
     return Sigstore.create()
@@ -45,7 +30,7 @@ def pushed(request, registry, cli, built_plugins) -> tuple[str, str, str]:
     """(repository, source, manifest digest) of an unsigned `hello` pushed for this test."""
     repository = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower())[:50].strip("-") + "/hello"
     source = registry.source(repository, "1.0")
-    digest = DIGEST_RE.search(ok(cli("push", built_plugins / "hello.wasm", source)).strip()).group(1)
+    digest = pinned_digest(ok(cli("push", built_plugins / "hello.wasm", source)))
     return repository, source, digest
 
 

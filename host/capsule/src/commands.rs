@@ -167,6 +167,17 @@ pub async fn plugins(args: PluginsArgs) -> anyhow::Result<ExitCode> {
     Ok(exit_status(failures.is_empty() && held.is_empty()))
 }
 
+/// The host config and the lock file a command that writes the lock needs (its pins quiet:
+/// the command prints held versions itself).
+///
+/// # Errors
+/// As [`host_config`]; no lock file is configured, or it does not parse.
+fn config_and_pins(source: &PluginSource) -> anyhow::Result<(HostConfig, Pins)> {
+    let config = host_config(source)?;
+    let pins = source.pins(false)?.context(pin_commands::NO_LOCK)?.quiet();
+    Ok((config, pins))
+}
+
 /// `capsule lock`: fetch, verify and keep the config's registry plugins the lock does not pin
 /// yet, then pin every plugin not pinned (definitions, component; registry plugins also their
 /// manifest digest and signer).
@@ -174,12 +185,7 @@ pub async fn plugins(args: PluginsArgs) -> anyhow::Result<ExitCode> {
 /// # Errors
 /// No lock file; the store, the lock or a key cannot be read or written.
 pub async fn lock(args: LockArgs) -> anyhow::Result<ExitCode> {
-    let config = host_config(&args.source)?;
-    let mut pins = args
-        .source
-        .pins(false)?
-        .context(pin_commands::NO_LOCK)?
-        .quiet();
+    let (config, mut pins) = config_and_pins(&args.source)?;
     let mut lines = Vec::new();
     let mut sourced = Vec::new();
     if !config.sources.is_empty() {
@@ -210,12 +216,7 @@ pub async fn lock(args: LockArgs) -> anyhow::Result<ExitCode> {
 /// # Errors
 /// As [`pin_commands::approve`].
 pub async fn approve(args: ApproveArgs) -> anyhow::Result<ExitCode> {
-    let config = host_config(&args.source)?;
-    let pins = args
-        .source
-        .pins(false)?
-        .context(pin_commands::NO_LOCK)?
-        .quiet();
+    let (config, pins) = config_and_pins(&args.source)?;
     let only = (!args.all).then(|| args.names.iter().cloned().collect());
     let mut library = load(&args.source, config, Some(pins), only).await?;
     let report = pin_commands::approve(&mut library, &args.names, args.all)?;
@@ -286,12 +287,7 @@ fn summary_changes(old: &serde_json::Value, new: &serde_json::Value) -> Vec<Stri
 /// # Errors
 /// No lock file, no store, an unknown name, or the lock cannot be written.
 pub async fn update(args: UpdateArgs) -> anyhow::Result<ExitCode> {
-    let config = host_config(&args.source)?;
-    let mut pins = args
-        .source
-        .pins(false)?
-        .context(pin_commands::NO_LOCK)?
-        .quiet();
+    let (config, mut pins) = config_and_pins(&args.source)?;
     let store = store(&args.source)?.context("no store directory: give --store DIR")?;
     let selected: Vec<&SourcedPlugin> = if args.names.is_empty() {
         config.sources.iter().collect()
