@@ -9,7 +9,7 @@
 //!   a component missing from the store is fetched by its pinned digest and verified again. A
 //!   source the lock does not pin, or pins for another `source`, is reported and not served.
 //! - `capsule update [NAME]` moves pins to what the tags name now and prints what changed
-//!   ([`crate::update`]).
+//!   ([`crate::commands::update`]).
 
 use std::path::PathBuf;
 
