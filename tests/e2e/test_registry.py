@@ -635,6 +635,8 @@ def test_bad_sources_and_names(cli, keys, plugins):
     refused(cli("pull", "oci://acme/tools:1", "--plugins", plugins, "--key", keys.a_pub), "'acme' is not a registry host", status=2)
     refused(cli("pull", "oci://127.0.0.1:5000/tools/x:1", "--plugins", plugins, "--key", keys.a_pub, "--name", "../evil"), "'../evil' cannot be a plugin name")
     assert listing(plugins) == {}
+    # A missing plugin directory is refused before the registry is contacted (port 9 is closed).
+    refused(cli("pull", "oci://127.0.0.1:9/tools/x:1", "--plugins", plugins / "absent", "--key", keys.a_pub), "not a directory")
 
 
 # --------------------------------------------------------------------------------------------------

@@ -170,6 +170,12 @@ pub async fn pull(args: PullArgs) -> anyhow::Result<ExitCode> {
         .unwrap_or_else(|| args.source.base_name().replace('-', "_"));
     check_plugin_name(&name)
         .with_context(|| format!("'{name}' cannot be a plugin name; choose one with --name"))?;
+    if !args.plugins.is_dir() {
+        anyhow::bail!(
+            "--plugins {}: not a directory (create it first)",
+            args.plugins.display()
+        );
+    }
     let mut options = options(&args.registry, &config);
     if let Some(max) = args.max_component_size {
         options.max_component_bytes = max.as_u64();
