@@ -311,7 +311,7 @@ pub async fn update(args: UpdateArgs) -> anyhow::Result<ExitCode> {
     for plugin in selected {
         let name = &plugin.name;
         let old = pins.lock().plugins.get(name).cloned();
-        let fetched = match fetcher.fetch(&plugin.source).await {
+        let fetched = match fetcher.fetch(plugin, &plugin.source).await {
             Ok(fetched) => fetched,
             Err(e) => {
                 let _ = writeln!(out, "{name}: not updated: {e}");

@@ -102,6 +102,7 @@ impl Fetched {
 pub struct Fetcher {
     options: RegistryOptions,
     trust: TrustPolicy,
+    limits: capsule_sandbox::grants::policy::LimitBounds,
 }
 
 impl Fetcher {
@@ -114,9 +115,9 @@ impl Fetcher {
             options: RegistryOptions {
                 insecure: config.registry.insecure.clone(),
                 ca_files: config.registry.ca_files.clone(),
-                max_component_bytes: config.limits.caps.max_component_bytes.min(1 << 30) as u64,
                 ..RegistryOptions::default()
             },
+            limits: config.limits.clone(),
             trust: TrustPolicy::with_key_files(
                 &config.trust.key_files,
                 config.trust.allow_unsigned,
@@ -128,16 +129,42 @@ impl Fetcher {
         })
     }
 
-    /// Pull `source` and verify its signature; nothing is written.
+    /// Pull `plugin`'s component from `source` (its configured source, or that pinned to a
+    /// digest) and verify its signature; nothing is written. The download is capped at the
+    /// plugin's `max_component_size` (its policy's, else `[defaults]`), which its load would
+    /// enforce anyway.
     ///
     /// # Errors
     /// Every refusal of [`RegistryError`]: unreachable, auth, digest, layout, size, signature.
-    pub async fn fetch(&self, source: &OciSource) -> Result<Fetched, RegistryError> {
+    pub async fn fetch(
+        &self,
+        plugin: &SourcedPlugin,
+        source: &OciSource,
+    ) -> Result<Fetched, RegistryError> {
         let auth = credentials::lookup(source.registry(), &process_env)?;
-        let registry = Registry::connect(source, auth, &self.options).await?;
+        let mut options = self.options.clone();
+        options.max_component_bytes = self.component_cap(plugin);
+        let registry = Registry::connect(source, auth, &options).await?;
         let pulled = registry.pull(source).await?;
         let signer = trust::verify(&registry, source, &pulled.digest, &self.trust).await?;
         Ok(Fetched { pulled, signer })
+    }
+}
+
+impl Fetcher {
+    /// `plugin`'s `max_component_size`: its policy's when the policy parses (a policy that does
+    /// not is reported when the plugin loads), else the config's default.
+    fn component_cap(&self, plugin: &SourcedPlugin) -> u64 {
+        let defaults = self.limits.defaults.max_component_bytes;
+        let limit = plugin
+            .policy
+            .as_deref()
+            .and_then(|file| {
+                capsule_sandbox::grants::policy::Policy::load(&plugin.name, file, &[], &self.limits)
+                    .ok()
+            })
+            .map_or(defaults, |policy| policy.limits.max_component_bytes);
+        limit as u64
     }
 }
 
@@ -209,7 +236,7 @@ async fn serve_one(
     };
     let pinned = plugin.source.pinned(digest);
     let fetched = fetcher
-        .fetch(&pinned)
+        .fetch(plugin, &pinned)
         .await
         .map_err(|e| format!("not in the store, and fetching the pinned digest failed: {e}"))?;
     if fetched.component() != pin.component {
@@ -279,7 +306,7 @@ pub async fn fetch_unpinned(
             files.extend(served);
             continue;
         }
-        match fetcher.fetch(&plugin.source).await {
+        match fetcher.fetch(plugin, &plugin.source).await {
             Ok(artifact) => match artifact.keep(store) {
                 Ok(component) => {
                     lines.push(format!(

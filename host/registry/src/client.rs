@@ -16,6 +16,9 @@ use crate::artifact::{self, WASM_CONFIG_MEDIA_TYPE, WASM_LAYER_MEDIA_TYPE, WasmC
 use crate::error::RegistryError;
 use crate::source::OciSource;
 
+/// Media type of a cosign signature layer (a "simple signing" payload).
+pub const SIMPLE_SIGNING_MEDIA_TYPE: &str = "application/vnd.dev.cosign.simplesigning.v1+json";
+
 /// The OCI annotation that names a layer's file.
 pub const TITLE_ANNOTATION: &str = "org.opencontainers.image.title";
 
@@ -534,6 +537,84 @@ impl Registry {
             });
         }
         Ok(bytes)
+    }
+
+    /// Add a cosign signature to the signature manifest under `tag` (`sha256-<hex>.sig`) of
+    /// `source`'s repository, keeping the signatures already there (other signers'): cosign's
+    /// layout, an image manifest with an empty JSON config and one
+    /// [`SIMPLE_SIGNING_MEDIA_TYPE`] layer per signature, each with its `annotations`
+    /// (`dev.cosignproject.cosign/signature`, ...). The earlier layers are kept byte for byte.
+    ///
+    /// # Errors
+    /// Registry errors as for [`Self::push`].
+    pub async fn append_signature(
+        &self,
+        source: &OciSource,
+        tag: &str,
+        payload: Vec<u8>,
+        annotations: std::collections::BTreeMap<String, String>,
+    ) -> Result<(), RegistryError> {
+        let target = source.with_tag(tag);
+        self.deadline(async {
+            let reference = target.reference();
+            self.client
+                .auth(reference, &self.auth, oci_client::RegistryOperation::Push)
+                .await
+                .map_err(|e| self.explain(&target, e))?;
+            let mut layers = match self.fetch_manifest(&target).await {
+                Ok((bytes, _)) => serde_json::from_slice::<OciImageManifest>(&bytes)
+                    .map(|m| m.layers)
+                    .unwrap_or_default(),
+                Err(RegistryError::NotFound { .. }) => Vec::new(),
+                Err(e) => return Err(e),
+            };
+            layers.retain(|l| l.media_type == SIMPLE_SIGNING_MEDIA_TYPE);
+            let payload_digest = sha256_digest(&payload);
+            layers.push(OciDescriptor {
+                media_type: SIMPLE_SIGNING_MEDIA_TYPE.to_string(),
+                digest: payload_digest.clone(),
+                size: payload.len() as i64,
+                urls: None,
+                annotations: Some(annotations),
+                artifact_type: None,
+            });
+            let config = b"{}".to_vec();
+            let config_digest = sha256_digest(&config);
+            let config_size = config.len() as i64;
+            for (blob, digest) in [(payload, &payload_digest), (config, &config_digest)] {
+                self.client
+                    .push_blob(reference, blob, digest)
+                    .await
+                    .map_err(|e| self.explain(&target, e))?;
+            }
+            let manifest = OciImageManifest {
+                schema_version: 2,
+                media_type: Some(OCI_IMAGE_MEDIA_TYPE.to_string()),
+                config: OciDescriptor {
+                    media_type: oci_client::manifest::IMAGE_CONFIG_MEDIA_TYPE.to_string(),
+                    digest: config_digest,
+                    size: config_size,
+                    urls: None,
+                    annotations: None,
+                    artifact_type: None,
+                },
+                layers,
+                subject: None,
+                artifact_type: None,
+                annotations: None,
+            };
+            let body = serde_json::to_vec(&manifest).expect("the manifest serializes");
+            self.client
+                .push_manifest_raw(
+                    reference,
+                    body,
+                    http::HeaderValue::from_static(OCI_IMAGE_MEDIA_TYPE),
+                )
+                .await
+                .map_err(|e| self.explain(&target, e))?;
+            Ok(())
+        })
+        .await
     }
 
     /// Push `component` to `source` (its tag) in the Wasm artifact layout: the layer, a

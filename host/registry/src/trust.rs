@@ -12,7 +12,6 @@
 //! only by the library: the registry that served the bytes is not trusted to say which
 //! signatures belong to them).
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest as _, Sha256};
@@ -28,6 +27,9 @@ use crate::client::Registry;
 use crate::error::RegistryError;
 use crate::keyless::{self, KeylessRoot, TrustedIdentity};
 use crate::source::OciSource;
+
+/// The layer annotation that holds a cosign signature (base64).
+pub const SIGNATURE_ANNOTATION: &str = "dev.cosignproject.cosign/signature";
 
 /// The environment variable that holds a private key's password (cosign's name for it).
 pub const PASSWORD_ENV: &str = "COSIGN_PASSWORD";
@@ -314,8 +316,9 @@ pub fn generate_key_pair(password: &[u8]) -> Result<(Zeroizing<String>, String),
 }
 
 /// Sign the manifest `digest` of `source` with the cosign private key `key_pem` (encrypted
-/// with `password`; an unencrypted PEM key when the password is empty), and push the signature
-/// to `sha256-<hex>.sig` in the same repository. An earlier signature there is replaced.
+/// with `password`; an unencrypted PEM key when the password is empty), and add the signature
+/// to `sha256-<hex>.sig` in the same repository (signatures already there are kept, as cosign
+/// keeps them).
 ///
 /// # Errors
 /// [`RegistryError::Key`] for a key that cannot be decrypted or used, registry errors.
@@ -365,29 +368,12 @@ pub async fn sign(
             detail: "the signature layer was not signed".into(),
         });
     }
-    let target = OciReference::with_tag(
-        source.registry().to_string(),
-        source.repository().to_string(),
-        format!("{}.sig", digest.replace(':', "-")),
-    );
+    let signature = layer.signature.clone().unwrap_or_default();
+    let annotations = [(SIGNATURE_ANNOTATION.to_string(), signature)].into();
+    let tag = format!("{}.sig", digest.replace(':', "-"));
     registry
-        .deadline(async {
-            let mut client = cosign_client(registry, None).map_err(signature_error)?;
-            client
-                .push_signature(
-                    Some(BTreeMap::new()),
-                    &sigstore_auth(registry),
-                    &target,
-                    vec![layer],
-                )
-                .await
-                .map_err(|e| RegistryError::Signature {
-                    artifact: pinned.clone(),
-                    detail: format!("pushing the signature: {e}"),
-                })
-        })
-        .await?;
-    Ok(())
+        .append_signature(source, &tag, layer.raw_data, annotations)
+        .await
 }
 
 /// The signing scheme of a key pair (cosign's default for each key type).
