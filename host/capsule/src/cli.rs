@@ -288,6 +288,21 @@ fn parse_timeout(text: &str) -> Result<Duration, String> {
     }
 }
 
+/// Metrics (README, "Observability").
+#[derive(Debug, Args)]
+pub struct TelemetryArgs {
+    /// Record metrics and serve them at `GET /metrics` on the `--http` listener, behind its
+    /// authentication (Prometheus text format). Off by default (then metrics cost nothing).
+    #[arg(long, requires = "http")]
+    pub metrics: bool,
+
+    /// Record metrics and serve `GET /metrics` on this address too, without authentication
+    /// (e.g. `127.0.0.1:9464`; for stdio deployments and scrapers without a token). A
+    /// non-loopback address is served with a warning: anyone who reaches it reads the metrics.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
+}
+
 /// The audit log.
 #[derive(Debug, Args)]
 pub struct AuditArgs {
@@ -315,6 +330,9 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub audit: AuditArgs,
+
+    #[command(flatten)]
+    pub telemetry: TelemetryArgs,
 
     /// Items per page of tools/list, resources/list, resources/templates/list and prompts/list;
     /// clients follow `nextCursor` for the rest.

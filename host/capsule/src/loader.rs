@@ -39,6 +39,7 @@ use capsule_sandbox::runtime::cache::{ContentHash, content_hash};
 use capsule_sandbox::runtime::{LoadError, LoadedPlugin, PluginImage, Runtime};
 use capsule_server::catalog::{Catalog, Seniority};
 use capsule_server::naming::check_plugin_name;
+use capsule_telemetry::metrics;
 use held::admit;
 
 mod held;
@@ -555,8 +556,10 @@ impl Library {
                 if let (Some(pins), Some(fp)) = (self.pins.as_mut(), &fingerprint)
                     && !admit(pins, &self.dir, &path, slot, &plugin, fp, seniority)
                 {
+                    metrics::plugin_load(plugin.image.name(), "held");
                     return Some(false);
                 }
+                metrics::plugin_load(plugin.image.name(), "ok");
                 self.joined
                     .entry(plugin.image.name().to_string())
                     .or_insert(seniority);
@@ -573,6 +576,8 @@ impl Library {
                 }
                 // The file no longer holds the held version, if there was one.
                 slot.held = None;
+                let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
+                metrics::plugin_load(stem.as_deref().unwrap_or("-"), "failed");
                 slot.fail(&path, reason);
                 false
             }
@@ -604,7 +609,9 @@ impl Library {
     /// A catalog of the plugins being served.
     pub fn catalog(&self) -> Catalog {
         let joined = &self.joined;
-        let catalog = Catalog::build_ranked(&self.plugins(), &|name| joined.get(name).copied());
+        let plugins = self.plugins();
+        metrics::plugins_loaded(plugins.len());
+        let catalog = Catalog::build_ranked(&plugins, &|name| joined.get(name).copied());
         for p in catalog.problems() {
             tracing::warn!(plugin = %p.plugin, "{}", p.message);
         }

@@ -20,6 +20,7 @@ use capsule_server::hub::Hub;
 use capsule_server::request_state::RequestStates;
 use capsule_server::server::{CapsuleServer, Shared};
 use capsule_server::transport::http::{self, HttpOptions, TlsFiles, guard::Allowlist};
+use capsule_telemetry::PrometheusMetrics;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
@@ -225,6 +226,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         None => None,
     };
     let authenticator = Arc::new(Authenticator::new(&config.auth)?);
+    // Before plugins load, so that their loads are counted.
+    let (metrics, metrics_listener) = telemetry(&args).await?;
     let access = access(&args, &config)?;
     let tls = match (&args.http.tls_cert, &args.http.tls_key) {
         (Some(cert), Some(key)) => {
@@ -281,8 +284,18 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         Some(watch::spawn(library, hub.clone())?)
     };
     let live = watcher.is_some();
+    let shutdown = CancellationToken::new();
+    if let (Some(exported), Some(listener)) = (&metrics, metrics_listener) {
+        let (exported, shutdown) = (exported.clone(), shutdown.clone());
+        tokio::spawn(async move {
+            if let Err(e) = http::metrics::serve(listener, exported, shutdown).await {
+                tracing::error!("the metrics listener failed: {e}");
+            }
+        });
+    }
     let Some(listener) = listener else {
         let served = serve_stdio(shared, live, access.clone()).await;
+        shutdown.cancel();
         close_audit(&access);
         served?;
         return Ok(ExitCode::SUCCESS);
@@ -297,8 +310,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         auth_config,
         access: access.clone(),
         limits,
+        metrics: metrics.filter(|_| args.telemetry.metrics),
     };
-    let shutdown = CancellationToken::new();
     {
         let shutdown = shutdown.clone();
         tokio::spawn(async move {
@@ -322,6 +335,38 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     drop(watcher);
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Install the metrics pipeline when `--metrics` or `--metrics-addr` asks for it, and bind the
+/// metrics listener (checked before plugins load, like the MCP listener).
+async fn telemetry(
+    args: &ServeArgs,
+) -> anyhow::Result<(
+    Option<Arc<PrometheusMetrics>>,
+    Option<tokio::net::TcpListener>,
+)> {
+    let telemetry = &args.telemetry;
+    if !telemetry.metrics && telemetry.metrics_addr.is_none() {
+        return Ok((None, None));
+    }
+    let exported = Arc::new(PrometheusMetrics::install().map_err(anyhow::Error::msg)?);
+    let listener = match telemetry.metrics_addr {
+        Some(addr) => {
+            if !addr.ip().is_loopback() {
+                tracing::warn!(
+                    "serving /metrics on {addr} without authentication: anyone who can reach \
+                     it reads the metrics (plugin and tool names, rates, latencies)"
+                );
+            }
+            Some(
+                tokio::net::TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("--metrics-addr {addr}: cannot bind"))?,
+            )
+        }
+        None => None,
+    };
+    Ok((Some(exported), listener))
 }
 
 /// Write out every audit record still queued (at shutdown).

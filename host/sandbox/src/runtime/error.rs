@@ -128,6 +128,25 @@ pub enum CallError {
     Setup(#[source] anyhow::Error),
 }
 
+impl CallError {
+    /// How a call that failed this way ended, for `capsule.plugin.calls`.
+    pub fn outcome(&self) -> capsule_telemetry::metrics::Outcome {
+        use capsule_telemetry::metrics::Outcome;
+        match self {
+            Self::Plugin(_) => Outcome::ToolError,
+            Self::Trap(_) => Outcome::Trap,
+            Self::Timeout(_) => Outcome::Timeout,
+            Self::Cancelled => Outcome::Cancelled,
+            Self::MemoryLimit(_)
+            | Self::OverLimit(_)
+            | Self::OutputTooLarge { .. }
+            | Self::TooManyBlocks { .. }
+            | Self::Busy(_) => Outcome::OverLimit,
+            Self::NotExported(_) | Self::Setup(_) => Outcome::Error,
+        }
+    }
+}
+
 fn describe_plugin_error(error: &types::Error) -> String {
     match error {
         types::Error::InvalidArguments(m) => format!("invalid arguments: {m}"),

@@ -15,6 +15,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use capsule_telemetry::metrics;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use wasmtime::component::{Instance, InstancePre};
 use wasmtime::{Store, UpdateDeadline};
@@ -210,6 +211,14 @@ struct Call {
     _slot: Option<OwnedSemaphorePermit>,
 }
 
+impl Drop for Call {
+    /// The call's guest memory high-water mark, for `capsule.plugin.memory.peak`.
+    fn drop(&mut self) {
+        let state = self.store.data();
+        metrics::memory_peak(&state.plugin, state.memory.linear_bytes());
+    }
+}
+
 /// Upper bound of the hostcall fuel of a call (wasmtime's default, 128 MiB): host bytes that
 /// values lifted from the guest in one crossing may take.
 pub const MAX_HOSTCALL_FUEL: usize = 128 << 20;
@@ -288,6 +297,7 @@ impl PluginImage {
         let (component, compiled) = compiled?;
         match compiled {
             Compiled::FromCache(took) => {
+                metrics::compile(name, true, took);
                 tracing::info!(
                     plugin = name,
                     ms = took.as_secs_f64() * 1e3,
@@ -295,6 +305,7 @@ impl PluginImage {
                 )
             }
             Compiled::Fresh(took) => {
+                metrics::compile(name, false, took);
                 tracing::info!(
                     plugin = name,
                     ms = took.as_secs_f64() * 1e3,
@@ -904,6 +915,7 @@ impl PluginImage {
                 ),
             })
         });
+        let instantiating = Instant::now();
         let instance = within_deadline(deadline, self.pre.instantiate_async(&mut store))
             .await
             .unwrap_or_else(|| {
@@ -912,6 +924,7 @@ impl PluginImage {
                     "the deadline passed during instantiation"
                 ))
             });
+        metrics::instantiation(&self.name, instantiating.elapsed());
         let instance = self.finish_store(&store, instance)?;
         Ok(Call {
             store,

@@ -286,6 +286,11 @@ pub struct MemoryBudget {
 }
 
 impl MemoryBudget {
+    /// Bytes of linear memory the instance holds: its high-water mark, as memories only grow.
+    pub(crate) fn linear_bytes(&self) -> usize {
+        self.used
+    }
+
     /// Whether `extra` more bytes stay within the limit.
     fn fits(&self, extra: usize) -> bool {
         self.used.saturating_add(self.host).saturating_add(extra) <= self.limit

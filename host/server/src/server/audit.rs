@@ -1,5 +1,7 @@
 //! The audit record of one request, filled in as the request goes and written once with its
-//! outcome ([`capsule_auth::audit`]).
+//! outcome ([`capsule_auth::audit`]); when it finishes, the request's metrics are recorded too
+//! (`mcp.server.operation.duration`, and `capsule.plugin.calls` for calls refused before they
+//! reached their plugin: [`capsule_telemetry::metrics`]).
 
 use std::time::Instant;
 
@@ -8,12 +10,28 @@ use serde_json::{Map, Value};
 
 use capsule_auth::Access;
 use capsule_auth::audit::{Record, arguments_digest};
+use capsule_telemetry::metrics::{self, Operation, Outcome};
 
 /// The audit record of one call in progress.
 pub(super) struct Audit {
     pub(super) record: Option<Record>,
     pub(super) raw_arguments: bool,
     pub(super) started: Instant,
+    pub(super) op: OperationLabels,
+}
+
+/// What the request's metrics are labelled with (bounded: only names the catalog publishes).
+#[derive(Default)]
+pub(super) struct OperationLabels {
+    pub(super) method: &'static str,
+    /// The published tool name (`tools/call` of a tool the catalog has).
+    pub(super) tool: Option<String>,
+    /// The published prompt name (`prompts/get` of a prompt the catalog has).
+    pub(super) prompt: Option<String>,
+    /// The plugin serving it, once known.
+    pub(super) plugin: Option<String>,
+    pub(super) protocol_version: Option<String>,
+    pub(super) stdio: bool,
 }
 
 impl Audit {
@@ -43,6 +61,7 @@ impl Audit {
         outcome: &'static str,
         reason: Option<String>,
     ) {
+        self.measure(outcome, None);
         if let Some(mut r) = self.record.take() {
             r.outcome = outcome;
             r.reason = reason;
@@ -53,7 +72,47 @@ impl Audit {
     pub(super) fn finish_result<T>(&mut self, access: &Access, result: &Result<T, McpError>) {
         match result {
             Ok(_) => self.finish(access, "ok", None),
-            Err(e) => self.finish(access, "error", Some(e.message.to_string())),
+            Err(e) => {
+                // `error.type` of a JSON-RPC error is its code (semantic conventions, MCP).
+                self.measure("error", Some(e.code.0.to_string()));
+                self.finish(access, "error", Some(e.message.to_string()))
+            }
+        }
+    }
+
+    /// Record the request's metrics once (the first outcome wins, as for the record).
+    fn measure(&mut self, outcome: &'static str, error_code: Option<String>) {
+        let method = std::mem::take(&mut self.op.method);
+        if method.is_empty() || !metrics::enabled() {
+            return;
+        }
+        let elapsed = self.started.elapsed();
+        let error_type = match outcome {
+            "ok" | "input_required" => None,
+            "limited" => Some("rate_limited".to_string()),
+            "error" => error_code.or(Some("error".to_string())),
+            other => Some(other.to_string()),
+        };
+        let op = &self.op;
+        metrics::operation(
+            &Operation {
+                method,
+                tool: op.tool.as_deref(),
+                prompt: op.prompt.as_deref(),
+                error_type: error_type.as_deref(),
+                protocol_version: op.protocol_version.as_deref(),
+                transport: metrics::network_transport(op.stdio),
+            },
+            elapsed,
+        );
+        // A call refused before it reached its plugin counts among the plugin's calls.
+        let refused = match outcome {
+            "denied" => Some(Outcome::Denied),
+            "limited" => Some(Outcome::RateLimited),
+            _ => None,
+        };
+        if let (Some(outcome), Some(plugin)) = (refused, &op.plugin) {
+            metrics::plugin_call(plugin, op.tool.as_deref(), outcome, elapsed);
         }
     }
 }

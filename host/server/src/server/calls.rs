@@ -19,6 +19,7 @@ use capsule_auth::scopes::Target;
 use capsule_common::codes::FORBIDDEN;
 use capsule_sandbox::runtime::CallError;
 use capsule_sandbox::runtime::bindings::{completions, prompts, tools, types};
+use capsule_telemetry::metrics::{self, Outcome};
 
 impl CapsuleServer {
     pub(super) async fn run_tool(
@@ -61,6 +62,7 @@ impl CapsuleServer {
         )?;
         let mut rounds = 0;
         let outcome = loop {
+            let started = Instant::now();
             let outcome = entry
                 .plugin
                 .call_tool(
@@ -70,6 +72,12 @@ impl CapsuleServer {
                     resume.take(),
                 )
                 .await;
+            let measured = match &outcome {
+                Ok(tools::CallOutcome::Complete(r)) if r.is_error => Outcome::ToolError,
+                Ok(_) => Outcome::Ok,
+                Err(e) => e.outcome(),
+            };
+            metrics::plugin_call(plugin, Some(name), measured, started.elapsed());
             let asked = match outcome {
                 Ok(tools::CallOutcome::InputRequired(asked)) => asked,
                 other => break other,
@@ -233,6 +241,7 @@ impl CapsuleServer {
             ResolveError::Ambiguous { .. } => McpError::internal_error(e.to_string(), None),
             ResolveError::TooLong(_) => McpError::invalid_params(e.to_string(), None),
         })?;
+        audit.op.plugin = Some(plugin.name().to_string());
         audit.set(|r| r.plugin = Some(plugin.name().to_string()));
         self.authorize(
             caller,
@@ -244,18 +253,24 @@ impl CapsuleServer {
         )?;
         self.rate_limit(caller, None, audit).map_err(rate_limited)?;
         let what = format!("resource '{uri}'");
+        let started = Instant::now();
         let contents = self
             .shared
             .in_flight()
             .track(plugin.read_resource(self.scope(&ctx), uri))
-            .await
-            .map_err(|e| match e {
-                CallError::Plugin(types::Error::NotFound(m)) => McpError::resource_not_found(
-                    format!("{what} not found: {m}"),
-                    Some(json!({ "uri": uri })),
-                ),
-                other => request_error(plugin.name(), &what, other),
-            })?;
+            .await;
+        let measured = contents
+            .as_ref()
+            .err()
+            .map_or(Outcome::Ok, CallError::outcome);
+        metrics::plugin_call(plugin.name(), None, measured, started.elapsed());
+        let contents = contents.map_err(|e| match e {
+            CallError::Plugin(types::Error::NotFound(m)) => McpError::resource_not_found(
+                format!("{what} not found: {m}"),
+                Some(json!({ "uri": uri })),
+            ),
+            other => request_error(plugin.name(), &what, other),
+        })?;
         convert::read_resource_result(&contents).map_err(|m| {
             tracing::error!(plugin = plugin.name(), "malformed resource contents: {m}");
             McpError::internal_error(
@@ -280,6 +295,7 @@ impl CapsuleServer {
                 Some(json!({ "prompt": name })),
             ));
         };
+        audit.op.plugin = Some(entry.plugin.name().to_string());
         audit.set(|r| r.plugin = Some(entry.plugin.name().to_string()));
         self.authorize(
             caller,
@@ -325,6 +341,7 @@ impl CapsuleServer {
         )?;
         let mut rounds = 0;
         let result = loop {
+            let started = Instant::now();
             let outcome = self
                 .shared
                 .in_flight()
@@ -334,8 +351,13 @@ impl CapsuleServer {
                     &arguments,
                     resume.take(),
                 ))
-                .await
-                .map_err(|e| request_error(plugin, &what, e))?;
+                .await;
+            let measured = outcome
+                .as_ref()
+                .err()
+                .map_or(Outcome::Ok, CallError::outcome);
+            metrics::plugin_call(plugin, None, measured, started.elapsed());
+            let outcome = outcome.map_err(|e| request_error(plugin, &what, e))?;
             let asked = match outcome {
                 prompts::PromptOutcome::Complete(result) => break result,
                 prompts::PromptOutcome::InputRequired(asked) => asked,

@@ -30,6 +30,7 @@
 
 mod audit;
 mod calls;
+
 pub mod client;
 pub mod lists;
 mod shared;
@@ -46,7 +47,7 @@ use serde_json::json;
 
 use crate::catalog::Catalog;
 use crate::hub::{Subscriptions, UpdateRelay};
-use audit::Audit;
+use audit::{Audit, OperationLabels};
 use capsule_auth::audit::Record;
 use capsule_auth::scopes::{Decision, Target};
 use capsule_auth::{Access, Caller, Mode, Principal, SessionPrincipal, Transport};
@@ -55,6 +56,7 @@ use capsule_common::sync::{lock, read};
 use capsule_sandbox::runtime::bindings::types;
 use capsule_sandbox::runtime::{CallError, RequestScope, ResourceUpdates};
 use lists::{Listing, list_page};
+
 pub use shared::Shared;
 
 /// The Capsule MCP server: one handler per session (2025-11-25) or per transport (stdio,
@@ -184,7 +186,12 @@ impl CapsuleServer {
     }
 
     /// Start the audit record of a call (nothing when the audit log is off).
-    fn audit(&self, caller: &Caller, ctx: &RequestContext<RoleServer>, method: &str) -> Audit {
+    fn audit(
+        &self,
+        caller: &Caller,
+        ctx: &RequestContext<RoleServer>,
+        method: &'static str,
+    ) -> Audit {
         let record = self.access.audit.as_ref().map(|log| {
             let mut r = Record::new("call", caller.transport().as_str(), caller.principal());
             r.request_id = serde_json::to_value(&ctx.id).ok();
@@ -195,10 +202,16 @@ impl CapsuleServer {
             record: record.as_ref().map(|(r, _)| r.clone()),
             raw_arguments: record.is_some_and(|(_, raw)| raw),
             started: Instant::now(),
+            op: OperationLabels {
+                method,
+                protocol_version: ctx.protocol_version().map(|v| v.to_string()),
+                stdio: caller.transport() == Transport::Stdio,
+                ..OperationLabels::default()
+            },
         }
     }
 
-    fn catalog(&self) -> Arc<Catalog> {
+    pub(crate) fn catalog(&self) -> Arc<Catalog> {
         self.shared.hub().catalog()
     }
 
@@ -412,6 +425,8 @@ impl ServerHandler for CapsuleServer {
         let catalog = self.catalog();
         if let Some(entry) = catalog.tool(&name) {
             let plugin = entry.plugin.name();
+            audit.op.tool = Some(name.clone());
+            audit.op.plugin = Some(plugin.to_string());
             audit.set(|r| r.plugin = Some(plugin.to_string()));
             self.authorize(
                 &caller,
@@ -564,6 +579,9 @@ impl ServerHandler for CapsuleServer {
         let name = request.name.as_str();
         let caller = self.caller(&ctx);
         let mut audit = self.audit(&caller, &ctx, "prompts/get");
+        if catalog.prompt(name).is_some() {
+            audit.op.prompt = Some(name.to_string());
+        }
         audit.set(|r| r.prompt = Some(name.to_string()));
         audit.arguments(request.arguments.as_ref());
         let result = self

@@ -50,6 +50,7 @@ impl Denials {
     /// Log `message` for `plugin` and keep it.
     pub fn record(&self, plugin: &str, message: String) {
         tracing::warn!(plugin, "{message}");
+        capsule_telemetry::metrics::network_denials(plugin, 1);
         if let Ok(mut kept) = self.0.lock()
             && kept.len() < Self::KEEP
             && !kept.contains(&message)

@@ -279,10 +279,12 @@ pub async fn authenticate(
             let token = match bearer_token(request.headers()) {
                 Ok(Some(token)) => token,
                 Ok(None) => {
+                    capsule_telemetry::metrics::auth_failure("missing_token");
                     layer.audit_refusal(&request, None, "no access token".into());
                     return layer.challenges.unauthorized(None);
                 }
                 Err(why) => {
+                    capsule_telemetry::metrics::auth_failure("invalid_token");
                     let error = TokenError::invalid(why);
                     layer.audit_refusal(&request, None, format!("invalid_token: {why}"));
                     return layer.challenges.unauthorized(Some(&error));
@@ -291,6 +293,7 @@ pub async fn authenticate(
             match layer.authenticator.authenticate(&token).await {
                 Ok(principal) => Some(Arc::new(principal)),
                 Err(error @ TokenError::Invalid(_)) => {
+                    capsule_telemetry::metrics::auth_failure("invalid_token");
                     tracing::info!(path = %request.uri().path(), "token refused: {error}");
                     layer.audit_refusal(&request, None, format!("invalid_token: {error}"));
                     return layer.challenges.unauthorized(Some(&error));

@@ -10,6 +10,7 @@
 //! | `GET /.well-known/oauth-protected-resource[/…]` | RFC 9728 metadata (`oauth` mode only; [`capsule_auth::metadata`]) | none |
 //! | `GET /healthz` | liveness: `200 ok` while the process serves | none |
 //! | `GET /readyz` | readiness: `200` with the catalog's counts; `503` while shutting down | none |
+//! | `GET /metrics` | Prometheus metrics, when on (`--metrics`) | as `/mcp` |
 //!
 //! The MCP routes form one sub-router ([`mcp_routes`]) wrapped by the Host/Origin guard and,
 //! inside it, the authentication layer ([`crate::transport::http::auth`]): tokens, scopes, rate limits.
@@ -39,6 +40,7 @@ pub mod connections;
 pub mod guard;
 pub mod legacy_sse;
 pub mod limits;
+pub mod metrics;
 pub mod tls;
 pub mod unread_body;
 
@@ -106,6 +108,8 @@ pub struct HttpOptions {
     pub access: Arc<Access>,
     /// Caps on sessions, streams and connections, and the timeouts of idle ones.
     pub limits: ClientLimits,
+    /// Serve `GET /metrics` (behind the same authentication as `/mcp`), when metrics are on.
+    pub metrics: Option<Arc<capsule_telemetry::PrometheusMetrics>>,
 }
 
 impl HttpOptions {
@@ -120,6 +124,7 @@ impl HttpOptions {
             auth_config: Arc::default(),
             access: Arc::default(),
             limits: ClientLimits::default(),
+            metrics: None,
         }
     }
 }
@@ -290,8 +295,11 @@ pub fn mcp_routes(
         max_body: options.max_body,
         sessions: owners,
     });
-    let routes = mcp
-        .merge(sse)
+    let mut routes = mcp.merge(sse);
+    if let Some(exported) = &options.metrics {
+        routes = routes.merge(metrics::routes(exported.clone()));
+    }
+    let routes = routes
         // route_layer: unknown paths stay 404 rather than asking for a token.
         .route_layer(middleware::from_fn_with_state(
             auth,
