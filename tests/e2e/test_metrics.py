@@ -7,11 +7,11 @@ OpenTelemetry MCP semantic conventions (`mcp_server_operation_duration_seconds`)
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 import socket
 import subprocess
 import time
-import urllib.parse
 from collections.abc import Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
@@ -146,10 +146,17 @@ async def test_prometheus_finds_exactly_the_calls_made_per_tool_and_outcome(caps
             # The trap's instance counts its guest memory too.
             assert query(prom, 'sum(capsule_plugin_memory_peak_bytes_count)')[()] >= 6
 
+            await eventually(prom, 'sum(capsule_sessions_active{network_transport="tcp"})', 1)
+
         # The same text on the MCP listener (no authentication configured here).
         text = httpx2.get(f"{server.base_url}/metrics", timeout=10)
         assert text.status_code == 200 and text.headers["content-type"].startswith("text/plain; version=0.0.4")
         assert 'capsule_plugin_calls_total{capsule_outcome="ok"' in text.text
+        # Every metric Capsule exports is one the operations kit (rules, dashboard) knows.
+        kit = (Path(__file__).parents[2] / "deploy/observability/README.md").read_text()
+        known = set(re.findall(r"^\| `((?:capsule|mcp)_[a-z_]+)` \|", kit, re.M))
+        exported = set(re.findall(r"^# TYPE ((?:capsule|mcp)_[a-z_]+) ", text.text, re.M))
+        assert exported and exported <= known, exported - known
 
 
 async def test_metrics_sit_behind_the_listeners_authentication_and_are_off_by_default(capsule, tmp_path):

@@ -142,7 +142,17 @@ async fn serve_stdio(shared: Arc<Shared>, live: bool, access: Arc<Access>) -> an
             return Err(anyhow::Error::new(e).context("starting the MCP session on stdio"));
         }
     };
-    let reason = service.waiting().await.context("serving MCP on stdio")?;
+    let opened = std::time::Instant::now();
+    let pipe = capsule_telemetry::metrics::network_transport(true);
+    capsule_telemetry::metrics::sessions_active(1, pipe);
+    let protocol = service
+        .peer()
+        .peer_info()
+        .map(|info| info.protocol_version.to_string());
+    let waited = service.waiting().await;
+    capsule_telemetry::metrics::sessions_active(-1, pipe);
+    capsule_telemetry::metrics::session(protocol.as_deref(), pipe, opened.elapsed());
+    let reason = waited.context("serving MCP on stdio")?;
     // rmcp has dropped its writer: wait until its last lines reach stdout.
     let _ = pipes.flushed.await;
     tracing::info!(?reason, "stdio session ended");

@@ -170,7 +170,10 @@ pub async fn open(
         .as_ref()
         .map_or(ANONYMOUS, |Extension(p)| p.subject.as_str());
     let slot = match state.counter.acquire(subject) {
-        Ok(slot) => slot,
+        Ok(mut slot) => {
+            slot.open_session();
+            slot
+        }
         Err(refusal) => return state.counter.refuse(&refusal, None),
     };
     let id = uuid::Uuid::new_v4().simple().to_string();

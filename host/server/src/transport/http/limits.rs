@@ -25,7 +25,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
@@ -44,6 +44,7 @@ use crate::hub::Hub;
 use crate::transport::http::auth::SessionOwners;
 use capsule_common::codes::{RATE_LIMITED, SERVER_BUSY};
 use capsule_common::sync::lock;
+use capsule_telemetry::metrics;
 
 /// The subject of requests when authentication is off.
 pub const ANONYMOUS: &str = "anonymous";
@@ -92,7 +93,7 @@ impl Default for ClientLimits {
 }
 
 /// What a [`Counter`] counts, for its refusal messages.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Kind {
     /// Plural noun: `sessions`, `open streams`.
     pub what: &'static str,
@@ -171,10 +172,16 @@ impl Counter {
         }
         *total += 1;
         subjects.insert(subject.to_string(), mine + 1);
-        Ok(Slot {
+        let mut slot = Slot {
             counter: self.clone(),
             subject: subject.to_string(),
-        })
+            opened: None,
+        };
+        if self.kind == STREAMS {
+            slot.opened = Some(Instant::now());
+            metrics::streams_active(1);
+        }
+        Ok(slot)
     }
 
     /// How many are open in total.
@@ -226,10 +233,33 @@ impl Counter {
 pub struct Slot {
     counter: Arc<Counter>,
     subject: String,
+    /// When the stream or session it holds opened (for the active gauges and
+    /// `mcp.server.session.duration`); `None` for a place only reserved.
+    opened: Option<Instant>,
+}
+
+impl Slot {
+    /// The place now holds a session (not only a reservation): it counts among the active
+    /// sessions, and its duration is recorded when it closes.
+    pub fn open_session(&mut self) {
+        if self.opened.is_none() {
+            self.opened = Some(Instant::now());
+            metrics::sessions_active(1, metrics::network_transport(false));
+        }
+    }
 }
 
 impl Drop for Slot {
     fn drop(&mut self) {
+        if let Some(opened) = self.opened {
+            if self.counter.kind == STREAMS {
+                metrics::streams_active(-1);
+            } else {
+                let transport = metrics::network_transport(false);
+                metrics::sessions_active(-1, transport);
+                metrics::session(None, transport, opened.elapsed());
+            }
+        }
         let mut guard = self.counter.lock();
         let (total, subjects) = &mut *guard;
         *total = total.saturating_sub(1);
@@ -296,7 +326,8 @@ impl SessionManager for CountedSessions {
         // anonymous, over the cap or not: rmcp offers no way to refuse here but a 500.
         let slot = reserved.or_else(|| self.counter.acquire(ANONYMOUS).ok());
         let (id, transport) = self.inner.create_session().await?;
-        if let Some(slot) = slot {
+        if let Some(mut slot) = slot {
+            slot.open_session();
             self.slots().insert(id.clone(), slot);
         }
         Ok((id, transport))
