@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from conftest import stop_process
 
 REGISTRY_BIN = "docker-registry"
 STARTUP_TIMEOUT_S = 15.0
@@ -230,13 +231,7 @@ def run_registry(
             time.sleep(0.05)
         yield registry
     finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop_process(process, timeout=10)
 
 
 @dataclass

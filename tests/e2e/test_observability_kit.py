@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import REPO
+from conftest import REPO, stop_process
 
 KIT = REPO / "deploy/observability"
 PROM_DIR = KIT / "prometheus"
@@ -413,13 +413,7 @@ def prometheus(tmp_path_factory, promtool) -> Iterator[Prometheus]:
         )
         yield prom
     finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop_process(process, timeout=10)
         exporter.shutdown()
         exporter.server_close()
 
