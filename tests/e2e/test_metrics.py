@@ -7,6 +7,7 @@ OpenTelemetry MCP semantic conventions (`mcp_server_operation_duration_seconds`)
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import shutil
 import socket
@@ -175,3 +176,14 @@ async def test_metrics_sit_behind_the_listeners_authentication_and_are_off_by_de
         assert 'capsule_auth_failures_total{capsule_reason="invalid_token"' in answer.text, answer.text
     async with capsule.http_server(["hello"]) as server:
         assert httpx2.get(f"{server.base_url}/metrics", timeout=10).status_code == 404
+
+
+async def test_json_logs_are_one_object_per_line_with_plugin_output_tagged(capsule):
+    async with capsule.serve(["fixture"], args=["--log-format", "json"]) as srv:
+        assert not (await srv.client.call_tool("fixture_print", {"text": "hello from the guest"})).is_error
+        await srv.wait_for_stderr("hello from the guest")
+        lines = [line for line in srv.stderr().splitlines() if line.strip()]
+        records = [json.loads(line) for line in lines]  # every line is one JSON object
+        printed = [r for r in records if "hello from the guest" in r["fields"].get("message", "")]
+        assert printed and all(r["fields"].get("plugin") == "fixture" for r in printed), printed
+        assert all({"timestamp", "level", "target", "fields"} <= set(r) for r in records), records[:3]

@@ -21,8 +21,23 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "FILTER")]
     pub log_level: Option<String>,
 
+    /// How log lines on stderr are written: `text` (the default) or `json` (one JSON object per
+    /// line: `timestamp`, `level`, `target`, `fields` with the message and the line's fields —
+    /// `plugin` on everything a plugin prints — for log collectors).
+    #[arg(long, global = true, value_name = "FORMAT", default_value = "text")]
+    pub log_format: LogFormat,
+
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// The format of log lines (`--log-format`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines (ANSI colours on a terminal).
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 // `serve` has many flags; the enum is parsed once per process, so its size does not matter.

@@ -11,7 +11,7 @@ use tracing_subscriber::EnvFilter;
 use capsule_auth::audit::AuditLog;
 use capsule_auth::ratelimit::RateLimits;
 use capsule_auth::{Access, Authenticator, Mode, Transport, bearer};
-use capsule_host::cli::{AuthCommand, Cli, Command, HttpArgs, ServeArgs};
+use capsule_host::cli::{AuthCommand, Cli, Command, HttpArgs, LogFormat, ServeArgs};
 use capsule_host::commands;
 use capsule_host::config::HostConfig;
 use capsule_host::watch;
@@ -28,18 +28,20 @@ use tokio_util::sync::CancellationToken;
 /// Sigstore's errors only (Capsule reports signature outcomes itself).
 const DEFAULT_LOG_FILTER: &str = "info,rmcp=warn,sigstore=error";
 
-fn init_logging(filter: Option<&str>) {
+fn init_logging(filter: Option<&str>, format: LogFormat) {
     let filter = match filter {
         Some(f) => EnvFilter::new(f),
         None => {
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_LOG_FILTER))
         }
     };
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => logs.with_ansi(std::io::stderr().is_terminal()).init(),
+        LogFormat::Json => logs.json().with_current_span(false).init(),
+    }
 }
 
 fn banner(catalog: &Catalog, failures: usize, held: usize) -> String {
@@ -435,7 +437,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.log_level.as_deref());
+    init_logging(cli.log_level.as_deref(), cli.log_format);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
