@@ -10,7 +10,6 @@ import hashlib
 import json
 import re
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -23,16 +22,11 @@ import pytest
 from conftest import LEGACY, stop_process
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
+from registry import free_port
 
 pytestmark = pytest.mark.anyio
 
 SCRAPE_S = 1
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextmanager

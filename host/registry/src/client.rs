@@ -76,6 +76,18 @@ pub struct Registry {
     options: RegistryOptions,
 }
 
+/// A descriptor of a blob: media type, digest, size, nothing else.
+fn descriptor(media_type: &str, digest: String, size: i64) -> OciDescriptor {
+    OciDescriptor {
+        media_type: media_type.to_string(),
+        digest,
+        size,
+        urls: None,
+        annotations: None,
+        artifact_type: None,
+    }
+}
+
 /// `sha256:` and the hex SHA-256 of `bytes`.
 pub fn sha256_digest(bytes: &[u8]) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
@@ -539,6 +551,26 @@ impl Registry {
         Ok(bytes)
     }
 
+    /// Push `manifest` (an OCI image manifest) to `target`'s tag; returns its digest, the
+    /// SHA-256 of exactly the bytes sent.
+    async fn push_manifest(
+        &self,
+        target: &OciSource,
+        manifest: &OciImageManifest,
+    ) -> Result<String, RegistryError> {
+        let body = serde_json::to_vec(manifest).expect("an image manifest serializes");
+        let digest = sha256_digest(&body);
+        self.client
+            .push_manifest_raw(
+                target.reference(),
+                body,
+                http::HeaderValue::from_static(OCI_IMAGE_MEDIA_TYPE),
+            )
+            .await
+            .map_err(|e| self.explain(target, e))?;
+        Ok(digest)
+    }
+
     /// Add a cosign signature to the signature manifest under `tag` (`sha256-<hex>.sig`) of
     /// `source`'s repository, keeping the signatures already there (other signers'): cosign's
     /// layout, an image manifest with an empty JSON config and one
@@ -571,12 +603,12 @@ impl Registry {
             layers.retain(|l| l.media_type == SIMPLE_SIGNING_MEDIA_TYPE);
             let payload_digest = sha256_digest(&payload);
             layers.push(OciDescriptor {
-                media_type: SIMPLE_SIGNING_MEDIA_TYPE.to_string(),
-                digest: payload_digest.clone(),
-                size: payload.len() as i64,
-                urls: None,
                 annotations: Some(annotations),
-                artifact_type: None,
+                ..descriptor(
+                    SIMPLE_SIGNING_MEDIA_TYPE,
+                    payload_digest.clone(),
+                    payload.len() as i64,
+                )
             });
             let config = b"{}".to_vec();
             let config_digest = sha256_digest(&config);
@@ -590,29 +622,17 @@ impl Registry {
             let manifest = OciImageManifest {
                 schema_version: 2,
                 media_type: Some(OCI_IMAGE_MEDIA_TYPE.to_string()),
-                config: OciDescriptor {
-                    media_type: oci_client::manifest::IMAGE_CONFIG_MEDIA_TYPE.to_string(),
-                    digest: config_digest,
-                    size: config_size,
-                    urls: None,
-                    annotations: None,
-                    artifact_type: None,
-                },
+                config: descriptor(
+                    oci_client::manifest::IMAGE_CONFIG_MEDIA_TYPE,
+                    config_digest,
+                    config_size,
+                ),
                 layers,
                 subject: None,
                 artifact_type: None,
                 annotations: None,
             };
-            let body = serde_json::to_vec(&manifest).expect("the manifest serializes");
-            self.client
-                .push_manifest_raw(
-                    reference,
-                    body,
-                    http::HeaderValue::from_static(OCI_IMAGE_MEDIA_TYPE),
-                )
-                .await
-                .map_err(|e| self.explain(&target, e))?;
-            Ok(())
+            self.push_manifest(&target, &manifest).await.map(drop)
         })
         .await
     }
@@ -659,14 +679,6 @@ impl Registry {
                 .push_blob(reference, config, &config_digest)
                 .await
                 .map_err(|e| self.explain(source, e))?;
-            let descriptor = |media_type: &str, digest: String, size: i64| OciDescriptor {
-                media_type: media_type.to_string(),
-                digest,
-                size,
-                urls: None,
-                annotations: None,
-                artifact_type: None,
-            };
             let manifest = OciImageManifest {
                 schema_version: 2,
                 media_type: Some(OCI_IMAGE_MEDIA_TYPE.to_string()),
@@ -683,17 +695,7 @@ impl Registry {
                 artifact_type: None,
                 annotations: None,
             };
-            let body = serde_json::to_vec(&manifest).expect("the manifest serializes");
-            let digest = sha256_digest(&body);
-            self.client
-                .push_manifest_raw(
-                    reference,
-                    body,
-                    http::HeaderValue::from_static(OCI_IMAGE_MEDIA_TYPE),
-                )
-                .await
-                .map_err(|e| self.explain(source, e))?;
-            Ok(digest)
+            self.push_manifest(source, &manifest).await
         })
         .await
     }
