@@ -135,9 +135,11 @@ clean:
 # ------------------------------------------------------------------------------------------ benchmarks
 # The standard benchmark suite (tests/bench, issue #9): Capsule against a native rmcp server with the same
 # tools (tests/bench/native), stdio and Streamable HTTP, both protocol eras; start-up, plugin count, hot
-# reload; the criterion benchmark of instance creation (host/sandbox/benches/instantiate.rs). Writes target/bench/
+# reload; telemetry cost (issue #18: HTTP throughput with telemetry off, --metrics, and traces exported
+# over OTLP, sampled and always-on, to a counting sink inside capsule-bench); the criterion benchmark of
+# instance creation (host/sandbox/benches/instantiate.rs). Writes target/bench/
 # (results.json, report.md, servers.log), the plot tests/bench/results/latency.svg, and rewrites the
-# generated part of BENCHMARKS.md. About 10 minutes on 2 cores once everything is built (the dist
+# generated part of BENCHMARKS.md. About 12 minutes on 2 cores once everything is built (the dist
 # profile's LTO builds take about half an hour more on a fresh clone).
 BENCH_OUT := target/bench
 # plain_types and wasmcp_echo: the criterion benchmark's call-kind group (one greeting per component kind).

@@ -23,6 +23,12 @@
 //! name = "time"
 //! source = "oci://registry.example.com/tools/time:1.2"
 //! policy = "policies/time.toml"
+//! [telemetry]         # OTLP export; the standard OTEL_* variables win (capsule_telemetry::pipeline)
+//! otlp_endpoint = "http://127.0.0.1:4317"
+//! otlp_protocol = "grpc"                           # or "http/protobuf"
+//! service_name = "capsule"
+//! traces = true
+//! metrics = true
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -37,6 +43,7 @@ use capsule_sandbox::files::{MAX_CONFIG_BYTES, read_regular_text};
 use capsule_sandbox::grants::Limits;
 use capsule_sandbox::grants::policy::{LimitBounds, LimitsTable, PolicyError, line_of, parse};
 use capsule_server::naming::check_plugin_name;
+use capsule_telemetry::TelemetryConfig;
 use serde::Deserialize;
 
 #[derive(Debug, Default, Deserialize)]
@@ -57,6 +64,19 @@ struct ConfigToml {
     trust: TrustToml,
     #[serde(default)]
     plugin: Vec<PluginToml>,
+    #[serde(default)]
+    telemetry: TelemetryToml,
+}
+
+/// `[telemetry]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TelemetryToml {
+    otlp_endpoint: Option<String>,
+    otlp_protocol: Option<String>,
+    service_name: Option<String>,
+    traces: Option<bool>,
+    metrics: Option<bool>,
 }
 
 /// `[[plugin]]`.
@@ -151,6 +171,8 @@ pub struct HostConfig {
     pub trust: TrustConfig,
     /// `[[plugin]]`: plugins from registries, in the file's order.
     pub sources: Vec<SourcedPlugin>,
+    /// `[telemetry]`: where traces and metrics are exported over OTLP.
+    pub telemetry: TelemetryConfig,
 }
 
 impl HostConfig {
@@ -211,6 +233,13 @@ impl HostConfig {
                 allow_unsigned: parsed.trust.allow_unsigned,
             },
             sources: sources(file, source, base, parsed.plugin)?,
+            telemetry: TelemetryConfig {
+                otlp_endpoint: parsed.telemetry.otlp_endpoint,
+                otlp_protocol: parsed.telemetry.otlp_protocol,
+                service_name: parsed.telemetry.service_name,
+                traces: parsed.telemetry.traces,
+                metrics: parsed.telemetry.metrics,
+            },
         };
         config
             .limits

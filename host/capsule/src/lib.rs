@@ -7,7 +7,8 @@
 //! handler, transports), with [`report`] for `capsule plugins`. Definition pinning (rug-pull
 //! protection): [`lock`] (the lock file), [`store`] (content-addressed store), [`definitions`]
 //! (what a plugin publishes, hashed and diffed), [`pinning`] (the verdict the loader applies) and
-//! [`pin_commands`] (`capsule lock`, `capsule approve`). The sandbox (`capsule-sandbox`),
+//! [`pin_commands`] (`capsule lock`, `capsule approve`). [`json_log`] is `--log-format json`
+//! with trace ids. The sandbox (`capsule-sandbox`),
 //! authentication (`capsule-auth`) and the server are crates of their own: ARCHITECTURE.md §1
 //! has the map and the rules.
 
@@ -15,6 +16,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod definitions;
+pub mod json_log;
 pub mod loader;
 pub mod lock;
 pub mod oci;

@@ -14,13 +14,14 @@ use capsule_auth::{Access, Authenticator, Mode, Transport, bearer};
 use capsule_host::cli::{AuthCommand, Cli, Command, HttpArgs, LogFormat, ServeArgs};
 use capsule_host::commands;
 use capsule_host::config::HostConfig;
+use capsule_host::json_log;
 use capsule_host::watch;
 use capsule_server::catalog::Catalog;
 use capsule_server::hub::Hub;
 use capsule_server::request_state::RequestStates;
 use capsule_server::server::{CapsuleServer, Shared};
 use capsule_server::transport::http::{self, HttpOptions, TlsFiles, guard::Allowlist};
-use capsule_telemetry::PrometheusMetrics;
+use capsule_telemetry::{PrometheusMetrics, Settings};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
@@ -40,7 +41,15 @@ fn init_logging(filter: Option<&str>, format: LogFormat) {
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => logs.with_ansi(std::io::stderr().is_terminal()).init(),
-        LogFormat::Json => logs.json().with_current_span(false).init(),
+        LogFormat::Json => logs
+            .json()
+            .with_current_span(false)
+            .event_format(json_log::WithTraceIds(
+                tracing_subscriber::fmt::format()
+                    .json()
+                    .with_current_span(false),
+            ))
+            .init(),
     }
 }
 
@@ -239,7 +248,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     };
     let authenticator = Arc::new(Authenticator::new(&config.auth)?);
     // Before plugins load, so that their loads are counted.
-    let (metrics, metrics_listener) = telemetry(&args).await?;
+    let (metrics, metrics_listener) = telemetry(&args, &config).await?;
     let access = access(&args, &config)?;
     let tls = match (&args.http.tls_cert, &args.http.tls_key) {
         (Some(cert), Some(key)) => {
@@ -349,19 +358,33 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Install the metrics pipeline when `--metrics` or `--metrics-addr` asks for it, and bind the
-/// metrics listener (checked before plugins load, like the MCP listener).
+/// Install the telemetry the command line and the environment ask for: Prometheus metrics with
+/// `--metrics` or `--metrics-addr` (whose listener is bound here, before plugins load, like the
+/// MCP listener), OTLP export of traces and metrics when an endpoint is configured (`OTEL_*`,
+/// `[telemetry]`).
 async fn telemetry(
     args: &ServeArgs,
+    config: &HostConfig,
 ) -> anyhow::Result<(
     Option<Arc<PrometheusMetrics>>,
     Option<tokio::net::TcpListener>,
 )> {
     let telemetry = &args.telemetry;
-    if !telemetry.metrics && telemetry.metrics_addr.is_none() {
-        return Ok((None, None));
+    let prometheus = telemetry.metrics || telemetry.metrics_addr.is_some();
+    let settings = Settings::resolve(&config.telemetry, prometheus, |name| {
+        std::env::var(name).ok()
+    })
+    .map_err(anyhow::Error::msg)?;
+    let exported = capsule_telemetry::install(&settings).map_err(anyhow::Error::msg)?;
+    for (signal, target) in [("traces", &settings.traces), ("metrics", &settings.metrics)] {
+        if let Some(target) = target {
+            tracing::info!(
+                endpoint = %target.endpoint,
+                protocol = ?target.protocol,
+                "exporting {signal} over OTLP"
+            );
+        }
     }
-    let exported = Arc::new(PrometheusMetrics::install().map_err(anyhow::Error::msg)?);
     let listener = match telemetry.metrics_addr {
         Some(addr) => {
             if !addr.ip().is_loopback() {
@@ -378,7 +401,7 @@ async fn telemetry(
         }
         None => None,
     };
-    Ok((Some(exported), listener))
+    Ok((exported, listener))
 }
 
 /// Write out every audit record still queued (at shutdown).
@@ -445,12 +468,15 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match runtime.block_on(run(cli)) {
+    let code = match runtime.block_on(run(cli)) {
         Ok(code) => code,
         Err(e) => {
             tracing::error!("{e:#}");
             eprintln!("capsule: {e:#}");
             ExitCode::from(2)
         }
-    }
+    };
+    // Export the last spans and metrics while the runtime still drives the gRPC channel.
+    capsule_telemetry::shutdown();
+    code
 }

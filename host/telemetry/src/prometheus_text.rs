@@ -1,43 +1,31 @@
 //! The Prometheus side: an OpenTelemetry meter provider whose reader is OpenTelemetry's
 //! Prometheus exporter, rendered on demand in the Prometheus text exposition format (0.0.4).
 
-use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::metrics::SdkMeterProvider;
+use opentelemetry_prometheus::PrometheusExporter;
 use prometheus::{Encoder as _, TextEncoder};
 
-/// The installed metrics pipeline; [`Self::render`] is what `GET /metrics` answers.
+/// The Prometheus side of the installed meter provider; [`Self::render`] is what
+/// `GET /metrics` answers.
 pub struct PrometheusMetrics {
     registry: prometheus::Registry,
-    provider: SdkMeterProvider,
 }
 
 /// The `Content-Type` of [`PrometheusMetrics::render`]'s output.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 impl PrometheusMetrics {
-    /// Install the global meter provider (so that [`crate::metrics`] records) with a Prometheus
-    /// reader. The resource is OpenTelemetry's defaults plus `OTEL_RESOURCE_ATTRIBUTES`, and
-    /// `service.name` = `OTEL_SERVICE_NAME` or `capsule`. Call once, before anything records.
+    /// A registry and the meter provider reader that fills it (OpenTelemetry's Prometheus
+    /// exporter), for [`crate::install`].
     ///
     /// # Errors
     /// The exporter cannot be built (a duplicate registration).
-    pub fn install() -> Result<Self, String> {
+    pub(crate) fn new() -> Result<(Self, PrometheusExporter), String> {
         let registry = prometheus::Registry::new();
         let exporter = opentelemetry_prometheus::exporter()
             .with_registry(registry.clone())
             .build()
             .map_err(|e| format!("the Prometheus exporter: {e}"))?;
-        let mut resource = Resource::builder();
-        if std::env::var_os("OTEL_SERVICE_NAME").is_none() {
-            resource = resource.with_service_name("capsule");
-        }
-        let provider = SdkMeterProvider::builder()
-            .with_reader(exporter)
-            .with_resource(resource.build())
-            .build();
-        opentelemetry::global::set_meter_provider(provider.clone());
-        crate::metrics::enable();
-        Ok(Self { registry, provider })
+        Ok((Self { registry }, exporter))
     }
 
     /// Every metric, in the Prometheus text exposition format ([`CONTENT_TYPE`]).
@@ -50,23 +38,23 @@ impl PrometheusMetrics {
     }
 }
 
-impl Drop for PrometheusMetrics {
-    fn drop(&mut self) {
-        let _ = self.provider.shutdown();
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
 
-    use super::*;
     use crate::metrics::{self, Operation, Outcome};
 
     #[test]
     fn recorded_metrics_render_with_prometheus_names_and_labels() {
         assert!(!metrics::enabled(), "nothing is recorded before install");
-        let exported = PrometheusMetrics::install().expect("the exporter installs");
+        let settings = crate::Settings {
+            prometheus: true,
+            service_name: "capsule".into(),
+            ..crate::Settings::default()
+        };
+        let exported = crate::install(&settings)
+            .expect("the exporter installs")
+            .expect("a Prometheus registry");
         metrics::operation(
             &Operation {
                 method: "tools/call",

@@ -31,6 +31,7 @@ mod startup;
 mod stats;
 mod stdio;
 mod suite;
+mod telemetry;
 
 use std::path::PathBuf;
 

@@ -21,7 +21,10 @@
 //! 4. Hot reload: see [`crate::reload`].
 //! 5. Fairness: `hello_greet` p50 next to 8 spinning calls of another plugin ÷ its idle p50
 //!    (issue #14): see [`crate::fairness`].
-//! 6. Instance creation: the criterion benchmark `host/benches/instantiate.rs`, run before the
+//! 6. Telemetry cost (issue #18): `hello_greet` over Streamable HTTP 2026-07-28 with telemetry
+//!    off, with `--metrics`, and with traces exported over OTLP/HTTP (sampled and always-on) to
+//!    a counting sink, in alternating rounds: see [`crate::telemetry`].
+//! 7. Instance creation: the criterion benchmark `host/benches/instantiate.rs`, run before the
 //!    suite by `make bench`; its estimates are read from `target/criterion`.
 //!
 //! Everything is written to `--out` (`results.json`, `report.md`, `servers.log`) and, with
@@ -45,6 +48,7 @@ use crate::reload::{self, ReloadResult};
 use crate::report::{self, LoadRun, mib, ms, rate};
 use crate::server::{Server, ServerSpec};
 use crate::startup::{self, StartupResult};
+use crate::telemetry::{self, TelemetryCost};
 
 /// Options of `capsule-bench suite`.
 #[derive(Args)]
@@ -82,7 +86,7 @@ pub struct SuiteArgs {
     /// A tiny workload (seconds, not minutes): checks that everything runs.
     #[arg(long)]
     quick: bool,
-    /// Parts to run (default all): headline, load, startup, scaling, reload, fairness.
+    /// Parts to run (default all): headline, load, startup, scaling, reload, fairness, telemetry.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
 }
@@ -157,6 +161,8 @@ pub struct SuiteReport {
     pub scaling: Vec<Scaling>,
     pub reload: Option<ReloadResult>,
     pub fairness: Option<FairnessResult>,
+    /// Throughput with metrics and traces on against telemetry off (issue #18).
+    pub telemetry: Option<TelemetryCost>,
     pub criterion: Vec<CriterionEstimate>,
     pub bar: Vec<BarRow>,
     /// Parts not measured, and why.
@@ -214,12 +220,17 @@ fn private_dir(path: &Path) -> anyhow::Result<()> {
         .with_context(|| format!("creating {}", path.display()))
 }
 
-/// Whether `capsule serve` has `--http` (the Streamable HTTP transport).
-fn capsule_has_http(capsule: &Path) -> bool {
+/// Whether `capsule serve --help` lists `option`, e.g. `--http` (the Streamable HTTP
+/// transport) or `--metrics`.
+fn capsule_serve_has(capsule: &Path, option: &str) -> bool {
     std::process::Command::new(capsule)
         .args(["serve", "--help"])
         .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).contains("--http"))
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .split(|c: char| c.is_whitespace() || c == ',')
+                .any(|w| w == option)
+        })
         .unwrap_or(false)
 }
 
@@ -399,6 +410,7 @@ pub async fn run(a: SuiteArgs) -> anyhow::Result<()> {
         scaling: Vec::new(),
         reload: None,
         fairness: None,
+        telemetry: None,
         criterion: Vec::new(),
         bar: Vec::new(),
         missing: Vec::new(),
@@ -417,7 +429,7 @@ pub async fn run(a: SuiteArgs) -> anyhow::Result<()> {
         spec(NATIVE_PIPES, format!("{native} --stdio-pipes"), None),
         spec("capsule", capsule_stdio.clone(), None),
     ];
-    if want("load") || want("headline") {
+    if want("load") || want("headline") || want("telemetry") {
         // Fill the compile cache first: every load run measures a warm server (a cold start's
         // compilation would otherwise be the first run's peak RSS).
         let prime = spec("capsule", capsule_stdio.clone(), None);
@@ -468,7 +480,7 @@ pub async fn run(a: SuiteArgs) -> anyhow::Result<()> {
 
     // 1. Load.
     if want("load") {
-        let http = capsule_has_http(&a.capsule);
+        let http = capsule_serve_has(&a.capsule, "--http");
         if !http {
             report.missing.push(format!(
                 "Capsule over Streamable HTTP: `{} serve --help` shows no `--http` option yet (the HTTP transport has not landed); its HTTP rows are pending",
@@ -630,7 +642,34 @@ pub async fn run(a: SuiteArgs) -> anyhow::Result<()> {
         }
     }
 
-    // 6. Criterion.
+    // 6. Telemetry cost.
+    if want("telemetry") {
+        if capsule_serve_has(&a.capsule, "--http") {
+            let mut modes = telemetry::Mode::ALL.to_vec();
+            if !capsule_serve_has(&a.capsule, "--metrics") {
+                modes.retain(|m| *m != telemetry::Mode::Metrics);
+                report.missing.push(format!(
+                    "telemetry cost with metrics: `{} serve --help` shows no `--metrics` option",
+                    a.capsule.display()
+                ));
+            }
+            let serve = format!(
+                "{capsule} serve --plugins {examples} --cache-dir {cache_q} --http 127.0.0.1:{{port}}"
+            );
+            let rounds = if a.quick { 1 } else { telemetry::ROUNDS };
+            let (cost, failures) =
+                telemetry::measure(&serve, &modes, rounds, telemetry::plans(a.quick), &log).await;
+            report.failures.extend(failures);
+            report.telemetry = Some(cost);
+        } else {
+            report.missing.push(format!(
+                "telemetry cost: `{} serve --help` shows no `--http` option",
+                a.capsule.display()
+            ));
+        }
+    }
+
+    // 7. Criterion.
     report.criterion = read_criterion(&a.criterion);
     if report.criterion.is_empty() {
         report.missing.push(format!(
@@ -708,7 +747,8 @@ fn headline<'a>(r: &'a SuiteReport, era: Era, server: &str) -> Option<&'a [f64]>
         .map(|h| h.p50_ms.as_slice())
 }
 
-fn median(mut xs: Vec<f64>) -> Option<f64> {
+/// The median of `xs` (the mean of the middle two for an even count); `None` when empty.
+pub(crate) fn median(mut xs: Vec<f64>) -> Option<f64> {
     if xs.is_empty() {
         return None;
     }
@@ -1089,6 +1129,10 @@ fn markdown(r: &SuiteReport, plot: Option<&str>) -> String {
         s.push_str("<details><summary>Every load run (latency percentiles, throughput, peak RSS of the server process)</summary>\n\n");
         s.push_str(&report::load_table(&r.loads));
         s.push_str("\n</details>\n\n");
+    }
+
+    if let Some(t) = &r.telemetry {
+        s.push_str(&t.markdown());
     }
 
     if !r.startups.is_empty() {

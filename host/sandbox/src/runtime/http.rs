@@ -41,6 +41,10 @@ use tokio::net::TcpStream;
 use wasmtime_wasi_http::io::TokioIo;
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
 
+use capsule_telemetry::trace::{
+    self, Context as TraceContext, Injector, KeyValue, SpanKind, TraceContextExt as _,
+};
+
 use super::handles::{FdBudget, Held, Kind};
 use crate::grants::{NetworkGuard, Refusal, Scheme, Target, TargetError, TargetHost};
 
@@ -58,11 +62,25 @@ pub struct CheckedHooks {
     guard: NetworkGuard,
     /// Each connection holds one socket of the call's budget (`[limits] max_sockets`).
     budget: FdBudget,
+    /// The parent of each request's client span (empty when tracing is off).
+    trace: TraceContext,
 }
 
 impl CheckedHooks {
-    pub fn new(guard: NetworkGuard, budget: FdBudget) -> Self {
-        Self { guard, budget }
+    /// Hooks checking requests with `guard`, charging sockets to `budget`, tracing requests as
+    /// children of `trace`.
+    pub fn new(guard: NetworkGuard, budget: FdBudget, trace: TraceContext) -> Self {
+        Self {
+            guard,
+            budget,
+            trace,
+        }
+    }
+
+    /// From now on, requests are children of `trace` (the export call's span once the instance
+    /// is created).
+    pub fn set_trace(&mut self, trace: TraceContext) {
+        self.trace = trace;
     }
 
     /// The network checks of this call (also used for name lookups).
@@ -79,18 +97,103 @@ impl CheckedHooks {
 impl WasiHttpHooks for CheckedHooks {
     fn send_request(
         &mut self,
-        request: http::Request<WasiBody>,
+        mut request: http::Request<WasiBody>,
         options: Option<RequestOptions>,
         _fut: Box<dyn Future<Output = Result<(), Error>> + Send>,
     ) -> Box<dyn Future<Output = Sent> + Send> {
         let guard = self.guard.clone();
         let budget = self.budget.clone();
-        Box::new(async move { send_checked(guard, budget, request, options).await })
+        let span = client_span(&self.trace, &mut request);
+        Box::new(async move {
+            let sent = send_checked(guard, budget, request, options).await;
+            match &sent {
+                Ok((response, _)) => {
+                    let status = response.status();
+                    span.set("http.response.status_code", i64::from(status.as_u16()));
+                    if status.is_client_error() || status.is_server_error() {
+                        span.fail(status.as_str());
+                    }
+                }
+                Err(e) => span.fail(&error_type(e)),
+            }
+            sent
+        })
     }
 
     fn p2_outgoing_body_chunk_size(&mut self) -> usize {
         BODY_CHUNK
     }
+}
+
+/// The client span of one outgoing request (OpenTelemetry semantic conventions, HTTP client
+/// span: named by the method, `http.request.method`, `server.address`, `server.port`,
+/// `url.full` without its query, which may hold secrets), with the request's `traceparent`
+/// (and `tracestate`) header set to it (W3C Trace Context), replacing any the plugin set: the
+/// trace continues in the server the plugin calls. Inert when tracing is off.
+fn client_span(parent: &TraceContext, request: &mut http::Request<WasiBody>) -> trace::Span {
+    if !parent.has_active_span() {
+        // Not traced: the plugin's own headers go out as they are.
+        return trace::Span::default();
+    }
+    let method = request.method().as_str().to_string();
+    let uri = request.uri();
+    let port = uri
+        .port_u16()
+        .or(match uri.scheme_str() {
+            Some("https") => Some(443),
+            Some("http") => Some(80),
+            _ => None,
+        })
+        .map(i64::from);
+    let url = format!(
+        "{}://{}{}",
+        uri.scheme_str().unwrap_or("http"),
+        uri.authority().map_or("", |a| a.as_str()),
+        uri.path()
+    );
+    let host = uri.host().unwrap_or_default().to_string();
+    let span = trace::start_child(parent, method.clone(), SpanKind::Client, || {
+        let mut attributes = vec![
+            KeyValue::new("http.request.method", method),
+            KeyValue::new("server.address", host),
+            KeyValue::new("url.full", url),
+        ];
+        if let Some(port) = port {
+            attributes.push(KeyValue::new("server.port", port));
+        }
+        attributes
+    });
+    let headers = request.headers_mut();
+    for name in ["traceparent", "tracestate"] {
+        headers.remove(name);
+    }
+    trace::inject(&span.context(), &mut HeaderInjector(headers));
+    span
+}
+
+/// Request headers as a trace-context carrier.
+struct HeaderInjector<'a>(&'a mut http::HeaderMap);
+
+impl Injector for HeaderInjector<'_> {
+    fn set(&mut self, key: &str, value: String) {
+        if let (Ok(name), Ok(value)) = (
+            http::HeaderName::from_bytes(key.as_bytes()),
+            http::HeaderValue::from_str(&value),
+        ) {
+            self.0.insert(name, value);
+        }
+    }
+}
+
+/// `error.type` of a failed request: the name of its `wasi:http` error code as the host names it
+/// (`ConnectionRefused`, `HttpRequestDenied`, `ConnectionLimitReached`...), without details.
+fn error_type(error: &Error) -> String {
+    let debug = format!("{error:?}");
+    debug
+        .split(|c: char| !c.is_alphanumeric())
+        .next()
+        .unwrap_or("error")
+        .to_string()
 }
 
 /// Check `request` against the plugin's grants, then send it to the checked addresses.

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use capsule_telemetry::metrics;
+use capsule_telemetry::trace::{self, KeyValue, SpanKind};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use wasmtime::component::{Instance, InstancePre};
 use wasmtime::{Store, UpdateDeadline};
@@ -209,6 +210,8 @@ struct Call {
     _permit: Option<OwnedSemaphorePermit>,
     /// The pooling allocator's slot (dropped after the store, which frees the slot).
     _slot: Option<OwnedSemaphorePermit>,
+    /// The export call's span (named by the export), ended when the call is dropped.
+    _span: trace::Span,
 }
 
 impl Drop for Call {
@@ -608,7 +611,7 @@ impl PluginImage {
             return self.call_wasmcp_tool(wasmcp, scope, name, &arguments).await;
         }
         let idx = self.tools.as_ref().ok_or(CallError::NotExported("tools"))?;
-        let mut call = self.start(scope).await?;
+        let mut call = self.start(scope, "call-tool").await?;
         let r = self
             .run_versioned(
                 &mut call,
@@ -708,7 +711,7 @@ impl PluginImage {
             .resources
             .as_ref()
             .ok_or(CallError::NotExported("resources"))?;
-        let mut call = self.start(scope).await?;
+        let mut call = self.start(scope, "read-resource").await?;
         let contents: Vec<types::ResourceContents> = self
             .run_versioned(
                 &mut call,
@@ -750,7 +753,7 @@ impl PluginImage {
             .prompts
             .as_ref()
             .ok_or(CallError::NotExported("prompts"))?;
-        let mut call = self.start(scope).await?;
+        let mut call = self.start(scope, "get-prompt").await?;
         let outcome = self
             .run_versioned(
                 &mut call,
@@ -803,7 +806,7 @@ impl PluginImage {
             .completions
             .as_ref()
             .ok_or(CallError::NotExported("completions"))?;
-        let mut call = self.start(scope).await?;
+        let mut call = self.start(scope, "complete").await?;
         let completion = self
             .run(
                 &mut call,
@@ -827,11 +830,14 @@ impl PluginImage {
     /// instantiation (a component's start function runs inside `instantiate_async`).
     ///
     /// Boxed: instantiation's future is large (see [`within_deadline`]).
+    /// `export` names the export the call is for (the name of the call's span: `call-tool`,
+    /// `read-resource`, `get-prompt`, `complete`).
     fn start(
         &self,
         scope: RequestScope,
+        export: &'static str,
     ) -> Pin<Box<dyn Future<Output = Result<Call, CallError>> + Send + '_>> {
-        Box::pin(self.start_unboxed(scope, None))
+        Box::pin(self.start_unboxed(scope, None, export))
     }
 
     /// [`Self::start`] for a call that must end by `deadline` instead of after the call timeout.
@@ -840,7 +846,7 @@ impl PluginImage {
         scope: RequestScope,
         deadline: Instant,
     ) -> Pin<Box<dyn Future<Output = Result<Call, CallError>> + Send + '_>> {
-        Box::pin(self.start_unboxed(scope, Some(deadline)))
+        Box::pin(self.start_unboxed(scope, Some(deadline), "load"))
     }
 
     /// A call waits up to its timeout for one of the plugin's concurrency slots, then has its
@@ -849,6 +855,7 @@ impl PluginImage {
         &self,
         scope: RequestScope,
         until: Option<Instant>,
+        export: &'static str,
     ) -> Result<Call, CallError> {
         let limits = self.grants.limits;
         let wait_until = until.unwrap_or_else(|| Instant::now() + limits.call_timeout);
@@ -877,10 +884,14 @@ impl PluginImage {
             .map_err(CallError::Setup)?;
         let denials = guard.denials.clone();
         let budget = FdBudget::new(limits.max_open_files, limits.max_sockets);
+        let parent = scope.trace.clone();
+        let plugin_attribute = || vec![KeyValue::new("capsule.plugin.name", self.name.to_string())];
+        let instantiating_span =
+            trace::start_child(&parent, "instantiate", SpanKind::Internal, plugin_attribute);
         let state = CallState::new(
             self.name.clone(),
             wasi,
-            CheckedHooks::new(guard, budget),
+            CheckedHooks::new(guard, budget, instantiating_span.context()),
             denials,
             &self.grants,
             scope,
@@ -925,13 +936,26 @@ impl PluginImage {
                 ))
             });
         metrics::instantiation(&self.name, instantiating.elapsed());
-        let instance = self.finish_store(&store, instance)?;
+        let instance = self.finish_store(&store, instance);
+        if let Err(e) = &instance {
+            instantiating_span.fail(e.outcome().as_str());
+        }
+        drop(instantiating_span);
+        let instance = instance?;
+        let span = trace::start_child(&parent, export, SpanKind::Internal, || {
+            let mut attributes = plugin_attribute();
+            attributes.push(KeyValue::new("capsule.plugin.export", export));
+            attributes
+        });
+        // The plugin's outgoing HTTP requests are children of the export call.
+        store.data_mut().hooks.set_trace(span.context());
         Ok(Call {
             store,
             instance,
             deadline,
             _permit: Some(permit),
             _slot: slot,
+            _span: span,
         })
     }
 
@@ -981,7 +1005,9 @@ impl PluginImage {
     /// # Errors
     /// As the start of any call: busy, sandbox set-up, or a trap in the component's start.
     pub async fn instantiate(&self) -> Result<(), CallError> {
-        self.start(RequestScope::default()).await.map(drop)
+        self.start(RequestScope::default(), "instantiate")
+            .await
+            .map(drop)
     }
 
     fn finish<R>(&self, call: &Call, result: wasmtime::Result<R>) -> Result<R, CallError> {

@@ -82,6 +82,9 @@ pub struct RequestScope {
     pub cancel: CancellationToken,
     /// Where `resource-updated` reports go; `None` drops them (load-time calls).
     pub resource_updates: Option<Arc<dyn ResourceUpdates>>,
+    /// The trace context of the request (its server span, or a child of it): the parent of the
+    /// call's spans. Empty when tracing is off or for load-time calls.
+    pub trace: capsule_telemetry::trace::Context,
 }
 
 /// Receives a plugin's `resource-updated(uri)` reports (the hub, which tells subscribed clients).

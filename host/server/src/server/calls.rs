@@ -20,6 +20,7 @@ use capsule_common::codes::FORBIDDEN;
 use capsule_sandbox::runtime::CallError;
 use capsule_sandbox::runtime::bindings::{completions, prompts, tools, types};
 use capsule_telemetry::metrics::{self, Outcome};
+use capsule_telemetry::trace::{self, KeyValue};
 
 impl CapsuleServer {
     pub(super) async fn run_tool(
@@ -39,14 +40,19 @@ impl CapsuleServer {
         };
         let deadline = Instant::now() + entry.plugin.grants().limits.call_timeout;
         let slot = entry.plugin.validation_slot();
+        let validating = trace::child("validate arguments", || {
+            vec![KeyValue::new("gen_ai.tool.name", name.to_string())]
+        });
         let arguments = match entry.input.check(arguments, deadline, slot).await {
             Ok(arguments) => arguments,
             Err(error) => {
+                validating.fail("invalid_arguments");
                 return Ok(
                     tool_error(format!("invalid arguments for tool '{name}': {error}")).into(),
                 );
             }
         };
+        drop(validating);
         let plugin = entry.plugin.name();
         let binding = Binding {
             method: "tools/call",
@@ -84,7 +90,7 @@ impl CapsuleServer {
             };
             rounds += 1;
             match self
-                .next_round(&ctx, &binding, plugin, asked, rounds)
+                .traced_round(&ctx, &binding, plugin, asked, rounds)
                 .await?
             {
                 Round::Answer(result) => return Ok(CallToolResponse::InputRequired(result)),
@@ -132,6 +138,9 @@ impl CapsuleServer {
                 Some(value) => {
                     let deadline = Instant::now() + entry.plugin.grants().limits.call_timeout;
                     let slot = entry.plugin.validation_slot();
+                    let _validating = trace::child("validate result", || {
+                        vec![KeyValue::new("gen_ai.tool.name", name.to_string())]
+                    });
                     match schema.check(value, deadline, slot).await {
                         Ok(value) => {
                             converted.structured_content = Some(value);
@@ -155,6 +164,29 @@ impl CapsuleServer {
             }
         }
         Ok(converted.into())
+    }
+
+    /// [`Self::next_round`] under an `input required` span (attribute
+    /// `capsule.input_required.round`: 1 for the first round).
+    async fn traced_round(
+        &self,
+        ctx: &RequestContext<RoleServer>,
+        binding: &Binding<'_>,
+        plugin: &str,
+        asked: types::InputRequired,
+        rounds: usize,
+    ) -> Result<Round, McpError> {
+        let span = trace::child("input required", || {
+            let round = i64::try_from(rounds).unwrap_or(i64::MAX);
+            vec![KeyValue::new("capsule.input_required.round", round)]
+        });
+        let round = self.next_round(ctx, binding, plugin, asked, rounds).await;
+        match &round {
+            Err(e) => span.fail(&e.code.0.to_string()),
+            Ok(Round::Failed(_)) => span.fail("input_required_failed"),
+            Ok(_) => {}
+        }
+        round
     }
 
     /// A plugin answered `input-required` (round `rounds` of a request): what to do next. In
@@ -364,7 +396,7 @@ impl CapsuleServer {
             };
             rounds += 1;
             match self
-                .next_round(&ctx, &binding, plugin, asked, rounds)
+                .traced_round(&ctx, &binding, plugin, asked, rounds)
                 .await?
             {
                 Round::Answer(result) => return Ok(GetPromptResponse::InputRequired(result)),

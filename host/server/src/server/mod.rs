@@ -30,6 +30,7 @@
 
 mod audit;
 mod calls;
+mod tracing_span;
 
 pub mod client;
 pub mod lists;
@@ -55,6 +56,7 @@ use capsule_common::codes::{FORBIDDEN, RATE_LIMITED};
 use capsule_common::sync::{lock, read};
 use capsule_sandbox::runtime::bindings::types;
 use capsule_sandbox::runtime::{CallError, RequestScope, ResourceUpdates};
+use capsule_telemetry::trace;
 use lists::{Listing, list_page};
 
 pub use shared::Shared;
@@ -185,30 +187,62 @@ impl CapsuleServer {
             })
     }
 
-    /// Start the audit record of a call (nothing when the audit log is off).
+    /// Start the audit record of a call (nothing when the audit log is off), its metrics and its
+    /// server span ([`Self::observe`]).
     fn audit(
         &self,
         caller: &Caller,
         ctx: &RequestContext<RoleServer>,
         method: &'static str,
+        target: Option<&str>,
     ) -> Audit {
-        let record = self.access.audit.as_ref().map(|log| {
+        let mut audit = self.observe(ctx, method, target);
+        if let Some(log) = &self.access.audit {
             let mut r = Record::new("call", caller.transport().as_str(), caller.principal());
             r.request_id = serde_json::to_value(&ctx.id).ok();
             r.method = method.to_string();
-            (r, log.raw_arguments)
-        });
+            audit.record = Some(r);
+            audit.raw_arguments = log.raw_arguments;
+        }
+        audit
+    }
+
+    /// Start measuring request `ctx` of `method` (`mcp.server.operation.duration`) and its
+    /// server span, named with `target` (a published tool or prompt name) when given; no audit
+    /// record.
+    fn observe(
+        &self,
+        ctx: &RequestContext<RoleServer>,
+        method: &'static str,
+        target: Option<&str>,
+    ) -> Audit {
+        let stdio = self.transport == Transport::Stdio
+            && ctx.extensions.get::<axum::http::request::Parts>().is_none();
         Audit {
-            record: record.as_ref().map(|(r, _)| r.clone()),
-            raw_arguments: record.is_some_and(|(_, raw)| raw),
+            record: None,
+            raw_arguments: false,
             started: Instant::now(),
+            span: tracing_span::request_span(ctx, method, target, stdio),
             op: OperationLabels {
                 method,
                 protocol_version: ctx.protocol_version().map(|v| v.to_string()),
-                stdio: caller.transport() == Transport::Stdio,
+                stdio,
                 ..OperationLabels::default()
             },
         }
+    }
+
+    /// Run `work`, request `ctx` of `method`, measured and under its server span.
+    async fn observed<T>(
+        &self,
+        ctx: &RequestContext<RoleServer>,
+        method: &'static str,
+        work: impl Future<Output = Result<T, McpError>>,
+    ) -> Result<T, McpError> {
+        let mut audit = self.observe(ctx, method, None);
+        let result = trace::within(audit.span.context(), work).await;
+        audit.finish_result(&self.access, &result);
+        result
     }
 
     pub(crate) fn catalog(&self) -> Arc<Catalog> {
@@ -228,6 +262,7 @@ impl CapsuleServer {
             client: Some(Arc::new(client)),
             cancel: ctx.ct.clone(),
             resource_updates: Some(self.updates.clone()),
+            trace: tracing_span::current(),
         }
     }
 }
@@ -322,43 +357,49 @@ impl ServerHandler for CapsuleServer {
         request: SubscribeRequestParams,
         ctx: RequestContext<RoleServer>,
     ) -> Result<(), McpError> {
-        let catalog = self.catalog();
-        let caller = self.caller(&ctx);
-        let uri = request.uri;
-        match catalog.resource_owner(&uri) {
-            Ok(owner) => {
-                let target = Target::Resource {
-                    plugin: owner.name(),
-                    uri: &uri,
-                };
-                if !self.allows(&caller, target) {
-                    return Err(McpError::new(
-                        ErrorCode(FORBIDDEN),
-                        format!(
-                            "insufficient_scope: no scope of this caller covers resource '{uri}'"
-                        ),
-                        None,
+        self.observed(&ctx, "resources/subscribe", async {
+            let catalog = self.catalog();
+            let caller = self.caller(&ctx);
+            let uri = request.uri;
+            match catalog.resource_owner(&uri) {
+                Ok(owner) => {
+                    let target = Target::Resource {
+                        plugin: owner.name(),
+                        uri: &uri,
+                    };
+                    if !self.allows(&caller, target) {
+                        return Err(McpError::new(
+                            ErrorCode(FORBIDDEN),
+                            format!(
+                                "insufficient_scope: no scope of this caller covers resource '{uri}'"
+                            ),
+                            None,
+                        ));
+                    }
+                }
+                Err(e) => {
+                    return Err(McpError::resource_not_found(
+                        format!("cannot subscribe: {e}"),
+                        Some(json!({ "uri": uri })),
                     ));
                 }
             }
-            Err(e) => {
-                return Err(McpError::resource_not_found(
-                    format!("cannot subscribe: {e}"),
-                    Some(json!({ "uri": uri })),
-                ));
-            }
-        }
-        lock(&self.subscriptions).insert(uri);
-        Ok(())
+            lock(&self.subscriptions).insert(uri);
+            Ok(())
+        })
+        .await
     }
 
     async fn unsubscribe(
         &self,
         request: UnsubscribeRequestParams,
-        _ctx: RequestContext<RoleServer>,
+        ctx: RequestContext<RoleServer>,
     ) -> Result<(), McpError> {
-        lock(&self.subscriptions).remove(&request.uri);
-        Ok(())
+        self.observed(&ctx, "resources/unsubscribe", async {
+            lock(&self.subscriptions).remove(&request.uri);
+            Ok(())
+        })
+        .await
     }
 
     async fn complete(
@@ -366,7 +407,38 @@ impl ServerHandler for CapsuleServer {
         request: CompleteRequestParams,
         ctx: RequestContext<RoleServer>,
     ) -> Result<CompleteResult, McpError> {
-        self.complete_checked(request, ctx).await
+        let mut audit = self.observe(&ctx, "completion/complete", None);
+        let result = trace::within(audit.span.context(), self.complete_checked(request, ctx)).await;
+        audit.finish_result(&self.access, &result);
+        result
+    }
+
+    async fn ping(&self, ctx: RequestContext<RoleServer>) -> Result<(), McpError> {
+        self.observed(&ctx, "ping", async { Ok(()) }).await
+    }
+
+    async fn initialize(
+        &self,
+        request: InitializeRequestParams,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<InitializeResult, McpError> {
+        // rmcp's default, measured: remember the client, negotiate the version.
+        self.observed(&ctx, "initialize", async {
+            ctx.peer.set_peer_info(request.clone());
+            self.negotiate_initialize(&request)
+        })
+        .await
+    }
+
+    async fn discover(&self, ctx: RequestContext<RoleServer>) -> Result<DiscoverResult, McpError> {
+        // rmcp's default, measured.
+        self.observed(&ctx, "server/discover", async {
+            Ok(DiscoverResult::from_server_info(
+                self.supported_protocol_versions().into_owned(),
+                self.get_info(),
+            ))
+        })
+        .await
     }
 
     async fn listen(&self, ctx: SubscriptionContext) -> Result<(), McpError> {
@@ -380,10 +452,13 @@ impl ServerHandler for CapsuleServer {
     async fn set_level(
         &self,
         request: SetLevelRequestParams,
-        _ctx: RequestContext<RoleServer>,
+        ctx: RequestContext<RoleServer>,
     ) -> Result<(), McpError> {
-        *lock(&self.log_level) = Some(request.level);
-        Ok(())
+        self.observed(&ctx, "logging/setLevel", async {
+            *lock(&self.log_level) = Some(request.level);
+            Ok(())
+        })
+        .await
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
@@ -395,21 +470,24 @@ impl ServerHandler for CapsuleServer {
         request: Option<PaginatedRequestParams>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
-        let caller = self.caller(&ctx);
-        let catalog = self.catalog();
-        let visible = |t: &Tool| {
-            catalog.tool(&t.name).is_some_and(|e| {
-                let plugin = e.plugin.name();
-                self.allows(
-                    &caller,
-                    Target::Tool {
-                        plugin,
-                        name: &t.name,
-                    },
-                )
-            })
-        };
-        self.list(catalog.tool_list(), visible, request)
+        self.observed(&ctx, "tools/list", async {
+            let caller = self.caller(&ctx);
+            let catalog = self.catalog();
+            let visible = |t: &Tool| {
+                catalog.tool(&t.name).is_some_and(|e| {
+                    let plugin = e.plugin.name();
+                    self.allows(
+                        &caller,
+                        Target::Tool {
+                            plugin,
+                            name: &t.name,
+                        },
+                    )
+                })
+            };
+            self.list(catalog.tool_list(), visible, request)
+        })
+        .await
     }
 
     async fn call_tool(
@@ -418,11 +496,12 @@ impl ServerHandler for CapsuleServer {
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
         let caller = self.caller(&ctx);
-        let mut audit = self.audit(&caller, &ctx, "tools/call");
         let name = request.name.to_string();
+        let catalog = self.catalog();
+        let known = catalog.tool(&name).map(|_| name.as_str());
+        let mut audit = self.audit(&caller, &ctx, "tools/call", known);
         audit.set(|r| r.tool = Some(name.clone()));
         audit.arguments(request.arguments.as_ref());
-        let catalog = self.catalog();
         if let Some(entry) = catalog.tool(&name) {
             let plugin = entry.plugin.name();
             audit.op.tool = Some(name.clone());
@@ -446,7 +525,10 @@ impl ServerHandler for CapsuleServer {
             .in_flight()
             // Boxed: rmcp's per-request task moves this future several times, and the tool
             // call's state (~5 KB) would be copied each time (BENCHMARKS.md, profiles).
-            .track(Box::pin(self.run_tool(request, ctx, caller.subject())))
+            .track(Box::pin(trace::within(
+                audit.span.context(),
+                self.run_tool(request, ctx, caller.subject()),
+            )))
             .await;
         match &result {
             Ok(CallToolResponse::InputRequired(_)) => {
@@ -474,24 +556,27 @@ impl ServerHandler for CapsuleServer {
         request: Option<PaginatedRequestParams>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, McpError> {
-        let catalog = self.catalog();
-        if !catalog.has_resources() {
-            return Err(McpError::method_not_found::<ListResourcesRequestMethod>());
-        }
-        let caller = self.caller(&ctx);
-        let visible = |r: &Resource| {
-            catalog.resource_owner(&r.uri).is_ok_and(|owner| {
-                let plugin = owner.name();
-                self.allows(
-                    &caller,
-                    Target::Resource {
-                        plugin,
-                        uri: &r.uri,
-                    },
-                )
-            })
-        };
-        self.list(catalog.resource_list(), visible, request)
+        self.observed(&ctx, "resources/list", async {
+            let catalog = self.catalog();
+            if !catalog.has_resources() {
+                return Err(McpError::method_not_found::<ListResourcesRequestMethod>());
+            }
+            let caller = self.caller(&ctx);
+            let visible = |r: &Resource| {
+                catalog.resource_owner(&r.uri).is_ok_and(|owner| {
+                    let plugin = owner.name();
+                    self.allows(
+                        &caller,
+                        Target::Resource {
+                            plugin,
+                            uri: &r.uri,
+                        },
+                    )
+                })
+            };
+            self.list(catalog.resource_list(), visible, request)
+        })
+        .await
     }
 
     async fn list_resource_templates(
@@ -499,27 +584,30 @@ impl ServerHandler for CapsuleServer {
         request: Option<PaginatedRequestParams>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<ListResourceTemplatesResult, McpError> {
-        let catalog = self.catalog();
-        if !catalog.has_resources() {
-            return Err(McpError::method_not_found::<
-                ListResourceTemplatesRequestMethod,
-            >());
-        }
-        let caller = self.caller(&ctx);
-        let visible = |t: &ResourceTemplate| {
-            let template = t.uri_template.as_str();
-            catalog.template(template).is_some_and(|e| {
-                let plugin = e.plugin.name();
-                self.allows(
-                    &caller,
-                    Target::Resource {
-                        plugin,
-                        uri: template,
-                    },
-                )
-            })
-        };
-        self.list(catalog.template_list(), visible, request)
+        self.observed(&ctx, "resources/templates/list", async {
+            let catalog = self.catalog();
+            if !catalog.has_resources() {
+                return Err(McpError::method_not_found::<
+                    ListResourceTemplatesRequestMethod,
+                >());
+            }
+            let caller = self.caller(&ctx);
+            let visible = |t: &ResourceTemplate| {
+                let template = t.uri_template.as_str();
+                catalog.template(template).is_some_and(|e| {
+                    let plugin = e.plugin.name();
+                    self.allows(
+                        &caller,
+                        Target::Resource {
+                            plugin,
+                            uri: template,
+                        },
+                    )
+                })
+            };
+            self.list(catalog.template_list(), visible, request)
+        })
+        .await
     }
 
     async fn read_resource(
@@ -533,11 +621,15 @@ impl ServerHandler for CapsuleServer {
         }
         let uri = request.uri.as_str();
         let caller = self.caller(&ctx);
-        let mut audit = self.audit(&caller, &ctx, "resources/read");
+        let mut audit = self.audit(&caller, &ctx, "resources/read", None);
         audit.set(|r| r.resource = Some(uri.to_string()));
-        let result = self
-            .read_checked(&catalog, uri, &caller, &mut audit, ctx)
-            .await;
+        audit.op.resource = Some(uri.to_string());
+        let cx = audit.span.context();
+        let result = trace::within(
+            cx,
+            self.read_checked(&catalog, uri, &caller, &mut audit, ctx),
+        )
+        .await;
         audit.finish_result(&self.access, &result);
         result.map(ReadResourceResponse::from)
     }
@@ -547,24 +639,27 @@ impl ServerHandler for CapsuleServer {
         request: Option<PaginatedRequestParams>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<ListPromptsResult, McpError> {
-        let catalog = self.catalog();
-        if !catalog.has_prompts() {
-            return Err(McpError::method_not_found::<ListPromptsRequestMethod>());
-        }
-        let caller = self.caller(&ctx);
-        let visible = |p: &Prompt| {
-            catalog.prompt(&p.name).is_some_and(|e| {
-                let plugin = e.plugin.name();
-                self.allows(
-                    &caller,
-                    Target::Prompt {
-                        plugin,
-                        name: &p.name,
-                    },
-                )
-            })
-        };
-        self.list(catalog.prompt_list(), visible, request)
+        self.observed(&ctx, "prompts/list", async {
+            let catalog = self.catalog();
+            if !catalog.has_prompts() {
+                return Err(McpError::method_not_found::<ListPromptsRequestMethod>());
+            }
+            let caller = self.caller(&ctx);
+            let visible = |p: &Prompt| {
+                catalog.prompt(&p.name).is_some_and(|e| {
+                    let plugin = e.plugin.name();
+                    self.allows(
+                        &caller,
+                        Target::Prompt {
+                            plugin,
+                            name: &p.name,
+                        },
+                    )
+                })
+            };
+            self.list(catalog.prompt_list(), visible, request)
+        })
+        .await
     }
 
     async fn get_prompt(
@@ -578,15 +673,17 @@ impl ServerHandler for CapsuleServer {
         }
         let name = request.name.as_str();
         let caller = self.caller(&ctx);
-        let mut audit = self.audit(&caller, &ctx, "prompts/get");
-        if catalog.prompt(name).is_some() {
-            audit.op.prompt = Some(name.to_string());
-        }
+        let known = catalog.prompt(name).map(|_| name);
+        let mut audit = self.audit(&caller, &ctx, "prompts/get", known);
+        audit.op.prompt = known.map(str::to_string);
         audit.set(|r| r.prompt = Some(name.to_string()));
         audit.arguments(request.arguments.as_ref());
-        let result = self
-            .get_checked(&catalog, &request, &caller, &mut audit, ctx)
-            .await;
+        let cx = audit.span.context();
+        let result = trace::within(
+            cx,
+            self.get_checked(&catalog, &request, &caller, &mut audit, ctx),
+        )
+        .await;
         match &result {
             Ok(GetPromptResponse::InputRequired(_)) => {
                 audit.finish(&self.access, "input_required", None)

@@ -30,7 +30,7 @@ impl PluginImage {
         let args: Value = serde_json::from_str(arguments)
             .map_err(|e| invalid(format!("the arguments are not JSON: {e}")))?;
         let params = params_from_json(&args, &f.params).map_err(invalid)?;
-        let mut call = self.start(scope).await?;
+        let mut call = self.start(scope, "call-tool").await?;
         let func = call.func(f.export, &f.qualified())?;
         let mut results = f.result_slots();
         let ran = self.run_func(&mut call, func, &params, &mut results).await;

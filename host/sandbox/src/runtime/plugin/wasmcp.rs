@@ -426,7 +426,7 @@ impl PluginImage {
             ],
         )
         .map_err(|e| unfit(f, e))?;
-        let mut call = self.start(scope).await?;
+        let mut call = self.start(scope, "call-tool").await?;
         let answered = self.call_wasmcp(&mut call, f, req).await;
         let denials = call.store.data().denials.take();
         let (answer, mut streamed) = answered.map_err(|e| explain(e, &denials))?;
@@ -463,7 +463,7 @@ impl PluginImage {
             vec![("uri", Val::String(uri.into()))],
         )
         .map_err(|e| unfit(f, e))?;
-        let mut call = self.start(scope).await?;
+        let mut call = self.start(scope, "read-resource").await?;
         let (answer, mut streamed) = self.call_wasmcp(&mut call, f, req).await?;
         let answer = convert::ok(&answer)
             .map_err(shape)?
@@ -508,7 +508,7 @@ impl PluginImage {
             ],
         )
         .map_err(|e| unfit(f, e))?;
-        let mut call = self.start(scope).await?;
+        let mut call = self.start(scope, "get-prompt").await?;
         let (answer, mut streamed) = self.call_wasmcp(&mut call, f, req).await?;
         let answer = convert::ok(&answer)
             .map_err(shape)?
