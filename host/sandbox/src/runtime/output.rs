@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use tokio::io::AsyncWrite;
+use capsule_telemetry::trace;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 
 use super::emissions::{Emissions, escape};
@@ -58,6 +59,9 @@ impl StdoutStream for LogOutput {
             stream: self.stream,
             emissions: self.emissions.clone(),
             buf: Vec::new(),
+            // The guest opens its stream inside the call: the request's context, so that its
+            // lines carry the request's trace ids although a background task writes them.
+            trace: trace::enabled().then(trace::Context::current),
         })
     }
 }
@@ -67,6 +71,8 @@ struct LineWriter {
     stream: Stream,
     emissions: Arc<Emissions>,
     buf: Vec<u8>,
+    /// The trace context of the call that opened the stream (tracing on only).
+    trace: Option<trace::Context>,
 }
 
 impl LineWriter {
@@ -76,6 +82,7 @@ impl LineWriter {
         }
         let line = String::from_utf8_lossy(line);
         let line = escape(line.trim_end_matches('\r'));
+        let _in_request = self.trace.clone().map(trace::Context::attach);
         match self.stream {
             Stream::Stdout => {
                 tracing::info!(target: "capsule::plugin", plugin = %self.plugin, stream = "stdout", "{line}")

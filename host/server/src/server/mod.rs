@@ -500,6 +500,9 @@ impl ServerHandler for CapsuleServer {
         let catalog = self.catalog();
         let known = catalog.tool(&name).map(|_| name.as_str());
         let mut audit = self.audit(&caller, &ctx, "tools/call", known);
+        // The span (one request's record) names even a tool the catalog does not have; span
+        // names and metric labels keep to published names.
+        audit.span.set("gen_ai.tool.name", name.clone());
         audit.set(|r| r.tool = Some(name.clone()));
         audit.arguments(request.arguments.as_ref());
         if let Some(entry) = catalog.tool(&name) {
