@@ -7,7 +7,7 @@
 //! [`Span::context`]; code running inside a request reaches it as the current context
 //! ([`Context::current`]) because the request's future runs under it ([`FutureExt`]).
 //!
-//! Off unless [`crate::Telemetry::install`] exported traces: then [`enabled`] is false and every
+//! Off unless [`crate::install`] exported traces: then [`enabled`] is false and every
 //! function here returns at once with an inert guard, building no attribute and no context.
 
 use std::borrow::Cow;
