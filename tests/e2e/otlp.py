@@ -290,15 +290,8 @@ class OtlpReceiver:
             time.sleep(0.05)
 
     async def async_wait_for_spans(self, predicate: Callable[[list[SpanRecord]], T], timeout: float = 10.0) -> T:
-        """`wait_for_spans` that sleeps with anyio instead of blocking the event loop."""
-        deadline = time.monotonic() + timeout
-        while True:
-            found = predicate(self.spans())
-            if found:
-                return found
-            if time.monotonic() >= deadline:
-                raise AssertionError(f"no span matched within {timeout}s; received:\n{self.dump()}")
-            await anyio.sleep(0.05)
+        """`wait_for_spans` on a worker thread, so that the event loop keeps running."""
+        return await anyio.to_thread.run_sync(self.wait_for_spans, predicate, timeout)
 
     def wait_for_metrics(self, predicate: Callable[[list[MetricPoint]], T], timeout: float = 10.0) -> T:
         """Like `wait_for_spans`, over the metric data points received."""

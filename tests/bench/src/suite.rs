@@ -138,6 +138,25 @@ pub struct BarRow {
     pub met: Option<bool>,
 }
 
+/// `rows` as a Markdown table: figure, target, measured, met (`yes`, **no**, or – when not
+/// measured).
+pub fn bar_table(rows: &[BarRow]) -> String {
+    let mut s = String::from("| figure | target | measured | met |\n|---|---|---|---|\n");
+    for b in rows {
+        let met = match b.met {
+            Some(true) => "yes",
+            Some(false) => "**no**",
+            None => "–",
+        };
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {met} |",
+            b.figure, b.target, b.measured
+        );
+    }
+    s
+}
+
 /// One server's headline rounds in one era.
 #[derive(Clone, Debug, Serialize)]
 pub struct Headline {
@@ -1047,21 +1066,8 @@ fn markdown(r: &SuiteReport, plot: Option<&str>) -> String {
         s.push('\n');
     }
 
-    s.push_str(
-        "### The bar (issue #9)\n\n| figure | target | measured | met |\n|---|---|---|---|\n",
-    );
-    for b in &r.bar {
-        let met = match b.met {
-            Some(true) => "yes",
-            Some(false) => "**no**",
-            None => "–",
-        };
-        let _ = writeln!(
-            s,
-            "| {} | {} | {} | {met} |",
-            b.figure, b.target, b.measured
-        );
-    }
+    s.push_str("### The bar (issue #9)\n\n");
+    s.push_str(&bar_table(&r.bar));
     s.push('\n');
 
     if !r.headline.is_empty() {

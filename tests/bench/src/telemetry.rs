@@ -41,7 +41,7 @@ use crate::proto::Era;
 use crate::report::{ms, rate};
 use crate::server::{Server, ServerSpec};
 use crate::stats::Memory;
-use crate::suite::{BarRow, median};
+use crate::suite::{BarRow, bar_table, median};
 
 /// The protocol era of every telemetry run.
 pub const ERA: Era = Era::Stateless;
@@ -697,19 +697,7 @@ impl TelemetryCost {
              \"vs off\" is the median over rounds of the round's calls/s ÷ telemetry off's.\n",
             self.era, self.rounds
         );
-        s.push_str("| figure | target | measured | met |\n|---|---|---|---|\n");
-        for t in &self.targets {
-            let met = match t.met {
-                Some(true) => "yes",
-                Some(false) => "**no**",
-                None => "–",
-            };
-            let _ = writeln!(
-                s,
-                "| {} | {} | {} | {met} |",
-                t.figure, t.target, t.measured
-            );
-        }
+        s.push_str(&bar_table(&self.targets));
         s.push('\n');
 
         s.push_str("| configuration | in flight | calls/s, round by round | median calls/s | median p50 ms | vs off |\n|---|--:|---|--:|--:|--:|\n");
