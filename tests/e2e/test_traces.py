@@ -474,6 +474,32 @@ async def test_stdio_spans_say_pipe_and_are_flushed_when_capsule_exits(capsule, 
     assert the(spans, "call-tool").parent_span_id == server.span_id
 
 
+async def test_one_calls_client_spans_are_capped_and_later_requests_still_carry_the_trace(capsule, otlp, origin):
+    """A plugin that sends many requests in one call gets 100 client spans (the span queue is shared by
+    every plugin); the rest go out with the export call's context and are counted on its span."""
+    trace_id, parent = new_ids()
+    count, cap = 130, 100
+    policy = {"mallory.toml": f"[network]\nallow = {json.dumps([origin.origin])}\n".encode()}
+    async with capsule.serve(["mallory"], extra=policy, env=otlp.env("grpc")) as srv:
+        result = await srv.client.call_tool(
+            "mallory_http_flood",
+            {"authority": f"127.0.0.1:{origin.port}", "count": count},
+            meta={"traceparent": traceparent(trace_id, parent)},
+        )
+        assert structured(result) == {"ok": count}, result
+        spans = await otlp.async_wait_for_spans(trace_with(trace_id, "tools/call mallory_http_flood", "call-tool"), ARRIVAL_S)
+    export = the(spans, "call-tool")
+    clients = [s for s in spans if s.kind == "CLIENT"]
+    assert len(clients) == cap and all(s.parent_span_id == export.span_id for s in clients), export.brief()
+    assert export.attributes.get("capsule.http.untraced_requests") == count - cap, export.brief()
+    assert len(origin.requests) == count
+    seen = [headers.get("traceparent", "").split("-") for _, headers in origin.requests]
+    assert all(len(t) == 4 and t[1] == trace_id for t in seen), seen
+    client_ids = {s.span_id for s in clients}
+    assert sorted(t[2] in client_ids for t in seen) == [False] * (count - cap) + [True] * cap
+    assert all(t[2] == export.span_id for t in seen[cap:]), seen[cap:]
+
+
 async def test_an_unsampled_parent_is_not_exported_by_default(capsule, otlp):
     """The default sampler is parentbased_always_on: a parent with flags 00 is not sampled."""
     unsampled, sampled = new_ids(), new_ids()

@@ -3,8 +3,9 @@
 //! grant it anything you care about.
 //!
 //! Its resource tools (`open_sockets`, `open_files`, `http_fields`, `write_big`, `set_size`,
-//! `symlink`, `http_get_userinfo`) try to exhaust or abuse the host itself; the tests in
-//! `tests/e2e/test_budgets_handles.py` assert each is bounded and that other plugins keep working.
+//! `symlink`, `http_get_userinfo`, `http_flood`) try to exhaust or abuse the host itself; the tests
+//! in `tests/e2e/test_budgets_handles.py` (and `test_traces.py` for `http_flood`'s spans) assert
+//! each is bounded and that other plugins keep working.
 //!
 //! It requests `/data` read-write, the variable `MALLORY_ALLOWED` and the network `*` (whatever the
 //! operator grants, so tests can grant a `[network] tcp` address), so tests can grant less
@@ -317,6 +318,13 @@ struct Status {
 
 /// GET `http://{authority}/` with the authority as given (user information included).
 fn http_get_userinfo(args: UserinfoArgs) -> Result<Status, ToolError> {
+    Ok(Status {
+        status: http_get(&args.authority)?,
+    })
+}
+
+/// GET `http://{authority}/`: the response's status.
+fn http_get(authority: &str) -> Result<u16, ToolError> {
     use wasip2::http::outgoing_handler;
     use wasip2::http::types::{Fields, OutgoingRequest, Scheme};
     let request = OutgoingRequest::new(Fields::new());
@@ -324,7 +332,7 @@ fn http_get_userinfo(args: UserinfoArgs) -> Result<Status, ToolError> {
         .set_scheme(Some(&Scheme::Http))
         .map_err(|()| ToolError::internal("scheme"))?;
     request
-        .set_authority(Some(&args.authority))
+        .set_authority(Some(authority))
         .map_err(|()| ToolError::invalid_arguments("the authority was refused by set-authority"))?;
     request
         .set_path_with_query(Some("/"))
@@ -333,12 +341,36 @@ fn http_get_userinfo(args: UserinfoArgs) -> Result<Status, ToolError> {
         .map_err(|e| ToolError::denied(format!("request refused: {e:?}")))?;
     pending.subscribe().block();
     match pending.get() {
-        Some(Ok(Ok(response))) => Ok(Status {
-            status: response.status(),
-        }),
+        Some(Ok(Ok(response))) => Ok(response.status()),
         Some(Ok(Err(e))) => Err(ToolError::denied(format!("request failed: {e:?}"))),
         _ => Err(ToolError::internal("the response was lost")),
     }
+}
+
+#[derive(Deserialize, JsonSchema)]
+struct FloodArgs {
+    /// `http://` authority, e.g. `127.0.0.1:8080`
+    authority: String,
+    /// How many GET requests to send, one after the other
+    count: u32,
+}
+
+#[derive(Serialize, JsonSchema)]
+struct Flooded {
+    /// Requests answered with 2xx
+    ok: u32,
+}
+
+/// GET `http://{authority}/` `count` times in one call: many outgoing requests (and so many
+/// client spans) from one call.
+fn http_flood(args: FloodArgs) -> Result<Flooded, ToolError> {
+    let mut ok = 0;
+    for _ in 0..args.count {
+        if (200..300).contains(&http_get(&args.authority)?) {
+            ok += 1;
+        }
+    }
+    Ok(Flooded { ok })
 }
 
 fn output(args: BytesArgs) -> Result<ToolOutput, ToolError> {
@@ -369,5 +401,6 @@ capsule_plugin::plugin! {
         tool("write_big", "Write many bytes to a file", write_big),
         tool("set_size", "Set a file's length", set_size),
         tool("http_get_userinfo", "GET http://AUTHORITY/ with user information in the authority", http_get_userinfo),
+        tool("http_flood", "GET http://AUTHORITY/ COUNT times in one call", http_flood),
     ],
 }

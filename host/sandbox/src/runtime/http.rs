@@ -52,6 +52,12 @@ use crate::grants::{NetworkGuard, Refusal, Scheme, Target, TargetError, TargetHo
 /// default is 1 MiB): see [`crate::runtime::http_budget`], which charges it to the call's memory.
 pub const BODY_CHUNK: usize = 64 << 10;
 
+/// Client spans one call may add to the trace (its first outgoing requests); later requests
+/// carry the export call's context in their `traceparent` instead and are counted in its
+/// `capsule.http.untraced_requests` attribute. The span queue is shared by every plugin: this
+/// keeps one call's requests from crowding out the others' spans.
+pub const MAX_CLIENT_SPANS_PER_CALL: u32 = 100;
+
 /// What `send_request` resolves to: the response and the future that drives the connection.
 type Sent = Result<(http::Response<WasiBody>, IoFuture), Error>;
 type IoFuture = Box<dyn Future<Output = Result<(), Error>> + Send>;
@@ -64,6 +70,8 @@ pub struct CheckedHooks {
     budget: FdBudget,
     /// The parent of each request's client span (empty when tracing is off).
     trace: TraceContext,
+    /// Requests of this call seen so far under `trace` ([`MAX_CLIENT_SPANS_PER_CALL`]).
+    traced: u32,
 }
 
 impl CheckedHooks {
@@ -74,6 +82,7 @@ impl CheckedHooks {
             guard,
             budget,
             trace,
+            traced: 0,
         }
     }
 
@@ -81,6 +90,7 @@ impl CheckedHooks {
     /// is created).
     pub fn set_trace(&mut self, trace: TraceContext) {
         self.trace = trace;
+        self.traced = 0;
     }
 
     /// The network checks of this call (also used for name lookups).
@@ -103,7 +113,16 @@ impl WasiHttpHooks for CheckedHooks {
     ) -> Box<dyn Future<Output = Sent> + Send> {
         let guard = self.guard.clone();
         let budget = self.budget.clone();
-        let span = client_span(&self.trace, &mut request);
+        self.traced = self.traced.saturating_add(1);
+        let span = if self.traced <= MAX_CLIENT_SPANS_PER_CALL {
+            client_span(&self.trace, &mut request)
+        } else {
+            untraced(
+                &self.trace,
+                self.traced - MAX_CLIENT_SPANS_PER_CALL,
+                &mut request,
+            )
+        };
         Box::new(async move {
             let sent = send_checked(guard, budget, request, options).await;
             match &sent {
@@ -163,12 +182,35 @@ fn client_span(parent: &TraceContext, request: &mut http::Request<WasiBody>) -> 
         }
         attributes
     });
+    set_trace_headers(&span.context(), request);
+    span
+}
+
+/// A request past [`MAX_CLIENT_SPANS_PER_CALL`]: no span of its own, the parent's context in its
+/// `traceparent` (the trace still continues downstream), and the parent's
+/// `capsule.http.untraced_requests` set to `count`.
+fn untraced(
+    parent: &TraceContext,
+    count: u32,
+    request: &mut http::Request<WasiBody>,
+) -> trace::Span {
+    if parent.has_active_span() {
+        parent.span().set_attribute(KeyValue::new(
+            "capsule.http.untraced_requests",
+            i64::from(count),
+        ));
+        set_trace_headers(parent, request);
+    }
+    trace::Span::default()
+}
+
+/// Replace `request`'s `traceparent` and `tracestate` (whatever the plugin set) with `cx`'s.
+fn set_trace_headers(cx: &TraceContext, request: &mut http::Request<WasiBody>) {
     let headers = request.headers_mut();
     for name in ["traceparent", "tracestate"] {
         headers.remove(name);
     }
-    trace::inject(&span.context(), &mut HeaderInjector(headers));
-    span
+    trace::inject(cx, &mut HeaderInjector(headers));
 }
 
 /// Request headers as a trace-context carrier.
