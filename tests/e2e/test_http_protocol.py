@@ -5,6 +5,7 @@ the real `capsule serve --http` on 127.0.0.1."""
 from __future__ import annotations
 
 import json
+import logging
 import signal
 import socket
 import subprocess
@@ -15,7 +16,7 @@ import http.client
 import anyio
 import httpx2
 import pytest
-from conftest import LEGACY_VERSION, RAW_ACCEPT, RAW_HEADERS, raw_initialize, stop_process
+from conftest import LEGACY, LEGACY_VERSION, RAW_ACCEPT, RAW_HEADERS, raw_initialize, stop_process
 
 pytestmark = pytest.mark.anyio
 
@@ -217,8 +218,34 @@ async def test_sessions_unknown_and_deleted_get_404(capsule):
             session = open_session(client, srv.mcp_url)
             r = client.post(srv.mcp_url, headers=session, json=ping)
             assert r.status_code == 200 and json_messages(r)[-1]["result"] == {}, r.text
-            assert client.delete(srv.mcp_url, headers=session).status_code in (200, 202, 204)
+            # 200 with an empty body: what clients expect (the Python SDK warns on anything but 200/204).
+            closed = client.delete(srv.mcp_url, headers=session)
+            assert closed.status_code == 200 and closed.content == b"", (closed.status_code, closed.text)
             assert client.post(srv.mcp_url, headers=session, json=ping).status_code == 404
+
+
+async def test_the_python_sdk_ends_its_session_without_a_warning(capsule, caplog):
+    """The official SDK sends DELETE when it leaves a 2025-11-25 session and warns "Session termination
+    failed" unless the answer is 200 or 204 (issue #21)."""
+    from mcp import Client
+    from mcp.client.streamable_http import streamable_http_client
+
+    deletes: list[int] = []
+
+    async def seen(response: httpx2.Response) -> None:
+        if response.request.method == "DELETE":
+            deletes.append(response.status_code)
+
+    async with capsule.http_server(["hello"]) as srv:
+        with caplog.at_level(logging.WARNING, logger="mcp.client.streamable_http"):
+            async with (
+                httpx2.AsyncClient(timeout=30, event_hooks={"response": [seen]}) as http,
+                Client(streamable_http_client(srv.mcp_url, http_client=http), mode=LEGACY, cache=None) as client,
+            ):
+                assert (await client.call_tool("hello_greet", {"name": "bye"})).is_error is not True
+    assert deletes == [200], deletes
+    warned = [r.getMessage() for r in caplog.records if "termination" in r.getMessage()]
+    assert warned == [], warned
 
 
 async def test_a_dropped_response_stream_resumes_with_last_event_id(capsule):

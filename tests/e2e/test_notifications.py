@@ -45,6 +45,22 @@ async def test_logs_reach_a_client_that_asked(capsule, mode):
             assert log.data not in (None, "", {}), log
 
 
+@pytest.mark.parametrize("transport", ["stdio", "http"])
+async def test_a_2025_session_gets_info_logs_without_asking_unless_the_default_is_off(capsule, transport):
+    """Most 2025-11-25 clients never send `logging/setLevel`: they get plugin logs at the default
+    level (`info`) all the same; `--default-log-level off` restores "none until asked" (issue #21)."""
+    async with capsule.serve(["fixture"], mode=LEGACY, transport=transport) as srv:
+        assert structured(await srv.client.call_tool("fixture_log_progress", {"steps": STEPS})) == {"steps": STEPS}
+        assert [log.data for log in srv.logs] == [f"step {i} of {STEPS}" for i in range(1, STEPS + 1)], srv.logs
+        assert {log.level for log in srv.logs} == {"info"}, srv.logs
+    async with capsule.serve(["fixture"], mode=LEGACY, transport=transport, args=["--default-log-level", "off"]) as srv:
+        assert structured(await srv.client.call_tool("fixture_log_progress", {"steps": STEPS})) == {"steps": STEPS}
+        assert srv.logs == []
+    async with capsule.serve(["fixture"], mode=LEGACY, args=["--default-log-level", "error"]) as srv:
+        assert structured(await srv.client.call_tool("fixture_log_progress", {"steps": STEPS})) == {"steps": STEPS}
+        assert srv.logs == []
+
+
 @pytest.mark.parametrize(
     ("mode", "asked"),
     # (a 2025-11-25 server may log before any logging/setLevel, so "not asked" is checked on 2026-07-28 only)

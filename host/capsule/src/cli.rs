@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+#[allow(deprecated)] // MCP logging (SEP-2577) is still part of both revisions Capsule serves.
+use rmcp::model::LoggingLevel;
 
 use capsule_auth::Mode as AuthMode;
 use capsule_sandbox::grants::Mount;
@@ -349,6 +351,13 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub telemetry: TelemetryArgs,
 
+    /// The level at and above which a 2025-11-25 session gets plugin log lines
+    /// (`notifications/message`) until it sends `logging/setLevel`: `debug`, `info`, `notice`,
+    /// `warning`, `error`, `critical`, `alert`, `emergency`, or `off` (none until the client
+    /// asks). 2026-07-28 requests ask per request (`_meta`) and are not affected.
+    #[arg(long, value_name = "LEVEL", default_value = "info")]
+    pub default_log_level: DefaultLogLevel,
+
     /// Items per page of tools/list, resources/list, resources/templates/list and prompts/list;
     /// clients follow `nextCursor` for the rest.
     #[arg(long, value_name = "N", default_value_t = capsule_server::pagination::DEFAULT_PAGE_SIZE,
@@ -415,4 +424,28 @@ pub struct UpdateArgs {
 
     #[command(flatten)]
     pub source: PluginSource,
+}
+
+/// `--default-log-level`: an MCP logging level (RFC 5424 severities, as MCP names them) or `off`.
+#[allow(deprecated)]
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct DefaultLogLevel(pub Option<LoggingLevel>);
+
+#[allow(deprecated)]
+impl std::str::FromStr for DefaultLogLevel {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s == "off" {
+            return Ok(Self(None));
+        }
+        serde_json::from_value(serde_json::Value::String(s.to_string()))
+            .map(|level| Self(Some(level)))
+            .map_err(|_| {
+                format!(
+                    "'{s}' is not a log level: use debug, info, notice, warning, error, critical, \
+                     alert, emergency or off"
+                )
+            })
+    }
 }

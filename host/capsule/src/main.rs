@@ -298,7 +298,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         banner(&catalog, library.failures().len(), library.held().len())
     );
     let hub = Hub::new(catalog);
-    let shared = Shared::with(hub.clone(), args.page_size, request_states);
+    let shared = Shared::with(
+        hub.clone(),
+        args.page_size,
+        request_states,
+        args.default_log_level.0,
+    );
     let watcher = if args.watch.no_watch {
         None
     } else {

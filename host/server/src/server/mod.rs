@@ -11,7 +11,9 @@
 //!
 //! Plugin log lines reach the client as `notifications/message` when it asked: per request with
 //! `_meta` `io.modelcontextprotocol/logLevel` (2026-07-28), or for the session with
-//! `logging/setLevel` (2025-11-25). Until then a session gets none.
+//! `logging/setLevel` (2025-11-25). Until then a 2025-11-25 session gets them at the server's
+//! default level (`--default-log-level`, `info`: most clients never set one); a 2026-07-28 request
+//! that did not ask gets none.
 //!
 //! Authorization ([`capsule_auth`]): every request's caller is the principal the HTTP auth layer
 //! attached (Streamable HTTP), the session's principal (HTTP+SSE), or the trusted local user
@@ -59,7 +61,7 @@ use capsule_sandbox::runtime::{CallError, RequestScope, ResourceUpdates};
 use capsule_telemetry::trace;
 use lists::{Listing, list_page};
 
-pub use shared::Shared;
+pub use shared::{DEFAULT_LOG_LEVEL, Shared};
 
 /// The Capsule MCP server: one handler per session (2025-11-25) or per transport (stdio,
 /// 2026-07-28 requests), all answering from the catalog of one [`Shared`].
@@ -250,7 +252,13 @@ impl CapsuleServer {
     }
 
     fn scope(&self, ctx: &RequestContext<RoleServer>) -> RequestScope {
-        let session_level = *lock(&self.log_level);
+        // A 2025-11-25 session that never chose a level gets the server's default; 2026-07-28
+        // requests opt in per request (`_meta`).
+        let session = ctx
+            .protocol_version()
+            .is_none_or(|v| v < ProtocolVersion::V_2026_07_28);
+        let session_level = lock(&self.log_level)
+            .or_else(|| session.then(|| self.shared.default_log_level()).flatten());
         let client = client::McpClient {
             peer: ctx.peer.clone(),
             progress_token: ctx.meta.get_progress_token(),

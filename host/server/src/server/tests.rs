@@ -19,6 +19,7 @@ fn shared(catalog: crate::catalog::Catalog, page_size: usize) -> Arc<Shared> {
         Hub::new(catalog),
         page_size,
         RequestStates::generated(DEFAULT_TTL),
+        super::shared::DEFAULT_LOG_LEVEL,
     )
 }
 

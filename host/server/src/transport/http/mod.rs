@@ -5,7 +5,7 @@
 //!
 //! | path | what | guard |
 //! |---|---|---|
-//! | `POST/GET/DELETE /mcp` | rmcp's `StreamableHttpService`: 2025-11-25 clients get sessions (`Mcp-Session-Id`, GET stream, DELETE, `Last-Event-ID` resumption from a bounded per-stream replay buffer); 2026-07-28 requests are served statelessly, `subscriptions/listen` included | Host/Origin, auth, screening |
+//! | `POST/GET/DELETE /mcp` | rmcp's `StreamableHttpService`: 2025-11-25 clients get sessions (`Mcp-Session-Id`, GET stream, DELETE answered `200`, `Last-Event-ID` resumption from a bounded per-stream replay buffer); 2026-07-28 requests are served statelessly, `subscriptions/listen` included | Host/Origin, auth, screening |
 //! | `GET /sse`, `POST /messages` | [`legacy_sse`] | Host/Origin, auth |
 //! | `GET /.well-known/oauth-protected-resource[/…]` | RFC 9728 metadata (`oauth` mode only; [`capsule_auth::metadata`]) | none |
 //! | `GET /healthz` | liveness: `200 ok` while the process serves | none |
@@ -41,6 +41,7 @@ pub mod guard;
 pub mod legacy_sse;
 pub mod limits;
 pub mod metrics;
+pub mod session_close;
 pub mod tls;
 pub mod unread_body;
 
@@ -254,18 +255,18 @@ pub fn mcp_routes(
         session_count.clone(),
         limits.session_idle_timeout,
     );
-    let mcp =
-        Router::new()
-            .route_service("/mcp", streamable)
-            .layer(middleware::from_fn_with_state(
-                admission::Admission {
-                    max_body: options.max_body,
-                    in_flight: shared.in_flight().clone(),
-                    sessions: session_count,
-                    streams: stream_count,
-                },
-                admission::admit,
-            ));
+    let mcp = Router::new()
+        .route_service("/mcp", streamable)
+        .layer(middleware::from_fn(session_close::ok_when_closed))
+        .layer(middleware::from_fn_with_state(
+            admission::Admission {
+                max_body: options.max_body,
+                in_flight: shared.in_flight().clone(),
+                sessions: session_count,
+                streams: stream_count,
+            },
+            admission::admit,
+        ));
     let sse = Router::new()
         .route("/sse", get(legacy_sse::open))
         .route("/messages", post(legacy_sse::message))
