@@ -126,9 +126,7 @@ impl Audit {
             metrics::plugin_call(plugin, op.tool.as_deref(), outcome, elapsed);
         }
     }
-}
 
-impl Audit {
     /// Give the server span what the request turned out to be: its tool or prompt, resource,
     /// plugin, and `error.type` when it failed (semantic conventions, MCP server span).
     fn annotate(&self, error_type: Option<&str>) {

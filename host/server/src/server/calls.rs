@@ -90,7 +90,7 @@ impl CapsuleServer {
             };
             rounds += 1;
             match self
-                .traced_round(&ctx, &binding, plugin, asked, rounds)
+                .next_round(&ctx, &binding, plugin, asked, rounds)
                 .await?
             {
                 Round::Answer(result) => return Ok(CallToolResponse::InputRequired(result)),
@@ -166,30 +166,8 @@ impl CapsuleServer {
         Ok(converted.into())
     }
 
-    /// [`Self::next_round`] under an `input required` span (attribute
-    /// `capsule.input_required.round`: 1 for the first round).
-    async fn traced_round(
-        &self,
-        ctx: &RequestContext<RoleServer>,
-        binding: &Binding<'_>,
-        plugin: &str,
-        asked: types::InputRequired,
-        rounds: usize,
-    ) -> Result<Round, McpError> {
-        let span = trace::child("input required", || {
-            let round = i64::try_from(rounds).unwrap_or(i64::MAX);
-            vec![KeyValue::new("capsule.input_required.round", round)]
-        });
-        let round = self.next_round(ctx, binding, plugin, asked, rounds).await;
-        match &round {
-            Err(e) => span.fail(&e.code.0.to_string()),
-            Ok(Round::Failed(_)) => span.fail("input_required_failed"),
-            Ok(_) => {}
-        }
-        round
-    }
-
-    /// A plugin answered `input-required` (round `rounds` of a request): what to do next. In
+    /// A plugin answered `input-required` (round `rounds` of a request): what to do next, under
+    /// an `input required` span (attribute `capsule.input_required.round`, 1 for the first). In
     /// 2026-07-28 the answer is an `InputRequiredResult` for the client to act on; in 2025-11-25
     /// the host asks the client itself and returns the resumption for the plugin's next round.
     ///
@@ -203,47 +181,60 @@ impl CapsuleServer {
         asked: types::InputRequired,
         rounds: usize,
     ) -> Result<Round, McpError> {
-        if let Err(message) = mrtr::check(&asked) {
-            tracing::error!(plugin, name = binding.name, "bad input-required: {message}");
-            return Ok(Round::Failed(format!("the plugin {message}")));
-        }
-        let stateless = ctx
-            .protocol_version()
-            .is_some_and(|v| v >= ProtocolVersion::V_2026_07_28);
-        let declared = ctx.client_capabilities();
-        if let Some(missing) = mrtr::missing_capabilities(&asked, declared.as_ref()) {
-            if stateless {
-                return Err(McpError::missing_required_client_capability(missing));
+        let span = trace::child("input required", || {
+            let round = i64::try_from(rounds).unwrap_or(i64::MAX);
+            vec![KeyValue::new("capsule.input_required.round", round)]
+        });
+        let round = async {
+            if let Err(message) = mrtr::check(&asked) {
+                tracing::error!(plugin, name = binding.name, "bad input-required: {message}");
+                return Ok(Round::Failed(format!("the plugin {message}")));
             }
-            return Ok(Round::Failed(format!(
-                "it needs the client capabilities {} (elicitation, sampling or roots), which this \
-                 client did not declare in initialize",
-                mrtr::capability_names(&missing)
-            )));
-        }
-        if stateless {
-            let states = self.shared.request_states();
-            return match mrtr::input_required_result(states, binding, &asked) {
-                Ok(result) => Ok(Round::Answer(result)),
-                Err(message) => {
-                    tracing::error!(plugin, name = binding.name, "bad input-required: {message}");
-                    Ok(Round::Failed(format!("the plugin's {message}")))
+            let stateless = ctx
+                .protocol_version()
+                .is_some_and(|v| v >= ProtocolVersion::V_2026_07_28);
+            let declared = ctx.client_capabilities();
+            if let Some(missing) = mrtr::missing_capabilities(&asked, declared.as_ref()) {
+                if stateless {
+                    return Err(McpError::missing_required_client_capability(missing));
                 }
-            };
+                return Ok(Round::Failed(format!(
+                    "it needs the client capabilities {} (elicitation, sampling or roots), which this \
+                     client did not declare in initialize",
+                    mrtr::capability_names(&missing)
+                )));
+            }
+            if stateless {
+                let states = self.shared.request_states();
+                return match mrtr::input_required_result(states, binding, &asked) {
+                    Ok(result) => Ok(Round::Answer(result)),
+                    Err(message) => {
+                        tracing::error!(plugin, name = binding.name, "bad input-required: {message}");
+                        Ok(Round::Failed(format!("the plugin's {message}")))
+                    }
+                };
+            }
+            if rounds > mrtr::MAX_ROUNDS {
+                return Ok(Round::Failed(format!(
+                    "the plugin asked the client for input more than {} times",
+                    mrtr::MAX_ROUNDS
+                )));
+            }
+            match mrtr::ask_client(&ctx.peer, &asked, &ctx.ct).await {
+                Ok(responses) => Ok(Round::Again(types::Resumption {
+                    responses,
+                    state: asked.state,
+                })),
+                Err(error) => Ok(Round::Failed(error.to_string())),
+            }
         }
-        if rounds > mrtr::MAX_ROUNDS {
-            return Ok(Round::Failed(format!(
-                "the plugin asked the client for input more than {} times",
-                mrtr::MAX_ROUNDS
-            )));
+        .await;
+        match &round {
+            Err(e) => span.fail(&e.code.0.to_string()),
+            Ok(Round::Failed(_)) => span.fail("input_required_failed"),
+            Ok(_) => {}
         }
-        match mrtr::ask_client(&ctx.peer, &asked, &ctx.ct).await {
-            Ok(responses) => Ok(Round::Again(types::Resumption {
-                responses,
-                state: asked.state,
-            })),
-            Err(error) => Ok(Round::Failed(error.to_string())),
-        }
+        round
     }
 }
 
@@ -396,7 +387,7 @@ impl CapsuleServer {
             };
             rounds += 1;
             match self
-                .traced_round(&ctx, &binding, plugin, asked, rounds)
+                .next_round(&ctx, &binding, plugin, asked, rounds)
                 .await?
             {
                 Round::Answer(result) => return Ok(GetPromptResponse::InputRequired(result)),
@@ -424,10 +415,10 @@ impl CapsuleServer {
     pub(super) async fn complete_checked(
         &self,
         request: CompleteRequestParams,
-        ctx: RequestContext<RoleServer>,
+        ctx: &RequestContext<RoleServer>,
     ) -> Result<CompleteResult, McpError> {
         let catalog = self.catalog();
-        let caller = self.caller(&ctx);
+        let caller = self.caller(ctx);
         let (plugin, reference, target) = match &request.r#ref {
             Reference::Prompt(p) => {
                 let Some(entry) = catalog.prompt(&p.name) else {
@@ -493,7 +484,7 @@ impl CapsuleServer {
             .shared
             .in_flight()
             .track(plugin.complete(
-                self.scope(&ctx),
+                self.scope(ctx),
                 &reference,
                 &argument.name,
                 &argument.value,

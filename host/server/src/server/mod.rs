@@ -415,10 +415,12 @@ impl ServerHandler for CapsuleServer {
         request: CompleteRequestParams,
         ctx: RequestContext<RoleServer>,
     ) -> Result<CompleteResult, McpError> {
-        let mut audit = self.observe(&ctx, "completion/complete", None);
-        let result = trace::within(audit.span.context(), self.complete_checked(request, ctx)).await;
-        audit.finish_result(&self.access, &result);
-        result
+        self.observed(
+            &ctx,
+            "completion/complete",
+            self.complete_checked(request, &ctx),
+        )
+        .await
     }
 
     async fn ping(&self, ctx: RequestContext<RoleServer>) -> Result<(), McpError> {
