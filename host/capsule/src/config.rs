@@ -23,6 +23,8 @@
 //! name = "time"
 //! source = "oci://registry.example.com/tools/time:1.2"
 //! policy = "policies/time.toml"
+//! [publish]           # what every plugin's policy [publish] starts from
+//! strict_schemas = true                            # refuse tools whose input schema is not portable
 //! [telemetry]         # OTLP export; the standard OTEL_* variables win (capsule_telemetry::pipeline)
 //! otlp_endpoint = "http://127.0.0.1:4317"
 //! otlp_protocol = "grpc"                           # or "http/protobuf"
@@ -66,6 +68,17 @@ struct ConfigToml {
     plugin: Vec<PluginToml>,
     #[serde(default)]
     telemetry: TelemetryToml,
+    #[serde(default)]
+    publish: PublishToml,
+}
+
+/// `[publish]`: what every plugin's policy `[publish]` table starts from.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PublishToml {
+    /// Refuse tools whose input schema is not portable, unless a plugin's policy says otherwise.
+    #[serde(default)]
+    strict_schemas: bool,
 }
 
 /// `[telemetry]`.
@@ -211,6 +224,7 @@ impl HostConfig {
                 defaults,
                 caps,
                 file: Some(file.to_path_buf()),
+                strict_schemas: parsed.publish.strict_schemas,
             },
             auth: parsed.auth.resolve(base, env).map_err(issue)?,
             rate_limits: parsed.rate_limits.resolve().map_err(issue)?,

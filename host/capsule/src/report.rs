@@ -85,6 +85,32 @@ fn list(items: &[String]) -> String {
     }
 }
 
+/// The portability lines of one plugin: which model providers would reject which tool, and why.
+fn portability(out: &mut String, p: &PluginSummary) {
+    if p.tools.is_empty() {
+        return;
+    }
+    if p.portability.is_empty() {
+        let _ = writeln!(
+            out,
+            "  portable:   all tools (OpenAI strict, Gemini, Claude)"
+        );
+        return;
+    }
+    for (tool, findings) in &p.portability {
+        let mut providers: Vec<&str> = findings.iter().map(|f| f.provider.as_str()).collect();
+        providers.dedup();
+        let _ = writeln!(
+            out,
+            "  not portable: {tool} (rejected by {})",
+            providers.join(", ")
+        );
+        for f in findings {
+            let _ = writeln!(out, "    {f}");
+        }
+    }
+}
+
 /// The human-readable report; with a lock in force, whether each plugin is pinned and the
 /// versions held because their definitions differ from their pin.
 pub fn table(
@@ -150,6 +176,7 @@ pub fn table(
         }
         let _ = writeln!(out, "  imports:    {}", list(&packages(&p.imports)));
         let _ = writeln!(out, "  tools:      {}", list(&p.tools));
+        portability(&mut out, p);
         if !p.undocumented.is_empty() {
             let _ = writeln!(out, "  undescribed: {}", list(&p.undocumented));
         }

@@ -1,10 +1,14 @@
 //! Who serves a name or URI that several plugins claim. No plugin can take or block another
 //! plugin's tool, prompt, resource URI or resource template (ARCHITECTURE.md §3):
 //!
-//! - **Tool and prompt names** are published as `<plugin>_<name>`, so two plugins can only collide
-//!   when one plugin's name is a prefix of the other's (`a` with tool `b_c`, and `a_b` with tool
-//!   `c`, both publish `a_b_c`). The name belongs to the plugin whose own name is the longer
-//!   prefix: `a_b_…` is `a_b`'s namespace. Which plugin loaded first does not matter.
+//! - **Tool and prompt names** are published as `<prefix>_<name>` (the prefix is the plugin's name
+//!   unless its policy sets another), so two plugins can only collide when one prefix is a prefix
+//!   of the other's (`a` with tool `b_c`, and `a_b` with tool `c`, both publish `a_b_c`). The name
+//!   belongs to the plugin whose prefix is the longer: `a_b_…` is `a_b`'s namespace. Which plugin
+//!   loaded first does not matter. Names outside any namespace — an operator's `prefix = ""` or
+//!   `rename` — have the empty namespace, so they never take a name from a prefixed plugin; between
+//!   equal namespaces (two unprefixed plugins, or two given the same prefix) the resource rule
+//!   below decides.
 //! - **Resource URIs and templates** have no namespace. The plugin that has served longer keeps
 //!   serving ([`Seniority`]: the plugin in the catalog since an earlier load round, and among
 //!   plugins that joined in the same round — the plugins present at start-up — the one whose file
@@ -35,13 +39,17 @@ pub struct Problem {
 pub struct Claim<E> {
     pub key: String,
     pub plugin: String,
+    /// The namespace the key was published in ([`Rule::Namespace`]): the prefix the name was
+    /// made with, empty for an unprefixed or renamed item and for resources.
+    pub namespace: String,
     pub entry: E,
 }
 
 /// How competing claims on one key are settled.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Rule {
-    /// The plugin with the longest name wins (published tool and prompt names).
+    /// The plugin with the longest namespace wins (published tool and prompt names); between
+    /// equally long ones, [`Rule::Seniority`].
     Namespace,
     /// The most senior plugin wins (resource URIs and templates).
     Seniority,
@@ -68,15 +76,24 @@ pub fn settle<E>(
         let winner = if plugins.len() == 1 {
             Some(plugins[0].to_string())
         } else {
-            let winner = pick(rule, &plugins, seniority);
+            // The longest namespace each plugin claims the key in.
+            let namespace = |plugin: &str| {
+                claims
+                    .iter()
+                    .filter(|c| c.plugin == plugin)
+                    .map(|c| c.namespace.len())
+                    .max()
+                    .unwrap_or(0)
+            };
+            let winner = pick(rule, &plugins, seniority, &namespace);
             let all = plugins.join(", ");
             problems.push(Problem {
                 plugin: all.clone(),
                 message: match &winner {
-                    Some(w) => format!(
+                    Some((w, decided)) => format!(
                         "{kind} '{key}' is claimed by plugins {all}; {w} serves it ({}), the \
                          other claims are refused",
-                        match rule {
+                        match decided {
                             Rule::Namespace => "the name is in its namespace",
                             Rule::Seniority => "it has served it longer",
                         }
@@ -87,7 +104,7 @@ pub fn settle<E>(
                     ),
                 },
             });
-            winner
+            winner.map(|(w, _)| w)
         };
         let Some(winner) = winner else { continue };
         let mut mine = claims.into_iter().filter(|c| c.plugin == winner);
@@ -107,17 +124,28 @@ pub fn settle<E>(
     out
 }
 
-/// The winner among `plugins` (at least two, sorted), if the rule names one.
+/// The winner among `plugins` (at least two, sorted), if the rule names one, and the rule that
+/// decided (a namespace tie is decided by seniority). `namespace` is the length of the namespace
+/// each plugin claims in.
 fn pick(
     rule: Rule,
     plugins: &[&str],
     seniority: &dyn Fn(&str) -> Option<Seniority>,
-) -> Option<String> {
+    namespace: &dyn Fn(&str) -> usize,
+) -> Option<(String, Rule)> {
     match rule {
-        Rule::Namespace => plugins
-            .iter()
-            .max_by_key(|p| p.len())
-            .map(|p| p.to_string()),
+        Rule::Namespace => {
+            let longest = plugins.iter().map(|p| namespace(p)).max()?;
+            let top: Vec<&str> = plugins
+                .iter()
+                .copied()
+                .filter(|p| namespace(p) == longest)
+                .collect();
+            match top.as_slice() {
+                [only] => Some((only.to_string(), Rule::Namespace)),
+                _ => pick(Rule::Seniority, &top, seniority, namespace),
+            }
+        }
         Rule::Seniority => {
             let mut ranked: Vec<(Seniority, &str)> = plugins
                 .iter()
@@ -128,7 +156,9 @@ fn pick(
             }
             ranked.sort();
             match ranked.as_slice() {
-                [(first, p), (second, _), ..] if first < second => Some(p.to_string()),
+                [(first, p), (second, _), ..] if first < second => {
+                    Some((p.to_string(), Rule::Seniority))
+                }
                 _ => None,
             }
         }
@@ -146,7 +176,7 @@ pub fn most_senior<'a>(
     if sorted.len() == 1 {
         return Some(sorted[0]);
     }
-    let name = pick(Rule::Seniority, &sorted, seniority)?;
+    let (name, _) = pick(Rule::Seniority, &sorted, seniority, &|_| 0)?;
     sorted.into_iter().find(|p| *p == name)
 }
 
@@ -155,12 +185,67 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
+    /// A claim in the namespace of the plugin's own name (the default prefix).
     fn claim(key: &str, plugin: &str, entry: u32) -> Claim<u32> {
         Claim {
             key: key.into(),
             plugin: plugin.into(),
+            namespace: plugin.into(),
             entry,
         }
+    }
+
+    #[test]
+    fn unprefixed_names_yield_to_a_namespace_and_tie_on_seniority() {
+        let t0 = SystemTime::UNIX_EPOCH;
+        let unprefixed = |key: &str, plugin: &str, entry| Claim {
+            namespace: String::new(),
+            ..claim(key, plugin, entry)
+        };
+        // `gh_search` published unprefixed by `tools` and in `gh`'s namespace: gh keeps it.
+        let mut problems = Vec::new();
+        let out = settle(
+            "tool name",
+            Rule::Namespace,
+            vec![
+                unprefixed("gh_search", "tools", 1),
+                claim("gh_search", "gh", 2),
+            ],
+            &none,
+            &mut problems,
+        );
+        assert_eq!(out.get("gh_search"), Some(&2));
+        assert!(
+            problems[0]
+                .message
+                .contains("gh serves it (the name is in its namespace)")
+        );
+        // Two unprefixed plugins: the senior one keeps the name; unknown seniority withholds it.
+        let senior = |p: &str| Some((u64::from(p == "late"), Some(t0)));
+        let claims = || {
+            vec![
+                unprefixed("search", "early", 1),
+                unprefixed("search", "late", 2),
+            ]
+        };
+        let mut problems = Vec::new();
+        let out = settle(
+            "tool name",
+            Rule::Namespace,
+            claims(),
+            &senior,
+            &mut problems,
+        );
+        assert_eq!(out.get("search"), Some(&1));
+        assert!(
+            problems[0]
+                .message
+                .contains("early serves it (it has served it longer)")
+        );
+        let mut problems = Vec::new();
+        let out = settle("tool name", Rule::Namespace, claims(), &none, &mut problems);
+        assert!(out.is_empty());
+        assert!(problems[0].message.contains("withheld"));
     }
 
     fn none(_: &str) -> Option<Seniority> {

@@ -19,7 +19,7 @@ pub mod claims;
 pub mod convert;
 pub mod hub;
 pub mod mrtr;
-pub mod naming;
+pub use capsule_common::naming;
 pub mod pagination;
 pub mod request_state;
 pub mod server;

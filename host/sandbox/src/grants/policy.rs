@@ -40,6 +40,13 @@
 //! title = "Read a note"
 //! description = "Returns the text of one note."
 //! params.path = "Path of the note, e.g. /notes/todo.md"
+//!
+//! [publish]                                 # what clients see of it: see [`Publishing`]
+//! prefix = "n"                              # tools as n_<name>; "" for none; default: the file stem
+//! include = ["read_*", "search"]            # globs over its own tool and prompt names
+//! exclude = ["read_secret*"]
+//! rename = { search = "find_notes" }        # published exactly so, without a prefix
+//! strict_schemas = true                     # refuse tools whose input schema is not portable
 //! ```
 //!
 //! Beside the policy, a plain component (`crate::plain`) may have `NAME.wit`: its WIT with doc
@@ -193,6 +200,54 @@ struct PolicyToml {
     limits: Option<Spanned<LimitsTable>>,
     #[serde(default)]
     tools: BTreeMap<String, Spanned<ToolTextToml>>,
+    publish: Option<Spanned<PublishToml>>,
+}
+
+/// The `[publish]` table, as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PublishToml {
+    prefix: Option<Spanned<String>>,
+    #[serde(default)]
+    include: Vec<Spanned<String>>,
+    #[serde(default)]
+    exclude: Vec<Spanned<String>>,
+    #[serde(default)]
+    rename: BTreeMap<String, Spanned<String>>,
+    strict_schemas: Option<bool>,
+}
+
+/// How a plugin's tools and prompts are published (`[publish]` in its policy; issue #21): the
+/// operator's choice of names and of what is published at all. Tools, prompts and the scopes that
+/// name them (`tool:NAME`) all use the published names.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Publishing {
+    /// `prefix`: `None` publishes `<file stem>_<name>`; `Some("")` publishes names as the plugin
+    /// declares them; `Some(p)` publishes `<p>_<name>`. Checked against the plugin-name rules
+    /// (`capsule_common::naming::check_prefix`).
+    pub prefix: Option<String>,
+    /// `include`: when not empty, only the items whose name (inside the plugin) matches one of
+    /// these globs (`*`, `?`, `[...]`) are published.
+    pub include: Vec<glob::Pattern>,
+    /// `exclude`: items whose name matches one of these globs are not published (over `include`).
+    pub exclude: Vec<glob::Pattern>,
+    /// `rename`: item name (inside the plugin) → the exact published name (no prefix added),
+    /// checked by `capsule_common::naming::check_published_name`. A name no tool or prompt has
+    /// is reported by the catalog.
+    pub rename: BTreeMap<String, String>,
+    /// `strict_schemas`: tools whose input schema is not portable (accepted unchanged by OpenAI
+    /// strict mode, Gemini and Claude) are not published. Defaults to the host's
+    /// `[defaults] strict_schemas` ([`LimitBounds::strict_schemas`]).
+    pub strict_schemas: bool,
+}
+
+impl Publishing {
+    /// Whether the item named `name` (inside the plugin) is published: it matches `include` (or
+    /// `include` is empty) and no `exclude` glob.
+    pub fn publishes(&self, name: &str) -> bool {
+        (self.include.is_empty() || self.include.iter().any(|g| g.matches(name)))
+            && !self.exclude.iter().any(|g| g.matches(name))
+    }
 }
 
 /// One `[tools.NAME]` table: what the operator says about a tool, over what the plugin says.
@@ -254,6 +309,9 @@ pub struct LimitBounds {
     pub caps: Limits,
     /// Where they were set (for error messages); `None`: built in.
     pub file: Option<PathBuf>,
+    /// `[defaults] strict_schemas`: whether plugins whose policy does not say otherwise have
+    /// their non-portable tools refused ([`Publishing::strict_schemas`]). Default `false`.
+    pub strict_schemas: bool,
 }
 
 impl Default for LimitBounds {
@@ -262,6 +320,7 @@ impl Default for LimitBounds {
             defaults: Limits::default(),
             caps: Limits::unlimited(),
             file: None,
+            strict_schemas: false,
         }
     }
 }
@@ -362,6 +421,8 @@ pub struct Policy {
     pub limits: Limits,
     /// `[tools.NAME]`: titles and descriptions by tool name (inside the plugin).
     pub tools: BTreeMap<String, ToolText>,
+    /// `[publish]`: names and what is published.
+    pub publish: Publishing,
     /// `NAME.wit` beside the component, when the loader found one.
     pub wit: Option<WitSource>,
 }
@@ -427,6 +488,10 @@ impl Policy {
             network: NetworkGrants::default(),
             limits: bounds.defaults,
             tools: BTreeMap::new(),
+            publish: Publishing {
+                strict_schemas: bounds.strict_schemas,
+                ..Publishing::default()
+            },
             wit: None,
         };
         if let Some(source) = source {
@@ -552,6 +617,9 @@ impl Policy {
                 },
             );
         }
+        if let Some(publish) = &parsed.publish {
+            self.apply_publish(publish.get_ref(), &err)?;
+        }
         if let Some(limits) = &parsed.limits {
             limits.get_ref().apply_to(&mut self.limits);
             bounds
@@ -569,6 +637,56 @@ impl Policy {
                     format!("limits.max_handles must be at least {MIN_HANDLES}"),
                 ));
             }
+        }
+        Ok(())
+    }
+
+    /// Apply `[publish]`; `err` makes the error at a span of the file.
+    fn apply_publish(
+        &mut self,
+        table: &PublishToml,
+        err: &dyn Fn(Range<usize>, String) -> PolicyError,
+    ) -> Result<(), PolicyError> {
+        use capsule_common::naming::{check_prefix, check_published_name};
+        if let Some(prefix) = &table.prefix {
+            if !prefix.get_ref().is_empty() {
+                check_prefix(prefix.get_ref()).map_err(|e| err(prefix.span(), e.to_string()))?;
+            }
+            self.publish.prefix = Some(prefix.get_ref().clone());
+        }
+        let globs = |key: &str, list: &[Spanned<String>]| {
+            list.iter()
+                .map(|g| {
+                    glob::Pattern::new(g.get_ref()).map_err(|e| {
+                        err(
+                            g.span(),
+                            format!("publish.{key}: glob '{}': {e}", g.get_ref()),
+                        )
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()
+        };
+        self.publish.include = globs("include", &table.include)?;
+        self.publish.exclude = globs("exclude", &table.exclude)?;
+        let mut targets = BTreeMap::new();
+        for (item, to) in &table.rename {
+            check_published_name(to.get_ref())
+                .map_err(|e| err(to.span(), format!("publish.rename.{item}: {e}")))?;
+            if let Some(other) = targets.insert(to.get_ref().clone(), item.clone()) {
+                return Err(err(
+                    to.span(),
+                    format!(
+                        "publish.rename: '{other}' and '{item}' are both renamed to '{}'",
+                        to.get_ref()
+                    ),
+                ));
+            }
+            self.publish
+                .rename
+                .insert(item.clone(), to.get_ref().clone());
+        }
+        if let Some(strict) = table.strict_schemas {
+            self.publish.strict_schemas = strict;
         }
         Ok(())
     }
@@ -769,6 +887,32 @@ mod tests {
             ("[limits]\nmax_handles = 10\n", 1, "at least 100"),
             ("[limits]\nmax_sockets = -1\n", 2, "invalid value"),
             ("[limits]\nmax_files = 3\n", 2, "unknown field `max_files`"),
+            (
+                "[publish]\nprefix = \"a__b\"\n",
+                2,
+                "publish.prefix 'a__b' must not contain '__'",
+            ),
+            ("[publish]\nprefix = \"x.y\"\n", 2, "may only use letters"),
+            (
+                "[publish]\ninclude = [\"[a\"]\n",
+                2,
+                "publish.include: glob '[a'",
+            ),
+            (
+                "[publish]\nrename = { a = \"has space\" }\n",
+                2,
+                "publish.rename.a: 'has space' has characters outside",
+            ),
+            (
+                "[publish]\nrename = { a = \"x\", b = \"x\" }\n",
+                2,
+                "'a' and 'b' are both renamed to 'x'",
+            ),
+            (
+                "[publish]\nprefixes = \"x\"\n",
+                2,
+                "unknown field `prefixes`",
+            ),
         ];
         for (text, line, needle) in cases {
             let file = write(&dir, "p.toml", text);
@@ -781,6 +925,37 @@ mod tests {
             );
         }
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn publish_sets_names_and_what_is_published() {
+        let text = "[publish]\nprefix = \"\"\ninclude = [\"read_*\", \"search\"]\n\
+                    exclude = [\"read_secret*\"]\nrename = { search = \"find_notes\" }\n";
+        let policy = config_of(text, &|_| None).unwrap();
+        let publish = &policy.publish;
+        assert_eq!(publish.prefix.as_deref(), Some(""));
+        assert_eq!(publish.rename["search"], "find_notes");
+        for (name, published) in [
+            ("read_note", true),
+            ("search", true),
+            ("read_secret_key", false),
+            ("write_note", false),
+        ] {
+            assert_eq!(publish.publishes(name), published, "{name}");
+        }
+        assert!(!publish.strict_schemas);
+        // No [publish]: every item, under the file stem; strict_schemas from the host.
+        let bounds = LimitBounds {
+            strict_schemas: true,
+            ..LimitBounds::default()
+        };
+        let file = Path::new("/plugins/p.toml");
+        let policy = Policy::from_source("p", file, Some(""), &[], &bounds, &|_| None).unwrap();
+        assert_eq!(policy.publish.prefix, None);
+        assert!(policy.publish.publishes("anything") && policy.publish.strict_schemas);
+        let text = "[publish]\nstrict_schemas = false\n";
+        let policy = Policy::from_source("p", file, Some(text), &[], &bounds, &|_| None).unwrap();
+        assert!(!policy.publish.strict_schemas);
     }
 
     // ------------------------------------------------------------------------------------ [config]

@@ -32,6 +32,7 @@ use super::result_size;
 use super::state::Interrupt;
 use super::{CallState, Compiled, RequestScope, Runtime};
 use crate::grants::Policy;
+use crate::grants::policy::Publishing;
 use crate::grants::{Access, Denials, Grants, NetworkGuard, NetworkRequest, Requested};
 use crate::plain::{PlainExports, Skipped};
 use crate::wasmcp::WasmcpExports;
@@ -125,6 +126,8 @@ pub struct PluginImage {
     name: Arc<str>,
     runtime: Runtime,
     grants: Grants,
+    /// How its tools and prompts are published (the policy's `[publish]`).
+    publishing: Publishing,
     /// One permit per concurrent call (`limits.max_concurrency`).
     slots: Arc<Semaphore>,
     /// One schema check of this plugin's values at a time on the blocking pool
@@ -377,6 +380,7 @@ impl PluginImage {
             cpu: cpu.clone(),
             hints,
             grants,
+            publishing: policy.publish.clone(),
             tools: tools.clone(),
             resources: resources.clone(),
             prompts: prompts.clone(),
@@ -448,6 +452,7 @@ impl PluginImage {
             cpu: Arc::new(CpuShare::default()),
             hints: Vec::new(),
             grants,
+            publishing: policy.publish.clone(),
             pre,
             plugin: None,
             plain,
@@ -501,6 +506,11 @@ impl PluginImage {
     /// The effective grants (requested ∩ granted) and limits of every call.
     pub fn grants(&self) -> &Grants {
         &self.grants
+    }
+
+    /// How its tools and prompts are published: the operator's names and choices (`[publish]`).
+    pub fn publishing(&self) -> &Publishing {
+        &self.publishing
     }
 
     async fn read_static(

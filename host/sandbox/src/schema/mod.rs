@@ -8,6 +8,7 @@
 //! under the caller's deadline and one at a time per plugin ([`Schema::check`]), so no schema and
 //! no value can hold up the async workers that serve every client.
 
+pub mod portable;
 pub mod vet;
 
 use std::sync::Arc;

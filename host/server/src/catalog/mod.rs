@@ -2,7 +2,8 @@
 //! and the index that routes each request to the plugin that serves it.
 //!
 //! Built once from the loaded plugins (and rebuilt whole when they change), then only read. Tools
-//! and prompts are published as `<plugin>_<name>`; resources keep their URIs. Names and URIs that
+//! and prompts are published as `<plugin>_<name>`, or as the plugin's policy says (`[publish]`:
+//! another prefix or none, renames, include/exclude globs); resources keep their URIs. Names and URIs that
 //! several plugins claim are settled by [`crate::claims`] (never by load order, ARCHITECTURE.md
 //! §3); a claim refused or withheld is reported. Items a plugin declares badly (an invalid name or
 //! schema) are skipped and reported; the rest of the plugin still loads.
@@ -26,6 +27,7 @@ use crate::convert::{self, ConvertError};
 use crate::naming::{NameError, published_name};
 use crate::uri_template::{TemplateError, UriTemplate};
 use capsule_sandbox::runtime::{LoadedPlugin, PluginImage};
+use capsule_sandbox::schema::portable::{self, Finding};
 use capsule_sandbox::schema::vet::SchemaLimits;
 use capsule_sandbox::schema::{Schema, SchemaError};
 use report::Published;
@@ -43,6 +45,8 @@ pub struct ToolEntry {
     pub input: Arc<Schema>,
     /// Compiled `outputSchema`, checked against every structured result.
     pub output: Option<Arc<Schema>>,
+    /// Why model providers would reject the tool as published (empty: portable).
+    pub portability: Vec<Finding>,
 }
 
 /// A published prompt and where it renders.
@@ -167,24 +171,58 @@ impl Catalog {
                     message,
                 })
             };
+            let publishing = p.image.publishing();
             for t in &p.tools {
-                match tool_entry(&p.image, t) {
-                    Ok(entry) => tools.push(Claim {
+                let Some(name) = publish_as(&p.image, &t.name) else {
+                    continue;
+                };
+                match name
+                    .and_then(|(name, namespace)| Ok((tool_entry(&p.image, t, &name)?, namespace)))
+                {
+                    Ok((entry, _))
+                        if publishing.strict_schemas && !entry.portability.is_empty() =>
+                    {
+                        let reasons: Vec<String> =
+                            entry.portability.iter().map(ToString::to_string).collect();
+                        report(format!(
+                            "tool '{}' skipped: its input schema is not portable and \
+                             strict_schemas is on: {}",
+                            t.name,
+                            reasons.join("; ")
+                        ));
+                    }
+                    Ok((entry, namespace)) => tools.push(Claim {
                         key: entry.tool.name.to_string(),
                         plugin: plugin.clone(),
+                        namespace,
                         entry,
                     }),
                     Err(e) => report(format!("tool '{}' skipped: {e}", t.name)),
                 }
             }
             for pr in &p.prompts {
-                match prompt_entry(&p.image, pr) {
-                    Ok(entry) => prompts.push(Claim {
+                let Some(name) = publish_as(&p.image, &pr.name) else {
+                    continue;
+                };
+                match name.and_then(|(name, namespace)| {
+                    Ok((prompt_entry(&p.image, pr, &name)?, namespace))
+                }) {
+                    Ok((entry, namespace)) => prompts.push(Claim {
                         key: entry.prompt.name.clone(),
                         plugin: plugin.clone(),
+                        namespace,
                         entry,
                     }),
                     Err(e) => report(format!("prompt '{}' skipped: {e}", pr.name)),
+                }
+            }
+            for item in publishing.rename.keys() {
+                let declared = p.tools.iter().any(|t| &t.name == item)
+                    || p.prompts.iter().any(|pr| &pr.name == item);
+                if !declared {
+                    report(format!(
+                        "publish.rename.{item}: the plugin has no tool or prompt '{item}'"
+                    ));
                 }
             }
             for r in &p.resources {
@@ -192,6 +230,7 @@ impl Catalog {
                     Ok(resource) => resources.push(Claim {
                         key: r.uri.clone(),
                         plugin: plugin.clone(),
+                        namespace: String::new(),
                         entry: ResourceEntry {
                             plugin: p.image.clone(),
                             resource,
@@ -215,6 +254,7 @@ impl Catalog {
                     Ok(entry) => templates.push(Claim {
                         key: t.uri_template.clone(),
                         plugin: plugin.clone(),
+                        namespace: String::new(),
                         entry,
                     }),
                     Err(e) => report(format!(
@@ -248,6 +288,16 @@ impl Catalog {
                     p,
                     Published {
                         tools: owned_keys(&tools, |e| mine(&e.plugin)),
+                        undocumented: tools
+                            .values()
+                            .filter(|e| mine(&e.plugin) && p.undocumented.contains(&e.name))
+                            .map(|e| e.tool.name.to_string())
+                            .collect(),
+                        portability: tools
+                            .values()
+                            .filter(|e| mine(&e.plugin) && !e.portability.is_empty())
+                            .map(|e| (e.tool.name.to_string(), e.portability.clone()))
+                            .collect(),
                         resources: owned_keys(&resources, |e| mine(&e.plugin)),
                         resource_templates: templates
                             .iter()
@@ -385,12 +435,31 @@ fn owned_keys<E>(map: &BTreeMap<String, E>, owned: impl Fn(&E) -> bool) -> Vec<S
         .collect()
 }
 
+/// The name the item `item` of `plugin` is published as, with the namespace it is in (the prefix
+/// it was made with; empty for an unprefixed or renamed item), under the plugin's `[publish]`
+/// policy; `None` when its `include`/`exclude` globs leave the item out.
+fn publish_as(plugin: &PluginImage, item: &str) -> Option<Result<(String, String), EntryError>> {
+    let publishing = plugin.publishing();
+    if !publishing.publishes(item) {
+        return None;
+    }
+    if let Some(name) = publishing.rename.get(item) {
+        return Some(Ok((name.clone(), String::new())));
+    }
+    let prefix = publishing.prefix.as_deref().unwrap_or(plugin.name());
+    Some(
+        published_name(prefix, item)
+            .map(|name| (name, prefix.to_string()))
+            .map_err(EntryError::from),
+    )
+}
+
 fn tool_entry(
     plugin: &Arc<PluginImage>,
     t: &capsule_sandbox::runtime::bindings::tools::Tool,
+    published: &str,
 ) -> Result<ToolEntry, EntryError> {
-    let published = published_name(plugin.name(), &t.name)?;
-    let tool = convert::tool(&published, t)?;
+    let tool = convert::tool(published, t)?;
     let limits = SchemaLimits {
         max_bytes: plugin.grants().limits.max_schema_bytes,
         ..SchemaLimits::default()
@@ -405,24 +474,26 @@ fn tool_entry(
         None => None,
     };
     let input = Arc::new(input);
+    let portability = portable::check(published, &Value::Object((*tool.input_schema).clone()));
     Ok(ToolEntry {
         plugin: plugin.clone(),
         name: t.name.clone(),
         tool,
         input,
         output,
+        portability,
     })
 }
 
 fn prompt_entry(
     plugin: &Arc<PluginImage>,
     p: &capsule_sandbox::runtime::bindings::prompts::Prompt,
+    published: &str,
 ) -> Result<PromptEntry, EntryError> {
-    let published = published_name(plugin.name(), &p.name)?;
     Ok(PromptEntry {
         plugin: plugin.clone(),
         name: p.name.clone(),
-        prompt: convert::prompt(&published, p)?,
+        prompt: convert::prompt(published, p)?,
         required: p
             .arguments
             .iter()

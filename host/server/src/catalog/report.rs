@@ -5,6 +5,7 @@
 //! effectively gets (requested ∩ granted, ARCHITECTURE.md §3 "Deny by default"), its limits, and
 //! the names it publishes after the catalog settled every claim ([`crate::claims`]).
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde::Serialize;
@@ -14,6 +15,7 @@ use capsule_sandbox::plain::Skipped;
 use capsule_sandbox::runtime::LoadedPlugin;
 use capsule_sandbox::runtime::bindings::plugin::{Access, CapabilityRequests};
 use capsule_sandbox::runtime::plugin::{Exports, PluginKind};
+use capsule_sandbox::schema::portable::Finding;
 
 /// A filesystem path a plugin requests (from its metadata).
 #[derive(Clone, Debug, Serialize)]
@@ -114,6 +116,9 @@ pub struct PluginSummary {
     pub limits: LimitsSummary,
     /// Published tool names.
     pub tools: Vec<String>,
+    /// Published tools that some model provider would reject, with every reason
+    /// (`capsule_sandbox::schema::portable`); empty when all are portable.
+    pub portability: BTreeMap<String, Vec<Finding>>,
     /// Resource URIs it serves.
     pub resources: Vec<String>,
     /// Resource templates it serves.
@@ -126,6 +131,10 @@ pub struct PluginSummary {
 #[derive(Default)]
 pub(super) struct Published {
     pub tools: Vec<String>,
+    /// Published names of the tools without a description of their own.
+    pub undocumented: Vec<String>,
+    /// Findings by published tool name (tools with none are left out).
+    pub portability: BTreeMap<String, Vec<Finding>>,
     pub resources: Vec<String>,
     pub resource_templates: Vec<String>,
     pub prompts: Vec<String>,
@@ -144,16 +153,13 @@ impl PluginSummary {
             kind: plugin.kind,
             imports: plugin.imports.clone(),
             skipped: plugin.skipped.clone(),
-            undocumented: plugin
-                .undocumented
-                .iter()
-                .map(|t| format!("{}_{t}", plugin.image.name()))
-                .collect(),
+            undocumented: published.undocumented,
             exports: plugin.exports,
             requests: requests(&plugin.metadata.requests),
             granted: granted(grants),
             limits: limits(&grants.limits),
             tools: published.tools,
+            portability: published.portability,
             resources: published.resources,
             resource_templates: published.resource_templates,
             prompts: published.prompts,

@@ -9,7 +9,7 @@
 
 use serde_json::{Value, json};
 
-use capsule_common::codes::{INVALID_REQUEST, PARSE_ERROR};
+use capsule_common::codes::{INVALID_REQUEST, METHOD_NOT_FOUND, PARSE_ERROR};
 
 /// What to do with one input line.
 #[derive(Debug, PartialEq)]
@@ -129,9 +129,88 @@ pub fn screen(line: &str) -> Screened {
     }
 }
 
+/// Methods MCP 2026-07-28 removed (its changelog, item 5; SEP-2575).
+const REMOVED_IN_2026_07_28: [&str; 2] = ["ping", "logging/setLevel"];
+
+/// The `_meta` key a 2026-07-28 request names its protocol revision with.
+const PROTOCOL_VERSION_META: &str = "io.modelcontextprotocol/protocolVersion";
+
+/// A request (already [`screen`]ed) for a method that MCP 2026-07-28 removed, sent under that
+/// revision or a later one (its `params._meta` names it): the `-32601 Method not found` error
+/// response to answer with, as Streamable HTTP answers it (rmcp, with HTTP 404, which the
+/// conformance suite checks). On stdio rmcp answers every `ping` that comes before the first
+/// other request, whatever its revision, so the stdio transport asks here first and both
+/// transports agree. A 2025-11-25 `ping` (no revision in `_meta`) is `None`: answered as usual.
+///
+/// Costs a substring search per message; only a message naming one of those methods is parsed.
+pub fn removed_method(line: &str) -> Option<Value> {
+    if !REMOVED_IN_2026_07_28.iter().any(|m| line.contains(m)) {
+        return None;
+    }
+    let message: Value = serde_json::from_str(line).ok()?;
+    let method = message.get("method")?.as_str()?;
+    let id = message.get("id")?;
+    if !REMOVED_IN_2026_07_28.contains(&method) {
+        return None;
+    }
+    let version = message
+        .pointer("/params/_meta")?
+        .get(PROTOCOL_VERSION_META)?
+        .as_str()?;
+    // ISO dates: lexical order is chronological order.
+    (version >= "2026-07-28").then(|| {
+        error_response(
+            id.clone(),
+            METHOD_NOT_FOUND,
+            format!(
+                "Method not found: {method} was removed in MCP 2026-07-28 (the request names \
+                 revision {version}); {}",
+                if method == "ping" {
+                    "a request such as server/discover shows the server is alive"
+                } else {
+                    "set the level per request with _meta \"io.modelcontextprotocol/logLevel\""
+                }
+            ),
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn removed_methods_are_refused_only_under_2026_07_28() {
+        let modern = |m: &str| {
+            format!(
+                r#"{{"jsonrpc":"2.0","id":5,"method":"{m}","params":{{"_meta":{{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}},"level":"info"}}}}"#
+            )
+        };
+        for m in ["ping", "logging/setLevel"] {
+            let reply = removed_method(&modern(m)).expect(m);
+            assert_eq!(reply["error"]["code"], METHOD_NOT_FOUND);
+            assert_eq!(reply["id"], 5);
+            assert!(reply["error"]["message"].as_str().unwrap().contains(m));
+        }
+        assert_eq!(removed_method(&modern("tools/list")), None);
+        assert_eq!(
+            removed_method(r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#),
+            None
+        );
+        assert_eq!(
+            removed_method(
+                r#"{"jsonrpc":"2.0","id":1,"method":"ping","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2025-11-25"}}}"#
+            ),
+            None
+        );
+        // A notification has no id to answer.
+        assert_eq!(
+            removed_method(
+                r#"{"jsonrpc":"2.0","method":"ping","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}"#
+            ),
+            None
+        );
+    }
 
     fn code(s: Screened) -> (i32, Value) {
         match s {

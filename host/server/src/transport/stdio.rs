@@ -4,7 +4,9 @@
 //! forever. This layer answers them as JSON-RPC 2.0 §5.1 requires: a line that is not JSON gets
 //! `-32700 Parse error`, a batch array or an object that is not a JSON-RPC 2.0 message gets
 //! `-32600 Invalid Request` (MCP 2025-11-25 removed batching), with the request `id` when one can
-//! be read, else `null`. Valid lines pass through unchanged. Output from rmcp and these errors are
+//! be read, else `null`. A `ping` or `logging/setLevel` sent under MCP 2026-07-28, which removed
+//! them, gets `-32601` as over Streamable HTTP ([`removed_method`]). Valid lines pass through
+//! unchanged. Output from rmcp and these errors are
 //! written to stdout whole lines at a time, so they never interleave.
 //!
 //! The layer sits in the I/O path itself, without tasks or in-process pipes of its own: rmcp
@@ -26,7 +28,7 @@ use serde_json::Value;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::task::JoinHandle;
 
-use super::jsonrpc::{Screened, error_response, screen};
+use super::jsonrpc::{Screened, error_response, removed_method, screen};
 use capsule_common::codes::{INVALID_REQUEST, PARSE_ERROR};
 use capsule_common::sync::lock;
 
@@ -505,7 +507,11 @@ impl Reader {
     /// Screen `buf[from..to]` (a whole line without its newline): true to pass it on.
     fn screen_line(&self, from: usize, to: usize) -> bool {
         let verdict = match std::str::from_utf8(&self.buf[from..to]) {
-            Ok(line) => screen(line),
+            Ok(line) => match screen(line) {
+                Screened::Forward { request: true } => removed_method(line)
+                    .map_or(Screened::Forward { request: true }, Screened::Reject),
+                verdict => verdict,
+            },
             Err(e) => Screened::Reject(error_response(
                 Value::Null,
                 PARSE_ERROR,

@@ -1,8 +1,10 @@
-//! Names clients see: `<plugin>_<item>` for tools and prompts (ARCHITECTURE.md §3).
+//! Names clients see: `<prefix>_<item>` for tools and prompts (ARCHITECTURE.md §3), where the
+//! prefix is the plugin's file stem unless the operator's policy sets another one, or none
+//! (`[publish] prefix`), or renames the item (`[publish.rename]`).
 //!
 //! A published name matches `^[A-Za-z0-9_-]{1,64}$` (the set every major client accepts; Claude
 //! Desktop rejects a server with any other tool name) and never contains `__` (some clients split
-//! on it). The plugin part is the plugin's file stem.
+//! on it).
 
 /// Longest published name, in bytes (ASCII only).
 pub const MAX_NAME_LEN: usize = 64;
@@ -30,10 +32,18 @@ pub enum NameError {
     /// The stem contains `__`.
     #[error("plugin name '{0}' contains '__'; {fix}", fix = RENAME)]
     PluginDoubleUnderscore(String),
+    /// A policy's `[publish] prefix` breaks a rule of plugin names.
+    #[error("publish.prefix '{prefix}' {rule} (or set prefix = \"\" for none)")]
+    Prefix {
+        /// The prefix.
+        prefix: String,
+        /// The rule it breaks.
+        rule: &'static str,
+    },
     /// Plugin `plugin` declares a tool or prompt with an empty name.
     #[error("plugin '{plugin}' declares an item with an empty name")]
     EmptyItem {
-        /// The plugin (file stem).
+        /// The plugin's prefix (its file stem unless its policy sets another).
         plugin: String,
     },
     /// The item's name has a character outside `[A-Za-z0-9_-]`.
@@ -69,6 +79,36 @@ pub enum NameError {
 /// # Errors
 /// The first rule the stem breaks, as a [`NameError`] whose message says how to rename the file.
 pub fn check_plugin_name(stem: &str) -> Result<(), NameError> {
+    prefix_rules(stem)
+}
+
+/// Check a policy's `[publish] prefix` (not empty: an empty prefix means none): the rules of a
+/// plugin name ([`check_plugin_name`]), so that `<prefix>_<item>` stays valid.
+///
+/// # Errors
+/// The rule the prefix breaks, as [`NameError::Prefix`].
+pub fn check_prefix(prefix: &str) -> Result<(), NameError> {
+    prefix_rules(prefix).map_err(|e| NameError::Prefix {
+        prefix: prefix.to_string(),
+        rule: match e {
+            NameError::PluginLength(_) => "must be 1 to 62 characters",
+            NameError::PluginCharacters(_) => "may only use letters, digits, '-' and '_'",
+            NameError::PluginEdges(_) => "must start with a letter or digit and not end with '_'",
+            _ => "must not contain '__'",
+        },
+    })
+}
+
+/// Check a name an item is renamed to (`[publish.rename]`): published as it is, it must match
+/// `^[A-Za-z0-9_-]{1,64}$` and not contain `__`.
+///
+/// # Errors
+/// As [`published_name`] with no prefix.
+pub fn check_published_name(name: &str) -> Result<(), NameError> {
+    published_name("", name).map(|_| ())
+}
+
+fn prefix_rules(stem: &str) -> Result<(), NameError> {
     let stem_owned = || stem.to_string();
     if stem.is_empty() || stem.len() > MAX_NAME_LEN - 2 {
         return Err(NameError::PluginLength(stem_owned()));
@@ -85,14 +125,20 @@ pub fn check_plugin_name(stem: &str) -> Result<(), NameError> {
     Ok(())
 }
 
-/// The published name of `item` from plugin `plugin` (already checked by
-/// [`check_plugin_name`]): `<plugin>_<item>`.
+/// The published name of `item` under `prefix` (a plugin name or a prefix already checked by
+/// [`check_plugin_name`] or [`check_prefix`]): `<prefix>_<item>`, or `item` itself when `prefix`
+/// is empty (the policy's `prefix = ""`).
 ///
 /// # Errors
 /// When the result would break the naming rules: [`NameError::EmptyItem`],
 /// [`NameError::ItemCharacters`], [`NameError::DoubleUnderscore`] or [`NameError::TooLong`].
-pub fn published_name(plugin: &str, item: &str) -> Result<String, NameError> {
-    let name = format!("{plugin}_{item}");
+pub fn published_name(prefix: &str, item: &str) -> Result<String, NameError> {
+    let plugin = prefix;
+    let name = if prefix.is_empty() {
+        item.to_string()
+    } else {
+        format!("{prefix}_{item}")
+    };
     let item_owned = || item.to_string();
     if item.is_empty() {
         return Err(NameError::EmptyItem {
@@ -181,6 +227,17 @@ mod tests {
         );
         assert!(published_name("notes", "a.b").is_err());
         assert!(published_name("notes", "a/b").is_err());
+        assert_eq!(published_name("", "search").unwrap(), "search");
+        assert!(published_name("", "a__b").is_err());
+        assert!(published_name("", &"x".repeat(65)).is_err());
+        assert_eq!(check_published_name("json_schema_2020_12_tool"), Ok(()));
+        assert!(check_published_name("has space").is_err());
+        assert_eq!(check_prefix("gh"), Ok(()));
+        assert_eq!(
+            check_prefix("g_").unwrap_err().to_string(),
+            "publish.prefix 'g_' must start with a letter or digit and not end with '_' (or set \
+             prefix = \"\" for none)"
+        );
         let long = "x".repeat(58);
         assert_eq!(published_name("notes", &long).unwrap().len(), 64);
         assert!(
