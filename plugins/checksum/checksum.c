@@ -1,7 +1,8 @@
 /* checksum: CRC-32 and Adler-32 over text, bytes or files — a Capsule plugin in C.
  *
- * Tools `checksum` (text or base64 input), `checksum_file` (a file in /data, streamed in chunks,
- * with progress and cancellation), `verify` (compare with an expected value) and `describe` (asks
+ * Tools `checksum` (an `input` written as text or base64, as `encoding` says), `checksum_file` (a
+ * file in /data, streamed in chunks, with progress and cancellation), `verify` (compare with an
+ * expected value) and `describe` (asks
  * the user what matters to them in a file, and has the client's model describe it when the client
  * can sample); every file in
  * /data is a resource `checksum://{name}` whose contents are its checksums (JSON); the prompt
@@ -123,7 +124,7 @@ static capsule_status base64_decode(const char *in, size_t len, unsigned char **
         int v = base64_value(c);
         if (v < 0 || padding) {
             free(buf);
-            return capsule_fail(CAPSULE_INVALID_ARGUMENTS, "`base64` is not valid base64 (offending character at offset %zu)", i);
+            return capsule_fail(CAPSULE_INVALID_ARGUMENTS, "`input` is not valid base64 (offending character at offset %zu)", i);
         }
         acc = (acc << 6) | (uint32_t)v;
         bits += 6;
@@ -137,21 +138,24 @@ static capsule_status base64_decode(const char *in, size_t len, unsigned char **
     return CAPSULE_OK;
 }
 
-/* The input bytes: exactly one of `text` (UTF-8) and `base64`. `*owned` is set when they were decoded. */
+/* The input bytes: `input`, written as `encoding` says (UTF-8 text or base64). One required
+ * string and a required enum, rather than "exactly one of two optional fields": a contract
+ * strict-mode clients (which fill every property) can keep. `*owned` is set when they were decoded. */
 static capsule_status input_bytes(const capsule_json *args, const unsigned char **bytes, size_t *len, unsigned char **owned) {
-    size_t text_len = 0, b64_len = 0;
-    const char *text = capsule_arg_string(args, "text", &text_len);
-    const char *b64 = capsule_arg_string(args, "base64", &b64_len);
+    size_t input_len = 0;
+    const char *input = capsule_arg_string(args, "input", &input_len);
+    const char *encoding = capsule_arg_string(args, "encoding", NULL);
     *owned = NULL;
-    if ((text != NULL) == (b64 != NULL)) {
-        return capsule_fail(CAPSULE_INVALID_ARGUMENTS, "give exactly one of `text` and `base64`");
+    if (!input) return capsule_fail(CAPSULE_INVALID_ARGUMENTS, "`input` is missing: give the bytes as text or base64");
+    if (!encoding || (strcmp(encoding, "text") != 0 && strcmp(encoding, "base64") != 0)) {
+        return capsule_fail(CAPSULE_INVALID_ARGUMENTS, "`encoding` must be \"text\" or \"base64\"");
     }
-    if (text) {
-        *bytes = (const unsigned char *)text;
-        *len = text_len;
+    if (strcmp(encoding, "text") == 0) {
+        *bytes = (const unsigned char *)input;
+        *len = input_len;
         return CAPSULE_OK;
     }
-    capsule_status s = base64_decode(b64, b64_len, owned, len);
+    capsule_status s = base64_decode(input, input_len, owned, len);
     *bytes = *owned;
     return s;
 }
@@ -214,6 +218,19 @@ static capsule_status check_name(const char *name) {
 }
 
 /* ------------------------------------------------------------------------------ tools */
+
+/* The input schemas are portable (accepted unchanged by OpenAI strict mode, Gemini and Claude):
+ * closed objects, every property in `required`, optional ones nullable with their default in the
+ * description, properties in name order (as the host publishes them, so `required` follows the
+ * order of `properties`). A null argument reads as absent through capsule_arg_* (see the C SDK's
+ * README, "Portable schemas"). */
+#define ALGORITHM_PROPERTY                                                                                \
+    "\"algorithm\":{\"anyOf\":[{\"type\":\"string\",\"enum\":[\"crc32\",\"adler32\"]},{\"type\":\"null\"}],"     \
+    "\"description\":\"CRC-32 (as zlib, PNG, gzip) or Adler-32. Default: \\\"crc32\\\".\"}"
+#define ENCODING_PROPERTY                                                                                 \
+    "\"encoding\":{\"type\":\"string\",\"enum\":[\"text\",\"base64\"],"                                       \
+    "\"description\":\"How `input` is written: text (its UTF-8 bytes) or base64\"}"
+#define INPUT_PROPERTY "\"input\":{\"type\":\"string\",\"description\":\"The bytes, written as `encoding` says\"}"
 
 static const char RESULT_SCHEMA[] =
     "{\"type\":\"object\",\"properties\":{"
@@ -367,10 +384,9 @@ static capsule_status tool_describe(const capsule_json *args, capsule_result *ou
 static const capsule_tool tools[] = {
     {
         .name = "checksum",
-        .description = "CRC-32 (as zlib, PNG, gzip) or Adler-32 (as zlib streams) of text or base64 bytes",
-        .input_schema = "{\"type\":\"object\",\"properties\":{\"text\":{\"type\":\"string\",\"description\":\"The input as UTF-8 text\"},"
-                        "\"base64\":{\"type\":\"string\",\"description\":\"The input as base64 bytes (instead of text)\"},"
-                        "\"algorithm\":{\"type\":\"string\",\"enum\":[\"crc32\",\"adler32\"],\"default\":\"crc32\"}}}",
+        .description = "CRC-32 (as zlib, PNG, gzip) or Adler-32 (as zlib streams) of bytes given as text or base64",
+        .input_schema = "{\"type\":\"object\",\"properties\":{" ALGORITHM_PROPERTY "," ENCODING_PROPERTY "," INPUT_PROPERTY "},"
+                        "\"required\":[\"algorithm\",\"encoding\",\"input\"],\"additionalProperties\":false}",
         .output_schema = RESULT_SCHEMA,
         .call = tool_checksum,
         .read_only = CAPSULE_YES,
@@ -380,9 +396,9 @@ static const capsule_tool tools[] = {
     {
         .name = "checksum_file",
         .description = "CRC-32 or Adler-32 of a file in the data folder, read in chunks (reports progress)",
-        .input_schema = "{\"type\":\"object\",\"properties\":{\"path\":{\"type\":\"string\",\"description\":\"The file, relative to /data\"},"
-                        "\"algorithm\":{\"type\":\"string\",\"enum\":[\"crc32\",\"adler32\"],\"default\":\"crc32\"}},"
-                        "\"required\":[\"path\"]}",
+        .input_schema = "{\"type\":\"object\",\"properties\":{" ALGORITHM_PROPERTY ","
+                        "\"path\":{\"type\":\"string\",\"description\":\"The file, relative to /data\"}},"
+                        "\"required\":[\"algorithm\",\"path\"],\"additionalProperties\":false}",
         .output_schema = RESULT_SCHEMA,
         .call = tool_checksum_file,
         .read_only = CAPSULE_YES,
@@ -391,11 +407,11 @@ static const capsule_tool tools[] = {
     },
     {
         .name = "verify",
-        .description = "Whether text or base64 bytes have the expected CRC-32 or Adler-32",
-        .input_schema = "{\"type\":\"object\",\"properties\":{\"text\":{\"type\":\"string\"},\"base64\":{\"type\":\"string\"},"
-                        "\"algorithm\":{\"type\":\"string\",\"enum\":[\"crc32\",\"adler32\"],\"default\":\"crc32\"},"
-                        "\"expected\":{\"type\":\"string\",\"description\":\"The expected value in hex, e.g. cbf43926\"}},"
-                        "\"required\":[\"expected\"]}",
+        .description = "Whether bytes given as text or base64 have the expected CRC-32 or Adler-32",
+        .input_schema = "{\"type\":\"object\",\"properties\":{" ALGORITHM_PROPERTY "," ENCODING_PROPERTY ","
+                        "\"expected\":{\"type\":\"string\",\"description\":\"The expected value in hex, e.g. cbf43926\"},"
+                        INPUT_PROPERTY "},"
+                        "\"required\":[\"algorithm\",\"encoding\",\"expected\",\"input\"],\"additionalProperties\":false}",
         .output_schema = "{\"type\":\"object\",\"properties\":{\"match\":{\"type\":\"boolean\"},\"algorithm\":{\"type\":\"string\"},"
                          "\"hex\":{\"type\":\"string\"},\"value\":{\"type\":\"integer\"},\"bytes\":{\"type\":\"integer\"}},"
                          "\"required\":[\"match\",\"hex\"]}",
@@ -410,7 +426,8 @@ static const capsule_tool tools[] = {
                        "when the client offers sampling, has the client's model write a short description. Needs a "
                        "client that can ask its user",
         .input_schema = "{\"type\":\"object\",\"properties\":{\"path\":{\"type\":\"string\","
-                        "\"description\":\"The file, relative to /data (e.g. `check.txt`)\"}},\"required\":[\"path\"]}",
+                        "\"description\":\"The file, relative to /data (e.g. `check.txt`)\"}},\"required\":[\"path\"],"
+                        "\"additionalProperties\":false}",
         .call = tool_describe,
         .read_only = CAPSULE_YES,
         .open_world = CAPSULE_NO,

@@ -106,31 +106,64 @@ static void expect_invalid(const char *tool, const char *json, const char *messa
     CHECK(err.tag == CAPSULE_PLUGIN_TYPES_ERROR_INVALID_ARGUMENTS && str_has(&err.val.invalid_arguments, message));
 }
 
+/* Every tool's input schema is written portable: a closed object listing every property in
+ * `required`, in name order, with no `default` (a structural check; the e2e tests run the full one). */
+static void test_schemas_are_portable(void) {
+    exports_capsule_plugin_tools_list_tool_t list;
+    exports_capsule_plugin_tools_list_tools(&list);
+    CHECK(list.len == 4);
+    for (size_t i = 0; i < list.len; i++) {
+        char err[128];
+        const full_plugin_string_t *text = &list.ptr[i].input_schema;
+        capsule_json *s = capsule_json_parse((const char *)text->ptr, text->len, err, sizeof err);
+        CHECK(s != NULL);
+        if (!s) continue;
+        const capsule_json *props = capsule_json_get(s, "properties"), *required = capsule_json_get(s, "required");
+        bool closed = false;
+        CHECK(capsule_json_bool(capsule_json_get(s, "additionalProperties"), &closed) && !closed);
+        CHECK(props && props->type == CAPSULE_JSON_OBJECT && required && required->type == CAPSULE_JSON_ARRAY);
+        CHECK(props && required && props->length == required->length);
+        for (size_t k = 0; props && required && k < props->length && k < required->length; k++) {
+            const char *name = capsule_json_string(capsule_json_at(required, k), NULL);
+            CHECK(name && strcmp(name, props->keys[k]) == 0);
+            CHECK(k == 0 || strcmp(props->keys[k - 1], props->keys[k]) < 0);
+        }
+        CHECK(!str_has(text, "\"default\"") && !str_has(text, "\"type\":["));
+        capsule_json_free(s);
+        free(s);
+    }
+    exports_capsule_plugin_tools_list_tool_free(&list);
+}
+
 int main(void) {
-    expect("{\"text\":\"123456789\"}", "cbf43926");                        /* the CRC-32 check value */
-    expect("{\"text\":\"\"}", "00000000");
-    expect("{\"text\":\"The quick brown fox jumps over the lazy dog\"}", "414fa339");
-    expect("{\"text\":\"Wikipedia\",\"algorithm\":\"adler32\"}", "11e60398");  /* RFC 1950's example */
-    expect("{\"text\":\"\",\"algorithm\":\"adler32\"}", "00000001");
-    expect("{\"base64\":\"MTIzNDU2Nzg5\"}", "cbf43926");
-    expect("{\"base64\":\"MTIz NDU2\\nNzg5\"}", "cbf43926");                /* whitespace ignored */
-    expect_invalid("checksum", "{}", "exactly one of `text` and `base64`");
-    expect_invalid("checksum", "{\"text\":\"a\",\"base64\":\"YQ==\"}", "exactly one");
-    expect_invalid("checksum", "{\"base64\":\"a*b\"}", "not valid base64");
-    expect_invalid("verify", "{\"text\":\"a\",\"expected\":\"xyz\"}", "1 to 8 hex digits");
-    expect_invalid("verify", "{\"text\":\"a\",\"expected\":\"123456789\"}", "1 to 8 hex digits");
+    test_schemas_are_portable();
+    expect("{\"input\":\"123456789\",\"encoding\":\"text\"}", "cbf43926");   /* the CRC-32 check value */
+    expect("{\"input\":\"123456789\",\"encoding\":\"text\",\"algorithm\":null}", "cbf43926"); /* null: the default */
+    expect("{\"input\":\"\",\"encoding\":\"text\",\"algorithm\":\"crc32\"}", "00000000");
+    expect("{\"input\":\"The quick brown fox jumps over the lazy dog\",\"encoding\":\"text\"}", "414fa339");
+    expect("{\"input\":\"Wikipedia\",\"encoding\":\"text\",\"algorithm\":\"adler32\"}", "11e60398"); /* RFC 1950's example */
+    expect("{\"input\":\"\",\"encoding\":\"text\",\"algorithm\":\"adler32\"}", "00000001");
+    expect("{\"input\":\"MTIzNDU2Nzg5\",\"encoding\":\"base64\",\"algorithm\":null}", "cbf43926");
+    expect("{\"input\":\"MTIz NDU2\\nNzg5\",\"encoding\":\"base64\"}", "cbf43926"); /* whitespace ignored */
+    expect_invalid("checksum", "{}", "`input` is missing");
+    expect_invalid("checksum", "{\"input\":\"a\",\"encoding\":null}", "`encoding` must be");
+    expect_invalid("checksum", "{\"input\":\"a\",\"encoding\":\"hex\"}", "`encoding` must be");
+    expect_invalid("checksum", "{\"input\":\"a*b\",\"encoding\":\"base64\"}", "`input` is not valid base64");
+    expect_invalid("checksum", "{\"input\":\"a\",\"encoding\":\"text\",\"algorithm\":\"md5\"}", "unknown algorithm");
+    expect_invalid("verify", "{\"input\":\"a\",\"encoding\":\"text\",\"expected\":\"xyz\"}", "1 to 8 hex digits");
+    expect_invalid("verify", "{\"input\":\"a\",\"encoding\":\"text\",\"expected\":\"123456789\"}", "1 to 8 hex digits");
 
     exports_capsule_plugin_tools_call_tool_result_t ok;
     capsule_plugin_types_error_t err;
-    CHECK(call("verify", "{\"text\":\"123456789\",\"expected\":\"CBF43926\"}", &ok, &err));
+    CHECK(call("verify", "{\"input\":\"123456789\",\"encoding\":\"text\",\"algorithm\":null,\"expected\":\"CBF43926\"}", &ok, &err));
     CHECK(str_has(&ok.structured_content.val, "\"match\":true"));
-    CHECK(call("verify", "{\"text\":\"123456789\",\"expected\":\"1\"}", &ok, &err));
+    CHECK(call("verify", "{\"input\":\"MTIzNDU2Nzg5\",\"encoding\":\"base64\",\"expected\":\"1\"}", &ok, &err));
     CHECK(str_has(&ok.structured_content.val, "\"match\":false"));
 
     /* A large input crosses Adler-32's 5552-byte reduction boundary. */
     size_t n = 100000;
     char *big = malloc(n + 64);
-    strcpy(big, "{\"algorithm\":\"adler32\",\"text\":\"");
+    strcpy(big, "{\"algorithm\":\"adler32\",\"encoding\":\"text\",\"input\":\"");
     size_t at = strlen(big);
     memset(big + at, 'a', n);
     strcpy(big + at + n, "\"}");

@@ -7,6 +7,7 @@ import { afterEach, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
 
 import { loadPlugin } from "../../sdk-guest/js/src/build.js";
+import { findings } from "../../sdk-guest/js/test/portable-profile.mjs";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 let plugin;
@@ -35,6 +36,21 @@ test("outline skips code fences and numbers duplicate anchors", () => {
     { level: 3, text: "Deep one", line: 11, anchor: "deep-one" },
   ]);
   assert.equal(call("outline", { markdown: md, max_level: 1 }).structuredContent.headings.length, 1);
+});
+
+test("the tools' input schemas are portable; a null max_level is the default", () => {
+  for (const t of plugin.dispatch.tools()) {
+    assert.deepEqual(findings(t.inputSchema), [], t.name);
+    assert.deepEqual(t.notPortable, [], t.name);
+  }
+  const outline = plugin.dispatch.tools().find((t) => t.name === "outline").inputSchema;
+  assert.deepEqual(outline.required, ["markdown", "max_level"]);
+  assert.deepEqual(outline.properties.max_level, {
+    anyOf: [{ type: "integer", minimum: 1, maximum: 6 }, { type: "null" }],
+    description: "Deepest heading level to list. Default: 6.",
+  });
+  const md = "# A\n\n## B\n\n###### F\n";
+  assert.equal(call("outline", { markdown: md, max_level: null }).structuredContent.headings.length, 3);
 });
 
 test("render", () => {

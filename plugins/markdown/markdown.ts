@@ -64,7 +64,9 @@ tool(
       type: "object",
       properties: {
         markdown: { type: "string", description: "The document" },
-        max_level: { type: "integer", minimum: 1, maximum: 6, description: "Deepest heading level to list (default 6)" },
+        // Optional: published as nullable and required ("Default: 6." joins the description); the
+        // SDK turns a null back into "not given" before the handler runs.
+        max_level: { type: "integer", minimum: 1, maximum: 6, default: 6, description: "Deepest heading level to list" },
       },
       required: ["markdown"],
     },

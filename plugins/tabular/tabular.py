@@ -119,7 +119,7 @@ class Summary:
 def summarize(
     csv_text: str,
     columns: Optional[list[str]] = None,
-    delimiter: Annotated[str, {"minLength": 1, "maxLength": 1}] = ",",
+    delimiter: Annotated[str, {"pattern": "^.$"}] = ",",
     top: Annotated[int, {"minimum": 0, "maximum": 20}] = 3,
 ) -> Summary:
     """Summary statistics of CSV text: per column, the count of values and of empty cells, and
@@ -128,8 +128,8 @@ def summarize(
 
     Args:
         csv_text: The CSV, header row first.
-        columns: Only these columns (default: all).
-        delimiter: The field separator.
+        columns: Only these columns (null: all).
+        delimiter: The field separator, one character.
         top: How many frequent values to list per text column.
     """
     return summarize_table(csv_text, "inline", columns, delimiter, top)
@@ -139,15 +139,15 @@ def summarize(
 def summarize_file(
     path: str,
     columns: Optional[list[str]] = None,
-    delimiter: Annotated[Optional[str], {"minLength": 1, "maxLength": 1}] = None,
+    delimiter: Annotated[Optional[str], {"pattern": "^.$"}] = None,
     top: Annotated[int, {"minimum": 0, "maximum": 20}] = 3,
 ) -> Summary:
     """Summary statistics of a CSV or TSV file in the data folder (see `summarize`).
 
     Args:
         path: The file, relative to /data (e.g. `cities.csv`).
-        columns: Only these columns (default: all).
-        delimiter: The field separator (default: tab for .tsv files, else comma).
+        columns: Only these columns (null: all).
+        delimiter: The field separator, one character (null: tab for .tsv files, else comma).
         top: How many frequent values to list per text column.
     """
     full = path if path.startswith("/") else f"{DATA}/{path}"

@@ -28,6 +28,31 @@ def test_inline_summary():
     assert (word["kind"], word["distinct"], word["top"]) == ("text", 2, [{"value": "a", "count": 2}])
 
 
+def test_tool_schemas_are_portable():
+    sys.path.insert(0, str(HERE.parents[1] / "sdk-guest" / "python" / "tests"))
+    from portable_profile import findings
+
+    for t in plugin.tools:
+        assert findings(t.input_schema) == [], (t.name, t.input_schema)
+        assert t.not_portable == ()
+    summarize = next(t for t in plugin.tools if t.name == "summarize").input_schema
+    assert summarize["required"] == ["columns", "csv_text", "delimiter", "top"]  # sorted by name
+    assert summarize["properties"]["delimiter"] == {
+        "anyOf": [{"type": "string", "pattern": "^.$"}, {"type": "null"}],
+        "description": 'The field separator, one character. Default: ",".',
+    }
+    assert summarize["properties"]["top"]["description"].endswith("Default: 3.")
+
+
+def test_every_property_filled_with_null_means_the_defaults(data):
+    csv_text = "n,word\n1,a\n2,b\n3,a\n"
+    nulls = plugin.call_tool("summarize", {"csv_text": csv_text, "columns": None, "delimiter": None, "top": None})
+    assert nulls.structured_content == plugin.call_tool("summarize", {"csv_text": csv_text}).structured_content
+    assert nulls.structured_content["columns"][1]["top"] == [{"value": "a", "count": 2}, {"value": "b", "count": 1}]
+    out = plugin.call_tool("summarize_file", {"path": "sales.tsv", "columns": None, "delimiter": None, "top": None})
+    assert out.structured_content["rows"] == 10 and len(out.structured_content["columns"]) == 5
+
+
 def test_bad_input_is_invalid_arguments():
     with pytest.raises(InvalidArguments, match="empty"):
         plugin.call_tool("summarize", {"csv_text": ""})

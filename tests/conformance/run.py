@@ -4,7 +4,9 @@
 `make conformance` installs the pinned suite and a Node 22 runtime (tests/conformance/package.json,
 package-lock.json), builds the plugin (target/plugins/test.wasm) and the host, then runs this script:
 
-    1. copies the plugin into a fresh directory as `test.wasm` (tools and prompts come out `test_<name>`);
+    1. copies the plugin into a fresh directory as `test.wasm` (tools and prompts come out `test_<name>`),
+       with a policy `test.toml` whose `[publish] rename` keeps the one fixture the suite calls without
+       the `test_` prefix (`json_schema_2020_12_tool`) under its own name;
     2. starts `capsule serve --plugins DIR --http 127.0.0.1:0` and reads the port from the
        `listening on http://127.0.0.1:PORT/mcp` line it logs on stderr;
     3. runs `conformance server --url ... --requirements REV` for 2025-11-25, then 2026-07-28
@@ -12,8 +14,9 @@ package-lock.json), builds the plugin (target/plugins/test.wasm) and the host, t
     4. stops the server (SIGTERM) and prints, per revision, the scored scenarios that passed and failed.
 
 Exit status: 0 when every scored scenario of every revision passed (the suite's own verdict: a scenario
-fails when one of its checks is a FAILURE; warnings and not-scored scenarios do not count), 1 when some
-failed, 2 when the run itself could not happen (missing binary, server did not start, ...).
+fails when one of its checks is a FAILURE; warnings do not count), and so did the not-scored
+(pending) scenarios Capsule passes and must keep passing (`REQUIRED_NOT_SCORED`); 1 when some failed,
+2 when the run itself could not happen (missing binary, server did not start, ...).
 
 Only the Python standard library is used, so any python3 runs it.
 """
@@ -46,6 +49,13 @@ SUMMARY_RE = re.compile(r"^([✓✗]) (\S+): (\d+) passed, (\d+) failed$")
 RESULT_DIR_RE = re.compile(r"^server-(.+)-\d{4}-\d{2}-\d{2}T")
 # `  ✗ json-schema-2020-12 (pending)` in its "Not scored" block.
 NOT_SCORED_RE = re.compile(r"^  [✓✗] (\S+) \(([^)]*)\)$")
+# Pending (not scored) scenarios Capsule passes, by revision: a failure of one of these is a regression.
+REQUIRED_NOT_SCORED = {
+    "2025-11-25": ("json-schema-2020-12", "server-session-lifecycle", "server-sse-polling"),
+    "2026-07-28": ("json-schema-2020-12", "http-header-validation", "http-custom-header-server-validation"),
+}
+# The conformance plugin's policy: the suite calls this fixture by its bare name.
+PLUGIN_POLICY = '[publish]\nrename = { json_schema_2020_12_tool = "json_schema_2020_12_tool" }\n'
 STARTUP_TIMEOUT_S = 120  # compiling the plugin without a warm cache takes about a second; be generous
 
 
@@ -62,6 +72,14 @@ class Outcome:
     not_scored: dict[str, tuple[bool, str]] = field(default_factory=dict)  # name -> (passed, reason)
     warnings: list[str] = field(default_factory=list)  # "scenario: check-id", scored scenarios only
     total_line: str = ""
+
+    def regressed(self) -> list[str]:
+        """The required not-scored scenarios that failed (or did not run) at this revision."""
+        required = REQUIRED_NOT_SCORED.get(self.revision, ())
+        return [n for n in required if not self.not_scored.get(n, (False, ""))[0]]
+
+    def ok(self) -> bool:
+        return self.exit_code == 0 and not self.regressed()
 
 
 def parse_summary(revision: str, exit_code: int, output: str) -> Outcome:
@@ -160,7 +178,7 @@ def warnings(out_dir: Path, not_scored: set[str]) -> list[str]:
 def report(outcomes: list[Outcome]) -> None:
     print("\n=== Capsule conformance ===")
     for o in outcomes:
-        verdict = "PASS" if o.exit_code == 0 else "FAIL"
+        verdict = "PASS" if o.ok() else "FAIL"
         print(f"\n{o.revision}: {verdict} (suite exit status {o.exit_code}) {o.total_line}")
         print(f"  scored, passing ({len(o.passed)}): {' '.join(o.passed) or '-'}")
         print(f"  scored, failing ({len(o.failed)}): {' '.join(o.failed) or '-'}")
@@ -169,6 +187,8 @@ def report(outcomes: list[Outcome]) -> None:
         if o.not_scored:
             shown = " ".join(f"{n}[{'ok' if ok else 'fail'}, {why}]" for n, (ok, why) in o.not_scored.items())
             print(f"  not scored: {shown}")
+        if o.regressed():
+            print(f"  REQUIRED not-scored scenarios failing: {' '.join(o.regressed())}")
 
 
 def main() -> int:
@@ -212,6 +232,7 @@ def main() -> int:
             plugin_dir = workdir / "plugins"
             plugin_dir.mkdir()
             shutil.copyfile(args.plugin, plugin_dir / "test.wasm")
+            (plugin_dir / "test.toml").write_text(PLUGIN_POLICY, encoding="utf-8")
             process, url = start_server(args.capsule, plugin_dir, args.results / "capsule.log", args.serve_args)
             print(f"capsule is listening on {url}", flush=True)
         outcomes = [run_suite(url, rev, args.results / rev, args.scenario) for rev in revisions]
@@ -226,7 +247,9 @@ def main() -> int:
         if workdir is not None:
             shutil.rmtree(workdir, ignore_errors=True)
     report(outcomes)
-    return 0 if all(o.exit_code == 0 for o in outcomes) else 1
+    if args.scenario:
+        return 0 if all(o.exit_code == 0 for o in outcomes) else 1
+    return 0 if all(o.ok() for o in outcomes) else 1
 
 
 if __name__ == "__main__":

@@ -147,6 +147,8 @@ def _table_facts(path: Path) -> str:
     return f"{len(rows)} rows and {len(header)} columns: {', '.join(header)}"
 
 
+_TABULAR_DEFAULTS: Args = {"columns": None, "delimiter": None, "top": None}
+
 PYTHON = Guest(
     language="python",
     plugin="tabular",
@@ -156,15 +158,18 @@ PYTHON = Guest(
     templates={"tabular://{name}"},
     resources={"tabular://cities.csv", "tabular://sales.tsv"},
     prompts={"tabular_analyze": {"name": True, "question": False}},
-    call=Call("tabular_summarize", {"csv_text": "x,y\n1,a\n3,b\n"}, _tabular_inline),
-    schema_invalid=Call("tabular_summarize", {"csv_text": 42}, _contains("csv_text")),
-    plugin_invalid=Call("tabular_summarize", {"csv_text": "a,b\n1,2\n", "columns": ["z"]},
+    # Portable schemas (issue #21): every property is required, the optional ones nullable; a null
+    # means "not given" (the function's default).
+    call=Call("tabular_summarize", {"csv_text": "x,y\n1,a\n3,b\n", **_TABULAR_DEFAULTS}, _tabular_inline),
+    schema_invalid=Call("tabular_summarize", {"csv_text": 42, **_TABULAR_DEFAULTS}, _contains("csv_text")),
+    plugin_invalid=Call("tabular_summarize", {"csv_text": "a,b\n1,2\n", **_TABULAR_DEFAULTS, "columns": ["z"]},
                         _contains("no column named 'z'", "'a', 'b'")),
     # A Latin-1 file: the plugin's `bytes.decode("utf-8")` raises, the SDK reports the exception.
-    raises=Call("tabular_summarize_file", {"path": "latin1.csv"}, _contains("UnicodeDecodeError", "utf-8")),
+    raises=Call("tabular_summarize_file", {"path": "latin1.csv", **_TABULAR_DEFAULTS},
+                _contains("UnicodeDecodeError", "utf-8")),
     read=("tabular://cities.csv", _same_text("cities.csv")),
     prompt=("tabular_analyze", {"name": "cities.csv"}, "10 rows and 5 columns"),
-    file_call=lambda path: Call("tabular_summarize_file", {"path": path}, _tabular_cities),
+    file_call=lambda path: Call("tabular_summarize_file", {"path": path, **_TABULAR_DEFAULTS}, _tabular_cities),
     good_file="cities.csv",
     escape_uris=["tabular://..%2Fsecret.csv", "tabular://%2E%2E%2Fsecret.csv"],
     describe=Describe("tabular_describe", "cities.csv", _table_facts(REPO / "plugins" / "tabular" / "data" / "cities.csv")),
@@ -195,8 +200,9 @@ def markdown(language: str, stem: str) -> Guest:
         templates={"markdown://{name}"},
         resources={"markdown://guide.md", "markdown://changelog.md"},
         prompts={f"{stem}_review": {"name": True, "focus": False}},
-        call=Call(f"{stem}_outline", {"markdown": "# One\n\ntext\n\n## Two\n"}, _headings("One", "Two")),
-        schema_invalid=Call(f"{stem}_outline", {"markdown": 5}, _contains("markdown")),
+        # max_level is optional: published nullable and required (null = the default, 6).
+        call=Call(f"{stem}_outline", {"markdown": "# One\n\ntext\n\n## Two\n", "max_level": None}, _headings("One", "Two")),
+        schema_invalid=Call(f"{stem}_outline", {"markdown": 5, "max_level": None}, _contains("markdown")),
         plugin_invalid=Call(f"{stem}_section", {"markdown": "# A\n\n## B\n", "heading": "Z"},
                             _contains('no heading "Z"', '"A", "B"')),
         # A Latin-1 file: the SDK's strict UTF-8 decoder throws a TypeError the plugin does not catch.
@@ -264,16 +270,21 @@ C = Guest(
     templates={"checksum://{name}"},
     resources={"checksum://check.txt", "checksum://release-notes.txt"},
     prompts={"checksum_verify_file": {"name": True, "published": False}},
-    call=Call("checksum_checksum", {"text": "123456789"}, _crc("cbf43926", 9)),
-    schema_invalid=Call("checksum_checksum", {"text": "x", "algorithm": "md5"}, _contains("algorithm")),
-    plugin_invalid=Call("checksum_checksum", {}, _contains("exactly one of `text` and `base64`")),
+    # One required `input` and a required `encoding` (text or base64); `algorithm` is nullable
+    # (null = the default, crc32).
+    call=Call("checksum_checksum", {"input": "123456789", "encoding": "text", "algorithm": None}, _crc("cbf43926", 9)),
+    schema_invalid=Call("checksum_checksum", {"input": "x", "encoding": "text", "algorithm": "md5"}, _contains("algorithm")),
+    plugin_invalid=Call("checksum_checksum", {"input": "a*b", "encoding": "base64", "algorithm": None},
+                        _contains("`input` is not valid base64")),
     # C has no exceptions: the analogue is an unplanned OS error inside the handler (read() on a
     # directory), which the SDK reports with errno's message through capsule_fail_errno.
-    raises=Call("checksum_checksum_file", {"path": "archive"}, _contains("cannot read /data/archive: ")),
+    raises=Call("checksum_checksum_file", {"path": "archive", "algorithm": None}, _contains("cannot read /data/archive: ")),
     read=("checksum://check.txt", _sums_of("check.txt")),
     prompt=("checksum_verify_file", {"name": "check.txt", "published": "cbf43926"}, "CRC-32 is cbf43926"),
     file_call=lambda path: Call(
-        "checksum_checksum_file", {"path": path}, _crc(*_crc_of(REPO / "plugins" / "checksum" / "data" / "check.txt"))
+        "checksum_checksum_file",
+        {"path": path, "algorithm": None},
+        _crc(*_crc_of(REPO / "plugins" / "checksum" / "data" / "check.txt")),
     ),
     good_file="check.txt",
     escape_uris=["checksum://..%2Fsecret.txt", "checksum://%2E%2E%2Fsecret.txt"],

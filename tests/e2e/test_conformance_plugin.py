@@ -52,7 +52,11 @@ TOOLS = {
     "test_input_required_result_multiple_inputs",
     "test_input_required_result_multi_round",
     "test_input_required_result_capabilities",
+    # json-schema-2020-12 calls it by its bare name: the policy below renames it.
+    "json_schema_2020_12_tool",
 }
+# The policy tests/conformance/run.py serves the plugin with.
+POLICY = b'[publish]\nrename = { json_schema_2020_12_tool = "json_schema_2020_12_tool" }\n'
 RESOURCES = {
     "test://static-text": "text/plain",
     "test://static-binary": "image/png",
@@ -85,16 +89,27 @@ def assert_png(block: types.ImageContent) -> None:
 
 async def test_lists_match_the_scenarios(capsule, mode):
     """tools-list, resources-list, prompts-list: names, descriptions, schemas and arguments."""
-    async with capsule.serve([PLUGIN], mode=mode) as srv:
+    async with capsule.serve([PLUGIN], mode=mode, extra={"test.toml": POLICY}) as srv:
         tools = {t.name: t for t in (await srv.client.list_tools()).tools}
         assert set(tools) == TOOLS
         for tool in tools.values():
             assert tool.description, tool
             assert tool.input_schema.get("type") == "object", tool
-            assert SUITE_TOOL_NAME.match(tool.name), tool.name
+            assert SUITE_TOOL_NAME.match(tool.name) or tool.name == "json_schema_2020_12_tool", tool.name
         # SEP-2243: one string parameter mirrored into an `Mcp-Param-Region` header.
         region = tools["test_custom_header"].input_schema["properties"]["region"]
         assert region["type"] == "string" and region["x-mcp-header"] == "Region", region
+        # SEP-1613 and SEP-2106: the 2020-12 keywords reach the client as the plugin wrote them.
+        schema = tools["json_schema_2020_12_tool"].input_schema
+        assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema", schema
+        assert schema["$defs"]["address"]["$anchor"] == "addressDef", schema
+        assert schema["additionalProperties"] is False and {"allOf", "if", "then", "else"} <= set(schema)
+        arguments = {"name": "Ada", "contactMethod": "email", "email": "a@b.c"}
+        ok = await srv.client.call_tool("json_schema_2020_12_tool", arguments)
+        assert not ok.is_error and text_blocks(ok) == ["ok"], ok
+        # The host checks arguments against it: the `if`/`then` branch requires `phone`.
+        refused = await srv.client.call_tool("json_schema_2020_12_tool", {"contactMethod": "phone", "email": "a@b.c"})
+        assert refused.is_error and '"phone" is a required property' in text_blocks(refused)[0], refused
 
         resources = {r.uri: r for r in (await srv.client.list_resources()).resources}
         assert {uri: r.mime_type for uri, r in resources.items()} == RESOURCES

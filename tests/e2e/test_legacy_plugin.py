@@ -19,14 +19,19 @@ async def test_a_0_1_plugin_serves_tools_resources_and_prompts(capsule, mode):
     async with capsule.serve(["legacy"], mode=mode, log_level="info") as srv:
         tools = (await srv.client.list_tools()).tools
         assert [t.name for t in tools] == ["legacy_shout"]
-        assert tools[0].input_schema["required"] == ["text"]
+        # Portable (issue #21): every property required, the optional `fail` nullable.
+        assert tools[0].input_schema["required"] == ["fail", "text"]
+        assert tools[0].input_schema["additionalProperties"] is False
 
         progress: list[float] = []
 
         async def on_progress(value: float, total: float | None, message: str | None) -> None:
             progress.append(value)
 
-        result = await srv.client.call_tool("legacy_shout", {"text": "quiet please"}, progress_callback=on_progress)
+        # `"fail": null` means "not given": the tool shouts.
+        result = await srv.client.call_tool(
+            "legacy_shout", {"text": "quiet please", "fail": None}, progress_callback=on_progress
+        )
         assert not result.is_error, result
         assert text_blocks(result) == ["QUIET PLEASE"]
         assert progress == [1.0]
@@ -52,6 +57,6 @@ async def test_a_0_1_plugins_typed_errors_map_as_before(capsule, mode):
         # Retry parameters of 2026-07-28 mean nothing to a 0.1.0 plugin: ignored, the call runs.
         if mode != LEGACY:
             again = await srv.client.session.call_tool(
-                "legacy_shout", {"text": "hi"}, input_responses={"k": types.ElicitResult(action="decline")}
+                "legacy_shout", {"text": "hi", "fail": None}, input_responses={"k": types.ElicitResult(action="decline")}
             )
             assert text_blocks(again) == ["HI"]

@@ -10,6 +10,8 @@ the host's compile cache makes those starts cheap. A plugin that was not built f
 
 from __future__ import annotations
 
+import copy
+import json
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,6 +21,7 @@ from typing import Any
 
 import mcp_types as types
 import pytest
+from agents.strict_schema import ensure_strict_json_schema
 from conftest import (
     LEGACY,
     MODERN,
@@ -106,6 +109,17 @@ async def test_lists(live: Live):
     assert g.resources <= resources, resources
     prompts = {p.name: {a.name: bool(a.required) for a in p.arguments or []} for p in (await client.list_prompts()).prompts}
     assert prompts == g.prompts
+
+
+async def test_input_schemas_are_portable(live: Live):
+    """Issue #21 item 4: every tool's input schema is one OpenAI strict mode takes unchanged (the
+    SDKs emit the portable profile: closed objects, every property required, optional ones
+    nullable, no $ref, no type arrays, no `default`)."""
+    for t in (await live.srv.client.list_tools()).tools:
+        schema = t.input_schema
+        assert ensure_strict_json_schema(copy.deepcopy(schema)) == schema, (t.name, schema)
+        text = json.dumps(schema)
+        assert '"default":' not in text and '"$ref":' not in text, (t.name, schema)
 
 
 async def test_call(live: Live):

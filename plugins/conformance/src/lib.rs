@@ -19,9 +19,9 @@
 //! `test_trigger_prompt_change` (server-stateless probes that change the
 //! server's tool and prompt lists; the lists are the host's, built from the
 //! plugin directory), the tasks extension fixtures (`greet`, `slow_compute`,
-//! ...: tasks are not in the contract), and `json_schema_2020_12_tool`
-//! (its name has no `test_` prefix, which a plugin installed as `test.wasm`
-//! cannot publish).
+//! ...: tasks are not in the contract). `json_schema_2020_12_tool` has no
+//! `test_` prefix: the suite's runner (tests/conformance/run.py) gives the
+//! plugin a policy whose `[publish] rename` publishes it under that name.
 
 use std::collections::BTreeMap;
 use std::thread::sleep;
@@ -69,6 +69,39 @@ pub fn beep_wav() -> Vec<u8> {
 const STEP: Duration = Duration::from_millis(50);
 
 // ---------------------------------------------------------------- tools
+
+/// The input schema the `json-schema-2020-12` scenario expects verbatim: `$schema`, `$defs` with
+/// an `$anchor`, `additionalProperties`, composition (`allOf`/`anyOf`) and conditional
+/// (`if`/`then`/`else`) keywords (SEP-1613, SEP-2106).
+fn json_schema_2020_12() -> Value {
+    json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "type": "object",
+        "$defs": {
+            "address": {
+                "$anchor": "addressDef",
+                "type": "object",
+                "properties": {"street": {"type": "string"}, "city": {"type": "string"}}
+            }
+        },
+        "properties": {
+            "name": {"type": "string"},
+            "address": {"$ref": "#/$defs/address"},
+            "contactMethod": {"type": "string", "enum": ["phone", "email"]},
+            "phone": {"type": "string"},
+            "email": {"type": "string"}
+        },
+        "allOf": [{"anyOf": [{"required": ["phone"]}, {"required": ["email"]}]}],
+        "if": {"properties": {"contactMethod": {"const": "phone"}}, "required": ["contactMethod"]},
+        "then": {"required": ["phone"]},
+        "else": {"required": ["email"]},
+        "additionalProperties": false
+    })
+}
+
+fn json_schema_tool(_: Value) -> Result<ToolOutput, ToolError> {
+    Ok(ToolOutput::text("ok"))
+}
 
 fn simple_text(_: NoArgs) -> Result<ToolOutput, ToolError> {
     Ok(ToolOutput::text(
@@ -761,6 +794,15 @@ pub fn plugin() -> Plugin {
         ),
     )
     // Tools (tools-* scenarios).
+    .tool(
+        tool(
+            "json_schema_2020_12_tool",
+            "Tool with JSON Schema 2020-12 features",
+            json_schema_tool,
+        )
+        .input_schema_verbatim(json_schema_2020_12())
+        .read_only(),
+    )
     .tool(tool("simple_text", "Tests simple text content response", simple_text).read_only())
     .tool(tool("image_content", "Tests image content response", image_content).read_only())
     .tool(tool("audio_content", "Tests audio content response", audio_content).read_only())

@@ -44,7 +44,16 @@ impl tools::Guest for Legacy {
             name: "shout".into(),
             title: None,
             description: Some("Upper-case `text`; `fail` picks a typed error instead".into()),
-            input_schema: r#"{"type":"object","properties":{"text":{"type":"string"},"fail":{"type":"string","enum":["invalid","denied"]}},"required":["text"]}"#.into(),
+            // Portable (issue #21): closed, every property required, the optional `fail`
+            // nullable (null = not given). Properties in key order, as hosts re-serialize them.
+            input_schema: concat!(
+                r#"{"type":"object","properties":{"#,
+                r#""fail":{"anyOf":[{"type":"string","enum":["invalid","denied"]},{"type":"null"}],"#,
+                r#""description":"Fail with this typed error instead; null to shout"},"#,
+                r#""text":{"type":"string","description":"The text to upper-case"}},"#,
+                r#""required":["fail","text"],"additionalProperties":false}"#
+            )
+            .into(),
             output_schema: None,
             annotations: None,
             meta: None,
@@ -56,11 +65,10 @@ impl tools::Guest for Legacy {
             return Err(Error::NotFound(format!("no tool {name}")));
         }
         // The arguments passed the schema; a tiny scan keeps this plugin free of serde.
-        if arguments.contains(r#""fail":"invalid""#) {
-            return Err(Error::InvalidArguments("you asked for invalid".into()));
-        }
-        if arguments.contains(r#""fail":"denied""#) {
-            return Err(Error::Denied("you asked for denied".into()));
+        match fail(&arguments) {
+            Some("invalid") => return Err(Error::InvalidArguments("you asked for invalid".into())),
+            Some("denied") => return Err(Error::Denied("you asked for denied".into())),
+            _ => {}
         }
         let start = arguments.find(r#""text":""#).map(|i| i + 8).unwrap_or(0);
         let end = arguments[start..].find('"').map_or(start, |e| start + e);
@@ -73,6 +81,14 @@ impl tools::Guest for Legacy {
             meta: None,
         }))
     }
+}
+
+/// The string value of `fail` in the (compact JSON) arguments; `None` when it is left out or
+/// `null`, which means "not given".
+fn fail(arguments: &str) -> Option<&str> {
+    let rest = &arguments[arguments.find(r#""fail":"#)? + 7..];
+    let value = rest.strip_prefix('"')?;
+    value.find('"').map(|end| &value[..end])
 }
 
 impl resources::Guest for Legacy {

@@ -90,11 +90,16 @@ typedef struct capsule_result capsule_result;
 
 typedef capsule_status (*capsule_tool_fn)(const capsule_json *args, capsule_result *out);
 
+/* The input schema of a tool without arguments (what a NULL input_schema publishes): a closed,
+ * empty object, portable as it is. */
+#define CAPSULE_NO_ARGUMENTS "{\"type\":\"object\",\"properties\":{},\"required\":[],\"additionalProperties\":false}"
+
 typedef struct {
     const char *name;          /* published as <file stem>_<name>: [A-Za-z0-9_-], no "__" */
     const char *title;         /* may be NULL */
     const char *description;
-    const char *input_schema;  /* JSON Schema text of the arguments (an object schema); NULL = no arguments */
+    const char *input_schema;  /* JSON Schema text of the arguments (an object schema; write it portable:
+                                * README "Portable schemas"); NULL = no arguments */
     const char *output_schema; /* JSON Schema text of the structured content, or NULL */
     capsule_tool_fn call;
     capsule_hint read_only, destructive, idempotent, open_world;
@@ -115,8 +120,13 @@ capsule_jw *capsule_structured(capsule_result *out);
  * with a text block. Returns CAPSULE_OK (the call itself succeeded). */
 capsule_status capsule_tool_error(capsule_result *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Argument accessors: NULL / false when the argument is absent or of another type (the host
- * has validated the arguments against input_schema already). */
+/* Argument accessors: NULL / false when the argument is absent, null or of another type (the host
+ * has validated the arguments against input_schema already). A null reads as "not given": in a
+ * portable input schema every property is required and the optional ones are nullable, so a model
+ * sends null for what it leaves out (see "Portable schemas" in the README).
+ * capsule_arg() is the argument's JSON value, or NULL when it is absent or null: test whether an
+ * argument was given with it, not with capsule_json_get() (which returns null members too). */
+const capsule_json *capsule_arg(const capsule_json *args, const char *name);
 const char *capsule_arg_string(const capsule_json *args, const char *name, size_t *len);
 bool capsule_arg_number(const capsule_json *args, const char *name, double *out);
 bool capsule_arg_int(const capsule_json *args, const char *name, long long *out);

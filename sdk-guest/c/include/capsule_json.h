@@ -51,7 +51,10 @@ typedef struct capsule_json {
 capsule_json *capsule_json_parse(const char *text, size_t len, char *err, size_t err_size);
 void capsule_json_free(capsule_json *value);
 
-/* Member `key` of an object, or NULL (also when `object` is not an object). */
+/* Member `key` of an object, or NULL (also when `object` is not an object). A member whose value
+ * is null is returned as a CAPSULE_JSON_NULL value; the typed accessors below answer NULL / false
+ * for it, as for a missing member. (For tool arguments, capsule_arg() in capsule.h treats null as
+ * absent.) */
 const capsule_json *capsule_json_get(const capsule_json *object, const char *key);
 /* Item `index` of an array, or NULL. */
 const capsule_json *capsule_json_at(const capsule_json *array, size_t index);

@@ -592,24 +592,30 @@ capsule_status capsule_tool_error(capsule_result *out, const char *fmt, ...) {
     return CAPSULE_OK;
 }
 
+/* A null argument is "not given" (portable schemas make optional properties nullable). */
+const capsule_json *capsule_arg(const capsule_json *args, const char *name) {
+    const capsule_json *v = capsule_json_get(args, name);
+    return v && v->type != CAPSULE_JSON_NULL ? v : NULL;
+}
+
 const char *capsule_arg_string(const capsule_json *args, const char *name, size_t *len) {
-    return capsule_json_string(capsule_json_get(args, name), len);
+    return capsule_json_string(capsule_arg(args, name), len);
 }
 
 bool capsule_arg_number(const capsule_json *args, const char *name, double *out) {
-    return capsule_json_number(capsule_json_get(args, name), out);
+    return capsule_json_number(capsule_arg(args, name), out);
 }
 
 bool capsule_arg_int(const capsule_json *args, const char *name, long long *out) {
     double x;
-    if (!capsule_json_number(capsule_json_get(args, name), &x)) return false;
+    if (!capsule_json_number(capsule_arg(args, name), &x)) return false;
     if (x != x || x < -9.2e18 || x > 9.2e18 || (double)(long long)x != x) return false;
     if (out) *out = (long long)x;
     return true;
 }
 
 bool capsule_arg_bool(const capsule_json *args, const char *name, bool *out) {
-    return capsule_json_bool(capsule_json_get(args, name), out);
+    return capsule_json_bool(capsule_arg(args, name), out);
 }
 
 static void set_hint(W(option_bool_t) *out, capsule_hint hint) {
@@ -633,7 +639,7 @@ void exports_capsule_plugin_tools_list_tools(exports_capsule_plugin_tools_list_t
         set_string(&w->name, t->name);
         set_option(&w->title, t->title);
         set_option(&w->description, t->description);
-        set_string(&w->input_schema, t->input_schema ? t->input_schema : "{\"type\":\"object\",\"additionalProperties\":false}");
+        set_string(&w->input_schema, t->input_schema ? t->input_schema : CAPSULE_NO_ARGUMENTS);
         set_json_option(&w->output_schema, t->output_schema);
         bool hints = t->read_only || t->destructive || t->idempotent || t->open_world;
         w->annotations.is_some = hints;

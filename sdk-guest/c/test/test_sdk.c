@@ -215,6 +215,12 @@ static void test_json(void) {
     CHECK(capsule_json_bool(capsule_json_get(v, "t"), &b) && b);
     CHECK(capsule_json_get(v, "n")->type == CAPSULE_JSON_NULL);
     CHECK(capsule_json_get(v, "missing") == NULL);
+    /* Tool arguments: a null reads as "not given" (portable schemas make optional ones nullable). */
+    CHECK(capsule_arg(v, "n") == NULL && capsule_arg(v, "missing") == NULL && capsule_arg(v, "t") != NULL);
+    CHECK(capsule_arg_string(v, "n", &len) == NULL);
+    CHECK(!capsule_arg_number(v, "n", &x) && !capsule_arg_bool(v, "n", &b));
+    long long n = 0;
+    CHECK(!capsule_arg_int(v, "n", &n) && capsule_arg_int(v, "a", &n) && n == 7);
     capsule_json_free(v);
     free(v);
 
@@ -259,7 +265,7 @@ static void test_tools(void) {
     CHECK(list.len == 7 && str_eq(&list.ptr[0].name, "add"));
     CHECK(list.ptr[0].annotations.is_some && list.ptr[0].annotations.val.read_only_hint.is_some);
     CHECK(!list.ptr[0].annotations.val.destructive_hint.is_some);
-    CHECK(str_eq(&list.ptr[1].input_schema, "{\"type\":\"object\",\"additionalProperties\":false}"));
+    CHECK(str_eq(&list.ptr[1].input_schema, "{\"type\":\"object\",\"properties\":{},\"required\":[],\"additionalProperties\":false}"));
     exports_capsule_plugin_tools_list_tool_free(&list);
 
     exports_capsule_plugin_tools_call_tool_result_t ok;
@@ -269,6 +275,8 @@ static void test_tools(void) {
     CHECK(ok.content.len == 1 && ok.content.ptr[0].tag == CAPSULE_PLUGIN_TYPES_CONTENT_BLOCK_TEXT);
     CHECK(str_eq(&ok.content.ptr[0].val.text.text, "{\"sum\":2.5}") && !ok.is_error);
     CHECK(call("add", "", &ok, &err)); /* empty arguments are {} */
+    CHECK(call("add", "{\"a\": 2, \"b\": null}", &ok, &err)); /* null: not given */
+    CHECK(ok.structured_content.is_some && str_eq(&ok.structured_content.val, "{\"sum\":2}"));
     CHECK(call("echo", "{\"text\":\"hi\"}", &ok, &err) && ok.content.len == 2);
     CHECK(ok.content.ptr[1].tag == CAPSULE_PLUGIN_TYPES_CONTENT_BLOCK_RESOURCE_LINK);
     CHECK(call("fail", "{\"kind\":\"soft\"}", &ok, &err) && ok.is_error);

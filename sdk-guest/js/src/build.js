@@ -249,6 +249,14 @@ export async function build(opts) {
       world = dispatch.world();
       const problems = dispatch.problems();
       if (problems.length) throw new BuildError(`${entry}: ${problems.join("; ")}`);
+      for (const t of registry.tools) {
+        if (t.notPortable?.length) {
+          console.error(
+            `warning: tool ${t.name}: the input schema is not portable (OpenAI strict mode, Gemini): ` +
+              `${t.notPortable.join("; ")}. The host reports it as non-portable.`,
+          );
+        }
+      }
       if (opts.engine === "quickjs") {
         const asyncOnes = asyncHandlers(registry);
         if (asyncOnes.length) {

@@ -185,7 +185,15 @@ export interface ToolSpec<I extends JsonSchema, O extends JsonSchema | undefined
   name: string;
   title?: string;
   description?: string;
-  /** An object schema; the host validates every call against it before the handler runs. */
+  /**
+   * An object schema, as you write it. It is published in its *portable* form (what OpenAI strict
+   * mode, Gemini and Claude accept unchanged): objects closed, every property required, the ones
+   * you left out of `required` nullable (`anyOf: [S, {type: "null"}]`), local `$ref`s inlined, type
+   * arrays as `anyOf`, `default`/`examples` as description text. A null for a property you left
+   * optional is removed before the handler runs, so `args` matches what you wrote. Keywords with no
+   * portable form (`minLength`, `oneOf`, non-string `enum`, ...) throw a TypeError here. The host
+   * validates every call against the published schema before the handler runs.
+   */
   inputSchema?: I;
   /** An object schema of the structured result; the host checks results against it. */
   outputSchema?: O;
@@ -200,6 +208,22 @@ type ToolReturn<O> = O extends JsonSchema
 
 /** Describe the plugin. */
 export function plugin(metadata: Metadata): Metadata;
+
+/** What `portableInputSchema` answers. */
+export interface PortableInputSchema {
+  /** The schema `tool()` publishes. */
+  schema: JsonSchema;
+  /** Where a null stands for "not given" (internal to the SDK). */
+  plan: unknown;
+  /** What was kept although it is not portable (free-form objects, `{}`): the host reports such tools. */
+  notPortable: string[];
+}
+
+/**
+ * The portable form of a tool input schema, as `tool()` publishes it (see `ToolSpec.inputSchema`).
+ * Throws a TypeError naming the path for what has no portable form.
+ */
+export function portableInputSchema(schema: JsonSchema, what?: string): PortableInputSchema;
 
 /**
  * Declare a tool. `args` is typed from `inputSchema`. Return a string (one text block), an object

@@ -7,6 +7,7 @@
 
 import { CapsuleError, Denied, Internal, InvalidArguments, NotFound, classify } from "./errors.js";
 import { UriTemplate } from "./uri-template.js";
+import { portableInputSchema, stripNulls } from "./portable.js";
 import { nativeHost, runtime } from "./runtime.js";
 import {
   ClientCapabilities,
@@ -22,6 +23,7 @@ import {
 
 export { CapsuleError, Denied, Internal, InvalidArguments, NotFound, classify };
 export { UriTemplate };
+export { portableInputSchema };
 export { decodeUtf8, encodeUtf8 } from "./utf8.js";
 export { fs } from "./fs.js";
 export { ClientCapabilities, Resumption, elicit, elicitUrl, inputRequired, isInputRequired, listRoots, nativeHost, sample };
@@ -76,10 +78,16 @@ export function plugin(metadata) {
   return m;
 }
 
+/** Per tool: where a null argument stands for "not given" (see portable.js). */
+const nullPlans = new WeakMap();
+
 /**
  * Declare a tool: `tool({ name, description, inputSchema, outputSchema?, title?, annotations?,
- * meta? }, (args) => result)`. The host validates arguments against `inputSchema` before the
- * handler runs. Return a string (a text block), a plain object (structured content plus its JSON
+ * meta? }, (args) => result)`. `inputSchema` is published in its portable form (closed objects,
+ * optional properties nullable and required, `$ref`s inlined, defaults in the description: see
+ * portable.js); a null for a property that was optional is removed before the handler runs, so
+ * handlers see the arguments `inputSchema` describes. The host validates arguments against the
+ * published schema before the handler runs. Return a string (a text block), a plain object (structured content plus its JSON
  * as text), content blocks (`text()`, `image()`, ...), or `toolResult({...})`; throw a
  * `CapsuleError` subclass for a typed error, anything else becomes `internal`. A tool that needs
  * the client's input returns `inputRequired([...], state)` and gets the answers in the next round
@@ -93,7 +101,16 @@ export function tool(spec, handler) {
   if (spec.outputSchema && spec.outputSchema.type !== "object") {
     throw new TypeError(`tool ${name}: outputSchema must be an object schema (structured content is a JSON object)`);
   }
-  registry.tools.push({ ...spec, name, inputSchema, handler: checkHandler("tool", name, handler) });
+  const portable = portableInputSchema(inputSchema, `tool ${name}: inputSchema`);
+  const entry = {
+    ...spec,
+    name,
+    inputSchema: portable.schema,
+    notPortable: portable.notPortable,
+    handler: checkHandler("tool", name, handler),
+  };
+  if (portable.plan) nullPlans.set(entry, portable.plan);
+  registry.tools.push(entry);
   return handler;
 }
 
@@ -324,7 +341,8 @@ export const dispatch = {
   callTool(name, args, resume) {
     const spec = registry.tools.find((t) => t.name === name);
     if (!spec) throw new NotFound(`unknown tool \`${name}\``);
-    return then(spec.handler(parseArguments(args), Resumption.from(resume)), (value) => toolOutput(spec, value));
+    const given = stripNulls(parseArguments(args), nullPlans.get(spec));
+    return then(spec.handler(given, Resumption.from(resume)), (value) => toolOutput(spec, value));
   },
   listResources() {
     const out = registry.resources.map(({ read: _read, ...r }) => r);

@@ -109,6 +109,11 @@ def build(app: Path, out: Path, world: str | None, wit: Path, extra_paths: list[
         print(f"warning: componentize-py {version} is installed; this SDK is tested with {COMPONENTIZE_PY}",
               file=sys.stderr)
     plugin = load(app, extra_paths)
+    if not quiet:
+        for t in plugin.tools:
+            if t.not_portable:
+                print(f"warning: tool {t.name}: the input schema is not portable (OpenAI strict mode, Gemini): "
+                      f"{'; '.join(t.not_portable)}. The host reports it as non-portable.", file=sys.stderr)
     world = world or plugin.world()
     if world not in WORLDS:
         raise BuildError(f"unknown world {world!r}; choose one of {', '.join(WORLDS)}")

@@ -116,6 +116,11 @@ class ToolDef:
     wrap: bool
     open_ended: bool
     resume_param: Optional[str] = None
+    #: parameters with a default: a missing or null argument gives the function that default
+    optional: tuple[str, ...] = ()
+    #: what keeps the input schema from being portable (Any, free-form maps, **kwargs); the host
+    #: reports such tools
+    not_portable: tuple[str, ...] = ()
 
     def call(self, arguments: Union[str, dict[str, Any], None],
              resume: Optional[Resumption] = None) -> Union[ToolResult, InputRequired]:
@@ -124,9 +129,11 @@ class ToolDef:
         args = _parse_arguments(arguments)
         kwargs: dict[str, Any] = {self.resume_param: resume} if self.resume_param else {}
         for name, hint in self.params.items():
-            if name in args:
-                kwargs[name] = _schema.convert(args[name], hint, name)
-            elif name in self.input_schema.get("required", ()):
+            # The portable schema lists every parameter as required and optional ones as
+            # nullable: null means "not given", so the function's default applies.
+            if name in args and not (args[name] is None and name in self.optional):
+                kwargs[name] = _schema.convert(args[name], hint, name, null_is_absent=True)
+            elif name not in self.optional:
                 raise InvalidArguments(f"invalid arguments: missing field `{name}`")
         if self.open_ended:
             kwargs.update({k: v for k, v in args.items() if k not in self.params and k != self.resume_param})
@@ -286,7 +293,10 @@ class Plugin:
             if any(t.name == tool_name for t in self.tools):
                 raise ValueError(f"tool {tool_name!r} is declared twice")
             resume_param = _resume_param(fn)
-            input_schema, params = _schema.function_schema(fn, skip=(resume_param,) if resume_param else ())
+            problems: list[str] = []
+            input_schema, params = _schema.function_schema(fn, skip=(resume_param,) if resume_param else (),
+                                                           problems=problems)
+            defaults = inspect.signature(fn).parameters
             doc, _ = _schema.parse_docstring(fn.__doc__)
             output_schema, wrap = (None, False) if structured is False else _output_spec(fn)
             hints = ToolAnnotations(title, read_only, destructive, idempotent, open_world)
@@ -304,6 +314,8 @@ class Plugin:
                 wrap=wrap,
                 open_ended=_has_var_keyword(fn),
                 resume_param=resume_param,
+                optional=tuple(n for n in params if defaults[n].default is not inspect.Parameter.empty),
+                not_portable=tuple(problems),
             ))
             return fn
 

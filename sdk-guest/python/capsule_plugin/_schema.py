@@ -7,6 +7,10 @@ Supported hints: ``str``, ``int``, ``float``, ``bool``, ``None``, ``bytes`` (bas
 ``T | None``, ``Union[...]``, ``Literal[...]``, ``Enum`` subclasses, dataclasses, ``TypedDict``,
 ``Any``, and ``Annotated[T, ...]`` whose extras are a description (a ``str``) or schema keywords
 to merge (a ``dict``, e.g. ``{"minimum": 0}``).
+
+Tool *input* schemas (``function_schema``, ``portable_schema_of``) are portable: accepted as they
+are by OpenAI strict function calling, Gemini and Claude (see the notes above
+``portable_schema_of``). Output and elicitation schemas (``schema_of``) are plain JSON Schema.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import collections.abc as cabc
 import dataclasses
 import enum
 import inspect
+import json
 import math
 import re
 import types
@@ -26,6 +31,7 @@ from ._errors import InvalidArguments
 
 __all__ = [
     "schema_of",
+    "portable_schema_of",
     "function_schema",
     "convert",
     "to_json",
@@ -159,6 +165,19 @@ def _split_annotated(tp: Any) -> tuple[Any, dict[str, Any]]:
     return tp, extra
 
 
+def _typeddict_required(tp: type, hints: dict[str, Any]) -> set[str]:
+    """The keys a ``TypedDict`` requires. ``Required[...]`` / ``NotRequired[...]`` count from the
+    hints too: with ``from __future__ import annotations`` the class cannot see them itself."""
+    keys = set(getattr(tp, "__required_keys__", hints))
+    for name, hint in hints.items():
+        _, required = _unwrap_required(_split_annotated(hint)[0])
+        if required is True:
+            keys.add(name)
+        elif required is False:
+            keys.discard(name)
+    return keys
+
+
 def _unwrap_required(tp: Any) -> tuple[Any, bool | None]:
     origin = typing.get_origin(tp)
     if _REQ_WRAPPERS and origin in _REQ_WRAPPERS:
@@ -176,19 +195,15 @@ def schema_of(tp: Any, _seen: tuple[Any, ...] = ()) -> dict[str, Any]:
     return schema
 
 
+# The JSON Schema type of each primitive hint (the same in the plain and the portable schemas).
+_PRIMITIVES: dict[Any, str] = {NoneType: "null", bool: "boolean", int: "integer", float: "number", str: "string"}
+
+
 def _schema(tp: Any, seen: tuple[Any, ...]) -> dict[str, Any]:
     if tp is Any or tp is object or tp is inspect.Parameter.empty:
         return {}
-    if tp is NoneType or tp is None:
-        return {"type": "null"}
-    if tp is bool:
-        return {"type": "boolean"}
-    if tp is int:
-        return {"type": "integer"}
-    if tp is float:
-        return {"type": "number"}
-    if tp is str:
-        return {"type": "string"}
+    if tp is None or tp in _PRIMITIVES:
+        return {"type": _PRIMITIVES[NoneType if tp is None else tp]}
     if tp in (bytes, bytearray):
         return {"type": "string", "contentEncoding": "base64"}
     origin = typing.get_origin(tp)
@@ -263,7 +278,7 @@ def _object_schema(tp: type, seen: tuple[Any, ...]) -> dict[str, Any]:
                 prop = {**prop, "default": to_json(f.default)}
             properties[f.name] = prop
     else:  # TypedDict
-        required_keys = getattr(tp, "__required_keys__", frozenset(hints))
+        required_keys = _typeddict_required(tp, hints)
         for name, hint in hints.items():
             hint, _ = _unwrap_required(hint)
             prop = schema_of(hint, seen)
@@ -280,19 +295,24 @@ def _object_schema(tp: type, seen: tuple[Any, ...]) -> dict[str, Any]:
     return out
 
 
-def function_schema(fn: Callable[..., Any], *, skip: tuple[str, ...] = ()) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The object schema of a function's parameters, and the resolved hints by parameter name.
+def function_schema(fn: Callable[..., Any], *, skip: tuple[str, ...] = (),
+                    problems: list[str] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The *portable* object schema of a function's parameters (see :func:`portable_schema_of`),
+    and the resolved hints by parameter name.
 
-    A parameter without a default is required; one with a JSON-representable default gets a
-    ``default``. ``*args`` is refused; ``**kwargs`` allows extra properties.
+    Every parameter is listed in ``required``; one with a default (the function's default is
+    what a ``null`` or a missing argument gives it) is nullable, its default described in text
+    ("Default: 3."). The object is closed (``additionalProperties: false``). ``*args`` is refused;
+    ``**kwargs`` leaves the object open, which makes the schema non-portable (noted in
+    ``problems``, if given).
     """
     sig = inspect.signature(fn)
     hints = type_hints(fn)
     _, docs = parse_docstring(fn.__doc__)
     properties: dict[str, Any] = {}
-    required: list[str] = []
     params: dict[str, Any] = {}
     open_ended = False
+    found: list[str] = []
     for name, p in sig.parameters.items():
         if name in skip:
             continue
@@ -300,30 +320,315 @@ def function_schema(fn: Callable[..., Any], *, skip: tuple[str, ...] = ()) -> tu
             raise TypeError(f"{fn.__name__}: *{name} cannot be passed as JSON arguments; name the parameters")
         if p.kind is p.VAR_KEYWORD:
             open_ended = True
+            found.append(f"**{name} (extra arguments of any name)")
             continue
         if p.kind is p.POSITIONAL_ONLY:
             raise TypeError(f"{fn.__name__}: positional-only parameter {name} cannot be passed by name")
         hint = hints.get(name, Any)
         try:
-            prop = schema_of(hint)
+            prop = _portable(hint, (), found, name)
         except TypeError as e:
             raise TypeError(f"{fn.__name__}: parameter {name}: {e}") from None
         if docs.get(name) and "description" not in prop:
             prop = {**prop, "description": docs[name]}
-        if p.default is p.empty:
-            required.append(name)
-        elif _is_json_literal(p.default):
-            prop = {**prop, "default": to_json(p.default)}
+        if p.default is not p.empty:
+            prop = _optional(prop, p.default)
         properties[name] = prop
         params[name] = hint
-    schema: dict[str, Any] = {"type": "object"}
-    if properties:
-        schema["properties"] = properties
-    if required:
-        schema["required"] = required
-    if not properties and not open_ended:
+    properties = _sorted(properties)
+    schema: dict[str, Any] = {"type": "object", "properties": properties, "required": list(properties)}
+    if not open_ended:
         schema["additionalProperties"] = False
-    return schema, params
+    if problems is not None:
+        problems.extend(dict.fromkeys(found))
+    return _finish(schema), params
+
+
+# ------------------------------------------------------------------------------------------------
+# portable input schemas (issue #21): what OpenAI strict mode, Gemini and Claude all accept as is
+#
+# Rewritten, meaning kept (the SDK's `convert` still checks what the schema no longer says):
+#   Optional / defaulted parameters and fields -> required + nullable anyOf, "Default: X." in text;
+#   objects closed, their properties sorted by name (as the host publishes them) and all required;
+#   unions -> anyOf (never a type array); bytes -> string, "Base64-encoded." in text; set -> array
+#   (duplicates collapse); fixed tuple -> array with minItems = maxItems; non-string Literal / Enum
+#   values -> typed, bounded, "One of: ..." in text.
+# Refused (TypeError at definition time): Annotated keywords outside the profile, recursive types.
+# Emitted as is and reported in `problems` (the host reports the tool as non-portable): Any,
+#   dict[str, T] (free-form maps), **kwargs.
+
+_NOTES = "x-capsule-notes"  # internal: text added to the description when the schema is finished
+_EXTRA_TYPES = {
+    "pattern": ("string",),
+    "format": ("string",),
+    "enum": ("string",),
+    "minimum": ("integer", "number"),
+    "maximum": ("integer", "number"),
+    "minItems": ("array",),
+    "maxItems": ("array",),
+}
+_EXTRA_ADVICE = {
+    "default": "give the parameter or field a Python default instead",
+    "minLength": "use a `pattern` (e.g. r\"^[\\s\\S]{1,64}$\"), or say it in the description and check it in the function",
+    "maxLength": "use a `pattern` (e.g. r\"^[\\s\\S]{1,64}$\"), or say it in the description and check it in the function",
+    "exclusiveMinimum": "use `minimum`, or say it in the description and check it in the function",
+    "exclusiveMaximum": "use `maximum`, or say it in the description and check it in the function",
+    "multipleOf": "say it in the description and check it in the function",
+    "uniqueItems": "use a set[...] hint (duplicates collapse), or check it in the function",
+    "const": "use Literal[...] with one value",
+}
+
+
+def portable_schema_of(tp: Any, problems: list[str] | None = None) -> dict[str, Any]:
+    """The portable JSON Schema of a tool parameter's type hint (the profile of issue #21; see
+    the module's notes on what is rewritten, refused and reported). Raises ``TypeError`` for
+    hints it cannot express and for ``Annotated`` keywords outside the profile; appends what makes
+    the schema non-portable (``Any``, ``dict[str, T]``) to ``problems``."""
+    found: list[str] = []
+    schema = _finish(_portable(tp, (), found))
+    if problems is not None:
+        problems.extend(dict.fromkeys(found))
+    return schema
+
+
+def _portable(tp: Any, seen: tuple[Any, ...], problems: list[str], where: str = "") -> dict[str, Any]:
+    tp, extra = _split_annotated(tp)
+    schema = _portable_bare(tp, seen, problems, where)
+    return _apply_extras(schema, extra) if extra else schema
+
+
+def _portable_bare(tp: Any, seen: tuple[Any, ...], problems: list[str], where: str) -> dict[str, Any]:
+    if tp is Any or tp is object or tp is inspect.Parameter.empty:
+        problems.append(f"{where or 'a value'}: Any (any JSON value) has no portable schema")
+        return {}
+    if tp is None or tp in _PRIMITIVES:
+        return {"type": _PRIMITIVES[NoneType if tp is None else tp]}
+    if tp in (bytes, bytearray):
+        return {"type": "string", _NOTES: ["Base64-encoded bytes."]}
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin in _UNION_ORIGINS:
+        return _any_of([_portable(a, seen, problems, where) for a in args])
+    if origin is typing.Literal:
+        return _portable_values(list(args))
+    if origin in _SEQUENCE_ORIGINS or tp in (list, cabc.Sequence) or origin in _SET_ORIGINS or tp in (set, frozenset):
+        return {"type": "array", "items": _portable(args[0] if args else Any, seen, problems, f"{where}[]")}
+    if origin is tuple or tp is tuple:
+        if not args or (len(args) == 2 and args[1] is Ellipsis):
+            return {"type": "array", "items": _portable(args[0] if args else Any, seen, problems, f"{where}[]")}
+        if args == ((),):
+            return {"type": "array", "items": {"type": "null"}, "maxItems": 0}
+        items = [_portable(a, seen, problems, f"{where}[{i}]") for i, a in enumerate(args)]
+        out = {"type": "array", "items": _any_of(items), "minItems": len(items), "maxItems": len(items)}
+        if len({_key(i) for i in items}) > 1:
+            out[_NOTES] = [f"Exactly {len(items)} items, in this order: "
+                           f"{', '.join(_kind(i) for i in items)}."]
+        return out
+    if origin in _MAPPING_ORIGINS or tp in (dict, cabc.Mapping):
+        if args and args[0] not in (str, Any):
+            raise TypeError(f"{_name(tp)}: JSON object keys are strings; use dict[str, ...]")
+        problems.append(f"{where or 'a value'}: {_name(tp)} (a map of any keys) has no portable schema; "
+                        "a dataclass or TypedDict with named fields has")
+        out = {"type": "object"}
+        if args and args[1] is not Any:
+            out["additionalProperties"] = _portable(args[1], seen, problems, f"{where}{{}}")
+        return out
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        out = _portable_values([m.value for m in tp])
+        desc, _ = _class_doc(tp)
+        if desc and tp.__doc__ != enum.Enum.__doc__ and not desc.startswith("An enumeration"):
+            out["description"] = desc
+        return out
+    if isinstance(tp, type) and (dataclasses.is_dataclass(tp) or typing.is_typeddict(tp)):
+        if tp in seen:
+            raise TypeError(f"{tp.__name__} refers to itself; recursive types are not supported")
+        return _portable_object(tp, seen + (tp,), problems, where)
+    raise TypeError(f"cannot derive a JSON Schema from the type hint {_name(tp)}")
+
+
+def _portable_object(tp: type, seen: tuple[Any, ...], problems: list[str], where: str) -> dict[str, Any]:
+    hints = type_hints(tp)
+    description, docs = _class_doc(tp)
+    properties: dict[str, Any] = {}
+    prefix = f"{where}." if where else ""
+    if dataclasses.is_dataclass(tp):
+        for f in dataclasses.fields(tp):
+            if not f.init:
+                continue
+            prop = _portable(hints.get(f.name, Any), seen, problems, prefix + f.name)
+            doc = f.metadata.get("description") or docs.get(f.name)
+            if doc and "description" not in prop:
+                prop = {**prop, "description": doc}
+            if f.default is not dataclasses.MISSING:
+                prop = _optional(prop, f.default)
+            elif f.default_factory is not dataclasses.MISSING:
+                # An empty list, dict or set is worth saying; other factories are not called here.
+                empty = f.default_factory() if f.default_factory in (list, dict, set, frozenset, tuple) else _NO_DEFAULT
+                prop = _optional(prop, empty)
+            properties[f.name] = prop
+    else:  # TypedDict
+        required_keys = _typeddict_required(tp, hints)
+        for name, hint in hints.items():
+            hint, _ = _unwrap_required(hint)
+            prop = _portable(hint, seen, problems, prefix + name)
+            if docs.get(name) and "description" not in prop:
+                prop = {**prop, "description": docs[name]}
+            if name not in required_keys:
+                prop = _optional(prop, _NO_DEFAULT)
+            properties[name] = prop
+    properties = _sorted(properties)
+    out: dict[str, Any] = {"type": "object", "properties": properties, "required": list(properties),
+                           "additionalProperties": False}
+    if description:
+        out["description"] = description
+    return out
+
+
+def _sorted(properties: dict[str, Any]) -> dict[str, Any]:
+    """Properties by name. The host publishes JSON objects with their keys sorted, and strict mode
+    wants ``required`` in the order of ``properties``: sorted here, both agree whatever the host
+    does with key order."""
+    return dict(sorted(properties.items()))
+
+
+_NO_DEFAULT = object()
+_OUTER = ("description", "title", _NOTES)
+
+
+def _optional(schema: dict[str, Any], default: Any) -> dict[str, Any]:
+    """An optional parameter or field: nullable (null = not given), its default in text."""
+    out = _nullable(schema)
+    if default is not _NO_DEFAULT and default is not None and _is_json_literal(default):
+        text = json.dumps(to_json(default), ensure_ascii=False)
+        out = {**out, _NOTES: [*out.get(_NOTES, []), f"Default: {text}."]}
+    return out
+
+
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    """``{"anyOf": [schema, {"type": "null"}]}`` with the description outside the branches."""
+    inner = {k: v for k, v in schema.items() if k not in _OUTER}
+    outer = {k: v for k, v in schema.items() if k in _OUTER}
+    if not inner or inner == {"type": "null"}:
+        return schema  # accepts null already
+    branches = inner["anyOf"] if set(inner) == {"anyOf"} else [inner]
+    if {"type": "null"} in branches:
+        return schema
+    return {"anyOf": [*branches, {"type": "null"}], **outer}
+
+
+def _any_of(members: list[dict[str, Any]]) -> dict[str, Any]:
+    """One schema accepting any of ``members``: nested anyOf flattened, duplicates dropped, null
+    last; a single member stays itself."""
+    flat: list[dict[str, Any]] = []
+    for m in members:
+        flat.extend(m["anyOf"] if set(m) == {"anyOf"} else [m])
+    unique = list({_key(m): m for m in flat}.values())
+    rest = [m for m in unique if m != {"type": "null"}]
+    if len(rest) == 1 and len(unique) == 2:
+        return _nullable(rest[0])
+    if len(unique) == 1:
+        return unique[0]
+    return {"anyOf": rest + ([{"type": "null"}] if len(rest) < len(unique) else [])}
+
+
+def _portable_values(values: list[Any]) -> dict[str, Any]:
+    """Literal / Enum values: strings as an enum; other values typed and bounded, listed in text
+    (the SDK refuses anything else before the function runs)."""
+    groups: dict[str, list[Any]] = {}
+    for v in values:
+        kind = _json_type(v)
+        if kind not in ("string", "integer", "number", "boolean", "null"):
+            raise TypeError(f"the value {v!r} is not a JSON string, number, boolean or null")
+        groups.setdefault("number" if kind == "integer" and any(
+            _json_type(x) == "number" for x in values) else kind, []).append(v)
+    branches = []
+    exact = True
+    for kind, vs in groups.items():
+        if kind == "string":
+            branches.append({"type": "string", "enum": vs})
+        elif kind in ("integer", "number"):
+            branches.append({"type": kind, "minimum": min(vs), "maximum": max(vs)})
+            exact = exact and len(set(vs)) == 1
+        else:
+            branches.append({"type": kind})
+            exact = exact and (kind == "null" or len(set(vs)) == 2)
+    out = _any_of(branches)
+    if not exact:
+        out = {**out, _NOTES: [f"One of: {', '.join(json.dumps(v) for v in values)}."]}
+    return out
+
+
+def _apply_extras(schema: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """``Annotated[T, {...}]`` keywords on a portable schema: description and title outside,
+    constraints on the branches they apply to; keywords outside the profile are refused."""
+    out = dict(schema)
+    for key, value in extra.items():
+        if key in ("description", "title"):
+            out[key] = value
+        elif key == "$comment":
+            continue
+        elif key == "examples":
+            values = value if isinstance(value, list) else [value]
+            shown = ", ".join(json.dumps(v, ensure_ascii=False) for v in values)
+            out[_NOTES] = [*out.get(_NOTES, []), f"Example{'s' if len(values) > 1 else ''}: {shown}."]
+        elif key in _EXTRA_TYPES:
+            if key == "format" and value != "date-time":
+                raise TypeError(f"format {value!r} is not portable (only \"date-time\" is): say it in the "
+                                "description, or use a pattern")
+            if key == "enum" and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+                raise TypeError("a portable enum lists strings only: use Literal[...] for other values")
+            branches = out["anyOf"] if "anyOf" in out else [out]
+            fit = [b for b in branches if b.get("type") in _EXTRA_TYPES[key]]
+            if not fit:
+                raise TypeError(f"`{key}` applies to {' or '.join(_EXTRA_TYPES[key])} values, "
+                                f"not to {_kind(schema)}")
+            if "anyOf" in out:
+                out["anyOf"] = [{**b, key: value} if b in fit else b for b in branches]
+            else:
+                out[key] = value
+        else:
+            advice = _EXTRA_ADVICE.get(key, "portable schemas use only type, properties, items, anyOf, enum "
+                                            "(strings), description, title, pattern, format (date-time), "
+                                            "minimum, maximum, minItems and maxItems; say the rest in the "
+                                            "description and check it in the function")
+            raise TypeError(f"the schema keyword `{key}` is not portable (OpenAI strict mode, Gemini): {advice}")
+    return out
+
+
+def _finish(schema: Any) -> Any:
+    """Turn the internal notes into description text, everywhere in ``schema``."""
+    if isinstance(schema, list):
+        return [_finish(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out: dict[str, Any] = {}
+    for k, v in schema.items():
+        if k == _NOTES:
+            continue
+        if k == "properties":
+            out[k] = {name: _finish(s) for name, s in v.items()}
+        elif k in ("items", "anyOf", "additionalProperties"):
+            out[k] = _finish(v)
+        else:
+            out[k] = v
+    notes = schema.get(_NOTES)
+    if notes:
+        text = " ".join(notes)
+        desc = (out.get("description") or "").rstrip()
+        if desc:
+            text = desc + (" " if desc.endswith((".", "!", "?", ":")) else ". ") + text
+        out["description"] = text
+    return out
+
+
+def _key(schema: dict[str, Any]) -> str:
+    return json.dumps(schema, sort_keys=True, default=str)
+
+
+def _kind(schema: dict[str, Any]) -> str:
+    if "anyOf" in schema:
+        return " or ".join(_kind(b) for b in schema["anyOf"])
+    return str(schema.get("type", "any value"))
 
 
 def _is_json_literal(value: Any) -> bool:
@@ -371,9 +676,14 @@ def _bad(path: str, expected: str, value: Any) -> InvalidArguments:
     return InvalidArguments(f"invalid arguments: {where} must be {expected}, not {_what(value)}")
 
 
-def convert(value: Any, tp: Any, path: str = "") -> Any:
+def convert(value: Any, tp: Any, path: str = "", *, null_is_absent: bool = False) -> Any:
     """Convert a decoded JSON value to the type hint ``tp``: build dataclasses, enums, tuples and
-    sets; check everything else. Raises :class:`InvalidArguments` naming the path on mismatch."""
+    sets; check everything else. Raises :class:`InvalidArguments` naming the path on mismatch.
+
+    With ``null_is_absent`` (tool arguments, whose portable schemas make optional fields nullable),
+    a ``null`` for a dataclass field with a default, or for a ``TypedDict`` key that is not
+    required, counts as not given: the field gets its default, the key is left out."""
+    nia = null_is_absent
     tp, _ = _split_annotated(tp)
     tp, _ = _unwrap_required(tp)
     if tp is Any or tp is object or tp is inspect.Parameter.empty:
@@ -417,7 +727,7 @@ def convert(value: Any, tp: Any, path: str = "") -> Any:
             if member is NoneType:
                 continue
             try:
-                return convert(value, member, path)
+                return convert(value, member, path, null_is_absent=nia)
             except InvalidArguments as e:
                 errors.append(e)
         if len(errors) == 1:
@@ -432,7 +742,7 @@ def convert(value: Any, tp: Any, path: str = "") -> Any:
         if not isinstance(value, list):
             raise _bad(path, "an array", value)
         item = args[0] if args else Any
-        items = [convert(v, item, f"{path}[{i}]") for i, v in enumerate(value)]
+        items = [convert(v, item, f"{path}[{i}]", null_is_absent=nia) for i, v in enumerate(value)]
         if origin in _SET_ORIGINS or tp in (set, frozenset):
             return frozenset(items) if (origin is frozenset or tp is frozenset) else set(items)
         return items
@@ -441,17 +751,17 @@ def convert(value: Any, tp: Any, path: str = "") -> Any:
             raise _bad(path, "an array", value)
         if not args or (len(args) == 2 and args[1] is Ellipsis):
             item = args[0] if args else Any
-            return tuple(convert(v, item, f"{path}[{i}]") for i, v in enumerate(value))
+            return tuple(convert(v, item, f"{path}[{i}]", null_is_absent=nia) for i, v in enumerate(value))
         if args == ((),):
             args = ()
         if len(value) != len(args):
             raise InvalidArguments(f"invalid arguments: `{path}` must have exactly {len(args)} items")
-        return tuple(convert(v, a, f"{path}[{i}]") for i, (v, a) in enumerate(zip(value, args)))
+        return tuple(convert(v, a, f"{path}[{i}]", null_is_absent=nia) for i, (v, a) in enumerate(zip(value, args)))
     if origin in _MAPPING_ORIGINS or tp in (dict, cabc.Mapping):
         if not isinstance(value, dict):
             raise _bad(path, "an object", value)
         item = args[1] if args else Any
-        return {k: convert(v, item, _join(path, k)) for k, v in value.items()}
+        return {k: convert(v, item, _join(path, k), null_is_absent=nia) for k, v in value.items()}
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
         try:
             return tp(value)
@@ -466,9 +776,10 @@ def convert(value: Any, tp: Any, path: str = "") -> Any:
         for f in dataclasses.fields(tp):
             if not f.init:
                 continue
-            if f.name in value:
-                kwargs[f.name] = convert(value[f.name], hints.get(f.name, Any), _join(path, f.name))
-            elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            has_default = f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
+            if f.name in value and not (nia and has_default and value[f.name] is None):
+                kwargs[f.name] = convert(value[f.name], hints.get(f.name, Any), _join(path, f.name), null_is_absent=nia)
+            elif not has_default:
                 raise InvalidArguments(f"invalid arguments: missing field `{_join(path, f.name)}`")
         return tp(**kwargs)
     if isinstance(tp, type) and typing.is_typeddict(tp):
@@ -476,11 +787,14 @@ def convert(value: Any, tp: Any, path: str = "") -> Any:
             raise _bad(path, "an object", value)
         hints = type_hints(tp)
         out = {}
-        for name in getattr(tp, "__required_keys__", frozenset()):
+        required_keys = _typeddict_required(tp, hints)
+        for name in required_keys:
             if name not in value:
                 raise InvalidArguments(f"invalid arguments: missing field `{_join(path, name)}`")
         for name, v in value.items():
-            out[name] = convert(v, hints.get(name, Any), _join(path, name)) if name in hints else v
+            if nia and v is None and name in hints and name not in required_keys:
+                continue
+            out[name] = convert(v, hints.get(name, Any), _join(path, name), null_is_absent=nia) if name in hints else v
         return out
     if isinstance(tp, type) and isinstance(value, tp):
         return value

@@ -109,7 +109,8 @@ def booking_plugin() -> Plugin:
 def test_first_round_asks_with_state_and_the_schema_hides_the_resumption():
     p = booking_plugin()
     book = p.tools[0]
-    assert book.input_schema == {"type": "object", "properties": {"seats": {"type": "integer"}}, "required": ["seats"]}
+    assert book.input_schema == {"type": "object", "properties": {"seats": {"type": "integer"}}, "required": ["seats"],
+                                 "additionalProperties": False}
     # The output schema is the finished result's; InputRequired is left out of it.
     assert book.output_schema["properties"] == {"who": {"type": "string"}, "seats": {"type": "integer"}}
     asked = p.call_tool("book", {"seats": 2})

@@ -249,16 +249,17 @@ def test_tool_schemas_and_annotations():
         "type": "object",
         "properties": {
             "a": {"type": "number", "description": "The first."},
-            "b": {"type": "number", "description": "The second.", "default": 1.0},
+            "b": {"anyOf": [{"type": "number"}, {"type": "null"}], "description": "The second. Default: 1.0."},
         },
-        "required": ["a"],
+        "required": ["a", "b"],
+        "additionalProperties": False,
     }
     assert add.output_schema == {"type": "object", "properties": {"result": {"type": "number"}}, "required": ["result"]}
     assert add.annotations.read_only_hint is True
     report = p.tools[1]
     assert report.output_schema["properties"]["total"] == {"type": "integer"}
     assert p.tools[2].output_schema is None  # str → text
-    assert p.tools[3].input_schema == {"type": "object", "additionalProperties": False}
+    assert p.tools[3].input_schema == {"type": "object", "properties": {}, "required": [], "additionalProperties": False}
     assert p.world() == "tools-plugin"
 
 

@@ -219,6 +219,7 @@ impl InputRequired {
     }
 
     /// `key: method` of each request, comma-separated (for messages).
+    #[cfg(any(feature = "tools", feature = "prompts"))]
     pub(crate) fn summary(&self) -> String {
         self.requests
             .iter()

@@ -91,6 +91,16 @@
 //! suggestions for a prompt argument or a template variable (MCP
 //! `completion/complete`); without one the answer is an empty completion.
 //!
+//! ## Portable input schemas
+//!
+//! A tool's input schema is written in the portable profile (see
+//! [`portable_schema`]) that OpenAI strict function calling, Gemini and
+//! Claude accept unchanged: closed objects, every property required, an
+//! `Option` or `#[serde(default)]` field nullable. A `null` for such a field
+//! means "not given": the handler sees `None` or the default. Where a tool
+//! takes one of two inputs, use a required mode enum (or two tools), not two
+//! optional fields.
+//!
 //! ## Errors
 //!
 //! Handlers return [`Error`] (alias [`ToolError`]), whose cases are those of
@@ -157,7 +167,7 @@ pub use prompt::{
 #[cfg(feature = "resources")]
 pub use resource::{IntoResourceContents, Resource, ResourceTemplate, Vars, resource, template};
 #[cfg(feature = "tools")]
-pub use schema::object_schema;
+pub use schema::{object_schema, portable_schema};
 #[cfg(feature = "tools")]
 pub use tool::{IntoToolOutput, NoArgs, Tool, ToolAnnotations, ToolOutput, interactive_tool, tool};
 

@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::content::{Content, ResourceLink};
 use crate::error::Error;
 use crate::input::{Context, Outcome, Resumption};
-use crate::schema::object_schema;
+use crate::schema::{object_schema, portable_schema, remove_absent_nulls};
 
 type Handler = Box<dyn Fn(&str, &Context) -> Result<Outcome<ToolOutput>, Error>>;
 
@@ -22,6 +22,8 @@ pub struct Tool {
     pub(crate) annotations: Option<ToolAnnotations>,
     pub(crate) meta: Option<Value>,
     input_schema: fn() -> Value,
+    /// A schema published instead of `input_schema`'s ([`Tool::input_schema_verbatim`]).
+    verbatim_input: Option<Value>,
     output_schema: fn() -> Option<Value>,
     handler: Handler,
 }
@@ -46,7 +48,10 @@ pub struct ToolAnnotations {
 /// Declare a tool named `name` that runs `handler`.
 ///
 /// `A`, the arguments type, derives `Deserialize` and `JsonSchema`; its
-/// schema is the tool's input schema. `R` is either a type deriving
+/// schema, in the portable profile ([`portable_schema`](crate::portable_schema)),
+/// is the tool's input schema: an `Option` or `#[serde(default)]` field is
+/// published as required and nullable, and a `null` for it reaches `handler`
+/// as "not given" (`None`, the default). `R` is either a type deriving
 /// `Serialize` and `JsonSchema`, which becomes the structured content (and a
 /// text block with the same JSON) and gives the output schema, or a
 /// [`ToolOutput`] for free-form content without an output schema.
@@ -82,7 +87,8 @@ where
         description: Some(description.into()),
         annotations: None,
         meta: None,
-        input_schema: object_schema::<A>,
+        input_schema: portable_schema::<A>,
+        verbatim_input: None,
         output_schema: R::output_schema,
         handler: Box::new(move |arguments, _| {
             let args = parse_arguments::<A>(arguments)?;
@@ -138,7 +144,8 @@ where
         description: Some(description.into()),
         annotations: None,
         meta: None,
-        input_schema: object_schema::<A>,
+        input_schema: portable_schema::<A>,
+        verbatim_input: None,
         output_schema: R::output_schema,
         handler: Box::new(move |arguments, cx| {
             let args = parse_arguments::<A>(arguments)?;
@@ -154,15 +161,27 @@ where
 }
 
 /// Deserialize tool arguments; an empty or `null` document counts as `{}`.
-pub(crate) fn parse_arguments<A: DeserializeOwned>(arguments: &str) -> Result<A, Error> {
+///
+/// The input schema makes every optional field required and nullable (the portable profile), so a
+/// client may send `null` for a field it means to leave out: such `null`s are removed first, at
+/// every level, and the field gets its `None` or serde default. Arguments without any `null` take
+/// the direct path.
+pub(crate) fn parse_arguments<A: DeserializeOwned + JsonSchema>(
+    arguments: &str,
+) -> Result<A, Error> {
+    let invalid = |e: serde_json::Error| Error::InvalidArguments(format!("invalid arguments: {e}"));
     let text = arguments.trim();
     let text = if text.is_empty() || text == "null" {
         "{}"
     } else {
         text
     };
-    serde_json::from_str(text)
-        .map_err(|e| Error::InvalidArguments(format!("invalid arguments: {e}")))
+    if !text.contains("null") {
+        return serde_json::from_str(text).map_err(invalid);
+    }
+    let mut value: Value = serde_json::from_str(text).map_err(invalid)?;
+    remove_absent_nulls::<A>(&mut value);
+    serde_json::from_value(value).map_err(invalid)
 }
 
 impl Tool {
@@ -171,10 +190,25 @@ impl Tool {
         &self.name
     }
 
-    /// The JSON Schema of the arguments (generated on each call; the SDK only
-    /// calls it from `list-tools`).
+    /// The JSON Schema of the arguments, in the portable profile (see
+    /// [`portable_schema`](crate::portable_schema)); generated on each call, the SDK
+    /// only calls it from `list-tools`.
     pub fn input_schema(&self) -> Value {
-        (self.input_schema)()
+        match &self.verbatim_input {
+            Some(schema) => schema.clone(),
+            None => (self.input_schema)(),
+        }
+    }
+
+    /// Publish `schema` (a JSON Schema object) as the tool's input schema exactly as given,
+    /// instead of the portable schema generated from the arguments type: for what a generated
+    /// schema cannot say, such as the JSON Schema 2020-12 keywords (`$defs` with `$anchor`,
+    /// `allOf`, `if`/`then`/`else`) a conformance test expects verbatim. The host still checks
+    /// the arguments against it, and they must still deserialize into the arguments type. Such a
+    /// schema is rarely portable: `capsule plugins` reports which model providers reject it.
+    pub fn input_schema_verbatim(mut self, schema: Value) -> Self {
+        self.verbatim_input = Some(schema);
+        self
     }
 
     /// The JSON Schema of the structured content, if the tool returns one.
@@ -264,8 +298,9 @@ impl Tool {
 }
 
 /// Arguments for a tool that takes none: `fn ping(_: NoArgs) -> ...`.
-/// Its schema is `{"type": "object", "additionalProperties": false}`, as MCP
-/// recommends for tools without parameters.
+/// Its input schema is `{"type": "object", "properties": {}, "required": [],
+/// "additionalProperties": false}`: closed, as MCP recommends for tools
+/// without parameters, and portable.
 #[derive(Debug, Clone, Copy, Default, serde::Deserialize)]
 pub struct NoArgs {}
 
@@ -463,8 +498,88 @@ mod tests {
         assert_eq!(t.call("{}"), Err(Error::Denied("no /data".into())));
         assert_eq!(
             t.input_schema(),
-            json!({"type": "object", "additionalProperties": false})
+            json!({"type": "object", "properties": {}, "required": [], "additionalProperties": false})
         );
+    }
+
+    #[test]
+    fn null_for_an_optional_field_reaches_the_handler_as_not_given() {
+        fn five() -> u32 {
+            5
+        }
+        #[derive(Deserialize, JsonSchema, Debug, PartialEq)]
+        struct Page {
+            number: Option<u32>,
+            #[serde(default = "five")]
+            size: u32,
+        }
+        #[derive(Deserialize, JsonSchema, Debug, PartialEq)]
+        struct Args {
+            query: String,
+            limit: Option<u32>,
+            #[serde(default)]
+            exact: bool,
+            #[serde(default = "five")]
+            depth: u32,
+            page: Option<Page>,
+            pages: Vec<Page>,
+        }
+        let t = tool("q", "q", |a: Args| Ok(ToolOutput::text(format!("{a:?}"))));
+        let schema = t.input_schema();
+        assert_eq!(
+            schema["required"],
+            json!(["depth", "exact", "limit", "page", "pages", "query"])
+        );
+        // Strict mode: the model sends every property, `null` where it gives none.
+        let all_null = r#"{"query": "q", "limit": null, "exact": null, "depth": null,
+            "page": {"number": null, "size": null}, "pages": [{"number": 1, "size": null}]}"#;
+        let text = |out: ToolOutput| match &out.content[0] {
+            Content::Text { text, .. } => text.clone(),
+            other => panic!("{other:?}"),
+        };
+        let page = |number| Page { number, size: 5 };
+        let expected = Args {
+            query: "q".into(),
+            limit: None,
+            exact: false,
+            depth: 5,
+            page: Some(page(None)),
+            pages: vec![page(Some(1))],
+        };
+        assert_eq!(text(t.call(all_null).expect("ok")), format!("{expected:?}"));
+        // Left out entirely: the same.
+        let omitted = r#"{"query": "q", "page": {}, "pages": [{"number": 1}]}"#;
+        assert_eq!(text(t.call(omitted).expect("ok")), format!("{expected:?}"));
+        // `null` for the Option of a struct itself, and given values, as sent.
+        let given =
+            r#"{"query": "q", "limit": 3, "exact": true, "depth": 1, "page": null, "pages": []}"#;
+        let expected = Args {
+            query: "q".into(),
+            limit: Some(3),
+            exact: true,
+            depth: 1,
+            page: None,
+            pages: vec![],
+        };
+        assert_eq!(text(t.call(given).expect("ok")), format!("{expected:?}"));
+        // A required field stays required: its `null` is an error.
+        match t.call(r#"{"query": null}"#) {
+            Err(Error::InvalidArguments(m)) => assert!(m.contains("invalid type: null"), "{m}"),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn output_schemas_keep_optional_fields_optional() {
+        #[derive(Serialize, JsonSchema)]
+        struct Out {
+            a: u32,
+            b: Option<String>,
+        }
+        let t = tool("o", "o", |_: NoArgs| Ok(Out { a: 1, b: None }));
+        let schema = t.output_schema().expect("output schema");
+        assert_eq!(schema["required"], json!(["a"]));
+        assert!(schema.get("additionalProperties").is_none());
     }
 
     #[test]

@@ -10,6 +10,7 @@ import {
   elicit,
   inputRequired,
   listRoots,
+  portableInputSchema,
   prompt,
   resourceUpdated,
   sample,
@@ -53,3 +54,18 @@ export async function check(): Promise<number> {
   const out = await dispatch.callTool("book", { seats: 1 }, { responses: { who: { action: "accept", content: { name: "A" } } } });
   return c.values.length + ("requests" in out ? out.requests.length : out.content.length);
 }
+
+// An optional property with a default: the handler's type is what the author wrote (`level` may be
+// undefined, never null); the published schema is the portable one.
+tool(
+  {
+    name: "levels",
+    inputSchema: {
+      type: "object",
+      properties: { text: { type: "string" }, level: { type: "integer", default: 6 } },
+      required: ["text"],
+    },
+  },
+  ({ text, level }) => `${text.length + (level ?? 6)}`,
+);
+export const published: string[] = portableInputSchema({ type: "object" }).notPortable;
