@@ -16,6 +16,7 @@ use super::limits::{self, ANONYMOUS, Counter, Slot};
 use super::{jsonrpc_reply, screen_body};
 use crate::shutdown::InFlight;
 use capsule_auth::Principal;
+use tokio_util::sync::CancellationToken;
 
 /// State of [`admit`].
 #[derive(Clone)]
@@ -23,6 +24,9 @@ pub struct Admission {
     pub max_body: usize,
     /// Each admitted request counts as in flight until its response has been sent.
     pub in_flight: InFlight,
+    /// Cancelled at shutdown once the calls in flight have finished: every request is then
+    /// refused with `503` ([`shutting_down`]).
+    pub refusing: CancellationToken,
     pub sessions: Arc<Counter>,
     pub streams: Arc<Counter>,
 }
@@ -45,6 +49,22 @@ fn hold_until_sent<T: Send + Sync + 'static>(response: Response, held: T) -> Res
     Response::from_parts(parts, Body::from_stream(body))
 }
 
+/// The answer to a request that arrives while the server shuts down: `503 Service Unavailable`
+/// with `Connection: close` and `Retry-After: 1` (RFC 9110 §15.6.4, §10.2.3). Nothing of it was
+/// run, so a load balancer may send it to another replica.
+fn shutting_down() -> Response {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [
+            (axum::http::header::CONNECTION, "close"),
+            (axum::http::header::RETRY_AFTER, "1"),
+        ],
+        "Service Unavailable: the server is shutting down; retry the request (another replica \
+         will take it)\n",
+    )
+        .into_response()
+}
+
 /// What [`admit`] reads of a POST body.
 #[derive(serde::Deserialize)]
 struct Head {
@@ -61,6 +81,12 @@ struct Head {
 ///   response body has been sent, so that graceful shutdown waits for a request that arrived
 ///   before the signal even if no plugin call has started yet.
 pub async fn admit(State(admission): State<Admission>, request: Request, next: Next) -> Response {
+    // Counted first, then checked: shutdown cancels `refusing` and then waits for what is in
+    // flight, so a request is either refused here or waited for.
+    let in_flight = admission.in_flight.token();
+    if admission.refusing.is_cancelled() {
+        return shutting_down();
+    }
     if request.method() == Method::GET {
         return match admission.streams.acquire(&subject_of(&request)) {
             Ok(slot) => hold_until_sent(next.run(request).await, slot),
@@ -106,7 +132,6 @@ pub async fn admit(State(admission): State<Admission>, request: Request, next: N
         }
         _ => {}
     }
-    let in_flight = admission.in_flight.token();
     let response = match session_slot {
         Some(slot) => limits::with_reserved_slot(slot, next.run(request)).await,
         None => next.run(request).await,

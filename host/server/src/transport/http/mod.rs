@@ -30,7 +30,9 @@
 //! connection may take to send a request head (and stay idle between requests).
 //!
 //! Shutdown ([`serve`] after its token is cancelled): stop accepting connections, close idle
-//! ones, report not ready, let calls in flight finish (up to the shutdown timeout), then end
+//! ones, report not ready, let calls in flight finish (up to the shutdown timeout), then refuse
+//! what still arrives on open connections with `503` and `Connection: close` (a load balancer
+//! retries it on another replica: it was not run), wait for what was admitted just before, end
 //! every session and stream, and return once the connections are closed (those still open
 //! [`FLUSH_GRACE`] later are cut: nothing is in flight on them any more).
 
@@ -206,12 +208,14 @@ async fn readyz(State(ready): State<Arc<Readiness>>) -> Response {
 }
 
 /// The MCP endpoints (`/mcp`, `/sse`, `/messages`), behind the Host/Origin guard. An
-/// authentication layer goes on this router.
+/// authentication layer goes on this router. `streams` ends every session and stream when
+/// cancelled; `refusing`, cancelled at shutdown before it, makes `/mcp` answer `503`.
 pub fn mcp_routes(
     shared: Arc<Shared>,
     live: bool,
     options: &HttpOptions,
     streams: CancellationToken,
+    refusing: CancellationToken,
 ) -> (Router, Arc<LegacySse>) {
     let limits = &options.limits;
     let mut sessions = LocalSessionManager::default();
@@ -262,6 +266,7 @@ pub fn mcp_routes(
             admission::Admission {
                 max_body: options.max_body,
                 in_flight: shared.in_flight().clone(),
+                refusing,
                 sessions: session_count,
                 streams: stream_count,
             },
@@ -324,7 +329,14 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     let streams = CancellationToken::new();
-    let (mcp, legacy) = mcp_routes(shared.clone(), live, &options, streams.clone());
+    let refusing = CancellationToken::new();
+    let (mcp, legacy) = mcp_routes(
+        shared.clone(),
+        live,
+        &options,
+        streams.clone(),
+        refusing.clone(),
+    );
     let limits = &options.limits;
     let gate = Gate::new(
         limits.max_connections,
@@ -364,6 +376,10 @@ pub async fn serve(
             if let Err(overrun) = in_flight.drain(timeout).await {
                 tracing::warn!("{overrun}; closing anyway");
             }
+            // Requests still arriving on open connections are refused from now on; those
+            // admitted a moment ago finish first (ending the streams would answer them 500).
+            refusing.cancel();
+            let _ = in_flight.drain(CONNECTION_GRACE).await;
             streams.cancel();
             // Nothing is in flight any more: what is still open is idle, or a request head
             // that is still arriving. Give answers being written a moment, then cut.
