@@ -90,6 +90,19 @@ async def test_fastmcp_client_on_every_transport(capsule, transport, caplog):
     assert not [r for r in caplog.records if "termination failed" in r.getMessage().lower()], caplog.text
 
 
+@pytest.mark.parametrize("transport", ["stdio", "http"])
+async def test_ping_is_answered_alike_on_every_transport(capsule, mode, transport):
+    """2025-11-25: `ping` gets `{}`; 2026-07-28 removed it: -32601, on stdio (before and after other
+    requests: rmcp answers a first ping itself) as over Streamable HTTP."""
+    async with capsule.serve(["hello"], mode=mode, transport=transport) as srv:
+        for _ in range(2):
+            if mode == MODERN:
+                await expect_rpc_error(METHOD_NOT_FOUND, srv.client.send_ping())
+            else:
+                await srv.client.send_ping()
+            assert (await srv.client.call_tool("hello_greet", {"name": "x"})).structured_content
+
+
 # ------------------------------------------------------------------------------- OpenAI Agents SDK
 
 # Every tool of the example plugins (Rust, Python, TypeScript, C, and the 0.1.0 `legacy`), with the
