@@ -118,9 +118,11 @@ test-unit: plugins check-layers
 	$(CARGO) test -p capsule-plugin --features tools,resources,prompts
 	$(CARGO) test -p hello -p textkit -p notes -p fixture -p mallory -p fetch -p conformance -p legacy
 
+# capsule-bench is the load of the rolling-restart test (test_load_balancer.py).
 test-e2e: setup plugins
-	$(CARGO) build -p capsule-host
-	CAPSULE_BIN=target/debug/capsule CAPSULE_PLUGINS=$(PLUGIN_OUT) $(VENV)/bin/python -m pytest tests/e2e -q
+	$(CARGO) build -p capsule-host -p capsule-bench
+	CAPSULE_BIN=target/debug/capsule CAPSULE_PLUGINS=$(PLUGIN_OUT) $(VENV)/bin/python -m pytest tests/e2e -q \
+	  --ignore=tests/e2e/test_image.py
 
 # The official MCP conformance suite, both revisions, zero scored failures (see `conformance`).
 test: test-unit test-e2e conformance
@@ -178,3 +180,67 @@ test-bench: bench-plugins
 	target/debug/capsule-bench suite --quick $(BENCH_SUITE) --capsule target/debug/capsule \
 	  --native target/debug/capsule-native-baseline --out target/bench-smoke \
 	  --criterion target/bench-smoke/no-criterion
+
+# ------------------------------------------------------------------------------------------ container image
+# `make image` (issue #20): a FROM-scratch OCI image of the static `capsule` binary
+# (x86_64-unknown-linux-musl, the release profile; IMAGE_PROFILE=dist for whole-program LTO), CA
+# certificates and the non-root user 65532 (deploy/image/Containerfile, deploy/image/README.md).
+# Built with buildah: no container engine and no base image to pull (vfs storage, chroot isolation:
+# it works as root inside an unprivileged CI container). Installs buildah, musl-tools (ring's and
+# aws-lc's C code) and ca-certificates from Debian when missing. Tags $(IMAGE_NAME):$(VERSION) and
+# $(IMAGE_NAME):latest; --timestamp is the commit's time, so a rebuild from the same inputs is the
+# same image and only the first build takes long. `make image-test` checks the image (tests/e2e/test_image.py).
+IMAGE_NAME ?= capsule
+VERSION ?= $(shell sed -n '/^\[workspace\.package\]/,/^\[/s/^version = "\(.*\)"/\1/p' Cargo.toml)
+IMAGE_LICENSES ?= $(shell sed -n '/^\[workspace\.package\]/,/^\[/s/^license = "\(.*\)"/\1/p' Cargo.toml)
+# The repository's URL, without any credentials the remote URL carries.
+IMAGE_SOURCE ?= $(shell git remote get-url origin 2>/dev/null | sed -E 's#^(https?://)[^@/]*@#\1#' | grep . || echo unknown)
+IMAGE_TARGET := x86_64-unknown-linux-musl
+IMAGE_PROFILE ?= release
+CARGO_TARGET_DIR ?= target
+IMAGE_BIN = $(CARGO_TARGET_DIR)/$(IMAGE_TARGET)/$(IMAGE_PROFILE)/capsule
+IMAGE_CONTEXT := target/image-context
+BUILDAH := buildah --storage-driver vfs
+
+.PHONY: image image-test
+
+image:
+	@missing=""; \
+	command -v buildah >/dev/null || missing="$$missing buildah"; \
+	command -v musl-gcc >/dev/null || missing="$$missing musl-tools"; \
+	[ -s /etc/ssl/certs/ca-certificates.crt ] || missing="$$missing ca-certificates"; \
+	if [ -n "$$missing" ]; then \
+	  [ "$$(id -u)" = 0 ] || { echo "make image needs:$$missing (Debian: apt-get install$$missing, as root)" >&2; exit 1; }; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+	@rustup target add $(IMAGE_TARGET) >/dev/null 2>&1 || rustup target add $(IMAGE_TARGET)
+	CC_x86_64_unknown_linux_musl=musl-gcc CARGO_TARGET_DIR=$(CARGO_TARGET_DIR) \
+	  $(CARGO) build --profile $(IMAGE_PROFILE) --target $(IMAGE_TARGET) -p capsule-host --bin capsule
+	@# The build context: only what the Containerfile copies (its header lists it).
+	rm -rf $(IMAGE_CONTEXT)
+	install -d -m 0755 $(IMAGE_CONTEXT)/dir $(addprefix $(IMAGE_CONTEXT)/rootfs/,etc/ssl/certs etc/capsule plugins var/cache var/lib)
+	install -d -m 1777 $(IMAGE_CONTEXT)/rootfs/tmp
+	install -m 0644 deploy/image/passwd deploy/image/group $(IMAGE_CONTEXT)/rootfs/etc/
+	install -m 0644 /etc/ssl/certs/ca-certificates.crt $(IMAGE_CONTEXT)/rootfs/etc/ssl/certs/
+	@# Without its symbol table (about a fifth of the file): a panic still names its file and line.
+	install -s -m 0755 $(IMAGE_BIN) $(IMAGE_CONTEXT)/capsule
+	@# Replaces the tags; the image they named before is removed unless another tag still names it.
+	@old=$$($(BUILDAH) images --quiet --no-trunc $(IMAGE_NAME):latest 2>/dev/null); \
+	$(BUILDAH) bud --isolation chroot --timestamp $$(git log -1 --format=%ct 2>/dev/null || date +%s) \
+	  -f deploy/image/Containerfile \
+	  --build-arg VERSION=$(VERSION) --build-arg REVISION=$$(git rev-parse HEAD 2>/dev/null || echo unknown) \
+	  --build-arg SOURCE=$(IMAGE_SOURCE) --build-arg LICENSES=$(IMAGE_LICENSES) \
+	  -t $(IMAGE_NAME):$(VERSION) -t $(IMAGE_NAME):latest $(IMAGE_CONTEXT) || exit 1; \
+	new=$$($(BUILDAH) images --quiet --no-trunc $(IMAGE_NAME):latest); \
+	if [ -n "$$old" ] && [ "$$old" != "$$new" ]; then $(BUILDAH) rmi $$old >/dev/null 2>&1 || true; fi
+	$(BUILDAH) images $(IMAGE_NAME)
+
+# Inspects the image, mounts its root filesystem, and runs its own /capsule on the host (it is static)
+# with the hello plugin and bearer authentication. Not part of `make test` (it needs the image).
+image-test: $(VENV)/.ok wasm-target image
+	@mkdir -p $(PLUGIN_OUT)
+	$(CARGO) build --quiet --profile plugin --target wasm32-wasip2 -p hello
+	@cmp -s target/wasm32-wasip2/plugin/hello.wasm $(PLUGIN_OUT)/hello.wasm \
+	  || cp target/wasm32-wasip2/plugin/hello.wasm $(PLUGIN_OUT)/hello.wasm
+	CAPSULE_IMAGE=$(IMAGE_NAME):$(VERSION) CAPSULE_PLUGINS=$(PLUGIN_OUT) \
+	  $(VENV)/bin/python -m pytest tests/e2e/test_image.py -q
