@@ -235,8 +235,9 @@ image:
 	if [ -n "$$old" ] && [ "$$old" != "$$new" ]; then $(BUILDAH) rmi $$old >/dev/null 2>&1 || true; fi
 	$(BUILDAH) images $(IMAGE_NAME)
 
-# Inspects the image, mounts its root filesystem, and runs its own /capsule on the host (it is static)
-# with the hello plugin and bearer authentication. Not part of `make test` (it needs the image).
+# Inspects the image, mounts its root filesystem, and runs its own /capsule (static): on the host with the
+# hello plugin and bearer authentication, and as the image's command chrooted into it as uid 65532 (so it
+# needs root, as `make image` does). Not part of `make test` (it needs the image).
 image-test: $(VENV)/.ok wasm-target image
 	@mkdir -p $(PLUGIN_OUT)
 	$(CARGO) build --quiet --profile plugin --target wasm32-wasip2 -p hello
