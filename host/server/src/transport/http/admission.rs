@@ -25,7 +25,7 @@ pub struct Admission {
     /// Each admitted request counts as in flight until its response has been sent.
     pub in_flight: InFlight,
     /// Cancelled at shutdown once the calls in flight have finished: every request is then
-    /// refused with `503` ([`shutting_down`]).
+    /// refused with `503`, `Connection: close` and nothing run.
     pub refusing: CancellationToken,
     pub sessions: Arc<Counter>,
     pub streams: Arc<Counter>,
