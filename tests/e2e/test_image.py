@@ -25,6 +25,7 @@ import sys
 import time
 import tomllib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -86,16 +87,22 @@ def image_config(image: str) -> dict[str, Any]:
     return json.loads(buildah("inspect", "--type", "image", image).stdout)["OCIv1"]["config"]
 
 
+@contextmanager
+def mounted(image: str, name: str) -> Iterator[Path]:
+    """A working container `name` of `image`, its root filesystem mounted; removed afterwards."""
+    buildah("from", "--pull=never", "--quiet", "--name", name, image)
+    try:
+        yield Path(buildah("mount", name).stdout.strip())
+    finally:
+        buildah("umount", name, check=False)
+        buildah("rm", name, check=False)
+
+
 @pytest.fixture(scope="module")
 def rootfs(image: str) -> Iterator[Path]:
     """The image's root filesystem: a working container's, mounted; removed afterwards."""
-    container = f"capsule-image-test-{os.getpid()}"
-    buildah("from", "--pull=never", "--quiet", "--name", container, image)
-    try:
-        yield Path(buildah("mount", container).stdout.strip())
-    finally:
-        buildah("umount", container, check=False)
-        buildah("rm", container, check=False)
+    with mounted(image, f"capsule-image-test-{os.getpid()}") as root:
+        yield root
 
 
 def image_env(config: dict[str, Any]) -> dict[str, str]:
@@ -250,13 +257,8 @@ async def test_serves_hello_over_http_with_bearer_auth(rootfs, built_plugins, tm
 @pytest.fixture
 def container(image: str) -> Iterator[Path]:
     """A fresh working container's root filesystem, mounted, for a test to add its plugins and config to."""
-    name = f"capsule-image-test-{os.getpid()}-{time.monotonic_ns()}"
-    buildah("from", "--pull=never", "--quiet", "--name", name, image)
-    try:
-        yield Path(buildah("mount", name).stdout.strip())
-    finally:
-        buildah("umount", name, check=False)
-        buildah("rm", name, check=False)
+    with mounted(image, f"capsule-image-test-{os.getpid()}-{time.monotonic_ns()}") as root:
+        yield root
 
 
 class ImageCommand:

@@ -199,6 +199,14 @@ def schema_of(tp: Any, _seen: tuple[Any, ...] = ()) -> dict[str, Any]:
 _PRIMITIVES: dict[Any, str] = {NoneType: "null", bool: "boolean", int: "integer", float: "number", str: "string"}
 
 
+def _with_enum_doc(out: dict[str, Any], tp: type) -> dict[str, Any]:
+    """``out`` (an ``Enum`` subclass's schema) with the class's own docstring as its description."""
+    desc, _ = _class_doc(tp)
+    if desc and tp.__doc__ != enum.Enum.__doc__ and not desc.startswith("An enumeration"):
+        out["description"] = desc
+    return out
+
+
 def _schema(tp: Any, seen: tuple[Any, ...]) -> dict[str, Any]:
     if tp is Any or tp is object or tp is inspect.Parameter.empty:
         return {}
@@ -248,10 +256,7 @@ def _schema(tp: Any, seen: tuple[Any, ...]) -> dict[str, Any]:
         out = {"enum": values}
         if len(kinds) == 1:
             out = {"type": kinds.pop(), "enum": values}
-        desc, _ = _class_doc(tp)
-        if desc and tp.__doc__ != enum.Enum.__doc__ and not desc.startswith("An enumeration"):
-            out["description"] = desc
-        return out
+        return _with_enum_doc(out, tp)
     if isinstance(tp, type) and (dataclasses.is_dataclass(tp) or typing.is_typeddict(tp)):
         if tp in seen:
             raise TypeError(f"{tp.__name__} refers to itself; recursive types are not supported")
@@ -435,10 +440,7 @@ def _portable_bare(tp: Any, seen: tuple[Any, ...], problems: list[str], where: s
         return out
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
         out = _portable_values([m.value for m in tp])
-        desc, _ = _class_doc(tp)
-        if desc and tp.__doc__ != enum.Enum.__doc__ and not desc.startswith("An enumeration"):
-            out["description"] = desc
-        return out
+        return _with_enum_doc(out, tp)
     if isinstance(tp, type) and (dataclasses.is_dataclass(tp) or typing.is_typeddict(tp)):
         if tp in seen:
             raise TypeError(f"{tp.__name__} refers to itself; recursive types are not supported")
