@@ -5,8 +5,9 @@
 package-lock.json), builds the plugin (target/plugins/test.wasm) and the host, then runs this script:
 
     1. copies the plugin into a fresh directory as `test.wasm` (tools and prompts come out `test_<name>`),
-       with a policy `test.toml` whose `[publish] rename` keeps the one fixture the suite calls without
-       the `test_` prefix (`json_schema_2020_12_tool`) under its own name;
+       with a policy `test.toml` whose `[publish] rename` keeps the fixtures the suite calls without
+       the `test_` prefix (`json_schema_2020_12_tool`, the tasks extension's `greet`, `slow_compute`,
+       ...: `BARE_NAMES`) under their own names;
     2. starts `capsule serve --plugins DIR --http 127.0.0.1:0` and reads the port from the
        `listening on http://127.0.0.1:PORT/mcp` line it logs on stderr;
     3. runs `conformance server --url ... --requirements REV` for 2025-11-25, then 2026-07-28
@@ -52,10 +53,35 @@ NOT_SCORED_RE = re.compile(r"^  [✓✗] (\S+) \(([^)]*)\)$")
 # Pending (not scored) scenarios Capsule passes, by revision: a failure of one of these is a regression.
 REQUIRED_NOT_SCORED = {
     "2025-11-25": ("json-schema-2020-12", "server-session-lifecycle", "server-sse-polling"),
-    "2026-07-28": ("json-schema-2020-12", "http-header-validation", "http-custom-header-server-validation"),
+    "2026-07-28": (
+        "json-schema-2020-12",
+        "http-header-validation",
+        "http-custom-header-server-validation",
+        # The tasks extension (io.modelcontextprotocol/tasks, SEP-2663): every scenario of it.
+        "tasks-lifecycle",
+        "tasks-capability-negotiation",
+        "tasks-wire-fields",
+        "tasks-request-state-removal",
+        "tasks-mrtr-input",
+        "tasks-request-headers",
+        "tasks-dispatch-and-envelope",
+        "tasks-status-notifications",
+        "tasks-required-task-error",
+        "tasks-mrtr-composition",
+    ),
 }
-# The conformance plugin's policy: the suite calls this fixture by its bare name.
-PLUGIN_POLICY = '[publish]\nrename = { json_schema_2020_12_tool = "json_schema_2020_12_tool" }\n'
+# The conformance plugin's policy: the suite calls these fixtures by their bare names.
+BARE_NAMES = (
+    "json_schema_2020_12_tool",
+    # The tasks extension (2026-07-28).
+    "greet",
+    "slow_compute",
+    "failing_job",
+    "protocol_error_job",
+    "confirm_delete",
+    "multi_input",
+)
+PLUGIN_POLICY = "[publish.rename]\n" + "".join(f'{name} = "{name}"\n' for name in BARE_NAMES)
 STARTUP_TIMEOUT_S = 120  # compiling the plugin without a warm cache takes about a second; be generous
 
 

@@ -12,10 +12,15 @@ from __future__ import annotations
 import base64
 import json
 import re
+import sys
+from pathlib import Path
 
 import mcp_types as types
 import pytest
 from conftest import INVALID_PARAMS, LEGACY, MODERN, RESOURCE_NOT_FOUND_LEGACY, expect_rpc_error, text_blocks
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "conformance"))
+import run  # noqa: E402  (tests/conformance/run.py: the suite's runner and the plugin's policy)
 
 pytestmark = pytest.mark.anyio
 
@@ -52,11 +57,12 @@ TOOLS = {
     "test_input_required_result_multiple_inputs",
     "test_input_required_result_multi_round",
     "test_input_required_result_capabilities",
-    # json-schema-2020-12 calls it by its bare name: the policy below renames it.
-    "json_schema_2020_12_tool",
+    # The tasks extension fixtures; tool_with_task keeps its prefix (the suite calls it so).
+    "test_tool_with_task",
+    # Called by their bare names: the policy of tests/conformance/run.py renames them.
+    *run.BARE_NAMES,
 }
-# The policy tests/conformance/run.py serves the plugin with.
-POLICY = b'[publish]\nrename = { json_schema_2020_12_tool = "json_schema_2020_12_tool" }\n'
+POLICY = run.PLUGIN_POLICY.encode()
 RESOURCES = {
     "test://static-text": "text/plain",
     "test://static-binary": "image/png",

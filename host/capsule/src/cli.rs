@@ -371,6 +371,24 @@ pub struct ServeArgs {
     #[arg(long, value_name = "FILE")]
     pub request_state_key: Option<PathBuf>,
 
+    /// How long a finished MCP task's result is kept for the client to fetch (e.g. `1h`).
+    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = humantime::parse_duration)]
+    pub task_ttl: Duration,
+
+    /// Most MCP tasks one subject (token subject over HTTP; the local user over stdio) may have
+    /// at once, running or kept.
+    #[arg(long, value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(usize))]
+    pub max_tasks_per_subject: usize,
+
+    /// How long a call of a task-supporting tool runs inside its request before it becomes an
+    /// MCP task (a call that ends or asks for input sooner answers in the request).
+    #[arg(long, value_name = "DURATION", default_value = "500ms", value_parser = humantime::parse_duration)]
+    pub task_sync_window: Duration,
+
+    /// The polling interval suggested to clients of MCP tasks (`pollIntervalMs`).
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = humantime::parse_duration)]
+    pub task_poll_interval: Duration,
+
     /// How long a client has to answer an input-required result and retry (e.g. `10m`).
     #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = humantime::parse_duration)]
     pub request_state_ttl: Duration,
@@ -380,6 +398,18 @@ pub struct ServeArgs {
     /// rug-pull protection off: a plugin update can then change what its tools say to clients.
     #[arg(long)]
     pub approve_definition_changes: bool,
+}
+
+impl ServeArgs {
+    /// The MCP task settings of these flags.
+    pub fn task_settings(&self) -> capsule_server::tasks::TaskSettings {
+        capsule_server::tasks::TaskSettings {
+            ttl: self.task_ttl,
+            max_per_subject: self.max_tasks_per_subject,
+            sync_window: self.task_sync_window,
+            poll_interval: self.task_poll_interval,
+        }
+    }
 }
 
 #[derive(Debug, Args)]

@@ -303,6 +303,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         args.page_size,
         request_states,
         args.default_log_level.0,
+        args.task_settings(),
     );
     let watcher = if args.watch.no_watch {
         None

@@ -12,6 +12,7 @@ pub mod naming;
 pub mod percent;
 mod secret;
 pub mod sync;
+pub mod task_support;
 #[cfg(feature = "test-support")]
 pub mod test_support;
 

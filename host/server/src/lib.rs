@@ -24,6 +24,7 @@ pub mod pagination;
 pub mod request_state;
 pub mod server;
 pub mod shutdown;
+pub mod tasks;
 #[cfg(test)]
 mod testing;
 pub mod transport;

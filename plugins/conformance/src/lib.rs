@@ -18,10 +18,11 @@
 //! Not here, because a plugin cannot do them: `test_trigger_tool_change` and
 //! `test_trigger_prompt_change` (server-stateless probes that change the
 //! server's tool and prompt lists; the lists are the host's, built from the
-//! plugin directory), the tasks extension fixtures (`greet`, `slow_compute`,
-//! ...: tasks are not in the contract). `json_schema_2020_12_tool` has no
-//! `test_` prefix: the suite's runner (tests/conformance/run.py) gives the
-//! plugin a policy whose `[publish] rename` publishes it under that name.
+//! plugin directory). `json_schema_2020_12_tool` and the tasks extension
+//! fixtures (`greet`, `slow_compute`, `failing_job`, `protocol_error_job`,
+//! `confirm_delete`, `multi_input`) have no `test_` prefix: the suite's
+//! runner (tests/conformance/run.py) gives the plugin a policy whose
+//! `[publish] rename` publishes them under those names.
 
 use std::collections::BTreeMap;
 use std::thread::sleep;
@@ -786,6 +787,133 @@ fn prompt_with_image(_: &PromptArgs) -> Result<Vec<Message>, ToolError> {
 // ---------------------------------------------------------------- the plugin
 
 /// Everything the plugin serves.
+// ------------------------------------------------------- tasks (SEP-2663)
+//
+// The tasks extension scenarios call these by their bare names (run.py
+// renames them). Each long job sleeps a little before it asks or ends, as a
+// real job would, so that it outlives the host's synchronous window and runs
+// as a task; a call that ends or asks within the window answers in its
+// request.
+
+/// Arguments of `greet`.
+#[derive(Deserialize, JsonSchema)]
+struct GreetArgs {
+    /// Who to greet
+    name: String,
+}
+
+/// `greet` (sync only): `Hello, {name}!`.
+fn greet(args: GreetArgs) -> Result<ToolOutput, ToolError> {
+    Ok(ToolOutput::text(format!("Hello, {}!", args.name)))
+}
+
+/// Arguments of `slow_compute`.
+#[derive(Deserialize, JsonSchema)]
+struct SlowComputeArgs {
+    /// How long to compute, in seconds (0: at once)
+    seconds: u64,
+    /// A label echoed in the result
+    label: Option<String>,
+}
+
+/// `slow_compute` (task optional): sleeps `seconds`, reporting progress each
+/// second, then answers.
+fn slow_compute(args: SlowComputeArgs) -> Result<ToolOutput, ToolError> {
+    let label = args.label.unwrap_or_else(|| "job".into());
+    let total = args.seconds as f64;
+    for done in 0..args.seconds {
+        progress(
+            done as f64,
+            Some(total),
+            Some(&format!("{label}: {done} of {} s", args.seconds)),
+        );
+        sleep(Duration::from_secs(1));
+    }
+    Ok(ToolOutput::text(format!(
+        "{label}: computed for {} s",
+        args.seconds
+    )))
+}
+
+/// `failing_job` (task required): a tool execution error after about 1 s.
+fn failing_job(_: NoArgs) -> Result<ToolOutput, ToolError> {
+    sleep(Duration::from_secs(1));
+    Ok(ToolOutput::error("failing_job failed on purpose after 1 s"))
+}
+
+/// `protocol_error_job` (task required): crashes after about 1 s (a trap,
+/// which the host reports as a failed task).
+fn protocol_error_job(_: NoArgs) -> Result<ToolOutput, ToolError> {
+    sleep(Duration::from_secs(1));
+    panic!("protocol_error_job crashes on purpose")
+}
+
+/// Arguments of `confirm_delete`.
+#[derive(Deserialize, JsonSchema)]
+struct ConfirmDeleteArgs {
+    /// The file to delete
+    filename: String,
+}
+
+/// `confirm_delete` (task optional): looks at the file for about 1 s, then
+/// asks to confirm (`confirm`); deletes nothing either way.
+fn confirm_delete(args: ConfirmDeleteArgs, cx: &Context) -> Result<Outcome<ToolOutput>, ToolError> {
+    let Some(answer) = cx.elicitation("confirm") else {
+        sleep(Duration::from_secs(1));
+        return Ok(InputRequired::new()
+            .elicit(
+                "confirm",
+                format!("Delete {}?", args.filename),
+                json!({
+                    "type": "object",
+                    "properties": {"confirm": {"type": "boolean"}},
+                    "required": ["confirm"],
+                }),
+            )
+            .into());
+    };
+    let confirmed =
+        answer.action == ElicitAction::Accept && answer.get("confirm") == Some(&Value::Bool(true));
+    Ok(Outcome::complete(ToolOutput::text(if confirmed {
+        format!("Deleted {}", args.filename)
+    } else {
+        format!("Kept {}", args.filename)
+    })))
+}
+
+/// `multi_input` (task optional): after about 1 s, asks two questions at
+/// once (`name` and `confirm`), then answers with both.
+fn multi_input(_: NoArgs, cx: &Context) -> Result<Outcome<ToolOutput>, ToolError> {
+    let (Some(name), Some(confirm)) = (cx.elicitation("name"), cx.elicitation("confirm")) else {
+        sleep(Duration::from_secs(1));
+        return Ok(InputRequired::new()
+            .request("name", name_request())
+            .elicit("confirm", "Go ahead?", confirm_schema())
+            .into());
+    };
+    Ok(Outcome::complete(ToolOutput::text(format!(
+        "Both answers: name {}, confirm {}",
+        accepted_text(&name, "name").unwrap_or_else(|why| format!("(the user {why})")),
+        action_name(confirm.action),
+    ))))
+}
+
+/// `tool_with_task` (task required): asks `user_name` at once (before any
+/// task: the request's own multi round-trip), then works about 1 s as a
+/// task and greets the name gathered.
+fn tool_with_task(_: NoArgs, cx: &Context) -> Result<Outcome<ToolOutput>, ToolError> {
+    let Some(answer) = cx.elicitation("user_name") else {
+        return Ok(InputRequired::new()
+            .request("user_name", name_request())
+            .into());
+    };
+    sleep(Duration::from_secs(1));
+    let name = accepted_text(&answer, "name").unwrap_or_else(|why| format!("(the user {why})"));
+    Ok(Outcome::complete(ToolOutput::text(format!(
+        "Hello, {name}! (asked before the task, greeted from it)"
+    ))))
+}
+
 pub fn plugin() -> Plugin {
     Plugin::new(
         Metadata::new("conformance", env!("CARGO_PKG_VERSION")).description(
@@ -935,6 +1063,56 @@ pub fn plugin() -> Plugin {
         "Reports test://watched-resource as updated (notifications/resources/updated to its subscribers)",
         touch_watched_resource,
     ))
+    // Tasks extension (tasks-* scenarios of 2026-07-28).
+    .tool(tool("greet", "Greets someone (never a task)", greet).read_only())
+    .tool(
+        tool(
+            "slow_compute",
+            "Computes for `seconds` seconds, reporting progress (may run as a task)",
+            slow_compute,
+        )
+        .task_support(TaskSupport::Optional),
+    )
+    .tool(
+        tool(
+            "failing_job",
+            "A job that fails with a tool error after about 1 s (runs only as a task)",
+            failing_job,
+        )
+        .task_support(TaskSupport::Required),
+    )
+    .tool(
+        tool(
+            "protocol_error_job",
+            "A job that crashes after about 1 s (runs only as a task)",
+            protocol_error_job,
+        )
+        .task_support(TaskSupport::Required),
+    )
+    .tool(
+        interactive_tool(
+            "confirm_delete",
+            "Asks to confirm deleting a file, after looking at it (may run as a task)",
+            confirm_delete,
+        )
+        .task_support(TaskSupport::Optional),
+    )
+    .tool(
+        interactive_tool(
+            "multi_input",
+            "Asks two questions at once (may run as a task)",
+            multi_input,
+        )
+        .task_support(TaskSupport::Optional),
+    )
+    .tool(
+        interactive_tool(
+            "tool_with_task",
+            "Asks a name first, then greets it from a task (runs only as a task)",
+            tool_with_task,
+        )
+        .task_support(TaskSupport::Required),
+    )
     // Resources (resources-* scenarios).
     .resource(
         resource("test://static-text", "static-text", || {

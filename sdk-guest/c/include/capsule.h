@@ -94,6 +94,19 @@ typedef capsule_status (*capsule_tool_fn)(const capsule_json *args, capsule_resu
  * empty object, portable as it is. */
 #define CAPSULE_NO_ARGUMENTS "{\"type\":\"object\",\"properties\":{},\"required\":[],\"additionalProperties\":false}"
 
+/* Whether a tool may run as an MCP task (README "Long-running tools (tasks)"). Unset (0) declares
+ * nothing: the host's default, forbidden. A declared value goes into the tool's _meta under
+ * CAPSULE_TASK_SUPPORT_KEY, merged with `meta`; it wins over that key written into `meta` by hand. */
+typedef enum {
+    CAPSULE_TASK_UNSET = 0,
+    CAPSULE_TASK_FORBIDDEN, /* never a task: the call answers within its request ([limits] timeout) */
+    CAPSULE_TASK_OPTIONAL,  /* a task for clients that declared the tasks extension, else a plain call */
+    CAPSULE_TASK_REQUIRED,  /* only as a task: other clients get -32021 */
+} capsule_task_support;
+
+/* The _meta key that carries a tool's task support to the host (which leaves it out of what it publishes). */
+#define CAPSULE_TASK_SUPPORT_KEY "capsule/taskSupport"
+
 typedef struct {
     const char *name;          /* published as <file stem>_<name>: [A-Za-z0-9_-], no "__" */
     const char *title;         /* may be NULL */
@@ -103,6 +116,8 @@ typedef struct {
     const char *output_schema; /* JSON Schema text of the structured content, or NULL */
     capsule_tool_fn call;
     capsule_hint read_only, destructive, idempotent, open_world;
+    const char *meta;          /* JSON object text of the tool's _meta, or NULL */
+    capsule_task_support task_support; /* CAPSULE_TASK_OPTIONAL, ...; unset: nothing declared */
 } capsule_tool;
 
 /* Append a text block (printf-style). Returns CAPSULE_OK, so `return capsule_text(out, ...)` works. */

@@ -628,6 +628,111 @@ static void set_json_option(exports_capsule_plugin_tools_option_json_t *out, con
     if (json) set_string(&out->val, json);
 }
 
+/* ------------------------------------------------------------------------------ a tool's _meta */
+
+static const char *task_support_name(capsule_task_support support) {
+    switch (support) {
+    case CAPSULE_TASK_FORBIDDEN: return "forbidden";
+    case CAPSULE_TASK_OPTIONAL: return "optional";
+    case CAPSULE_TASK_REQUIRED: return "required";
+    default: return NULL;
+    }
+}
+
+static bool json_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+static size_t json_skip_space(const char *text, size_t i, size_t n) {
+    while (i < n && json_space(text[i])) i++;
+    return i;
+}
+
+/* Where the JSON value that starts at text[i] ends, in text the parser has accepted. */
+static size_t json_value_end(const char *text, size_t i, size_t n) {
+    if (text[i] == '"') {
+        for (i++; i < n && text[i] != '"'; i++) {
+            if (text[i] == '\\') i++;
+        }
+        return i + 1;
+    }
+    if (text[i] == '{' || text[i] == '[') {
+        int depth = 0;
+        for (; i < n; i++) {
+            char c = text[i];
+            if (c == '"') i = json_value_end(text, i, n) - 1;
+            else if (c == '{' || c == '[') depth++;
+            else if ((c == '}' || c == ']') && --depth == 0) return i + 1;
+        }
+        return n;
+    }
+    while (i < n && text[i] != ',' && text[i] != '}' && text[i] != ']' && !json_space(text[i])) i++;
+    return i;
+}
+
+/* Whether the JSON string `raw` (`len` bytes, quotes and escapes included) decodes to `want`. */
+static bool json_key_is(const char *raw, size_t len, const char *want) {
+    capsule_json *key = capsule_json_parse(raw, len, NULL, 0);
+    size_t key_len = 0;
+    const char *s = capsule_json_string(key, &key_len);
+    bool same = s && key_len == strlen(want) && memcmp(s, want, key_len) == 0;
+    capsule_json_free(key);
+    return same;
+}
+
+/* The _meta list-tools hands the host for `t` when it differs from `t->meta`: malloc'ed JSON text,
+ * `meta` with CAPSULE_TASK_SUPPORT_KEY set to the declared task support (the author's members copied
+ * as written, any of them named CAPSULE_TASK_SUPPORT_KEY left out). NULL: `t->meta` goes out as
+ * written, which is the case without a declaration, and (logged) for a task support that is none of
+ * the constants or a `meta` that is not a JSON object (the host refuses such a _meta). */
+static char *tool_meta(const capsule_tool *t) {
+    if (t->task_support == CAPSULE_TASK_UNSET) return NULL;
+    const char *support = task_support_name(t->task_support);
+    if (!support) {
+        capsule_log(CAPSULE_LOG_ERROR,
+                    "tool `%s`: task_support %d is not CAPSULE_TASK_FORBIDDEN, CAPSULE_TASK_OPTIONAL or "
+                    "CAPSULE_TASK_REQUIRED; it declares nothing", t->name, (int)t->task_support);
+        return NULL;
+    }
+    const char *meta = t->meta;
+    size_t n = meta ? strlen(meta) : 0;
+    if (meta) {
+        char err[128] = "not an object";
+        capsule_json *parsed = capsule_json_parse(meta, n, err, sizeof err);
+        bool object = parsed && parsed->type == CAPSULE_JSON_OBJECT;
+        capsule_json_free(parsed);
+        if (!object) {
+            capsule_log(CAPSULE_LOG_ERROR, "tool `%s`: meta is not a JSON object (%s), so it cannot carry task_support",
+                        t->name, err);
+            return NULL;
+        }
+    }
+    /* The members kept take no more room than in `meta`; the key and its value are added. */
+    size_t size = n + sizeof CAPSULE_TASK_SUPPORT_KEY + 32;
+    char *out = xmalloc(size);
+    size_t len = 0;
+    out[len++] = '{';
+    if (meta) {
+        size_t i = json_skip_space(meta, 0, n) + 1; /* past '{' */
+        for (;;) {
+            i = json_skip_space(meta, i, n);
+            if (i >= n || meta[i] == '}') break;
+            size_t key = i, key_end = json_value_end(meta, i, n);
+            size_t value = json_skip_space(meta, json_skip_space(meta, key_end, n) + 1, n); /* past ':' */
+            size_t value_end = json_value_end(meta, value, n);
+            i = json_skip_space(meta, value_end, n);
+            if (i < n && meta[i] == ',') i++;
+            if (json_key_is(meta + key, key_end - key, CAPSULE_TASK_SUPPORT_KEY)) continue;
+            if (len > 1) out[len++] = ',';
+            memcpy(out + len, meta + key, key_end - key);
+            len += key_end - key;
+            out[len++] = ':';
+            memcpy(out + len, meta + value, value_end - value);
+            len += value_end - value;
+        }
+    }
+    snprintf(out + len, size - len, "%s\"" CAPSULE_TASK_SUPPORT_KEY "\":\"%s\"}", len > 1 ? "," : "", support);
+    return out;
+}
+
 void exports_capsule_plugin_tools_list_tools(exports_capsule_plugin_tools_list_tool_t *ret) {
     const capsule_plugin *p = &capsule_definition;
     ret->len = p->tool_count;
@@ -649,6 +754,9 @@ void exports_capsule_plugin_tools_list_tools(exports_capsule_plugin_tools_list_t
             set_hint(&w->annotations.val.idempotent_hint, t->idempotent);
             set_hint(&w->annotations.val.open_world_hint, t->open_world);
         }
+        char *meta = tool_meta(t);
+        set_json_option(&w->meta, meta ? meta : t->meta);
+        free(meta);
     }
 }
 

@@ -9,8 +9,14 @@
 int capsule_test_cancelled = 0;
 int capsule_test_progress_calls = 0;
 
+/* The last message logged, and how many were. */
+char capsule_test_last_log[512];
+int capsule_test_log_count = 0;
+
 void __wasm_import_capsule_plugin_host_log(int32_t level, uint8_t *ptr, size_t len) {
     fprintf(stderr, "[log %d] %.*s\n", (int)level, (int)len, (const char *)ptr);
+    snprintf(capsule_test_last_log, sizeof capsule_test_last_log, "%.*s", (int)len, (const char *)ptr);
+    capsule_test_log_count++;
 }
 
 void __wasm_import_capsule_plugin_host_progress(double progress, int32_t has_total, double total, int32_t has_message,

@@ -1,5 +1,5 @@
-/* Native unit tests of the C SDK (JSON helper, dispatch, error mapping, URI templates, prompts,
- * input required and resumptions, completions, client capabilities, resource updates).
+/* Native unit tests of the C SDK (JSON helper, dispatch, error mapping, task support, URI templates,
+ * prompts, input required and resumptions, completions, client capabilities, resource updates).
  * `make guest-test-c` builds them with `zig cc` for the build machine and runs them. */
 #include "capsule.h"
 
@@ -116,6 +116,16 @@ static const capsule_tool tools[] = {
     {.name = "survey", .description = "Roots and sampling", .call = survey},
     {.name = "bad_ask", .description = "Mistakes", .call = bad_ask},
     {.name = "host_calls", .description = "Host functions", .call = host_calls},
+    /* Task support (test_task_support): declared alone, merged with the author's meta, ... */
+    {.name = "crawl", .description = "Long", .call = echo, .task_support = CAPSULE_TASK_OPTIONAL},
+    {.name = "index", .description = "Long", .call = echo, .task_support = CAPSULE_TASK_REQUIRED,
+     .meta = " { \"ui\" : {\"x\": [1, \"}\\\"]\"]}, \"capsule\\/taskSupport\": \"optional\", \"n\": 0.1 } "},
+    {.name = "quick", .description = "Short", .call = echo, .task_support = CAPSULE_TASK_FORBIDDEN,
+     .meta = "{\"capsule/taskSupport\":\"required\"}"},
+    {.name = "mine", .description = "Meta only", .call = echo, .meta = "{\"a\": 1}"},
+    {.name = "odd", .description = "Not a task support", .call = echo, .task_support = (capsule_task_support)42},
+    {.name = "broken", .description = "Meta not an object", .call = echo, .task_support = CAPSULE_TASK_OPTIONAL,
+     .meta = "[1]"},
 };
 
 static capsule_status read_about(const char *uri, capsule_contents *out) { return capsule_contents_text(out, uri, "about", 5, NULL); }
@@ -262,7 +272,7 @@ static void test_describe(void) {
 static void test_tools(void) {
     exports_capsule_plugin_tools_list_tool_t list;
     exports_capsule_plugin_tools_list_tools(&list);
-    CHECK(list.len == 7 && str_eq(&list.ptr[0].name, "add"));
+    CHECK(list.len == 13 && str_eq(&list.ptr[0].name, "add"));
     CHECK(list.ptr[0].annotations.is_some && list.ptr[0].annotations.val.read_only_hint.is_some);
     CHECK(!list.ptr[0].annotations.val.destructive_hint.is_some);
     CHECK(str_eq(&list.ptr[1].input_schema, "{\"type\":\"object\",\"properties\":{},\"required\":[],\"additionalProperties\":false}"));
@@ -294,6 +304,60 @@ static void test_tools(void) {
     CHECK(!call("add", "{nope", &ok, &err));
     CHECK(err.tag == CAPSULE_PLUGIN_TYPES_ERROR_INVALID_ARGUMENTS && str_has(&err.val.invalid_arguments, "invalid arguments: "));
     CHECK(!call("add", "[1]", &ok, &err) && err.tag == CAPSULE_PLUGIN_TYPES_ERROR_INVALID_ARGUMENTS);
+}
+
+extern char capsule_test_last_log[512];
+extern int capsule_test_log_count;
+
+static const exports_capsule_plugin_tools_tool_t *listed(const exports_capsule_plugin_tools_list_tool_t *list, const char *name) {
+    for (size_t i = 0; i < list->len; i++) {
+        if (str_eq(&list->ptr[i].name, name)) return &list->ptr[i];
+    }
+    return NULL;
+}
+
+static int meta_is(const exports_capsule_plugin_tools_list_tool_t *list, const char *name, const char *want) {
+    const exports_capsule_plugin_tools_tool_t *t = listed(list, name);
+    if (!t) return 0;
+    if (!want) return !t->meta.is_some;
+    return t->meta.is_some && str_eq(&t->meta.val, want);
+}
+
+static void test_task_support(void) {
+    int logs = capsule_test_log_count;
+    exports_capsule_plugin_tools_list_tool_t list;
+    exports_capsule_plugin_tools_list_tools(&list);
+    CHECK(strcmp(CAPSULE_TASK_SUPPORT_KEY, "capsule/taskSupport") == 0);
+    /* Nothing declared: no key; the author's meta goes out as written. */
+    CHECK(meta_is(&list, "add", NULL));
+    CHECK(meta_is(&list, "mine", "{\"a\": 1}"));
+    /* Declared alone. */
+    CHECK(meta_is(&list, "crawl", "{\"capsule/taskSupport\":\"optional\"}"));
+    /* Merged: the author's members as written (strings with braces and escapes, nesting, numbers),
+     * the hand-written key (however escaped) replaced by the declared value. */
+    CHECK(meta_is(&list, "index", "{\"ui\":{\"x\": [1, \"}\\\"]\"]},\"n\":0.1,\"capsule/taskSupport\":\"required\"}"));
+    /* An explicit "forbidden" is sent, and wins over the key written by hand. */
+    CHECK(meta_is(&list, "quick", "{\"capsule/taskSupport\":\"forbidden\"}"));
+    /* A value that is none of the constants declares nothing, and says so in the log. */
+    CHECK(meta_is(&list, "odd", NULL));
+    /* A meta that is not an object goes out as written (the host refuses it), also logged. */
+    CHECK(meta_is(&list, "broken", "[1]"));
+    CHECK(capsule_test_log_count == logs + 2);
+    CHECK(strstr(capsule_test_last_log, "tool `broken`: meta is not a JSON object") != NULL);
+    exports_capsule_plugin_tools_list_tool_free(&list);
+    /* Every merged _meta is a JSON object. */
+    exports_capsule_plugin_tools_list_tools(&list);
+    for (size_t i = 0; i < list.len; i++) {
+        if (!list.ptr[i].meta.is_some || str_eq(&list.ptr[i].name, "broken")) continue;
+        capsule_json *meta = capsule_json_parse((const char *)list.ptr[i].meta.val.ptr, list.ptr[i].meta.val.len, NULL, 0);
+        CHECK(meta && meta->type == CAPSULE_JSON_OBJECT);
+        capsule_json_free(meta);
+    }
+    exports_capsule_plugin_tools_list_tool_free(&list);
+    /* A tool that may become a task still runs as a plain call. */
+    exports_capsule_plugin_tools_call_tool_result_t ok;
+    capsule_plugin_types_error_t err;
+    CHECK(call("crawl", "{\"text\":\"hi\"}", &ok, &err) && ok.content.len == 2);
 }
 
 static int read_one(const char *uri, char *text, size_t size, capsule_plugin_types_error_t *err) {
@@ -503,6 +567,7 @@ int main(void) {
     test_json();
     test_describe();
     test_tools();
+    test_task_support();
     test_resources();
     test_prompts();
     test_input_required();

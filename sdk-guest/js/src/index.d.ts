@@ -180,6 +180,18 @@ export interface ToolAnnotations {
   openWorldHint?: boolean;
 }
 
+/**
+ * Whether a tool may run as an MCP task: "forbidden" (the default: never, the call answers within
+ * its request and `[limits] timeout`), "optional" (a task for clients that declared the tasks
+ * extension, a plain call for the others) or "required" (only as a task; other clients get
+ * `-32021`). The operator's policy (`[tools.NAME] task_support`) overrides it.
+ */
+export type TaskSupport = "forbidden" | "optional" | "required";
+/** The three `TaskSupport` values. */
+export const TASK_SUPPORT: readonly TaskSupport[];
+/** The `_meta` key that carries a tool's task support to the host: `"capsule/taskSupport"`. */
+export const TASK_SUPPORT_KEY: "capsule/taskSupport";
+
 export interface ToolSpec<I extends JsonSchema, O extends JsonSchema | undefined> {
   /** Published as `<file stem>_<name>`: letters, digits, `_`, `-`; no `__`. */
   name: string;
@@ -199,6 +211,12 @@ export interface ToolSpec<I extends JsonSchema, O extends JsonSchema | undefined
   outputSchema?: O;
   annotations?: ToolAnnotations;
   meta?: Record<string, unknown>;
+  /**
+   * Whether the tool may run as an MCP task (see `TaskSupport`; without it, "forbidden"). Sent in the
+   * tool's `_meta` under `capsule/taskSupport`, merged with `meta` (this setting wins over that key
+   * written into `meta` by hand). Another value throws a TypeError.
+   */
+  taskSupport?: TaskSupport;
 }
 
 type Awaitable<T> = T | Promise<T>;

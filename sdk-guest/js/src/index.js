@@ -54,6 +54,30 @@ function checkName(kind, name) {
   return name;
 }
 
+/** Whether a tool may run as an MCP task (`tool({ taskSupport })`); "forbidden" is the host's default. */
+export const TASK_SUPPORT = Object.freeze(["forbidden", "optional", "required"]);
+/** The key of a tool's `_meta` that carries its task support to the host (which leaves it out of what it publishes). */
+export const TASK_SUPPORT_KEY = "capsule/taskSupport";
+
+/**
+ * The `_meta` a tool hands the host: the author's `meta` (left unmodified) plus `capsule/taskSupport`
+ * when `taskSupport` is declared, which wins over the same key written into `meta` by hand.
+ */
+function toolMeta(name, spec) {
+  const { taskSupport, meta } = spec;
+  if (taskSupport === undefined) return meta;
+  if (!TASK_SUPPORT.includes(taskSupport)) {
+    throw new TypeError(
+      `tool ${name}: taskSupport must be one of ${TASK_SUPPORT.map((v) => JSON.stringify(v)).join(", ")}, ` +
+        `not ${typeof taskSupport === "string" ? JSON.stringify(taskSupport) : String(taskSupport)}`,
+    );
+  }
+  if (meta !== undefined && meta !== null && (typeof meta !== "object" || Array.isArray(meta))) {
+    throw new TypeError(`tool ${name}: meta must be a plain object (a JSON object) to carry taskSupport`);
+  }
+  return { ...(meta ?? {}), [TASK_SUPPORT_KEY]: taskSupport };
+}
+
 function checkHandler(kind, name, fn) {
   if (typeof fn !== "function") throw new TypeError(`${kind} ${name}: the handler must be a function`);
   return fn;
@@ -83,7 +107,7 @@ const nullPlans = new WeakMap();
 
 /**
  * Declare a tool: `tool({ name, description, inputSchema, outputSchema?, title?, annotations?,
- * meta? }, (args) => result)`. `inputSchema` is published in its portable form (closed objects,
+ * meta?, taskSupport? }, (args) => result)`. `inputSchema` is published in its portable form (closed objects,
  * optional properties nullable and required, `$ref`s inlined, defaults in the description: see
  * portable.js); a null for a property that was optional is removed before the handler runs, so
  * handlers see the arguments `inputSchema` describes. The host validates arguments against the
@@ -91,7 +115,9 @@ const nullPlans = new WeakMap();
  * as text), content blocks (`text()`, `image()`, ...), or `toolResult({...})`; throw a
  * `CapsuleError` subclass for a typed error, anything else becomes `internal`. A tool that needs
  * the client's input returns `inputRequired([...], state)` and gets the answers in the next round
- * as its second argument, a `Resumption` (undefined in the first round).
+ * as its second argument, a `Resumption` (undefined in the first round). `taskSupport: "optional"`
+ * (or "required", "forbidden") declares whether the tool may run as an MCP task; it is sent in the
+ * tool's `_meta` under `capsule/taskSupport`, merged with `meta`. Any other value is a TypeError.
  */
 export function tool(spec, handler) {
   const name = checkName("tool", spec.name);
@@ -102,9 +128,11 @@ export function tool(spec, handler) {
     throw new TypeError(`tool ${name}: outputSchema must be an object schema (structured content is a JSON object)`);
   }
   const portable = portableInputSchema(inputSchema, `tool ${name}: inputSchema`);
+  const meta = toolMeta(name, spec);
   const entry = {
     ...spec,
     name,
+    meta,
     inputSchema: portable.schema,
     notPortable: portable.notPortable,
     handler: checkHandler("tool", name, handler),

@@ -53,7 +53,7 @@ from ._interaction import (
     list_roots,
     sample,
 )
-from ._plugin import FilesystemRequest, Metadata, Plugin, ToolAnnotations
+from ._plugin import TASK_SUPPORT_KEY, FilesystemRequest, Metadata, Plugin, TaskSupport, ToolAnnotations
 
 __version__ = "0.2.0"
 WIT_PACKAGE = "capsule:plugin@0.2.0"
@@ -82,6 +82,8 @@ __all__ = [
     "Metadata",
     "FilesystemRequest",
     "ToolAnnotations",
+    "TaskSupport",
+    "TASK_SUPPORT_KEY",
     "ToolResult",
     "Text",
     "Image",

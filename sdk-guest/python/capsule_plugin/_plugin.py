@@ -39,6 +39,8 @@ __all__ = [
     "Metadata",
     "FilesystemRequest",
     "ToolAnnotations",
+    "TaskSupport",
+    "TASK_SUPPORT_KEY",
     "ToolDef",
     "ResourceDef",
     "TemplateDef",
@@ -51,6 +53,32 @@ F = TypeVar("F", bound=Callable[..., Any])
 Access = Literal["read-only", "read-write"]
 
 NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+#: Whether a tool may run as an MCP task (``@tool(task_support=...)``): ``"forbidden"`` (the default:
+#: never), ``"optional"`` (for clients that declared the tasks extension) or ``"required"`` (only).
+TaskSupport = Literal["forbidden", "optional", "required"]
+_TASK_SUPPORT_VALUES: tuple[str, ...] = typing.get_args(TaskSupport)
+#: The key of a tool's ``_meta`` that carries its task support to the host (which removes it from the
+#: ``_meta`` it publishes).
+TASK_SUPPORT_KEY = "capsule/taskSupport"
+
+
+def _check_task_support(value: Any, what: str) -> Optional[str]:
+    """``None`` (nothing declared) or one of the three names; anything else is a ``ValueError``."""
+    if value is None or (isinstance(value, str) and value in _TASK_SUPPORT_VALUES):
+        return value
+    allowed = ", ".join(repr(v) for v in _TASK_SUPPORT_VALUES)
+    raise ValueError(f"{what}: task_support must be one of {allowed}, not {value!r}")
+
+
+def _tool_meta(meta: Optional[dict[str, Any]], task_support: Optional[str], what: str) -> Optional[dict[str, Any]]:
+    """The ``_meta`` a tool hands the host: the author's ``meta`` (left unmodified) plus
+    ``capsule/taskSupport`` when declared, which wins over the same key written by hand."""
+    if task_support is None:
+        return meta
+    if meta is not None and not isinstance(meta, dict):
+        raise TypeError(f"{what}: meta must be a dict (a JSON object) to carry task_support, not {type(meta).__name__}")
+    return {**(meta or {}), TASK_SUPPORT_KEY: task_support}
 
 
 def check_name(kind: str, name: str) -> str:
@@ -121,6 +149,9 @@ class ToolDef:
     #: what keeps the input schema from being portable (Any, free-form maps, **kwargs); the host
     #: reports such tools
     not_portable: tuple[str, ...] = ()
+    #: what ``task_support=`` declared (``None``: nothing, the host's default ``"forbidden"``); ``meta``
+    #: already carries it under ``capsule/taskSupport``
+    task_support: Optional[TaskSupport] = None
 
     def call(self, arguments: Union[str, dict[str, Any], None],
              resume: Optional[Resumption] = None) -> Union[ToolResult, InputRequired]:
@@ -269,10 +300,11 @@ class Plugin:
         open_world: Optional[bool] = None,
         structured: Optional[bool] = None,
         meta: Optional[dict[str, Any]] = None,
+        task_support: Optional[TaskSupport] = None,
     ) -> Callable[[F], F]: ...
 
     def tool(self, fn=None, *, name=None, title=None, description=None, read_only=None, destructive=None,
-             idempotent=None, open_world=None, structured=None, meta=None):
+             idempotent=None, open_world=None, structured=None, meta=None, task_support=None):
         """Declare a tool: ``@tool`` or ``@tool(name=..., read_only=True, ...)``.
 
         The parameters' type hints give the input schema, the docstring the description (and,
@@ -285,11 +317,17 @@ class Plugin:
         A tool that needs the client's input returns :class:`InputRequired` (hint it as
         ``str | InputRequired``; the output schema leaves it out) and reads the answers in the
         next round from a parameter annotated ``Optional[Resumption]`` (not part of the schema).
+
+        ``task_support="optional"`` (or ``"required"``, ``"forbidden"``) declares whether the tool may
+        run as an MCP task; it is sent in the tool's ``_meta`` under ``capsule/taskSupport``, merged
+        with ``meta``. Any other value is a ``ValueError``.
         """
 
         def register(fn: F) -> F:
             _refuse_async(fn, "tool")
             tool_name = check_name("tool", name or fn.__name__)
+            declared = _check_task_support(task_support, f"tool {tool_name!r}")
+            published_meta = _tool_meta(meta, declared, f"tool {tool_name!r}")
             if any(t.name == tool_name for t in self.tools):
                 raise ValueError(f"tool {tool_name!r} is declared twice")
             resume_param = _resume_param(fn)
@@ -308,7 +346,7 @@ class Plugin:
                 input_schema=input_schema,
                 output_schema=output_schema,
                 annotations=hints if has_hints else None,
-                meta=meta,
+                meta=published_meta,
                 fn=fn,
                 params=params,
                 wrap=wrap,
@@ -316,6 +354,7 @@ class Plugin:
                 resume_param=resume_param,
                 optional=tuple(n for n in params if defaults[n].default is not inspect.Parameter.empty),
                 not_portable=tuple(problems),
+                task_support=declared,
             ))
             return fn
 

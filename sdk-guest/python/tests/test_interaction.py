@@ -360,3 +360,15 @@ def test_plain_handlers_keep_working_through_the_glue(glue, monkeypatch):
     assert isinstance(got, wp.PromptOutcome_Complete) and got.value.messages[0].content.value.text == "a question"
     assert glue.Completions().complete(__import__("wit_world").exports.completions.CompletionReference_Prompt("q"),
                                        "a", "", []).values == []
+
+
+def test_task_support_reaches_the_listed_tool_meta(glue, monkeypatch):
+    import json
+
+    p = Plugin()
+    p.tool(name="plain")(lambda: "x")
+    p.tool(name="crawl", task_support="optional", meta={"ui": {"icon": "clock"}})(lambda: "x")
+    monkeypatch.setattr(capsule_plugin, "plugin", p)
+    listed = {t.name: t.meta for t in glue.Tools().list_tools()}
+    assert listed["plain"] is None
+    assert json.loads(listed["crawl"]) == {"ui": {"icon": "clock"}, "capsule/taskSupport": "optional"}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 import json
 import sys
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal, Optional, TypedDict
@@ -27,8 +28,10 @@ from capsule_plugin import (  # noqa: E402
     NotFound,
     Plugin,
     PromptResult,
+    TASK_SUPPORT_KEY,
     Resource,
     ResourceContents,
+    TaskSupport,
     Text,
     ToolResult,
     assistant,
@@ -312,6 +315,63 @@ def test_async_and_duplicate_tools_are_refused():
     p.tool(name="x")(lambda: "x")
     with pytest.raises(ValueError, match="declared twice"):
         p.tool(name="x")(lambda: "y")
+
+
+def test_task_support_goes_into_meta():
+    p = Plugin()
+    own = {"ui": {"icon": "clock"}, "n": 1}
+
+    @p.tool
+    def plain() -> str:
+        return "x"
+
+    @p.tool(meta=own)
+    def mine() -> str:
+        return "x"
+
+    @p.tool(task_support="optional")
+    def crawl() -> str:
+        return "x"
+
+    @p.tool(task_support="required", meta=own)
+    def index() -> str:
+        return "x"
+
+    @p.tool(task_support="forbidden", meta={"capsule/taskSupport": "required", "x": True})
+    def quick() -> str:
+        return "x"
+
+    meta = {t.name: t.meta for t in p.tools}
+    # Nothing declared: no key, and the author's meta goes out as it is.
+    assert meta["plain"] is None
+    assert meta["mine"] == {"ui": {"icon": "clock"}, "n": 1}
+    assert p.tools[0].task_support is None
+    # Declared alone, and merged with the author's meta (which is left unmodified).
+    assert meta["crawl"] == {TASK_SUPPORT_KEY: "optional"}
+    assert meta["index"] == {"ui": {"icon": "clock"}, "n": 1, "capsule/taskSupport": "required"}
+    assert own == {"ui": {"icon": "clock"}, "n": 1}
+    # The typed setting wins over the key written by hand, and an explicit "forbidden" is sent.
+    assert meta["quick"] == {"capsule/taskSupport": "forbidden", "x": True}
+    assert [t.task_support for t in p.tools] == [None, None, "optional", "required", "forbidden"]
+    # A tool that may become a task still runs as a plain call.
+    assert p.call_tool("crawl").content == [Text("x")]
+    assert typing.get_args(TaskSupport) == ("forbidden", "optional", "required")
+
+
+@pytest.mark.parametrize("bad", ["sometimes", "Optional", "", True, 1, ["optional"]])
+def test_bad_task_support_is_refused(bad):
+    p = Plugin()
+    with pytest.raises(ValueError) as info:
+        p.tool(name="crawl", task_support=bad)(lambda: "x")
+    message = str(info.value)
+    assert message.startswith("tool 'crawl': task_support must be one of 'forbidden', 'optional', 'required', not ")
+    assert repr(bad) in message
+    assert p.tools == []
+
+
+def test_task_support_needs_a_dict_meta():
+    with pytest.raises(TypeError, match="meta must be a dict"):
+        Plugin().tool(name="crawl", task_support="optional", meta=["not", "an", "object"])(lambda: "x")
 
 
 # ------------------------------------------------------------------------------------------------ resources

@@ -194,7 +194,7 @@ mod tools {
                         idempotent_hint: a.idempotent_hint,
                         open_world_hint: a.open_world_hint,
                     }),
-                    meta: t.meta.clone().map(json),
+                    meta: t.wire_meta().map(json),
                 })
                 .collect()
         }
@@ -220,6 +220,43 @@ mod tools {
                     wit_tools::CallOutcome::InputRequired(input_required(input))
                 }
             })
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+        use crate::tool::{NoArgs, TaskSupport, ToolOutput, tool};
+        use serde_json::{Value, json};
+        use wit_tools::Guest;
+
+        struct Tasks;
+
+        impl Definition for Tasks {
+            fn plugin() -> Plugin {
+                let nothing = |_: NoArgs| Ok(ToolOutput::new());
+                Plugin::new(Metadata::new("tasks", "0.1.0"))
+                    .tool(tool("plain", "No declaration", nothing))
+                    .tool(
+                        tool("crawl", "Long", nothing)
+                            .meta(json!({"ui": {"icon": "clock"}}))
+                            .task_support(TaskSupport::Optional),
+                    )
+            }
+        }
+
+        #[test]
+        fn list_tools_hands_the_host_the_task_support_in_meta() {
+            let listed = Exports::<Tasks>::list_tools();
+            assert_eq!(listed[0].name, "plain");
+            assert_eq!(listed[0].meta, None);
+            assert_eq!(listed[1].name, "crawl");
+            let meta: Value =
+                serde_json::from_str(listed[1].meta.as_deref().expect("meta")).expect("JSON");
+            assert_eq!(
+                meta,
+                json!({"ui": {"icon": "clock"}, "capsule/taskSupport": "optional"})
+            );
         }
     }
 }

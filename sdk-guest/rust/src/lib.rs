@@ -85,6 +85,16 @@
 //! # }
 //! ```
 //!
+//! ## Long-running tools (tasks)
+//!
+//! [`Tool::task_support`] declares whether a tool may run as an MCP task
+//! ([`TaskSupport`]: `Forbidden`, the default, `Optional` or `Required`);
+//! the SDK passes it to the host in the tool's `_meta` under
+//! [`TASK_SUPPORT_META_KEY`]. The operator's policy may override it. Inside a
+//! task a call may run up to the host's `[limits] task_timeout`, [`progress`]
+//! becomes the task's status message, and an [`InputRequired`] parks the task
+//! until the client answers.
+//!
 //! ## Completions
 //!
 //! `Prompt::completer` and `ResourceTemplate::completer` register
@@ -169,7 +179,10 @@ pub use resource::{IntoResourceContents, Resource, ResourceTemplate, Vars, resou
 #[cfg(feature = "tools")]
 pub use schema::{object_schema, portable_schema};
 #[cfg(feature = "tools")]
-pub use tool::{IntoToolOutput, NoArgs, Tool, ToolAnnotations, ToolOutput, interactive_tool, tool};
+pub use tool::{
+    IntoToolOutput, NoArgs, TASK_SUPPORT_META_KEY, TaskSupport, Tool, ToolAnnotations, ToolOutput,
+    interactive_tool, tool,
+};
 
 /// Everything a plugin file usually needs, plus serde's and schemars'
 /// derives: `use capsule_plugin::prelude::*;`.
@@ -185,7 +198,9 @@ pub mod prelude {
     #[cfg(feature = "prompts")]
     pub use crate::{Message, Prompt, PromptArgs, PromptOutput, interactive_prompt, prompt};
     #[cfg(feature = "tools")]
-    pub use crate::{NoArgs, Tool, ToolAnnotations, ToolOutput, interactive_tool, tool};
+    pub use crate::{
+        NoArgs, TaskSupport, Tool, ToolAnnotations, ToolOutput, interactive_tool, tool,
+    };
     #[cfg(feature = "resources")]
     pub use crate::{Resource, ResourceTemplate, Vars, resource, template};
     pub use schemars::JsonSchema;

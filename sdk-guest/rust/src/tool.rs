@@ -21,6 +21,8 @@ pub struct Tool {
     pub(crate) description: Option<String>,
     pub(crate) annotations: Option<ToolAnnotations>,
     pub(crate) meta: Option<Value>,
+    /// Declared with [`Tool::task_support`]; `None` declares nothing (the host's default).
+    task_support: Option<TaskSupport>,
     input_schema: fn() -> Value,
     /// A schema published instead of `input_schema`'s ([`Tool::input_schema_verbatim`]).
     verbatim_input: Option<Value>,
@@ -43,6 +45,48 @@ pub struct ToolAnnotations {
     /// The tool talks to an open world (the internet) rather than a closed
     /// domain.
     pub open_world_hint: Option<bool>,
+}
+
+/// The key of a tool's `_meta` that carries its [`TaskSupport`] to the host
+/// (a JSON string: `"forbidden"`, `"optional"` or `"required"`). The host
+/// reads it and leaves it out of the `_meta` it publishes.
+pub const TASK_SUPPORT_META_KEY: &str = "capsule/taskSupport";
+
+/// Whether a tool may run as an MCP task (the `execution.taskSupport` of an
+/// MCP 2025-11-25 tool; the 2026-07-28 tasks extension): declare it with
+/// [`Tool::task_support`]. The operator's policy (`[tools.NAME]
+/// task_support`) overrides it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum TaskSupport {
+    /// Never a task: every call answers within its request and its
+    /// `[limits] timeout`. What a tool without a declaration gets.
+    #[default]
+    Forbidden,
+    /// A task when the client declared the tasks extension (a long call
+    /// becomes a task the client polls with `tasks/get`), a plain call
+    /// otherwise.
+    Optional,
+    /// Only as a task: a client without the tasks extension gets MCP error
+    /// `-32021`.
+    Required,
+}
+
+impl TaskSupport {
+    /// The name on the wire and in policy: `forbidden`, `optional` or
+    /// `required`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskSupport::Forbidden => "forbidden",
+            TaskSupport::Optional => "optional",
+            TaskSupport::Required => "required",
+        }
+    }
+}
+
+impl std::fmt::Display for TaskSupport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// Declare a tool named `name` that runs `handler`.
@@ -87,6 +131,7 @@ where
         description: Some(description.into()),
         annotations: None,
         meta: None,
+        task_support: None,
         input_schema: portable_schema::<A>,
         verbatim_input: None,
         output_schema: R::output_schema,
@@ -144,6 +189,7 @@ where
         description: Some(description.into()),
         annotations: None,
         meta: None,
+        task_support: None,
         input_schema: portable_schema::<A>,
         verbatim_input: None,
         output_schema: R::output_schema,
@@ -294,6 +340,52 @@ impl Tool {
     pub fn meta(mut self, meta: Value) -> Self {
         self.meta = Some(meta);
         self
+    }
+
+    /// Declare whether the tool may run as an MCP task (see [`TaskSupport`];
+    /// without a declaration it is [`TaskSupport::Forbidden`]). The SDK puts
+    /// it in the tool's `_meta` under [`TASK_SUPPORT_META_KEY`], next to the
+    /// keys of [`Tool::meta`], whatever the order of the two calls; this
+    /// setting wins over that key written into [`Tool::meta`] by hand.
+    ///
+    /// ```
+    /// use capsule_plugin::prelude::*;
+    ///
+    /// #[derive(Deserialize, JsonSchema)]
+    /// struct Args { url: String }
+    ///
+    /// fn crawl(args: Args) -> Result<ToolOutput, ToolError> {
+    ///     Ok(ToolOutput::text(format!("crawled {}", args.url)))
+    /// }
+    ///
+    /// let t = tool("crawl", "Crawl a site (takes minutes)", crawl)
+    ///     .task_support(TaskSupport::Optional);
+    /// assert_eq!(t.name(), "crawl");
+    /// ```
+    pub fn task_support(mut self, support: TaskSupport) -> Self {
+        self.task_support = Some(support);
+        self
+    }
+
+    /// The `_meta` handed to the host in `list-tools`: the author's [`Tool::meta`]
+    /// with the declared task support set under [`TASK_SUPPORT_META_KEY`]. A meta
+    /// that is not a JSON object is passed on as it is (the host refuses it, naming
+    /// the tool) rather than replaced.
+    pub(crate) fn wire_meta(&self) -> Option<Value> {
+        let Some(support) = self.task_support else {
+            return self.meta.clone();
+        };
+        let mut meta = self
+            .meta
+            .clone()
+            .unwrap_or_else(|| Value::Object(serde_json::Map::new()));
+        if let Value::Object(map) = &mut meta {
+            map.insert(
+                TASK_SUPPORT_META_KEY.to_string(),
+                Value::String(support.as_str().to_string()),
+            );
+        }
+        Some(meta)
     }
 }
 
@@ -643,6 +735,86 @@ mod tests {
             ))
         });
         assert!(matches!(t.call_with("{}", None), Err(Error::Internal(_))));
+    }
+
+    #[test]
+    fn task_support_goes_into_meta() {
+        let plain = || tool("t", "t", |_: NoArgs| Ok(ToolOutput::new()));
+        // Nothing declared: no key, and the author's meta is passed on untouched.
+        assert_eq!(plain().wire_meta(), None);
+        let own = json!({"ui": {"icon": "clock"}, "n": 1});
+        assert_eq!(plain().meta(own.clone()).wire_meta(), Some(own.clone()));
+        // Declared alone.
+        assert_eq!(
+            plain().task_support(TaskSupport::Optional).wire_meta(),
+            Some(json!({"capsule/taskSupport": "optional"}))
+        );
+        // Merged with the author's meta, in either order.
+        let merged = json!({"ui": {"icon": "clock"}, "n": 1, "capsule/taskSupport": "required"});
+        assert_eq!(
+            plain()
+                .meta(own.clone())
+                .task_support(TaskSupport::Required)
+                .wire_meta(),
+            Some(merged.clone())
+        );
+        assert_eq!(
+            plain()
+                .task_support(TaskSupport::Required)
+                .meta(own.clone())
+                .wire_meta(),
+            Some(merged)
+        );
+        // The typed setting wins over the key written by hand, and an explicit
+        // `Forbidden` is said out loud (it overrides such a key too).
+        let by_hand = json!({"capsule/taskSupport": "required", "x": true});
+        assert_eq!(
+            plain()
+                .meta(by_hand)
+                .task_support(TaskSupport::Forbidden)
+                .wire_meta(),
+            Some(json!({"capsule/taskSupport": "forbidden", "x": true}))
+        );
+        // The last declaration counts.
+        assert_eq!(
+            plain()
+                .task_support(TaskSupport::Required)
+                .task_support(TaskSupport::Optional)
+                .wire_meta(),
+            Some(json!({"capsule/taskSupport": "optional"}))
+        );
+        // A meta that is not an object is passed on as given, for the host to refuse.
+        assert_eq!(
+            plain()
+                .meta(json!("oops"))
+                .task_support(TaskSupport::Optional)
+                .wire_meta(),
+            Some(json!("oops"))
+        );
+        // Interactive tools take it too.
+        let asks = interactive_tool("a", "a", |_: NoArgs, _: &Context| {
+            Ok(Outcome::complete(ToolOutput::new()))
+        })
+        .task_support(TaskSupport::Optional);
+        assert_eq!(
+            asks.wire_meta(),
+            Some(json!({"capsule/taskSupport": "optional"}))
+        );
+    }
+
+    #[test]
+    fn task_support_names() {
+        assert_eq!(TaskSupport::default(), TaskSupport::Forbidden);
+        let names: Vec<String> = [
+            TaskSupport::Forbidden,
+            TaskSupport::Optional,
+            TaskSupport::Required,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        assert_eq!(names, ["forbidden", "optional", "required"]);
+        assert_eq!(TASK_SUPPORT_META_KEY, "capsule/taskSupport");
     }
 
     #[test]

@@ -19,6 +19,13 @@ pub struct Limits {
     /// `timeout`: wall-clock budget of one call, instantiation and schema checks included (epoch
     /// interruption).
     pub call_timeout: Duration,
+    /// `task_timeout`: wall-clock budget of one MCP task of this plugin, from its creation to its
+    /// end: every round of the call and the time it waits for the client's input. A call that
+    /// becomes a task runs under this instead of `call_timeout`.
+    pub task_timeout: Duration,
+    /// `max_tasks`: MCP tasks of this plugin running at once (working or waiting for the
+    /// client's input). A call that would start one more is refused with a tool error.
+    pub max_tasks: usize,
     /// `max_concurrency`: calls of this plugin running at once; more wait (up to
     /// `call_timeout`), then fail.
     pub max_concurrency: usize,
@@ -70,6 +77,8 @@ impl Default for Limits {
         Self {
             memory_bytes: 256 << 20,
             call_timeout: Duration::from_secs(30),
+            task_timeout: Duration::from_secs(3600),
+            max_tasks: 16,
             max_concurrency: 16,
             max_output_bytes: 4 << 20,
             max_content_blocks: 1000,
@@ -106,6 +115,8 @@ impl Limits {
         Self {
             memory_bytes: usize::MAX,
             call_timeout: Duration::MAX,
+            task_timeout: Duration::MAX,
+            max_tasks: usize::MAX,
             max_concurrency: usize::MAX,
             max_output_bytes: usize::MAX,
             max_content_blocks: usize::MAX,
@@ -144,6 +155,8 @@ impl Limits {
         vec![
             bytes("memory", self.memory_bytes),
             time("timeout", self.call_timeout),
+            time("task_timeout", self.task_timeout),
+            count("max_tasks", self.max_tasks),
             count("max_concurrency", self.max_concurrency),
             bytes("max_output", self.max_output_bytes),
             count("max_content_blocks", self.max_content_blocks),
@@ -186,6 +199,6 @@ mod tests {
         assert_eq!((limit.key, limit.text.as_str()), ("max_tools", "1000"));
         assert_eq!(cap.text, "10");
         let keys: Vec<_> = Limits::default().entries().iter().map(|e| e.key).collect();
-        assert_eq!(keys.len(), 17);
+        assert_eq!(keys.len(), 19);
     }
 }

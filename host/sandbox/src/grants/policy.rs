@@ -40,6 +40,7 @@
 //! title = "Read a note"
 //! description = "Returns the text of one note."
 //! params.path = "Path of the note, e.g. /notes/todo.md"
+//! task_support = "optional"                # may run as an MCP task: forbidden, optional, required
 //!
 //! [publish]                                 # what clients see of it: see [`Publishing`]
 //! prefix = "n"                              # tools as n_<name>; "" for none; default: the file stem
@@ -72,6 +73,7 @@ use toml::Spanned;
 
 use capsule_common::Secret;
 use capsule_common::env::{EnvLookup, process_env};
+use capsule_common::task_support::TaskSupport;
 
 use super::quota::Quota;
 use super::{
@@ -149,6 +151,9 @@ pub struct LimitsTable {
     memory: Option<ByteSize>,
     #[serde(default, deserialize_with = "capsule_common::config_units::duration")]
     timeout: Option<Duration>,
+    #[serde(default, deserialize_with = "capsule_common::config_units::duration")]
+    task_timeout: Option<Duration>,
+    max_tasks: Option<u32>,
     max_concurrency: Option<u32>,
     #[serde(default, deserialize_with = "capsule_common::config_units::size")]
     max_output: Option<ByteSize>,
@@ -259,6 +264,8 @@ struct ToolTextToml {
     /// Parameter (argument property) name → description.
     #[serde(default)]
     params: BTreeMap<String, String>,
+    /// Whether the tool may run as an MCP task, over what the plugin declares.
+    task_support: Option<TaskSupport>,
 }
 
 /// Titles and descriptions the operator gives a tool in the policy (`[tools.NAME]`), replacing
@@ -269,6 +276,10 @@ pub struct ToolText {
     pub description: Option<String>,
     /// Argument name → description, written into the tool's input schema.
     pub params: BTreeMap<String, String>,
+    /// `task_support`: whether the tool may run as an MCP task (`forbidden`, `optional`,
+    /// `required`), over what the plugin declares in the tool's `_meta`
+    /// (`capsule_common::task_support::META_KEY`).
+    pub task_support: Option<TaskSupport>,
     /// Line of the table in the policy file (for the error when the plugin has no such tool).
     pub line: usize,
 }
@@ -377,6 +388,8 @@ impl LimitsTable {
         let same = |d: Duration| d;
         set(&mut limits.memory_bytes, self.memory, bytes);
         set(&mut limits.call_timeout, self.timeout, same);
+        set(&mut limits.task_timeout, self.task_timeout, same);
+        set(&mut limits.max_tasks, self.max_tasks, count);
         set(&mut limits.max_concurrency, self.max_concurrency, count);
         set(&mut limits.max_output_bytes, self.max_output, bytes);
         set(
@@ -613,6 +626,7 @@ impl Policy {
                     title: entry.title.clone(),
                     description: entry.description.clone(),
                     params: entry.params.clone(),
+                    task_support: entry.task_support,
                     line,
                 },
             );

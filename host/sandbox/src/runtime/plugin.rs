@@ -868,7 +868,8 @@ impl PluginImage {
         export: &'static str,
     ) -> Result<Call, CallError> {
         let limits = self.grants.limits;
-        let wait_until = until.unwrap_or_else(|| Instant::now() + limits.call_timeout);
+        let timeout = scope.time_limit.unwrap_or(limits.call_timeout);
+        let wait_until = until.unwrap_or_else(|| Instant::now() + timeout);
         let permit = match self.slots.clone().try_acquire_owned() {
             Ok(permit) => permit,
             Err(_) => {
@@ -878,7 +879,7 @@ impl PluginImage {
                     .map_err(|_| CallError::Busy(limits.max_concurrency))?
             }
         };
-        let deadline = until.unwrap_or_else(|| Instant::now() + limits.call_timeout);
+        let deadline = until.unwrap_or_else(|| Instant::now() + timeout);
         let slot = self
             .runtime
             .instance_slot(deadline.saturating_duration_since(Instant::now()))
@@ -1032,7 +1033,12 @@ impl PluginImage {
     ) -> Result<R, CallError> {
         let state = store.data();
         result.map_err(|error| match state.interrupt {
-            Some(Interrupt::Timeout) => CallError::Timeout(self.grants.limits.call_timeout),
+            Some(Interrupt::Timeout) => CallError::Timeout(
+                state
+                    .scope
+                    .time_limit
+                    .unwrap_or(self.grants.limits.call_timeout),
+            ),
             Some(Interrupt::Cancelled) => CallError::Cancelled,
             None if state.memory.exceeded => {
                 CallError::MemoryLimit(self.grants.limits.memory_bytes)

@@ -8,6 +8,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 use wasmtime::ResourceLimiter;
@@ -80,6 +81,10 @@ pub struct RequestScope {
     pub client: Option<Arc<dyn Client>>,
     /// Cancelled when the client cancels the request (`notifications/cancelled`).
     pub cancel: CancellationToken,
+    /// The call's wall-clock limit when it is not `[limits] timeout`: an MCP task's calls run
+    /// until the task's deadline (`[limits] task_timeout` from the task's creation). `None`: the
+    /// plugin's `timeout`.
+    pub time_limit: Option<Duration>,
     /// Where `resource-updated` reports go; `None` drops them (load-time calls).
     pub resource_updates: Option<Arc<dyn ResourceUpdates>>,
     /// The trace context of the request (its server span, or a child of it): the parent of the

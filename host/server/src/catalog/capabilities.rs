@@ -30,7 +30,10 @@ impl Catalog {
     ///   templates (`resources/subscribe` in 2025-11-25, listen filters in 2026-07-28; plugins
     ///   report changes with the `resource-updated` host import);
     /// - `completions` when [`Self::has_completions`];
-    /// - `prompts` when any plugin serves prompts.
+    /// - `prompts` when any plugin serves prompts;
+    /// - the tasks extension (`extensions["io.modelcontextprotocol/tasks"]`, SEP-2663) always:
+    ///   tasks outlive catalog changes, so `tasks/get` must keep working after the last
+    ///   task-supporting tool is gone.
     ///
     /// With `list_changed` (the plugin directory is watched) the `tools`, `resources` and
     /// `prompts` capabilities say `listChanged: true`; otherwise they leave it out.
@@ -40,7 +43,8 @@ impl Catalog {
         tools.list_changed = list_changed;
         let mut builder = ServerCapabilities::builder()
             .enable_logging()
-            .enable_tools_with(tools);
+            .enable_tools_with(tools)
+            .enable_tasks();
         if self.has_resources() {
             let mut resources = ResourcesCapability::default();
             resources.subscribe = Some(true);
@@ -66,15 +70,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn an_empty_catalog_advertises_tools_and_logging_only() {
+    fn an_empty_catalog_advertises_tools_logging_and_tasks_only() {
         let c = Catalog::build(&[]);
         assert_eq!(
             serde_json::to_value(c.capabilities(true)).unwrap(),
-            json!({ "tools": { "listChanged": true }, "logging": {} })
+            json!({
+                "tools": { "listChanged": true },
+                "logging": {},
+                "extensions": { "io.modelcontextprotocol/tasks": {} }
+            })
         );
         assert_eq!(
             serde_json::to_value(c.capabilities(false)).unwrap(),
-            json!({ "tools": {}, "logging": {} })
+            json!({
+                "tools": {},
+                "logging": {},
+                "extensions": { "io.modelcontextprotocol/tasks": {} }
+            })
         );
     }
 }

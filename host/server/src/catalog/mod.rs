@@ -26,6 +26,7 @@ pub use crate::claims::{Problem, Seniority};
 use crate::convert::{self, ConvertError};
 use crate::naming::{NameError, published_name};
 use crate::uri_template::{TemplateError, UriTemplate};
+use capsule_common::task_support::{self, TaskSupport};
 use capsule_sandbox::runtime::{LoadedPlugin, PluginImage};
 use capsule_sandbox::schema::portable::{self, Finding};
 use capsule_sandbox::schema::vet::SchemaLimits;
@@ -47,6 +48,10 @@ pub struct ToolEntry {
     pub output: Option<Arc<Schema>>,
     /// Why model providers would reject the tool as published (empty: portable).
     pub portability: Vec<Finding>,
+    /// Whether calls may run as MCP tasks: the plugin's `_meta` declaration
+    /// ([`task_support::META_KEY`], removed from the published `_meta`) or the operator's
+    /// `[tools.NAME] task_support`; `forbidden` when neither says.
+    pub task_support: TaskSupport,
 }
 
 /// A published prompt and where it renders.
@@ -140,6 +145,9 @@ pub enum EntryError {
     /// Its output schema fails vetting or does not compile.
     #[error("invalid output-schema: {0}")]
     OutputSchema(#[source] SchemaError),
+    /// Its `_meta` declares a task support that is not a known name.
+    #[error("invalid _meta \"{key}\": {0}", key = task_support::META_KEY)]
+    TaskSupport(String),
 }
 
 impl Catalog {
@@ -459,7 +467,8 @@ fn tool_entry(
     t: &capsule_sandbox::runtime::bindings::tools::Tool,
     published: &str,
 ) -> Result<ToolEntry, EntryError> {
-    let tool = convert::tool(published, t)?;
+    let mut tool = convert::tool(published, t)?;
+    let task_support = take_task_support(&mut tool)?;
     let limits = SchemaLimits {
         max_bytes: plugin.grants().limits.max_schema_bytes,
         ..SchemaLimits::default()
@@ -482,7 +491,32 @@ fn tool_entry(
         input,
         output,
         portability,
+        task_support,
     })
+}
+
+/// Remove the task support declaration from `tool`'s `_meta` (dropping a `_meta` left empty)
+/// and return it; `forbidden` when there is none.
+///
+/// # Errors
+/// [`EntryError::TaskSupport`] when the value is not one of the three names.
+fn take_task_support(tool: &mut mcp::Tool) -> Result<TaskSupport, EntryError> {
+    let Some(meta) = tool.meta.as_mut() else {
+        return Ok(TaskSupport::Forbidden);
+    };
+    let declared = meta.remove(task_support::META_KEY);
+    if meta.is_empty() {
+        tool.meta = None;
+    }
+    match declared {
+        None => Ok(TaskSupport::Forbidden),
+        Some(Value::String(name)) => name
+            .parse()
+            .map_err(|e: task_support::UnknownTaskSupport| EntryError::TaskSupport(e.to_string())),
+        Some(other) => Err(EntryError::TaskSupport(format!(
+            "expected one of \"forbidden\", \"optional\", \"required\", got {other}"
+        ))),
+    }
 }
 
 fn prompt_entry(

@@ -9,16 +9,18 @@ use rmcp::service::{RequestContext, RoleServer};
 use serde_json::{Value, json};
 
 use super::audit::Audit;
+use super::task_calls::TaskCall;
 use super::{CapsuleServer, rate_limited, request_error, tool_error};
-use crate::catalog::{Catalog, ResolveError};
+use crate::catalog::{Catalog, ResolveError, ToolEntry};
 use crate::convert;
 use crate::mrtr;
 use crate::request_state::Binding;
 use capsule_auth::Caller;
 use capsule_auth::scopes::Target;
 use capsule_common::codes::FORBIDDEN;
-use capsule_sandbox::runtime::CallError;
+use capsule_common::task_support::TaskSupport;
 use capsule_sandbox::runtime::bindings::{completions, prompts, tools, types};
+use capsule_sandbox::runtime::{CallError, RequestScope};
 use capsule_telemetry::metrics::{self, Outcome};
 use capsule_telemetry::trace::{self, KeyValue};
 
@@ -38,13 +40,17 @@ impl CapsuleServer {
                 Some(json!({ "tool": name })),
             ));
         };
+        let as_task = tasks_allowed(&ctx);
+        if entry.task_support == TaskSupport::Required && !as_task {
+            return Err(task_required(name));
+        }
         let deadline = Instant::now() + entry.plugin.grants().limits.call_timeout;
         let slot = entry.plugin.validation_slot();
         let validating = trace::child("validate arguments", || {
             vec![KeyValue::new("gen_ai.tool.name", name.to_string())]
         });
         let arguments = match entry.input.check(arguments, deadline, slot).await {
-            Ok(arguments) => arguments,
+            Ok(arguments) => arguments.to_string(),
             Err(error) => {
                 validating.fail("invalid_arguments");
                 return Ok(
@@ -66,27 +72,22 @@ impl CapsuleServer {
             request.input_responses.as_ref(),
             request.request_state.as_deref(),
         )?;
+        if as_task && entry.task_support.allows_tasks() {
+            let call = TaskCall {
+                catalog: catalog.clone(),
+                name: name.to_string(),
+                arguments,
+            };
+            return self.run_as_task(call, resume, &ctx, &binding).await;
+        }
         let mut rounds = 0;
         let outcome = loop {
-            let started = Instant::now();
-            let outcome = entry
-                .plugin
-                .call_tool(
-                    self.scope(&ctx),
-                    &entry.name,
-                    arguments.to_string(),
-                    resume.take(),
-                )
-                .await;
-            let measured = match &outcome {
-                Ok(tools::CallOutcome::Complete(r)) if r.is_error => Outcome::ToolError,
-                Ok(_) => Outcome::Ok,
-                Err(e) => e.outcome(),
-            };
-            metrics::plugin_call(plugin, Some(name), measured, started.elapsed());
+            let outcome =
+                call_round(entry, name, self.scope(&ctx), &arguments, resume.take()).await;
             let asked = match outcome {
                 Ok(tools::CallOutcome::InputRequired(asked)) => asked,
-                other => break other,
+                Ok(tools::CallOutcome::Complete(result)) => break Ok(result),
+                Err(error) => break Err(error),
             };
             rounds += 1;
             match self
@@ -100,70 +101,11 @@ impl CapsuleServer {
                 Round::Again(next) => resume = Some(next),
             }
         };
-        let result = match outcome {
-            Ok(tools::CallOutcome::Complete(result)) => result,
-            Ok(tools::CallOutcome::InputRequired(_)) => unreachable!("handled in the loop"),
-            Err(CallError::Cancelled) => {
-                tracing::info!(
-                    plugin,
-                    tool = name,
-                    "the client cancelled the call; its instance was stopped"
-                );
-                return Err(McpError::internal_error("request cancelled", None));
-            }
-            Err(CallError::Trap(detail)) => {
-                tracing::error!(plugin, tool = name, "tool call trapped: {detail:?}");
-                return Ok(tool_error(format!(
-                    "tool '{name}' failed: the plugin crashed (details in the server log)"
-                ))
-                .into());
-            }
-            Err(error) => {
-                tracing::info!(plugin, tool = name, "tool call failed: {error}");
-                return Ok(tool_error(format!("tool '{name}' failed: {error}")).into());
-            }
-        };
-        let mut converted = match convert::call_tool_result(&result) {
-            Ok(converted) => converted,
-            Err(message) => {
-                tracing::error!(plugin, tool = name, "malformed tool result: {message}");
-                return Ok(tool_error(format!(
-                    "tool '{name}' returned a malformed result: {message}"
-                ))
-                .into());
-            }
-        };
-        if let (Some(schema), false) = (&entry.output, result.is_error) {
-            let checked = match converted.structured_content.take() {
-                Some(value) => {
-                    let deadline = Instant::now() + entry.plugin.grants().limits.call_timeout;
-                    let slot = entry.plugin.validation_slot();
-                    let _validating = trace::child("validate result", || {
-                        vec![KeyValue::new("gen_ai.tool.name", name.to_string())]
-                    });
-                    match schema.check(value, deadline, slot).await {
-                        Ok(value) => {
-                            converted.structured_content = Some(value);
-                            Ok(())
-                        }
-                        Err(error) => Err(error.to_string()),
-                    }
-                }
-                None => Err("it has an output schema but returned no structured content".into()),
-            };
-            if let Err(message) = checked {
-                tracing::error!(
-                    plugin,
-                    tool = name,
-                    "result does not match outputSchema: {message}"
-                );
-                return Ok(tool_error(format!(
-                    "tool '{name}' returned a result that does not match its output schema: {message}"
-                ))
-                .into());
-            }
+        match end_of_call(entry, name, outcome).await {
+            Ended::Done(result) => Ok(result.into()),
+            Ended::Cancelled => Err(McpError::internal_error("request cancelled", None)),
+            Ended::Crashed(message) | Ended::TimedOut(message) => Ok(tool_error(message).into()),
         }
-        Ok(converted.into())
     }
 
     /// A plugin answered `input-required` (round `rounds` of a request): what to do next, under
@@ -173,7 +115,7 @@ impl CapsuleServer {
     ///
     /// # Errors
     /// `-32021` when a 2026-07-28 client did not declare a capability the requests need.
-    async fn next_round(
+    pub(super) async fn next_round(
         &self,
         ctx: &RequestContext<RoleServer>,
         binding: &Binding<'_>,
@@ -239,13 +181,149 @@ impl CapsuleServer {
 }
 
 /// What [`CapsuleServer::next_round`] decided.
-enum Round {
+pub(super) enum Round {
     /// 2026-07-28: answer the client with this result.
     Answer(InputRequiredResult),
     /// 2025-11-25: the client answered; call the plugin again with this.
     Again(types::Resumption),
     /// The request cannot go on: this message, as a tool error or request error.
     Failed(String),
+}
+
+/// Whether request `ctx` may get a `CreateTaskResult`: it declared the tasks extension
+/// (SEP-2663, per request in `_meta` or for its session) and speaks 2026-07-28 or later, the
+/// revision the extension is defined for.
+pub(super) fn tasks_allowed(ctx: &RequestContext<RoleServer>) -> bool {
+    ctx.protocol_version()
+        .is_some_and(|v| v >= ProtocolVersion::V_2026_07_28)
+        && ctx
+            .client_capabilities()
+            .is_some_and(|caps| caps.supports_tasks())
+}
+
+/// `-32021` for a call of tool `name`, whose task support is `required`, from a client that did
+/// not declare the tasks extension (SEP-2663 "Capability Negotiation").
+fn task_required(name: &str) -> McpError {
+    let mut error = McpError::missing_required_client_capability(
+        ClientCapabilities::builder().enable_tasks().build(),
+    );
+    error.message = format!(
+        "tool '{name}' runs only as an MCP task: the client must declare the \
+         io.modelcontextprotocol/tasks extension (2026-07-28)"
+    )
+    .into();
+    error
+}
+
+/// One round of tool `name` (published; `entry` routes it): the plugin's `call-tool` with
+/// `arguments` (JSON text) and the answers of the previous round, measured
+/// (`capsule.plugin.call.duration`).
+pub(super) async fn call_round(
+    entry: &ToolEntry,
+    name: &str,
+    scope: RequestScope,
+    arguments: &str,
+    resume: Option<types::Resumption>,
+) -> Result<tools::CallOutcome, CallError> {
+    let started = Instant::now();
+    let outcome = entry
+        .plugin
+        .call_tool(scope, &entry.name, arguments.to_string(), resume)
+        .await;
+    let measured = match &outcome {
+        Ok(tools::CallOutcome::Complete(r)) if r.is_error => Outcome::ToolError,
+        Ok(_) => Outcome::Ok,
+        Err(e) => e.outcome(),
+    };
+    metrics::plugin_call(entry.plugin.name(), Some(name), measured, started.elapsed());
+    outcome
+}
+
+/// How a tool call ended ([`end_of_call`]).
+pub(super) enum Ended {
+    /// A result for the client: the tool's, or a tool error (`isError: true`) saying what the
+    /// plugin got wrong.
+    Done(CallToolResult),
+    /// The call was cancelled and its instance stopped.
+    Cancelled,
+    /// The plugin trapped: this message (details in the server log).
+    Crashed(String),
+    /// The call ran out of time: this message.
+    TimedOut(String),
+}
+
+/// The MCP result of tool `name`'s last round: the plugin's result converted and checked
+/// against the tool's output schema, or a tool error naming what went wrong.
+pub(super) async fn end_of_call(
+    entry: &ToolEntry,
+    name: &str,
+    outcome: Result<tools::CallToolResult, CallError>,
+) -> Ended {
+    let plugin = entry.plugin.name();
+    let result = match outcome {
+        Ok(result) => result,
+        Err(CallError::Cancelled) => {
+            tracing::info!(
+                plugin,
+                tool = name,
+                "the call was cancelled; its instance was stopped"
+            );
+            return Ended::Cancelled;
+        }
+        Err(CallError::Trap(detail)) => {
+            tracing::error!(plugin, tool = name, "tool call trapped: {detail:?}");
+            return Ended::Crashed(format!(
+                "tool '{name}' failed: the plugin crashed (details in the server log)"
+            ));
+        }
+        Err(error @ CallError::Timeout(_)) => {
+            tracing::info!(plugin, tool = name, "tool call failed: {error}");
+            return Ended::TimedOut(format!("tool '{name}' failed: {error}"));
+        }
+        Err(error) => {
+            tracing::info!(plugin, tool = name, "tool call failed: {error}");
+            return Ended::Done(tool_error(format!("tool '{name}' failed: {error}")));
+        }
+    };
+    let mut converted = match convert::call_tool_result(&result) {
+        Ok(converted) => converted,
+        Err(message) => {
+            tracing::error!(plugin, tool = name, "malformed tool result: {message}");
+            return Ended::Done(tool_error(format!(
+                "tool '{name}' returned a malformed result: {message}"
+            )));
+        }
+    };
+    if let (Some(schema), false) = (&entry.output, result.is_error) {
+        let checked = match converted.structured_content.take() {
+            Some(value) => {
+                let deadline = Instant::now() + entry.plugin.grants().limits.call_timeout;
+                let slot = entry.plugin.validation_slot();
+                let _validating = trace::child("validate result", || {
+                    vec![KeyValue::new("gen_ai.tool.name", name.to_string())]
+                });
+                match schema.check(value, deadline, slot).await {
+                    Ok(value) => {
+                        converted.structured_content = Some(value);
+                        Ok(())
+                    }
+                    Err(error) => Err(error.to_string()),
+                }
+            }
+            None => Err("it has an output schema but returned no structured content".into()),
+        };
+        if let Err(message) = checked {
+            tracing::error!(
+                plugin,
+                tool = name,
+                "result does not match outputSchema: {message}"
+            );
+            return Ended::Done(tool_error(format!(
+                "tool '{name}' returned a result that does not match its output schema: {message}"
+            )));
+        }
+    }
+    Ended::Done(converted)
 }
 
 impl CapsuleServer {

@@ -32,6 +32,7 @@
 
 mod audit;
 mod calls;
+mod task_calls;
 mod tracing_span;
 
 pub mod client;
@@ -271,6 +272,7 @@ impl CapsuleServer {
             cancel: ctx.ct.clone(),
             resource_updates: Some(self.updates.clone()),
             trace: tracing_span::current(),
+            time_limit: None,
         }
     }
 }
@@ -471,6 +473,39 @@ impl ServerHandler for CapsuleServer {
         .await
     }
 
+    async fn get_task(
+        &self,
+        request: GetTaskParams,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<GetTaskResult, McpError> {
+        self.observed(&ctx, "tasks/get", async {
+            self.task_status(&request, &ctx)
+        })
+        .await
+    }
+
+    async fn update_task(
+        &self,
+        request: UpdateTaskParams,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        self.observed(&ctx, "tasks/update", async {
+            self.task_update(&request, &ctx)
+        })
+        .await
+    }
+
+    async fn cancel_task(
+        &self,
+        request: CancelTaskParams,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        self.observed(&ctx, "tasks/cancel", async {
+            self.task_cancel(&request, &ctx)
+        })
+        .await
+    }
+
     fn get_tool(&self, name: &str) -> Option<Tool> {
         self.catalog().tool(name).map(|entry| entry.tool.clone())
     }
@@ -547,6 +582,7 @@ impl ServerHandler for CapsuleServer {
             Ok(CallToolResponse::InputRequired(_)) => {
                 audit.finish(&self.access, "input_required", None)
             }
+            Ok(CallToolResponse::Task(_)) => audit.finish(&self.access, "task", None),
             Ok(CallToolResponse::Complete(r)) if r.is_error == Some(true) => {
                 // The error text may echo the arguments: only with --audit-arguments.
                 let reason = r

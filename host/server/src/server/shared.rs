@@ -1,7 +1,7 @@
 //! What every handler of one server shares, whatever the transport and session: the [`Hub`]
 //! (current catalog, clients to notify), the sealer of `requestState` values, the list page size,
-//! the log level of 2025-11-25 sessions that did not choose one, and the work in flight that
-//! shutdown waits for.
+//! the log level of 2025-11-25 sessions that did not choose one, the work in flight that
+//! shutdown waits for, and the MCP tasks.
 
 use std::sync::Arc;
 
@@ -11,6 +11,7 @@ use crate::hub::Hub;
 use crate::pagination::DEFAULT_PAGE_SIZE;
 use crate::request_state::{DEFAULT_TTL, RequestStates};
 use crate::shutdown::InFlight;
+use crate::tasks::{TaskSettings, Tasks};
 
 /// The state shared by every [`super::CapsuleServer`] of one server and by its transports.
 pub struct Shared {
@@ -19,6 +20,7 @@ pub struct Shared {
     page_size: usize,
     default_log_level: Option<LoggingLevel>,
     in_flight: InFlight,
+    tasks: Tasks,
 }
 
 /// The level plugin log lines reach a 2025-11-25 session at until it sends `logging/setLevel`:
@@ -35,18 +37,20 @@ impl Shared {
             DEFAULT_PAGE_SIZE,
             RequestStates::generated(DEFAULT_TTL),
             DEFAULT_LOG_LEVEL,
+            TaskSettings::default(),
         )
     }
 
     /// Serve `hub`'s catalog with lists of `page_size` items per page (at least 1),
     /// input-required states (2026-07-28 `requestState`) sealed by `request_states`, and plugin
     /// log lines sent to 2025-11-25 sessions at `default_log_level` and above until they choose
-    /// with `logging/setLevel` (`None`: none until then).
+    /// with `logging/setLevel` (`None`: none until then), and MCP tasks kept under `tasks`.
     pub fn with(
         hub: Arc<Hub>,
         page_size: usize,
         request_states: RequestStates,
         default_log_level: Option<LoggingLevel>,
+        tasks: TaskSettings,
     ) -> Arc<Self> {
         Arc::new(Self {
             hub,
@@ -54,6 +58,7 @@ impl Shared {
             page_size: page_size.max(1),
             default_log_level,
             in_flight: InFlight::new(),
+            tasks: Tasks::new(tasks),
         })
     }
 
@@ -82,5 +87,10 @@ impl Shared {
     /// for graceful shutdown ([`crate::shutdown`]).
     pub fn in_flight(&self) -> &InFlight {
         &self.in_flight
+    }
+
+    /// The MCP tasks of this server ([`crate::tasks`]).
+    pub fn tasks(&self) -> &Tasks {
+        &self.tasks
     }
 }

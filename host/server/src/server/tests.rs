@@ -20,6 +20,7 @@ fn shared(catalog: crate::catalog::Catalog, page_size: usize) -> Arc<Shared> {
         page_size,
         RequestStates::generated(DEFAULT_TTL),
         super::shared::DEFAULT_LOG_LEVEL,
+        crate::tasks::TaskSettings::default(),
     )
 }
 
@@ -179,8 +180,20 @@ async fn capabilities_follow_what_the_plugins_serve() {
         .keys()
         .map(String::as_str)
         .collect();
-    let known = ["tools", "logging", "resources", "prompts", "completions"];
+    let known = [
+        "tools",
+        "logging",
+        "resources",
+        "prompts",
+        "completions",
+        "extensions",
+    ];
     assert!(keys.iter().all(|k| known.contains(k)), "{caps}");
+    assert_eq!(
+        caps["extensions"],
+        json!({ "io.modelcontextprotocol/tasks": {} }),
+        "{caps}"
+    );
 }
 
 #[tokio::test]

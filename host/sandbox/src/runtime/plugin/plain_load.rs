@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
+use capsule_common::task_support::{self, TaskSupport};
 use serde_json::Value;
 use wasmtime::component::InstancePre;
 
@@ -197,6 +198,24 @@ fn describe_property(schema: &mut Value, name: &str, description: &str) -> bool 
     }
 }
 
+/// Write `support` into `tool`'s `_meta` under [`task_support::META_KEY`], where the plugin
+/// declares it and the catalog reads it: the operator's `[tools.NAME] task_support` wins.
+///
+/// # Errors
+/// When the tool's `_meta` is not a JSON object (the message says why).
+fn set_task_support(tool: &mut tools::Tool, support: TaskSupport) -> Result<(), String> {
+    let mut meta = match &tool.meta {
+        Some(text) => match serde_json::from_str::<Value>(text).map_err(|e| e.to_string())? {
+            Value::Object(map) => map,
+            _ => return Err("it is not an object".into()),
+        },
+        None => serde_json::Map::new(),
+    };
+    meta.insert(task_support::META_KEY.into(), support.as_str().into());
+    tool.meta = Some(Value::Object(meta).to_string());
+    Ok(())
+}
+
 /// Apply the policy's `[tools.NAME]` tables to `tools`: title, description, and argument
 /// descriptions written into the input schema.
 ///
@@ -223,6 +242,14 @@ pub(super) fn apply_tool_texts(
         }
         if let Some(description) = &text.description {
             tool.description = Some(description.clone());
+        }
+        if let Some(support) = text.task_support {
+            set_task_support(tool, support).map_err(|e| {
+                LoadError::Docs(format!(
+                    "{file}:{line}: [tools.{name}].task_support: the tool's _meta is not a JSON \
+                     object: {e}"
+                ))
+            })?;
         }
         if text.params.is_empty() {
             continue;

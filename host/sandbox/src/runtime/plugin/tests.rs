@@ -233,6 +233,23 @@ async fn cancelling_the_scope_stops_a_spinning_call() {
 }
 
 #[tokio::test]
+async fn a_scope_time_limit_replaces_the_plugin_timeout() {
+    // A task's calls run under the task's limit instead of `[limits] timeout`.
+    let fixture = load("fixture", &timeout_policy(Duration::from_secs(120))).await;
+    let scope = RequestScope {
+        time_limit: Some(Duration::from_millis(300)),
+        ..RequestScope::default()
+    };
+    let error = call(&fixture, scope, "spin", "{}")
+        .await
+        .expect_err("spin never answers");
+    assert!(
+        matches!(error, CallError::Timeout(limit) if limit == Duration::from_millis(300)),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
 async fn a_missing_export_is_a_clear_error() {
     let hello = load("hello", &Policy::default()).await;
     assert!(!hello.exports().resources && !hello.exports().prompts);

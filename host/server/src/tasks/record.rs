@@ -1,0 +1,389 @@
+//! One task: who owns it, what it runs, and its state machine (SEP-2663 "Task Status":
+//! `working` ⇄ `input_required` → `completed` | `failed` | `cancelled`).
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+
+use rmcp::model::{DetailedTask, InputRequests, JsonObject, Task, TaskPayload, TaskStatus};
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+use tokio_util::sync::CancellationToken;
+
+use capsule_common::sync::lock;
+
+/// Answers for one round: (the plugin's request key, the client's answer as JSON text).
+pub type Answers = Vec<(String, String)>;
+
+/// A task and its state. Shared by the store, the task's driver and its client.
+pub struct TaskRecord {
+    /// The server-made id (a UUID v4: 122 random bits).
+    pub id: String,
+    /// The subject that created it: only it may see, update or cancel the task.
+    pub owner: String,
+    /// The plugin that runs it (for the per-plugin cap).
+    pub plugin: String,
+    /// The published tool name (for logs).
+    pub tool: String,
+    /// When it was created.
+    pub created: Instant,
+    created_at: String,
+    /// When it must have ended (creation plus the plugin's `[limits] task_timeout`).
+    pub deadline: Instant,
+    /// Stops the running round (`tasks/cancel`).
+    pub cancel: CancellationToken,
+    /// Whether the request that started it has returned its `CreateTaskResult`: from then on
+    /// nothing of the call reaches that request's client.
+    detached: AtomicBool,
+    /// How long a result is kept after the task ends.
+    ttl: Duration,
+    /// Suggested polling interval, in milliseconds.
+    poll_interval_ms: u64,
+    state: Mutex<State>,
+}
+
+impl std::fmt::Debug for TaskRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TaskRecord")
+            .field("id", &self.id)
+            .field("owner", &self.owner)
+            .field("plugin", &self.plugin)
+            .field("tool", &self.tool)
+            .finish_non_exhaustive()
+    }
+}
+
+struct State {
+    phase: Phase,
+    status_message: Option<String>,
+    last_updated_at: String,
+    /// When it reached a terminal status.
+    ended: Option<Instant>,
+    /// Every request key published for this task (keys are unique over a task's lifetime).
+    used_keys: HashSet<String>,
+}
+
+enum Phase {
+    Working,
+    /// Waiting for the client: `requests` by published key, the plugin's key of each, the
+    /// answers so far, and where the driver waits for all of them.
+    InputRequired {
+        requests: InputRequests,
+        plugin_keys: BTreeMap<String, String>,
+        answers: Answers,
+        waiting: Option<oneshot::Sender<Answers>>,
+    },
+    Completed(JsonObject),
+    Failed(JsonObject),
+    Cancelled,
+}
+
+impl Phase {
+    fn is_terminal(&self) -> bool {
+        matches!(self, Self::Completed(_) | Self::Failed(_) | Self::Cancelled)
+    }
+}
+
+/// An ISO 8601 (RFC 3339) timestamp of now, in UTC with milliseconds.
+fn now_text() -> String {
+    humantime::format_rfc3339_millis(SystemTime::now()).to_string()
+}
+
+/// The longest task time limit or retention honoured: an unlimited one (`Duration::MAX`) would
+/// overflow an `Instant`.
+const FOREVER: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+impl TaskRecord {
+    /// A new `working` task of `owner` running `tool` of `plugin`, which must end within
+    /// `time_limit` and whose result is kept `ttl` after it ends.
+    pub fn new(
+        owner: &str,
+        plugin: &str,
+        tool: &str,
+        time_limit: Duration,
+        ttl: Duration,
+        poll_interval: Duration,
+    ) -> Self {
+        let now = Instant::now();
+        let created_at = now_text();
+        Self {
+            id: uuid::Uuid::new_v4().to_string(),
+            owner: owner.to_string(),
+            plugin: plugin.to_string(),
+            tool: tool.to_string(),
+            created: now,
+            deadline: now + time_limit.min(FOREVER),
+            created_at: created_at.clone(),
+            cancel: CancellationToken::new(),
+            detached: AtomicBool::new(false),
+            ttl: ttl.min(FOREVER),
+            poll_interval_ms: millis(poll_interval).max(1),
+            state: Mutex::new(State {
+                phase: Phase::Working,
+                status_message: None,
+                last_updated_at: created_at,
+                ended: None,
+                used_keys: HashSet::new(),
+            }),
+        }
+    }
+
+    /// The request that started the task has answered with its `CreateTaskResult`.
+    pub fn detach(&self) {
+        self.detached.store(true, Ordering::Release);
+    }
+
+    /// Whether [`Self::detach`] happened.
+    pub fn is_detached(&self) -> bool {
+        self.detached.load(Ordering::Acquire)
+    }
+
+    /// Whether it has reached a terminal status.
+    pub fn is_terminal(&self) -> bool {
+        lock(&self.state).phase.is_terminal()
+    }
+
+    /// Whether its result has been kept its `ttl` past its end, at `now`.
+    pub fn expired(&self, now: Instant) -> bool {
+        lock(&self.state)
+            .ended
+            .is_some_and(|ended| now.saturating_duration_since(ended) >= self.ttl)
+    }
+
+    /// Set the human-readable status message (the plugin's progress reports).
+    pub fn set_status_message(&self, message: String) {
+        let mut state = lock(&self.state);
+        if !state.phase.is_terminal() {
+            state.status_message = Some(message);
+            state.last_updated_at = now_text();
+        }
+    }
+
+    fn end(&self, phase: Phase) {
+        let mut state = lock(&self.state);
+        if state.phase.is_terminal() {
+            return;
+        }
+        state.phase = phase;
+        state.ended = Some(Instant::now());
+        state.last_updated_at = now_text();
+    }
+
+    /// End with the tool's result (`completed`; a tool error is `isError: true` in it).
+    pub fn complete(&self, result: JsonObject) {
+        self.end(Phase::Completed(result));
+    }
+
+    /// End with a JSON-RPC error (`failed`): `code`, `message` and optional `data`.
+    pub fn fail(&self, code: i32, message: &str, data: Option<Value>) {
+        let mut error = JsonObject::new();
+        error.insert("code".into(), json!(code));
+        error.insert("message".into(), json!(message));
+        if let Some(data) = data {
+            error.insert("data".into(), data);
+        }
+        self.end(Phase::Failed(error));
+    }
+
+    /// End as `cancelled`.
+    pub fn cancelled(&self) {
+        self.end(Phase::Cancelled);
+    }
+
+    /// Park the task in `input_required` with the plugin's `requests` (keyed by the plugin's
+    /// keys); the receiver gets every answer once the client has answered them all. A key used
+    /// earlier in this task is published as `KEY#ROUND` instead, so that keys stay unique over
+    /// the task's lifetime (SEP-2663 "Task Update Requests"). `None` when the task has already
+    /// ended (cancelled meanwhile).
+    pub fn ask(&self, requests: InputRequests, round: usize) -> Option<oneshot::Receiver<Answers>> {
+        let mut state = lock(&self.state);
+        if state.phase.is_terminal() {
+            return None;
+        }
+        let (tx, rx) = oneshot::channel();
+        let mut published = InputRequests::new();
+        let mut plugin_keys = BTreeMap::new();
+        for (key, request) in requests {
+            let mut public = key.clone();
+            if state.used_keys.contains(&public) {
+                public = format!("{key}#{round}");
+            }
+            state.used_keys.insert(public.clone());
+            plugin_keys.insert(public.clone(), key);
+            published.insert(public, request);
+        }
+        state.phase = Phase::InputRequired {
+            requests: published,
+            plugin_keys,
+            answers: Vec::new(),
+            waiting: Some(tx),
+        };
+        state.last_updated_at = now_text();
+        Some(rx)
+    }
+
+    /// Take the client's `responses` (SEP-2663 `tasks/update`): answers to outstanding requests
+    /// are kept and their keys leave `inputRequests`; unknown or already answered keys are
+    /// ignored. When the last outstanding request is answered the task is `working` again and
+    /// its driver gets every answer.
+    pub fn answer(&self, responses: &BTreeMap<String, Value>) {
+        let mut state = lock(&self.state);
+        let Phase::InputRequired {
+            requests,
+            plugin_keys,
+            answers,
+            waiting,
+        } = &mut state.phase
+        else {
+            return;
+        };
+        let mut changed = false;
+        for (key, value) in responses {
+            if requests.remove(key).is_some()
+                && let Some(plugin_key) = plugin_keys.remove(key)
+            {
+                answers.push((plugin_key, value.to_string()));
+                changed = true;
+            }
+        }
+        if !changed {
+            return;
+        }
+        if requests.is_empty() {
+            let answers = std::mem::take(answers);
+            if let Some(tx) = waiting.take() {
+                // The driver is gone only when the task ended meanwhile.
+                let _ = tx.send(answers);
+            }
+            state.phase = Phase::Working;
+        }
+        state.last_updated_at = now_text();
+    }
+
+    /// `ttlMs`: from creation to the end of retention, in milliseconds (it grows to its final
+    /// value when the task ends: end + `ttl`).
+    fn ttl_ms(&self, ended: Option<Instant>) -> u64 {
+        let until = ended.unwrap_or(self.deadline) + self.ttl;
+        millis(until.saturating_duration_since(self.created)).max(1)
+    }
+
+    /// The task as MCP sees it (`tasks/get`, `CreateTaskResult`).
+    pub fn detailed(&self) -> DetailedTask {
+        let state = lock(&self.state);
+        let payload = match &state.phase {
+            Phase::Working => TaskPayload::Working,
+            Phase::InputRequired { requests, .. } => TaskPayload::InputRequired {
+                input_requests: requests.clone(),
+            },
+            Phase::Completed(result) => TaskPayload::Completed {
+                result: result.clone(),
+            },
+            Phase::Failed(error) => TaskPayload::Failed {
+                error: error.clone(),
+            },
+            Phase::Cancelled => TaskPayload::Cancelled,
+        };
+        let mut task = Task::new(
+            self.id.clone(),
+            TaskStatus::Working,
+            self.created_at.clone(),
+            state.last_updated_at.clone(),
+        )
+        .with_ttl_ms(self.ttl_ms(state.ended))
+        .with_poll_interval_ms(self.poll_interval_ms);
+        task.status_message = state.status_message.clone();
+        DetailedTask::new(task, payload)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record() -> TaskRecord {
+        TaskRecord::new(
+            "alice",
+            "p",
+            "p_t",
+            Duration::from_secs(60),
+            Duration::from_secs(30),
+            Duration::from_secs(1),
+        )
+    }
+
+    fn elicit(message: &str) -> rmcp::model::InputRequest {
+        serde_json::from_value(json!({
+            "method": "elicitation/create",
+            "params": {"message": message, "requestedSchema": {"type": "object", "properties": {}}}
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn partial_answers_keep_the_task_waiting_and_reused_keys_are_renamed() {
+        let r = record();
+        let mut requests = InputRequests::new();
+        requests.insert("a".into(), elicit("first"));
+        requests.insert("b".into(), elicit("second"));
+        let mut rx = r.ask(requests, 1).unwrap();
+        r.answer(&BTreeMap::from([
+            ("a".to_string(), json!({"action": "accept"})),
+            ("zzz".to_string(), json!(1)),
+        ]));
+        let wire = serde_json::to_value(r.detailed()).unwrap();
+        assert_eq!(wire["status"], "input_required");
+        assert_eq!(
+            wire["inputRequests"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .collect::<Vec<_>>(),
+            ["b"]
+        );
+        assert!(rx.try_recv().is_err(), "not all answered yet");
+        r.answer(&BTreeMap::from([(
+            "b".to_string(),
+            json!({"action": "decline"}),
+        )]));
+        let answers = rx.try_recv().unwrap();
+        assert_eq!(answers.len(), 2);
+        assert_eq!(answers[0], ("a".into(), r#"{"action":"accept"}"#.into()));
+        assert_eq!(
+            serde_json::to_value(r.detailed()).unwrap()["status"],
+            "working"
+        );
+        // The plugin asks with key "a" again: it is published under a new key.
+        let _rx = r
+            .ask(InputRequests::from([("a".to_string(), elicit("again"))]), 2)
+            .unwrap();
+        let wire = serde_json::to_value(r.detailed()).unwrap();
+        assert!(wire["inputRequests"].get("a#2").is_some(), "{wire}");
+    }
+
+    #[test]
+    fn the_first_terminal_status_sticks_and_ttl_counts_from_the_end() {
+        let r = record();
+        let before = serde_json::to_value(r.detailed()).unwrap();
+        assert_eq!(
+            before["ttlMs"], 90_000,
+            "deadline (60 s) plus retention (30 s)"
+        );
+        assert_eq!(before["pollIntervalMs"], 1000);
+        r.fail(-32603, "boom", None);
+        r.complete(JsonObject::new());
+        r.cancelled();
+        let after = serde_json::to_value(r.detailed()).unwrap();
+        assert_eq!(after["status"], "failed");
+        assert_eq!(after["error"], json!({"code": -32603, "message": "boom"}));
+        assert!(after.get("result").is_none());
+        assert!(after["ttlMs"].as_u64().unwrap() < 31_000, "{after}");
+        assert!(r.is_terminal() && !r.expired(Instant::now()));
+        assert!(r.expired(Instant::now() + Duration::from_secs(31)));
+        assert!(r.ask(InputRequests::new(), 3).is_none());
+    }
+}
