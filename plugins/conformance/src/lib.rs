@@ -784,9 +784,6 @@ fn prompt_with_image(_: &PromptArgs) -> Result<Vec<Message>, ToolError> {
     ])
 }
 
-// ---------------------------------------------------------------- the plugin
-
-/// Everything the plugin serves.
 // ------------------------------------------------------- tasks (SEP-2663)
 //
 // The tasks extension scenarios call these by their bare names (run.py
@@ -914,6 +911,9 @@ fn tool_with_task(_: NoArgs, cx: &Context) -> Result<Outcome<ToolOutput>, ToolEr
     ))))
 }
 
+// ---------------------------------------------------------------- the plugin
+
+/// Everything the plugin serves.
 pub fn plugin() -> Plugin {
     Plugin::new(
         Metadata::new("conformance", env!("CARGO_PKG_VERSION")).description(

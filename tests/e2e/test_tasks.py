@@ -1,0 +1,229 @@
+"""Tool calls as MCP tasks (the 2026-07-28 `io.modelcontextprotocol/tasks` extension, SEP-2663), end to
+end over Streamable HTTP against the real binary and the conformance plugin's task fixtures
+(`slow_compute`, `confirm_delete`, ...), plus the fixture plugin's `spin` made task-capable by policy.
+
+Each request is a fresh stateless 2026-07-28 request on its own HTTP connection, as a client that
+disconnected and came back would send it. The official conformance suite (`make conformance`) checks
+the wire; these tests check what it does not: progress as `statusMessage`, that a cancel stops the
+plugin's instance (its CPU use ends), ownership between subjects, the caps and the task time limit,
+retention, and input asked inside a task.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "auth"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "conformance"))
+import run  # noqa: E402  (the conformance plugin's policy: bare fixture names)
+from harness import modern_call, modern_headers  # noqa: E402
+
+pytestmark = pytest.mark.anyio
+
+TASKS = "io.modelcontextprotocol/tasks"
+INVALID_PARAMS = -32602
+MISSING_CAPABILITY = -32021
+ALICE = "tok_alice_0123456789abcdefghijklmnop"
+BOB = "tok_bob_0123456789abcdefghijklmnopqr"
+
+
+def policy(extra: str = "") -> dict[str, bytes]:
+    """The conformance plugin as `test.wasm` with its fixtures under their bare names, plus `extra`."""
+    return {"test.toml": (run.PLUGIN_POLICY + extra).encode()}
+
+
+class Client:
+    """Raw stateless 2026-07-28 requests: every one on a new connection (nothing is kept between them)."""
+
+    def __init__(self, url: str, token: str | None = None, *, tasks: bool = True) -> None:
+        self.url, self.token, self.tasks = url, token, tasks
+        self.ids = 0
+
+    def request(self, method: str, params: dict[str, Any], name: str | None = None) -> dict[str, Any]:
+        self.ids += 1
+        body = modern_call(method, params, self.ids)
+        capabilities: dict[str, Any] = {"elicitation": {}}
+        if self.tasks:
+            capabilities["extensions"] = {TASKS: {}}
+        body["params"]["_meta"]["io.modelcontextprotocol/clientCapabilities"] = capabilities
+        with httpx2.Client(timeout=30) as http:
+            response = http.post(self.url, headers=modern_headers(self.token, method, name), json=body)
+        assert response.status_code in (200, 400), response.text
+        return response.json()
+
+    def call(self, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
+        return self.request("tools/call", {"name": tool, "arguments": arguments}, tool)
+
+    def task(self, method: str, task_id: str, **params: Any) -> dict[str, Any]:
+        return self.request(method, {"taskId": task_id, **params}, task_id)
+
+    def get(self, task_id: str) -> dict[str, Any]:
+        answer = self.task("tasks/get", task_id)
+        assert "result" in answer, answer
+        return answer["result"]
+
+    def until(self, task_id: str, *statuses: str, timeout: float = 30) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            task = self.get(task_id)
+            if task["status"] in statuses:
+                return task
+            time.sleep(0.1)
+        pytest.fail(f"task {task_id} did not reach {statuses}: {task}")
+
+
+def created(answer: dict[str, Any]) -> str:
+    """The task id of a `CreateTaskResult`."""
+    result = answer.get("result", {})
+    assert result.get("resultType") == "task", answer
+    return result["taskId"]
+
+
+def text(result: dict[str, Any]) -> str:
+    return "\n".join(block["text"] for block in result["content"] if block["type"] == "text")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of process `pid` so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_over(pid: int, seconds: float) -> float:
+    start = cpu_seconds(pid)
+    time.sleep(seconds)
+    return cpu_seconds(pid) - start
+
+
+async def test_a_long_call_becomes_a_task_the_client_polls_to_its_result(capsule):
+    async with capsule.http_server(["test"], extra=policy()) as server:
+        client = Client(server.mcp_url)
+        answer = client.call("slow_compute", {"seconds": 3, "label": "crawl"})
+        task_id = created(answer)
+        seed = answer["result"]
+        assert seed["status"] == "working"
+        assert seed["pollIntervalMs"] == 1000
+        assert seed["ttlMs"] >= 3600 * 1000 * 2, "task_timeout (1 h) plus retention (1 h)"
+        # Progress reports become the task's status message.
+        working = client.until(task_id, "working")
+        deadline = time.monotonic() + 10
+        while "statusMessage" not in working and time.monotonic() < deadline:
+            time.sleep(0.2)
+            working = client.get(task_id)
+        assert working["statusMessage"].startswith("crawl: "), working
+        assert "result" not in working
+        # A new client (another connection, nothing shared but the subject) gets the result.
+        done = Client(server.mcp_url).until(task_id, "completed", "failed", "cancelled")
+        assert done["status"] == "completed", done
+        assert text(done["result"]) == "crawl: computed for 3 s"
+        assert done["resultType"] == "complete"
+
+
+async def test_a_fast_call_answers_in_its_request_and_clients_without_tasks_never_get_one(capsule):
+    async with capsule.http_server(["test"], extra=policy()) as server:
+        with_tasks = Client(server.mcp_url)
+        quick = with_tasks.call("slow_compute", {"seconds": 0, "label": "now"})["result"]
+        assert quick["resultType"] == "complete" and text(quick) == "now: computed for 0 s", quick
+        without = Client(server.mcp_url, tasks=False)
+        slow = without.call("slow_compute", {"seconds": 1, "label": None})["result"]
+        assert slow["resultType"] == "complete" and text(slow) == "job: computed for 1 s", slow
+        refused = without.call("failing_job", {})
+        assert refused["error"]["code"] == MISSING_CAPABILITY, refused
+        assert refused["error"]["data"]["requiredCapabilities"] == {"extensions": {TASKS: {}}}
+        assert "failing_job" in refused["error"]["message"]
+        for method in ("tasks/get", "tasks/cancel"):
+            assert without.task(method, "x")["error"]["code"] == MISSING_CAPABILITY
+
+
+async def test_cancel_stops_the_running_instance_at_once(capsule):
+    # `spin` loops forever; the operator makes it task-capable in the fixture's policy.
+    extra = {"fixture.toml": b'[tools.spin]\ntask_support = "optional"\n'}
+    async with capsule.http_server(["fixture"], extra=extra) as server:
+        client = Client(server.mcp_url)
+        task_id = created(client.call("fixture_spin", {}))
+        assert cpu_over(server.process.pid, 1.5) > 0.5, "the spinning plugin uses a CPU"
+        ack = client.task("tasks/cancel", task_id)["result"]
+        assert ack == {"resultType": "complete"}
+        assert client.until(task_id, "cancelled", "completed", "failed", timeout=10)["status"] == "cancelled"
+        time.sleep(0.5)
+        assert cpu_over(server.process.pid, 1.5) < 0.3, "its instance stopped with the cancel"
+        # Cancelling an ended task changes nothing.
+        assert client.task("tasks/cancel", task_id)["result"] == {"resultType": "complete"}
+        assert client.get(task_id)["status"] == "cancelled"
+
+
+async def test_a_task_belongs_to_the_subject_that_created_it(capsule, tmp_path):
+    def digest(token: str) -> str:
+        hashed = subprocess.run(
+            [str(capsule.binary), "auth", "hash-token"], input=token, capture_output=True, text=True, check=True
+        )
+        return hashed.stdout.strip()
+
+    tokens = tmp_path / "tokens.toml"
+    tokens.write_text(
+        f'[[token]]\nsubject = "alice"\nsha256 = "{digest(ALICE)}"\n'
+        f'[[token]]\nsubject = "bob"\nsha256 = "{digest(BOB)}"\n'
+    )
+    args = ["--auth", "bearer", "--auth-tokens", str(tokens)]
+    async with capsule.http_server(["test"], extra=policy(), args=args) as server:
+        alice, bob = Client(server.mcp_url, ALICE), Client(server.mcp_url, BOB)
+        task_id = created(alice.call("confirm_delete", {"filename": "report.txt"}))
+        for method, params in (("tasks/get", {}), ("tasks/update", {"inputResponses": {}}), ("tasks/cancel", {})):
+            refused = bob.task(method, task_id, **params)
+            assert refused["error"]["code"] == INVALID_PARAMS, refused
+            assert refused["error"]["message"].startswith(f"unknown task '{task_id}'")
+        unknown = bob.task("tasks/get", "no-such-task")["error"]["message"]
+        assert unknown.replace("no-such-task", task_id) == refused["error"]["message"], "no oracle"
+        assert alice.until(task_id, "input_required")["status"] == "input_required", "bob changed nothing"
+
+
+async def test_input_asked_inside_a_task_waits_for_tasks_update(capsule):
+    async with capsule.http_server(["test"], extra=policy()) as server:
+        client = Client(server.mcp_url)
+        task_id = created(client.call("confirm_delete", {"filename": "old.log"}))
+        waiting = client.until(task_id, "input_required")
+        assert list(waiting["inputRequests"]) == ["confirm"]
+        assert waiting["inputRequests"]["confirm"]["method"] == "elicitation/create"
+        assert "old.log" in waiting["inputRequests"]["confirm"]["params"]["message"]
+        ack = client.task("tasks/update", task_id, inputResponses={"confirm": {"action": "accept", "content": {"confirm": True}}})
+        assert ack["result"] == {"resultType": "complete"}
+        done = client.until(task_id, "completed", "failed", "cancelled")
+        assert text(done["result"]) == "Deleted old.log", done
+
+
+async def test_caps_and_the_task_time_limit(capsule):
+    extra = policy('[limits]\nmax_tasks = 1\ntask_timeout = "3s"\n')
+    async with capsule.http_server(["test"], extra=extra, args=["--max-tasks-per-subject", "2"]) as server:
+        client = Client(server.mcp_url)
+        first = created(client.call("slow_compute", {"seconds": 60, "label": None}))
+        refused = client.call("slow_compute", {"seconds": 60, "label": None})["result"]
+        assert refused["isError"] is True
+        assert text(refused) == "too many tasks: plugin 'test' already runs 1 tasks ([limits] max_tasks); try again when one has ended"
+        failed = client.until(first, "failed", "completed", "cancelled", timeout=20)
+        assert failed["status"] == "failed", failed
+        assert failed["error"]["code"] == -32603
+        assert failed["error"]["message"] == "task of tool 'slow_compute' ran past its time limit of 3s ([limits] task_timeout)"
+        second = created(client.call("slow_compute", {"seconds": 60, "label": None}))
+        client.task("tasks/cancel", second)
+        client.until(second, "cancelled")
+        over = client.call("slow_compute", {"seconds": 60, "label": None})["result"]
+        assert over["isError"] is True and "--max-tasks-per-subject" in text(over), over
+
+
+async def test_a_finished_task_is_dropped_after_its_retention(capsule):
+    async with capsule.http_server(["test"], extra=policy(), args=["--task-ttl", "1s"]) as server:
+        client = Client(server.mcp_url)
+        task_id = created(client.call("slow_compute", {"seconds": 1, "label": None}))
+        done = client.until(task_id, "completed")
+        assert done["ttlMs"] < 10_000, "ttlMs shrinks to end + retention once the task ended"
+        time.sleep(1.5)
+        gone = client.task("tasks/get", task_id)
+        assert gone["error"]["code"] == INVALID_PARAMS, gone
