@@ -175,6 +175,18 @@ impl CapsuleServer {
         }
     }
 
+    /// Task `id` of the caller of `ctx`.
+    ///
+    /// # Errors
+    /// `-32602` for an id that is not one of the caller's tasks.
+    fn callers_task(
+        &self,
+        ctx: &RequestContext<RoleServer>,
+        id: &str,
+    ) -> Result<Arc<TaskRecord>, McpError> {
+        self.shared.tasks().get(self.caller(ctx).subject(), id)
+    }
+
     /// `tasks/get`: the caller's task as it stands.
     ///
     /// # Errors
@@ -184,11 +196,7 @@ impl CapsuleServer {
         request: &GetTaskParams,
         ctx: &RequestContext<RoleServer>,
     ) -> Result<GetTaskResult, McpError> {
-        let caller = self.caller(ctx);
-        let task = self
-            .shared
-            .tasks()
-            .get(caller.subject(), &request.task_id)?;
+        let task = self.callers_task(ctx, &request.task_id)?;
         Ok(GetTaskResult::new(task.detailed()))
     }
 
@@ -201,12 +209,8 @@ impl CapsuleServer {
         request: &UpdateTaskParams,
         ctx: &RequestContext<RoleServer>,
     ) -> Result<(), McpError> {
-        let caller = self.caller(ctx);
-        let task = self
-            .shared
-            .tasks()
-            .get(caller.subject(), &request.task_id)?;
-        task.answer(&request.input_responses);
+        self.callers_task(ctx, &request.task_id)?
+            .answer(&request.input_responses);
         Ok(())
     }
 
@@ -220,11 +224,7 @@ impl CapsuleServer {
         request: &CancelTaskParams,
         ctx: &RequestContext<RoleServer>,
     ) -> Result<(), McpError> {
-        let caller = self.caller(ctx);
-        let task = self
-            .shared
-            .tasks()
-            .get(caller.subject(), &request.task_id)?;
+        let task = self.callers_task(ctx, &request.task_id)?;
         if !task.is_terminal() {
             task.cancel.cancel();
         }
