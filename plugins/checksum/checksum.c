@@ -404,6 +404,8 @@ static const capsule_tool tools[] = {
         .read_only = CAPSULE_YES,
         .idempotent = CAPSULE_YES,
         .open_world = CAPSULE_NO,
+        /* A big file takes a while: a client that supports MCP tasks may get this call as a task. */
+        .task_support = CAPSULE_TASK_OPTIONAL,
     },
     {
         .name = "verify",

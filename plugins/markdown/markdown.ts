@@ -118,6 +118,8 @@ tool(
     },
     outputSchema: outlineSchema,
     annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
+    // A long document takes a while: a client that supports MCP tasks may get this call as a task.
+    taskSupport: "optional",
   },
   // The path goes straight to the sandbox, which refuses anything outside the grant.
   ({ path }) => ({ headings: outline(fs.readText(path.startsWith("/") ? path : `${DOCS}/${path}`), 6) }),

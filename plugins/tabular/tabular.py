@@ -135,7 +135,8 @@ def summarize(
     return summarize_table(csv_text, "inline", columns, delimiter, top)
 
 
-@tool(read_only=True, idempotent=True, open_world=False)
+# A big file takes a while: a client that supports MCP tasks may get this call as a task.
+@tool(read_only=True, idempotent=True, open_world=False, task_support="optional")
 def summarize_file(
     path: str,
     columns: Optional[list[str]] = None,

@@ -34,6 +34,9 @@ from conftest import (
     structured,
 )
 from guests import GUESTS, SECRET, Call, Guest
+from tasks_client import Client as TasksClient
+from tasks_client import created
+from tasks_client import text as task_text
 from mcp.shared.exceptions import MCPError
 
 pytestmark = pytest.mark.anyio
@@ -127,6 +130,28 @@ async def test_call(live: Live):
     result = await call(live, c)
     assert not result.is_error, all_text(result)
     c.check(all_text(result) if c.text else structured(result))
+
+
+async def test_the_tool_the_sdk_declares_task_capable_runs_as_a_task(guest: Guest, capsule_bin, built_plugins, tmp_path):
+    """Issue #19: each example plugin declares its file tool `optional` through its SDK (Python
+    `task_support=`, TypeScript `taskSupport`, C `.task_support`). With no synchronous window every
+    call of it from a client that declared the tasks extension (2026-07-28) becomes a task, which
+    ends with the result the call gives in its request."""
+    data = guest.prepare(tmp_path)
+    capsule = Capsule(capsule_bin, built_plugins, tmp_path, tmp_path)
+    c = guest.file_call(guest.good_file)
+    args = [*grant(guest, data), "--task-sync-window", "0s"]
+    async with capsule.http_server([guest.plugin], args=args) as server:
+        client = TasksClient(server.mcp_url)
+        task_id = created(client.call(c.tool, c.arguments))
+        done = client.until(task_id, "completed", "failed", "cancelled")
+        assert done["status"] == "completed", done
+        result = done["result"]
+        assert not result.get("isError"), result
+        c.check(task_text(result) if c.text else result["structuredContent"])
+        # Tools that declare nothing answer in the request, whatever the window.
+        plain = client.call(guest.call.tool, guest.call.arguments)["result"]
+        assert plain["resultType"] == "complete" and "taskId" not in plain, plain
 
 
 async def test_schema_invalid_arguments_are_an_error_result(live: Live):

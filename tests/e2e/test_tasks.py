@@ -11,24 +11,21 @@ retention, and input asked inside a task.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
-import httpx2
 import pytest
+from tasks_client import TASKS, Client, created, text
 
-sys.path.insert(0, str(Path(__file__).resolve().parent / "auth"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "conformance"))
 import run  # noqa: E402  (the conformance plugin's policy: bare fixture names)
-from harness import modern_call, modern_headers  # noqa: E402
 
 pytestmark = pytest.mark.anyio
 
-TASKS = "io.modelcontextprotocol/tasks"
 INVALID_PARAMS = -32602
 MISSING_CAPABILITY = -32021
 ALICE = "tok_alice_0123456789abcdefghijklmnop"
@@ -38,57 +35,6 @@ BOB = "tok_bob_0123456789abcdefghijklmnopqr"
 def policy(extra: str = "") -> dict[str, bytes]:
     """The conformance plugin as `test.wasm` with its fixtures under their bare names, plus `extra`."""
     return {"test.toml": (run.PLUGIN_POLICY + extra).encode()}
-
-
-class Client:
-    """Raw stateless 2026-07-28 requests: every one on a new connection (nothing is kept between them)."""
-
-    def __init__(self, url: str, token: str | None = None, *, tasks: bool = True) -> None:
-        self.url, self.token, self.tasks = url, token, tasks
-        self.ids = 0
-
-    def request(self, method: str, params: dict[str, Any], name: str | None = None) -> dict[str, Any]:
-        self.ids += 1
-        body = modern_call(method, params, self.ids)
-        capabilities: dict[str, Any] = {"elicitation": {}}
-        if self.tasks:
-            capabilities["extensions"] = {TASKS: {}}
-        body["params"]["_meta"]["io.modelcontextprotocol/clientCapabilities"] = capabilities
-        with httpx2.Client(timeout=30) as http:
-            response = http.post(self.url, headers=modern_headers(self.token, method, name), json=body)
-        assert response.status_code in (200, 400), response.text
-        return response.json()
-
-    def call(self, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
-        return self.request("tools/call", {"name": tool, "arguments": arguments}, tool)
-
-    def task(self, method: str, task_id: str, **params: Any) -> dict[str, Any]:
-        return self.request(method, {"taskId": task_id, **params}, task_id)
-
-    def get(self, task_id: str) -> dict[str, Any]:
-        answer = self.task("tasks/get", task_id)
-        assert "result" in answer, answer
-        return answer["result"]
-
-    def until(self, task_id: str, *statuses: str, timeout: float = 30) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            task = self.get(task_id)
-            if task["status"] in statuses:
-                return task
-            time.sleep(0.1)
-        pytest.fail(f"task {task_id} did not reach {statuses}: {task}")
-
-
-def created(answer: dict[str, Any]) -> str:
-    """The task id of a `CreateTaskResult`."""
-    result = answer.get("result", {})
-    assert result.get("resultType") == "task", answer
-    return result["taskId"]
-
-
-def text(result: dict[str, Any]) -> str:
-    return "\n".join(block["text"] for block in result["content"] if block["type"] == "text")
 
 
 def cpu_seconds(pid: int) -> float:
@@ -227,3 +173,24 @@ async def test_a_finished_task_is_dropped_after_its_retention(capsule):
         time.sleep(1.5)
         gone = client.task("tasks/get", task_id)
         assert gone["error"]["code"] == INVALID_PARAMS, gone
+
+
+def test_capsule_plugins_reports_task_support_from_the_plugin_and_the_policy(capsule):
+    plugin_dir = capsule.plugin_dir(
+        ["test", "fixture"],
+        {**policy(), "fixture.toml": b'[tools.spin]\ntask_support = "required"\n'},
+    )
+    listed = capsule.cli("plugins", "--plugins", str(plugin_dir), "--json")
+    assert listed.returncode == 0, listed.stderr
+    tasks = {p["name"]: p["tasks"] for p in json.loads(listed.stdout)["plugins"]}
+    assert tasks["fixture"] == {"fixture_spin": "required"}
+    assert tasks["test"] == {
+        "slow_compute": "optional",
+        "failing_job": "required",
+        "protocol_error_job": "required",
+        "confirm_delete": "optional",
+        "multi_input": "optional",
+        "test_tool_with_task": "required",
+    }
+    text_report = capsule.cli("plugins", "--plugins", str(plugin_dir)).stdout
+    assert "  tasks:      fixture_spin (required)" in text_report, text_report

@@ -176,6 +176,10 @@ pub fn table(
         }
         let _ = writeln!(out, "  imports:    {}", list(&packages(&p.imports)));
         let _ = writeln!(out, "  tools:      {}", list(&p.tools));
+        if !p.tasks.is_empty() {
+            let tasks: Vec<String> = p.tasks.iter().map(|(t, s)| format!("{t} ({s})")).collect();
+            let _ = writeln!(out, "  tasks:      {}", tasks.join(", "));
+        }
         portability(&mut out, p);
         if !p.undocumented.is_empty() {
             let _ = writeln!(out, "  undescribed: {}", list(&p.undocumented));

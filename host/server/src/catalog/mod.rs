@@ -306,6 +306,11 @@ impl Catalog {
                             .filter(|e| mine(&e.plugin) && !e.portability.is_empty())
                             .map(|e| (e.tool.name.to_string(), e.portability.clone()))
                             .collect(),
+                        tasks: tools
+                            .values()
+                            .filter(|e| mine(&e.plugin) && e.task_support.allows_tasks())
+                            .map(|e| (e.tool.name.to_string(), e.task_support))
+                            .collect(),
                         resources: owned_keys(&resources, |e| mine(&e.plugin)),
                         resource_templates: templates
                             .iter()

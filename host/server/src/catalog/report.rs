@@ -10,6 +10,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+use capsule_common::task_support::TaskSupport;
 use capsule_sandbox::grants::{Grants, Limits};
 use capsule_sandbox::plain::Skipped;
 use capsule_sandbox::runtime::LoadedPlugin;
@@ -119,6 +120,9 @@ pub struct PluginSummary {
     /// Published tools that some model provider would reject, with every reason
     /// (`capsule_sandbox::schema::portable`); empty when all are portable.
     pub portability: BTreeMap<String, Vec<Finding>>,
+    /// Published tools that may run as MCP tasks, with their task support (`optional`,
+    /// `required`); tools left out are `forbidden`.
+    pub tasks: BTreeMap<String, TaskSupport>,
     /// Resource URIs it serves.
     pub resources: Vec<String>,
     /// Resource templates it serves.
@@ -135,6 +139,8 @@ pub(super) struct Published {
     pub undocumented: Vec<String>,
     /// Findings by published tool name (tools with none are left out).
     pub portability: BTreeMap<String, Vec<Finding>>,
+    /// Task support by published tool name (`forbidden` tools are left out).
+    pub tasks: BTreeMap<String, TaskSupport>,
     pub resources: Vec<String>,
     pub resource_templates: Vec<String>,
     pub prompts: Vec<String>,
@@ -160,6 +166,7 @@ impl PluginSummary {
             limits: limits(&grants.limits),
             tools: published.tools,
             portability: published.portability,
+            tasks: published.tasks,
             resources: published.resources,
             resource_templates: published.resource_templates,
             prompts: published.prompts,
