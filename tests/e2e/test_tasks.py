@@ -6,7 +6,8 @@ Each request is a fresh stateless 2026-07-28 request on its own HTTP connection,
 disconnected and came back would send it. The official conformance suite (`make conformance`) checks
 the wire; these tests check what it does not: progress as `statusMessage`, that a cancel stops the
 plugin's instance (its CPU use ends), ownership between subjects, the caps and the task time limit,
-retention, and input asked inside a task.
+retention, and input asked inside a task; and the MCP project's own tasks requester
+(`@modelcontextprotocol/ext-tasks`, tests/e2e/js/tasks_client.mjs) drives a task to its result.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import pytest
 from tasks_client import TASKS, Client, created, text
+from test_js_clients import JS, NODE22, run_node
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "conformance"))
 import run  # noqa: E402  (the conformance plugin's policy: bare fixture names)
@@ -194,3 +196,31 @@ def test_capsule_plugins_reports_task_support_from_the_plugin_and_the_policy(cap
     }
     text_report = capsule.cli("plugins", "--plugins", str(plugin_dir)).stdout
     assert "  tasks:      fixture_spin (required)" in text_report, text_report
+
+
+@pytest.mark.parametrize(
+    ("tool", "arguments", "answer", "expected"),
+    [
+        ("slow_compute", {"seconds": 2, "label": "ext-tasks"}, None, "ext-tasks: computed for 2 s"),
+        ("confirm_delete", {"filename": "draft.md"}, {"confirm": True}, "Deleted draft.md"),
+    ],
+)
+async def test_the_official_tasks_requester_gets_the_result(capsule, tmp_path, tool, arguments, answer, expected):
+    """The MCP project's own requester (@modelcontextprotocol/ext-tasks over the TypeScript SDK v2
+    client) creates the task, polls it, answers its question through `tasks/update`, and gets the
+    result."""
+    if not NODE22.exists():
+        pytest.fail(f"{NODE22} is missing: run `make setup` (npm ci in tests/e2e/js)")
+    async with capsule.http_server(["test"], extra=policy()) as server:
+        args = [str(JS / "tasks_client.mjs"), server.mcp_url, tool, json.dumps(arguments)]
+        if answer is not None:
+            args.append(json.dumps(answer))
+        ran = run_node(NODE22, *args, home=tmp_path)
+        assert ran.returncode == 0, ran.stderr
+        seen = json.loads(ran.stdout.strip().splitlines()[-1])
+        assert seen["kind"] == "task" and seen["taskId"], seen
+        assert seen["outcome"] == "completed", seen
+        assert text(seen["result"]) == expected, seen
+        if answer is not None:
+            assert seen["asked"] == ["Delete draft.md?"], seen
+            assert "input_required" in seen["statuses"], seen
