@@ -368,6 +368,7 @@ impl PluginImage {
             .map_err(|e| CallError::Trap(e.into()))?;
         let limit = self.grants.limits.max_output_bytes;
         let cancel = call.store.data().scope.cancel.clone();
+        let time_limit = call.store.data().scope.time_limit;
         let reading = async {
             let mut bytes = Vec::new();
             loop {
@@ -393,7 +394,9 @@ impl PluginImage {
         let deadline = (call.deadline + DEADLINE_GRACE).into();
         tokio::select! {
             read = tokio::time::timeout_at(deadline, reading) => {
-                read.unwrap_or(Err(CallError::Timeout(self.grants.limits.call_timeout)))
+                read.unwrap_or(Err(CallError::Timeout(
+                    time_limit.unwrap_or(self.grants.limits.call_timeout),
+                )))
             }
             () = cancel.cancelled() => Err(CallError::Cancelled),
         }
