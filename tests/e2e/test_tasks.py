@@ -75,6 +75,50 @@ async def test_a_long_call_becomes_a_task_the_client_polls_to_its_result(capsule
         assert done["resultType"] == "complete"
 
 
+async def test_tasks_over_stdio_belong_to_the_process(capsule):
+    """Over stdio the one client (the process that started the server) owns its tasks: JSON lines in,
+    the task's result out, the same requests as over HTTP."""
+    plugin_dir = capsule.plugin_dir(["test"], policy())
+    process = subprocess.Popen(
+        [str(capsule.binary), "serve", "--plugins", str(plugin_dir)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    meta = {
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientInfo": {"name": "raw-stdio", "version": "1"},
+        "io.modelcontextprotocol/clientCapabilities": {"extensions": {TASKS: {}}},
+    }
+
+    def request(id: int, method: str, params: dict) -> dict:
+        assert process.stdin and process.stdout
+        process.stdin.write(json.dumps({"jsonrpc": "2.0", "id": id, "method": method, "params": {**params, "_meta": meta}}) + "\n")
+        process.stdin.flush()
+        while True:
+            message = json.loads(process.stdout.readline())
+            if message.get("id") == id:
+                return message
+
+    try:
+        answer = request(1, "tools/call", {"name": "slow_compute", "arguments": {"seconds": 2, "label": "stdio"}})
+        task_id = created(answer)
+        deadline = time.monotonic() + 20
+        task = answer["result"]
+        for id in range(2, 1000):
+            task = request(id, "tasks/get", {"taskId": task_id})["result"]
+            if task["status"] != "working" or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        assert task["status"] == "completed", task
+        assert text(task["result"]) == "stdio: computed for 2 s"
+        assert "statusMessage" not in task, "a finished task drops its last progress message"
+    finally:
+        process.stdin.close()
+        process.wait(timeout=20)
+
+
 async def test_a_fast_call_answers_in_its_request_and_clients_without_tasks_never_get_one(capsule):
     async with capsule.http_server(["test"], extra=policy()) as server:
         with_tasks = Client(server.mcp_url)

@@ -178,13 +178,6 @@ impl Tasks {
         self.len() == 0
     }
 
-    /// Stop every running task (server shutdown).
-    pub fn cancel_all(&self) {
-        for record in lock(&self.records).values() {
-            record.cancel.cancel();
-        }
-    }
-
     fn sweep(records: &mut HashMap<String, Arc<TaskRecord>>) {
         let now = Instant::now();
         records.retain(|_, r| !r.expired(now));

@@ -164,19 +164,22 @@ impl TaskRecord {
         }
     }
 
-    fn end(&self, phase: Phase) {
+    /// Reach terminal `phase`, with `message` as the status message (a progress report's
+    /// message would be stale now).
+    fn end(&self, phase: Phase, message: Option<String>) {
         let mut state = lock(&self.state);
         if state.phase.is_terminal() {
             return;
         }
         state.phase = phase;
+        state.status_message = message;
         state.ended = Some(Instant::now());
         state.last_updated_at = now_text();
     }
 
     /// End with the tool's result (`completed`; a tool error is `isError: true` in it).
     pub fn complete(&self, result: JsonObject) {
-        self.end(Phase::Completed(result));
+        self.end(Phase::Completed(result), None);
     }
 
     /// End with a JSON-RPC error (`failed`): `code`, `message` and optional `data`.
@@ -187,12 +190,15 @@ impl TaskRecord {
         if let Some(data) = data {
             error.insert("data".into(), data);
         }
-        self.end(Phase::Failed(error));
+        self.end(Phase::Failed(error), Some(message.to_string()));
     }
 
-    /// End as `cancelled`.
+    /// End as `cancelled` (by `tasks/cancel`).
     pub fn cancelled(&self) {
-        self.end(Phase::Cancelled);
+        self.end(
+            Phase::Cancelled,
+            Some("cancelled at the client's request".into()),
+        );
     }
 
     /// Park the task in `input_required` with the plugin's `requests` (keyed by the plugin's
@@ -380,6 +386,7 @@ mod tests {
         let after = serde_json::to_value(r.detailed()).unwrap();
         assert_eq!(after["status"], "failed");
         assert_eq!(after["error"], json!({"code": -32603, "message": "boom"}));
+        assert_eq!(after["statusMessage"], "boom");
         assert!(after.get("result").is_none());
         assert!(after["ttlMs"].as_u64().unwrap() < 31_000, "{after}");
         assert!(r.is_terminal() && !r.expired(Instant::now()));
