@@ -119,9 +119,10 @@ def test_metric_name_extraction():
 
 
 def test_metric_table_matches_the_spec():
-    """The table the tests check against holds the 13 metrics of issue #18, with the labels that matter."""
+    """The table the tests check against holds the 13 metrics of issue #18 and the 2 of MCP tasks (issue
+    #19), with the labels that matter."""
     metrics = spec_metrics()
-    assert len(metrics) == 13, sorted(metrics)
+    assert len(metrics) == 15, sorted(metrics)
     kinds = {kind for kind, _ in metrics.values()}
     assert kinds == {"histogram", "counter", "gauge"}
     assert metrics["capsule_plugin_calls_total"][1] == {"capsule_plugin", "gen_ai_tool_name", "capsule_outcome"}
@@ -231,11 +232,16 @@ COUNTERS: dict[str, list[tuple[dict[str, str], int]]] = {
     ],
     "capsule_network_denials_total": [({"capsule_plugin": "mallory"}, 5)],
     "capsule_auth_failures_total": [({"capsule_reason": "invalid_token"}, 3), ({"capsule_reason": "missing_token"}, 1)],
+    "capsule_tasks_ended_total": [
+        ({"capsule_plugin": "crawler", "capsule_outcome": "completed"}, 2),
+        ({"capsule_plugin": "crawler", "capsule_outcome": "cancelled"}, 1),
+    ],
 }
 GAUGES: dict[str, list[tuple[dict[str, str], float]]] = {
     "capsule_plugins_loaded": [({}, 3)],
     "capsule_sessions_active": [({"network_transport": "tcp"}, 2), ({"network_transport": "pipe"}, 1)],
     "capsule_streams_active": [({}, 1)],
+    "capsule_tasks_active": [({"capsule_plugin": "crawler"}, 2)],
 }
 
 
@@ -483,7 +489,7 @@ def test_dashboard_shape():
 
 def test_dashboard_queries_use_only_the_metric_table():
     """Every panel has targets, and every target's expression reads metrics of the table only; all
-    13 metrics are shown somewhere."""
+    15 metrics are shown somewhere."""
     allowed = spec_series()
     shown = set()
     for panel in panels():

@@ -19,6 +19,7 @@ import sys
 import time
 from pathlib import Path
 
+import httpx2
 import pytest
 from tasks_client import TASKS, Client, created, text
 from test_js_clients import JS, NODE22, run_node
@@ -37,6 +38,11 @@ BOB = "tok_bob_0123456789abcdefghijklmnopqr"
 def policy(extra: str = "") -> dict[str, bytes]:
     """The conformance plugin as `test.wasm` with its fixtures under their bare names, plus `extra`."""
     return {"test.toml": (run.PLUGIN_POLICY + extra).encode()}
+
+
+def metrics(server) -> str:
+    """What `/metrics` shows now (`--metrics` on the MCP listener, no authentication)."""
+    return httpx2.get(f"{server.base_url}/metrics", timeout=10).text
 
 
 def cpu_seconds(pid: int) -> float:
@@ -138,15 +144,19 @@ async def test_a_fast_call_answers_in_its_request_and_clients_without_tasks_neve
 async def test_cancel_stops_the_running_instance_at_once(capsule):
     # `spin` loops forever; the operator makes it task-capable in the fixture's policy.
     extra = {"fixture.toml": b'[tools.spin]\ntask_support = "optional"\n'}
-    async with capsule.http_server(["fixture"], extra=extra) as server:
+    async with capsule.http_server(["fixture"], extra=extra, args=["--metrics"]) as server:
         client = Client(server.mcp_url)
         task_id = created(client.call("fixture_spin", {}))
         assert cpu_over(server.process.pid, 1.5) > 0.5, "the spinning plugin uses a CPU"
+        assert 'capsule_tasks_active{capsule_plugin="fixture",otel_scope_name="capsule"} 1' in metrics(server)
         ack = client.task("tasks/cancel", task_id)["result"]
         assert ack == {"resultType": "complete"}
         assert client.until(task_id, "cancelled", "completed", "failed", timeout=10)["status"] == "cancelled"
         time.sleep(0.5)
         assert cpu_over(server.process.pid, 1.5) < 0.3, "its instance stopped with the cancel"
+        exported = metrics(server)
+        assert 'capsule_tasks_active{capsule_plugin="fixture",otel_scope_name="capsule"} 0' in exported
+        assert 'capsule_tasks_ended_total{capsule_outcome="cancelled",capsule_plugin="fixture"' in exported, exported
         # Cancelling an ended task changes nothing.
         assert client.task("tasks/cancel", task_id)["result"] == {"resultType": "complete"}
         assert client.get(task_id)["status"] == "cancelled"

@@ -101,6 +101,8 @@ struct Instruments {
     plugins_loaded: Gauge<u64>,
     sessions_active: UpDownCounter<i64>,
     streams_active: UpDownCounter<i64>,
+    tasks_active: UpDownCounter<i64>,
+    tasks_ended: Counter<u64>,
 }
 
 fn seconds(meter: &Meter, name: &'static str, description: &'static str) -> Histogram<f64> {
@@ -183,6 +185,16 @@ fn instruments() -> &'static Instruments {
                 .i64_up_down_counter("capsule.streams.active")
                 .with_unit("{stream}")
                 .with_description("Open long-lived streams (SSE, subscriptions/listen).")
+                .build(),
+            tasks_active: meter
+                .i64_up_down_counter("capsule.tasks.active")
+                .with_unit("{task}")
+                .with_description("MCP tasks of a plugin running (working or waiting for input).")
+                .build(),
+            tasks_ended: meter
+                .u64_counter("capsule.tasks.ended")
+                .with_unit("{task}")
+                .with_description("MCP tasks of a plugin that ended, by status.")
                 .build(),
         }
     })
@@ -370,4 +382,30 @@ pub fn streams_active(delta: i64) {
         return;
     }
     instruments().streams_active.add(delta, &[]);
+}
+
+/// An MCP task of `plugin` started (`+1`) or stopped running (`-1`): `capsule.tasks.active`.
+pub fn tasks_active(plugin: &str, delta: i64) {
+    if !enabled() {
+        return;
+    }
+    instruments().tasks_active.add(
+        delta,
+        &[KeyValue::new("capsule.plugin", plugin.to_string())],
+    );
+}
+
+/// An MCP task of `plugin` ended with `status` (`completed`, `failed`, `cancelled`):
+/// `capsule.tasks.ended`.
+pub fn task_ended(plugin: &str, status: &'static str) {
+    if !enabled() {
+        return;
+    }
+    instruments().tasks_ended.add(
+        1,
+        &[
+            KeyValue::new("capsule.plugin", plugin.to_string()),
+            KeyValue::new("capsule.outcome", status),
+        ],
+    );
 }

@@ -140,7 +140,9 @@ impl Tasks {
 
     /// Forget task `id` (a call that answered within the synchronous window never became one).
     pub fn remove(&self, id: &str) {
-        lock(&self.records).remove(id);
+        if let Some(record) = lock(&self.records).remove(id) {
+            record.forget();
+        }
     }
 
     /// Task `id` of `owner`.

@@ -12,6 +12,7 @@ use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
 use capsule_common::sync::lock;
+use capsule_telemetry::metrics;
 
 /// Answers for one round: (the plugin's request key, the client's answer as JSON text).
 pub type Answers = Vec<(String, String)>;
@@ -100,7 +101,8 @@ fn millis(d: Duration) -> u64 {
 
 impl TaskRecord {
     /// A new `working` task of `owner` running `tool` of `plugin`, which must end within
-    /// `time_limit` and whose result is kept `ttl` after it ends.
+    /// `time_limit` and whose result is kept `ttl` after it ends. Counted in
+    /// `capsule.tasks.active` until it ends ([`Self::forget`] for one that never became a task).
     pub fn new(
         owner: &str,
         plugin: &str,
@@ -111,6 +113,7 @@ impl TaskRecord {
     ) -> Self {
         let now = Instant::now();
         let created_at = now_text();
+        metrics::tasks_active(plugin, 1);
         Self {
             id: uuid::Uuid::new_v4().to_string(),
             owner: owner.to_string(),
@@ -148,6 +151,17 @@ impl TaskRecord {
         lock(&self.state).phase.is_terminal()
     }
 
+    /// The call answered within its request and never became a task: it stops counting as
+    /// running, without counting as ended.
+    pub fn forget(&self) {
+        let mut state = lock(&self.state);
+        if !state.phase.is_terminal() {
+            metrics::tasks_active(&self.plugin, -1);
+            // Terminal from now on, so that nothing counts it again.
+            state.phase = Phase::Cancelled;
+        }
+    }
+
     /// Whether its result has been kept its `ttl` past its end, at `now`.
     pub fn expired(&self, now: Instant) -> bool {
         lock(&self.state)
@@ -171,6 +185,13 @@ impl TaskRecord {
         if state.phase.is_terminal() {
             return;
         }
+        let status = match &phase {
+            Phase::Completed(_) => "completed",
+            Phase::Failed(_) => "failed",
+            _ => "cancelled",
+        };
+        metrics::tasks_active(&self.plugin, -1);
+        metrics::task_ended(&self.plugin, status);
         state.phase = phase;
         state.status_message = message;
         state.ended = Some(Instant::now());
