@@ -22,6 +22,7 @@ from pathlib import Path
 import httpx2
 import pytest
 from tasks_client import TASKS, Client, created, text
+from harness import modern_call, modern_headers
 from test_js_clients import JS, NODE22, run_node
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "conformance"))
@@ -160,6 +161,22 @@ async def test_cancel_stops_the_running_instance_at_once(capsule):
         # Cancelling an ended task changes nothing.
         assert client.task("tasks/cancel", task_id)["result"] == {"resultType": "complete"}
         assert client.get(task_id)["status"] == "cancelled"
+
+
+async def test_a_client_that_leaves_before_the_call_became_a_task_leaves_nothing_running(capsule):
+    # A long synchronous window: the call is still the request's when the client hangs up.
+    args = ["--metrics", "--task-sync-window", "30s"]
+    async with capsule.http_server(["test"], extra=policy(), args=args) as server:
+        active = 'capsule_tasks_active{capsule_plugin="test",otel_scope_name="capsule"}'
+        body = modern_call("tools/call", {"name": "slow_compute", "arguments": {"seconds": 60, "label": None}})
+        body["params"]["_meta"]["io.modelcontextprotocol/clientCapabilities"] = {"extensions": {TASKS: {}}}
+        with pytest.raises(httpx2.TimeoutException):
+            httpx2.post(server.mcp_url, headers=modern_headers(None, "tools/call", "slow_compute"), json=body, timeout=1.5)
+        # The series exists (the call was a task candidate) and falls back to 0: its round stopped.
+        deadline = time.monotonic() + 10
+        while f"{active} 0" not in metrics(server):
+            assert time.monotonic() < deadline, metrics(server)
+            time.sleep(0.2)
 
 
 async def test_a_task_belongs_to_the_subject_that_created_it(capsule, tmp_path):

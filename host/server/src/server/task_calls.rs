@@ -108,17 +108,24 @@ impl CapsuleServer {
                 call_round(entry, &name, scope, &arguments, resume).await
             })
         };
+        // Until the call is a task or has answered, the request owns it: a request cancelled or
+        // dropped (its client went away) stops the round and forgets the task.
+        let mut owned = Undetached {
+            shared: self.shared.clone(),
+            task: task.id.clone(),
+            round: first.abort_handle(),
+            armed: true,
+        };
         let window = tasks.settings().sync_window;
         let early = tokio::select! {
             biased;
             joined = &mut first => Some(joined),
             () = tokio::time::sleep(window) => None,
             () = ctx.ct.cancelled() => {
-                first.abort();
-                tasks.remove(&task.id);
                 return Err(McpError::internal_error("request cancelled", None));
             }
         };
+        owned.armed = false;
         let Some(joined) = early else {
             // Still running: it is a task from now on.
             task.detach();
@@ -229,6 +236,25 @@ impl CapsuleServer {
             task.cancel.cancel();
         }
         Ok(())
+    }
+}
+
+/// A call that may still become a task, owned by its request ([`CapsuleServer::run_as_task`]):
+/// dropped while `armed`, it stops the call's first round and forgets the task, so that a client
+/// that went away leaves no orphaned instance behind.
+struct Undetached {
+    shared: Arc<super::Shared>,
+    task: String,
+    round: tokio::task::AbortHandle,
+    armed: bool,
+}
+
+impl Drop for Undetached {
+    fn drop(&mut self) {
+        if self.armed {
+            self.round.abort();
+            self.shared.tasks().remove(&self.task);
+        }
     }
 }
 
