@@ -33,6 +33,7 @@
 mod audit;
 mod calls;
 mod task_calls;
+mod tool_rounds;
 mod tracing_span;
 
 pub mod client;

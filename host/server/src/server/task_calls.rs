@@ -27,7 +27,8 @@ use rmcp::service::{RequestContext, RoleServer};
 use serde_json::json;
 use tokio::task::JoinHandle;
 
-use super::calls::{Ended, Round, call_round, end_of_call};
+use super::calls::Round;
+use super::tool_rounds::{Ended, call_round, end_of_call};
 use super::{CapsuleServer, tool_error};
 use crate::catalog::{Catalog, ToolEntry};
 use crate::mrtr;
