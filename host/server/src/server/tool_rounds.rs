@@ -67,7 +67,7 @@ pub(super) async fn end_of_call(
             tracing::info!(
                 plugin,
                 tool = name,
-                "the call was cancelled; its instance was stopped"
+                "the client cancelled the call; its instance was stopped"
             );
             return Ended::Cancelled;
         }
