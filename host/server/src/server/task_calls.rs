@@ -99,6 +99,8 @@ impl CapsuleServer {
             Err(full) => return Ok(tool_error(full.to_string()).into()),
         };
         let scope = self.task_scope(ctx, &task);
+        // The later rounds' scope: the same client and cancellation (`drive` renews the limit).
+        let later = scope.clone();
         let mut first: Round1 = {
             let catalog = call.catalog.clone();
             let (name, arguments) = (call.name.clone(), call.arguments.clone());
@@ -138,8 +140,7 @@ impl CapsuleServer {
                 task = task.id,
                 "the call became a task"
             );
-            let scope = self.task_scope(ctx, &task);
-            tokio::spawn(drive(task, call, first, scope, declared));
+            tokio::spawn(drive(task, call, first, later, declared));
             return Ok(CallToolResponse::Task(created));
         };
         let outcome = joined.unwrap_or_else(|e| Err(CallError::Trap(joined_error(e))));
