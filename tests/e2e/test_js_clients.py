@@ -29,14 +29,14 @@ def node22() -> Path:
     return NODE22
 
 
-def run_node(node: Path, *args: str, home: Path) -> subprocess.CompletedProcess[str]:
+def run_node(node: Path, *args: str, home: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(node), *args],
         capture_output=True,
         text=True,
         timeout=60,
         cwd=JS,
-        env={"HOME": str(home), "PATH": "/usr/bin:/bin", "NO_COLOR": "1"},
+        env={"HOME": str(home), "PATH": "/usr/bin:/bin", "NO_COLOR": "1", **(env or {})},
         stdin=subprocess.DEVNULL,
     )
 

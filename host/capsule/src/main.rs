@@ -143,7 +143,11 @@ async fn termination() {
 async fn serve_stdio(shared: Arc<Shared>, live: bool, access: Arc<Access>) -> anyhow::Result<()> {
     let server = CapsuleServer::new(shared, live).with_access(access, Transport::Stdio);
     let pipes = capsule_server::transport::stdio::transport();
-    let service = match server.serve((pipes.reader, pipes.writer)).await {
+    // Outgoing messages pass the 2025-11-25 tasks adapter (capabilities.tasks, execution).
+    let transport = capsule_server::transport::tasks_2025::Adapted(
+        rmcp::transport::async_rw::AsyncRwTransport::new_server(pipes.reader, pipes.writer),
+    );
+    let service = match server.serve(transport).await {
         Ok(service) => service,
         Err(rmcp::service::ServerInitializeError::ConnectionClosed(_)) => {
             tracing::info!("stdin closed before the client initialized");

@@ -74,12 +74,18 @@ pub struct Wire {
 }
 
 impl Wire {
-    /// Serve `server` on an in-process pipe and complete the `initialize` handshake (protocol
-    /// 2025-11-25, no client capabilities).
+    /// Serve `server` on an in-process pipe, as the stdio transport does (outgoing messages
+    /// through [`crate::transport::tasks_2025::Adapted`]), and complete the `initialize`
+    /// handshake (protocol 2025-11-25, no client capabilities).
     pub async fn connect(server: CapsuleServer) -> Wire {
         let (client, served) = tokio::io::duplex(1 << 20);
         tokio::spawn(async move {
-            if let Ok(running) = server.serve(tokio::io::split(served)).await {
+            // As the real transports do: the 2025-11-25 tasks adapter on the way out.
+            let (read, write) = tokio::io::split(served);
+            let transport = crate::transport::tasks_2025::Adapted(
+                rmcp::transport::async_rw::AsyncRwTransport::new_server(read, write),
+            );
+            if let Ok(running) = server.serve(transport).await {
                 let _ = running.waiting().await;
             }
         });

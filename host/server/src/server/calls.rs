@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 use super::audit::Audit;
 use super::task_calls::TaskCall;
+use super::task_calls_2025::{TaskRequest, session_2025};
 use super::tool_rounds::{Ended, call_round, end_of_call};
 use super::{CapsuleServer, rate_limited, request_error, tool_error};
 use crate::catalog::{Catalog, ResolveError};
@@ -42,7 +43,28 @@ impl CapsuleServer {
             ));
         };
         let as_task = tasks_allowed(&ctx);
-        if entry.task_support == TaskSupport::Required && !as_task {
+        let task_2025 = ctx.extensions.get::<TaskRequest>().copied();
+        if task_2025.is_some() && !entry.task_support.allows_tasks() {
+            return Err(McpError::new(
+                ErrorCode::METHOD_NOT_FOUND,
+                format!(
+                    "tool '{name}' does not run as a task (its execution.taskSupport is \
+                     \"forbidden\"): call it without params.task"
+                ),
+                None,
+            ));
+        }
+        if entry.task_support == TaskSupport::Required && !as_task && task_2025.is_none() {
+            if session_2025(&ctx) {
+                return Err(McpError::new(
+                    ErrorCode::METHOD_NOT_FOUND,
+                    format!(
+                        "tool '{name}' runs only as a task (its execution.taskSupport is \
+                         \"required\"): call it with params.task (MCP 2025-11-25 tasks)"
+                    ),
+                    None,
+                ));
+            }
             return Err(task_required(name));
         }
         let deadline = Instant::now() + entry.plugin.grants().limits.call_timeout;
@@ -54,9 +76,17 @@ impl CapsuleServer {
             Ok(arguments) => arguments.to_string(),
             Err(error) => {
                 validating.fail("invalid_arguments");
-                return Ok(
-                    tool_error(format!("invalid arguments for tool '{name}': {error}")).into(),
-                );
+                let refused = tool_error(format!("invalid arguments for tool '{name}': {error}"));
+                if let Some(request) = task_2025 {
+                    // A task that ended at once, as the call would have.
+                    let call = TaskCall {
+                        catalog: catalog.clone(),
+                        name: name.to_string(),
+                        arguments: String::new(),
+                    };
+                    return self.run_as_task_2025(call, request, &ctx, subject, Some(refused));
+                }
+                return Ok(refused.into());
             }
         };
         drop(validating);
@@ -73,6 +103,14 @@ impl CapsuleServer {
             request.input_responses.as_ref(),
             request.request_state.as_deref(),
         )?;
+        if let Some(request) = task_2025 {
+            let call = TaskCall {
+                catalog: catalog.clone(),
+                name: name.to_string(),
+                arguments,
+            };
+            return self.run_as_task_2025(call, request, &ctx, subject, None);
+        }
         if as_task && entry.task_support.allows_tasks() {
             let call = TaskCall {
                 catalog: catalog.clone(),

@@ -33,6 +33,7 @@
 mod audit;
 mod calls;
 mod task_calls;
+mod task_calls_2025;
 mod tool_rounds;
 mod tracing_span;
 
@@ -438,7 +439,11 @@ impl ServerHandler for CapsuleServer {
         // rmcp's default, measured: remember the client, negotiate the version.
         self.observed(&ctx, "initialize", async {
             ctx.peer.set_peer_info(request.clone());
-            self.negotiate_initialize(&request)
+            let mut result = self.negotiate_initialize(&request)?;
+            if result.protocol_version == ProtocolVersion::V_2025_11_25 {
+                self.offer_tasks(&ctx, &mut result);
+            }
+            Ok(result)
         })
         .await
     }
@@ -531,9 +536,21 @@ impl ServerHandler for CapsuleServer {
                     )
                 })
             };
-            self.list(catalog.tool_list(), visible, request)
+            let mut list = self.list(catalog.tool_list(), visible, request)?;
+            if task_calls_2025::session_2025(&ctx) {
+                self.mark_task_support(&mut list);
+            }
+            Ok(list)
         })
         .await
+    }
+
+    async fn on_custom_request(
+        &self,
+        request: CustomRequest,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CustomResult, McpError> {
+        self.custom_request(request, ctx).await
     }
 
     async fn call_tool(
@@ -565,6 +582,14 @@ impl ServerHandler for CapsuleServer {
                 &mut audit,
             )?;
             if let Err(message) = self.rate_limit(&caller, Some(&name), &mut audit) {
+                if ctx
+                    .extensions
+                    .get::<task_calls_2025::TaskRequest>()
+                    .is_some()
+                {
+                    // A 2025-11-25 task request is answered with a task or an error.
+                    return Err(rate_limited(message));
+                }
                 return Ok(CallToolResponse::from(tool_error(message)));
             }
         }

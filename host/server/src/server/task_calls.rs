@@ -56,17 +56,41 @@ impl TaskCall {
     }
 }
 
-type Round1 = JoinHandle<Result<tools::CallOutcome, CallError>>;
+/// A task's first round, running on its own.
+pub(super) type Round1 = JoinHandle<Result<tools::CallOutcome, CallError>>;
+
+/// Start `call`'s first round (with `resume`, the answers of a multi round-trip) in `scope`.
+pub(super) fn first_round(
+    call: &TaskCall,
+    scope: RequestScope,
+    resume: Option<types::Resumption>,
+) -> Round1 {
+    let catalog = call.catalog.clone();
+    let (name, arguments) = (call.name.clone(), call.arguments.clone());
+    tokio::spawn(async move {
+        let Some(entry) = catalog.tool(&name) else {
+            return Err(CallError::NotExported("tools"));
+        };
+        call_round(entry, &name, scope, &arguments, resume).await
+    })
+}
 
 impl CapsuleServer {
-    /// The scope of a task's round: the request's client behind a [`TaskClient`], the task's
-    /// cancellation, and what is left of its time.
-    fn task_scope(&self, ctx: &RequestContext<RoleServer>, task: &Arc<TaskRecord>) -> RequestScope {
+    /// The scope of a task's round: the request's client behind a [`TaskClient`] (which goes on
+    /// reporting to that client after the task detached when `after_detach`: 2025-11-25), the
+    /// task's cancellation, and what is left of its time.
+    pub(super) fn task_scope(
+        &self,
+        ctx: &RequestContext<RoleServer>,
+        task: &Arc<TaskRecord>,
+        after_detach: bool,
+    ) -> RequestScope {
         let mut scope = self.scope(ctx);
         scope.client = scope.client.map(|request| {
             Arc::new(TaskClient {
                 request,
                 task: task.clone(),
+                after_detach,
             }) as _
         });
         scope.cancel = task.cancel.clone();
@@ -94,23 +118,15 @@ impl CapsuleServer {
             limits.max_tasks,
             &call.name,
             limits.task_timeout,
+            None,
         ) {
             Ok(task) => task,
             Err(full) => return Ok(tool_error(full.to_string()).into()),
         };
-        let scope = self.task_scope(ctx, &task);
+        let scope = self.task_scope(ctx, &task, false);
         // The later rounds' scope: the same client and cancellation (`drive` renews the limit).
         let later = scope.clone();
-        let mut first: Round1 = {
-            let catalog = call.catalog.clone();
-            let (name, arguments) = (call.name.clone(), call.arguments.clone());
-            tokio::spawn(async move {
-                let Some(entry) = catalog.tool(&name) else {
-                    return Err(CallError::NotExported("tools"));
-                };
-                call_round(entry, &name, scope, &arguments, resume).await
-            })
-        };
+        let mut first = first_round(&call, scope, resume);
         // Until the call is a task or has answered, the request owns it: a request cancelled or
         // dropped (its client went away) stops the round and forgets the task.
         let mut owned = Undetached {
@@ -188,7 +204,7 @@ impl CapsuleServer {
     ///
     /// # Errors
     /// `-32602` for an id that is not one of the caller's tasks.
-    fn callers_task(
+    pub(super) fn callers_task(
         &self,
         ctx: &RequestContext<RoleServer>,
         id: &str,
@@ -279,7 +295,7 @@ fn joined_error(error: tokio::task::JoinError) -> anyhow::Error {
 }
 
 /// Record how the call ended in `task`.
-fn settle(task: &TaskRecord, ended: Ended, entry: &ToolEntry) {
+pub(super) fn settle(task: &TaskRecord, ended: Ended, entry: &ToolEntry) {
     match ended {
         Ended::Done(result) => match serde_json::to_value(&result) {
             Ok(serde_json::Value::Object(object)) => task.complete(object),
@@ -306,7 +322,7 @@ fn settle(task: &TaskRecord, ended: Ended, entry: &ToolEntry) {
 /// input when the plugin asks, resume it with the answers; record the end. Cancellation drops
 /// the running round at once (its instance stops); the deadline (`[limits] task_timeout`)
 /// bounds the rounds (their time limit) and the waits for input.
-async fn drive(
+pub(super) async fn drive(
     task: Arc<TaskRecord>,
     call: TaskCall,
     mut first: Round1,

@@ -187,6 +187,7 @@ async fn capabilities_follow_what_the_plugins_serve() {
         "prompts",
         "completions",
         "extensions",
+        "tasks",
     ];
     assert!(keys.iter().all(|k| known.contains(k)), "{caps}");
     assert_eq!(
@@ -194,6 +195,13 @@ async fn capabilities_follow_what_the_plugins_serve() {
         json!({ "io.modelcontextprotocol/tasks": {} }),
         "{caps}"
     );
+    // 2025-11-25's own tasks; the one client of this transport may list its tasks.
+    assert_eq!(
+        caps["tasks"],
+        json!({ "list": {}, "cancel": {}, "requests": { "tools": { "call": {} } } }),
+        "{caps}"
+    );
+    assert!(caps.get("experimental").is_none(), "{caps}");
 }
 
 #[tokio::test]

@@ -2,7 +2,8 @@
 //! started it is still open, log lines and progress go to that request's client as for any
 //! call; once the request has answered with its `CreateTaskResult` there is no request to
 //! report to (SEP-2663: `notifications/progress` and `notifications/message` are not sent for
-//! tasks), and progress becomes the task's `statusMessage`, which `tasks/get` shows.
+//! tasks), and progress becomes the task's `statusMessage`, which `tasks/get` shows. A
+//! 2025-11-25 task keeps reporting to its session ([`TaskClient::after_detach`]).
 
 use std::sync::Arc;
 
@@ -16,6 +17,17 @@ pub struct TaskClient {
     pub request: Arc<dyn Client>,
     /// The task.
     pub task: Arc<TaskRecord>,
+    /// Whether log lines and progress still reach the request's client once the task has
+    /// detached: in MCP 2025-11-25 the request's progress token stays valid for the task's
+    /// lifetime and log lines go to the session.
+    pub after_detach: bool,
+}
+
+impl TaskClient {
+    /// Whether what the call reports goes to the request's client now.
+    fn reporting(&self) -> bool {
+        self.after_detach || !self.task.is_detached()
+    }
 }
 
 /// The status message of a progress report: `message (progress/total)`, parts left out when
@@ -33,7 +45,7 @@ fn status_message(progress: f64, total: Option<f64>, message: Option<&str>) -> S
 
 impl Client for TaskClient {
     fn wants_log(&self, level: LogLevel) -> bool {
-        !self.task.is_detached() && self.request.wants_log(level)
+        self.reporting() && self.request.wants_log(level)
     }
 
     fn log<'a>(&'a self, plugin: &'a str, level: LogLevel, message: String) -> Notification<'a> {
@@ -52,7 +64,7 @@ impl Client for TaskClient {
     ) -> Notification<'a> {
         self.task
             .set_status_message(status_message(progress, total, message.as_deref()));
-        if !self.task.is_detached() && self.request.wants_progress() {
+        if self.reporting() && self.request.wants_progress() {
             return self.request.progress(progress, total, message);
         }
         Box::pin(async {})

@@ -16,6 +16,7 @@
 
 pub mod client;
 mod record;
+pub mod v2025;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -25,7 +26,7 @@ use rmcp::ErrorData as McpError;
 use serde_json::json;
 
 use capsule_common::sync::lock;
-pub use record::{Answers, TaskRecord};
+pub use record::{Answers, Asker, TaskRecord};
 
 /// Host-wide task settings (`capsule serve` flags `--task-ttl`, `--max-tasks-per-subject`,
 /// `--task-sync-window`, `--task-poll-interval`).
@@ -98,7 +99,9 @@ impl Tasks {
 
     /// Create a `working` task of `owner` for `tool` of `plugin` (which may run `plugin_max`
     /// tasks at once: `[limits] max_tasks`), ending within `time_limit`. It is visible to `tasks/get` once this
-    /// returns (SEP-2663: no `CreateTaskResult` before the task is durably created).
+    /// returns (SEP-2663: no `CreateTaskResult` before the task is durably created). Its result is
+    /// kept [`TaskSettings::ttl`] after it ends, or `retention` if shorter (a 2025-11-25 client
+    /// may ask for less with `task.ttl`).
     ///
     /// # Errors
     /// [`TaskCapError`] when the owner or the plugin already has its cap of tasks.
@@ -109,6 +112,7 @@ impl Tasks {
         plugin_max: usize,
         tool: &str,
         time_limit: Duration,
+        retention: Option<Duration>,
     ) -> Result<Arc<TaskRecord>, TaskCapError> {
         let mut records = lock(&self.records);
         Self::sweep(&mut records);
@@ -131,7 +135,7 @@ impl Tasks {
             plugin,
             tool,
             time_limit,
-            self.settings.ttl,
+            retention.map_or(self.settings.ttl, |r| r.min(self.settings.ttl)),
             self.settings.poll_interval,
         ));
         records.insert(record.id.clone(), record.clone());
@@ -168,6 +172,19 @@ impl Tasks {
             })
     }
 
+    /// Every task of `owner` kept now, by id (2025-11-25 `tasks/list` pages through them).
+    pub fn of(&self, owner: &str) -> Vec<Arc<TaskRecord>> {
+        let mut records = lock(&self.records);
+        Self::sweep(&mut records);
+        let mut of_owner: Vec<_> = records
+            .values()
+            .filter(|r| r.owner == owner)
+            .cloned()
+            .collect();
+        of_owner.sort_by(|a, b| a.id.cmp(&b.id));
+        of_owner
+    }
+
     /// Tasks kept now (running or finished and not yet dropped).
     pub fn len(&self) -> usize {
         let mut records = lock(&self.records);
@@ -202,7 +219,7 @@ mod tests {
     fn a_task_is_its_owners_alone() {
         let tasks = store(10, Duration::from_secs(60));
         let t = tasks
-            .create("alice", "p", 5, "p_t", Duration::from_secs(5))
+            .create("alice", "p", 5, "p_t", Duration::from_secs(5), None)
             .unwrap();
         assert!(tasks.get("alice", &t.id).is_ok());
         let error = tasks.get("mallory", &t.id).unwrap_err();
@@ -223,21 +240,23 @@ mod tests {
     fn caps_count_kept_tasks_per_subject_and_running_tasks_per_plugin() {
         let tasks = store(2, Duration::from_secs(60));
         let limit = Duration::from_secs(5);
-        let a = tasks.create("alice", "p", 3, "p_t", limit).unwrap();
-        tasks.create("alice", "q", 3, "q_t", limit).unwrap();
+        let a = tasks.create("alice", "p", 3, "p_t", limit, None).unwrap();
+        tasks.create("alice", "q", 3, "q_t", limit, None).unwrap();
         assert_eq!(
-            tasks.create("alice", "p", 3, "p_t", limit).unwrap_err(),
+            tasks
+                .create("alice", "p", 3, "p_t", limit, None)
+                .unwrap_err(),
             TaskCapError::Subject(2)
         );
         a.complete(Default::default());
         assert!(
-            tasks.create("alice", "p", 3, "p_t", limit).is_err(),
+            tasks.create("alice", "p", 3, "p_t", limit, None).is_err(),
             "a finished task counts for its subject until dropped"
         );
-        let b = tasks.create("bob", "p", 1, "p_t", limit).unwrap();
+        let b = tasks.create("bob", "p", 1, "p_t", limit, None).unwrap();
         assert_eq!(
             tasks
-                .create("carol", "p", 1, "p_t", limit)
+                .create("carol", "p", 1, "p_t", limit, None)
                 .unwrap_err()
                 .to_string(),
             "too many tasks: plugin 'p' already runs 1 tasks ([limits] max_tasks); try again \
@@ -245,18 +264,18 @@ mod tests {
         );
         b.cancelled();
         assert!(
-            tasks.create("carol", "p", 1, "p_t", limit).is_ok(),
+            tasks.create("carol", "p", 1, "p_t", limit, None).is_ok(),
             "a finished task does not count for its plugin"
         );
         tasks.remove(&a.id);
-        assert!(tasks.create("alice", "p", 3, "p_t", limit).is_ok());
+        assert!(tasks.create("alice", "p", 3, "p_t", limit, None).is_ok());
     }
 
     #[test]
     fn finished_tasks_are_dropped_after_their_ttl() {
         let tasks = store(10, Duration::ZERO);
         let t = tasks
-            .create("alice", "p", 5, "p_t", Duration::from_secs(5))
+            .create("alice", "p", 5, "p_t", Duration::from_secs(5), None)
             .unwrap();
         assert_eq!(tasks.len(), 1, "a running task is never dropped");
         t.cancelled();

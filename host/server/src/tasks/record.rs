@@ -8,11 +8,21 @@ use std::time::{Duration, Instant, SystemTime};
 
 use rmcp::model::{DetailedTask, InputRequests, JsonObject, Task, TaskPayload, TaskStatus};
 use serde_json::{Value, json};
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 use tokio_util::sync::CancellationToken;
 
 use capsule_common::sync::lock;
 use capsule_telemetry::metrics;
+
+/// Who puts a 2025-11-25 task's input requests to its client ([`TaskRecord::claim`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Asker {
+    /// The session, on its own (the standalone stream over Streamable HTTP), for requesters
+    /// that only poll.
+    Session,
+    /// A `tasks/result` request, on its own stream (2025-11-25 "Input Required Status").
+    Request,
+}
 
 /// Answers for one round: (the plugin's request key, the client's answer as JSON text).
 pub type Answers = Vec<(String, String)>;
@@ -42,6 +52,9 @@ pub struct TaskRecord {
     /// Suggested polling interval, in milliseconds.
     poll_interval_ms: u64,
     state: Mutex<State>,
+    /// Bumped at every change of status or of the outstanding input requests (what a
+    /// 2025-11-25 `tasks/result` waits on).
+    changes: watch::Sender<u64>,
 }
 
 impl std::fmt::Debug for TaskRecord {
@@ -74,6 +87,8 @@ enum Phase {
         plugin_keys: BTreeMap<String, String>,
         answers: Answers,
         waiting: Option<oneshot::Sender<Answers>>,
+        /// Who is putting the requests to the client now (2025-11-25).
+        claimed: Option<Asker>,
     },
     Completed(JsonObject),
     Failed(JsonObject),
@@ -133,7 +148,17 @@ impl TaskRecord {
                 ended: None,
                 used_keys: HashSet::new(),
             }),
+            changes: watch::Sender::new(0),
         }
+    }
+
+    /// Changes of status or of outstanding input requests from now on.
+    pub fn changes(&self) -> watch::Receiver<u64> {
+        self.changes.subscribe()
+    }
+
+    fn changed(&self) {
+        self.changes.send_modify(|n| *n = n.wrapping_add(1));
     }
 
     /// The request that started the task has answered with its `CreateTaskResult`.
@@ -196,6 +221,8 @@ impl TaskRecord {
         state.status_message = message;
         state.ended = Some(Instant::now());
         state.last_updated_at = now_text();
+        drop(state);
+        self.changed();
     }
 
     /// End with the tool's result (`completed`; a tool error is `isError: true` in it).
@@ -249,9 +276,47 @@ impl TaskRecord {
             plugin_keys,
             answers: Vec::new(),
             waiting: Some(tx),
+            claimed: None,
         };
         state.last_updated_at = now_text();
+        drop(state);
+        self.changed();
         Some(rx)
+    }
+
+    /// The outstanding input requests (published keys), for `asker` to put to the client
+    /// (2025-11-25): `None` when the task is not waiting for input, or another asker has them —
+    /// except that a `tasks/result` takes them over from the session, whose client may have no
+    /// stream to receive them on. [`Self::release`] gives them back unanswered.
+    pub fn claim(&self, asker: Asker) -> Option<InputRequests> {
+        let mut state = lock(&self.state);
+        match &mut state.phase {
+            Phase::InputRequired {
+                requests, claimed, ..
+            } if !requests.is_empty()
+                && (claimed.is_none()
+                    || (asker == Asker::Request && *claimed == Some(Asker::Session))) =>
+            {
+                *claimed = Some(asker);
+                Some(requests.clone())
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether `asker` is putting the task's input requests to the client now.
+    pub fn claimed_by(&self, asker: Asker) -> bool {
+        matches!(&lock(&self.state).phase, Phase::InputRequired { claimed, .. } if *claimed == Some(asker))
+    }
+
+    /// `asker`'s client did not answer: another may put the requests again.
+    pub fn release(&self, asker: Asker) {
+        if let Phase::InputRequired { claimed, .. } = &mut lock(&self.state).phase
+            && *claimed == Some(asker)
+        {
+            *claimed = None;
+        }
+        self.changed();
     }
 
     /// Take the client's `responses` (SEP-2663 `tasks/update`): answers to outstanding requests
@@ -265,6 +330,7 @@ impl TaskRecord {
             plugin_keys,
             answers,
             waiting,
+            ..
         } = &mut state.phase
         else {
             return;
@@ -290,6 +356,8 @@ impl TaskRecord {
             state.phase = Phase::Working;
         }
         state.last_updated_at = now_text();
+        drop(state);
+        self.changed();
     }
 
     /// `ttlMs`: from creation to the end of retention, in milliseconds (it grows to its final

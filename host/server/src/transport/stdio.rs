@@ -29,6 +29,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::task::JoinHandle;
 
 use super::jsonrpc::{Screened, error_response, removed_method, screen};
+use super::tasks_2025::route_text;
 use capsule_common::codes::{INVALID_REQUEST, PARSE_ERROR};
 use capsule_common::sync::lock;
 
@@ -494,7 +495,7 @@ impl Reader {
                 self.remove_line(end + 1);
                 continue;
             }
-            if self.screen_line(self.screened, end) {
+            if let Some(end) = self.screen_line(self.screened, end) {
                 self.screened = end + 1;
                 self.scanned = self.screened;
                 passed = true;
@@ -504,12 +505,18 @@ impl Reader {
         }
     }
 
-    /// Screen `buf[from..to]` (a whole line without its newline): true to pass it on.
-    fn screen_line(&self, from: usize, to: usize) -> bool {
+    /// Screen `buf[from..to]` (a whole line without its newline): where the line ends now to
+    /// pass it on (a 2025-11-25 task request is rewritten in place: [`route_text`]), `None` to
+    /// leave it out.
+    fn screen_line(&mut self, from: usize, to: usize) -> Option<usize> {
+        let mut routed = None;
         let verdict = match std::str::from_utf8(&self.buf[from..to]) {
             Ok(line) => match screen(line) {
-                Screened::Forward { request: true } => removed_method(line)
-                    .map_or(Screened::Forward { request: true }, Screened::Reject),
+                Screened::Forward { request: true } => {
+                    routed = route_text(line, None);
+                    removed_method(line)
+                        .map_or(Screened::Forward { request: true }, Screened::Reject)
+                }
                 verdict => verdict,
             },
             Err(e) => Screened::Reject(error_response(
@@ -523,12 +530,17 @@ impl Reader {
                 if request {
                     self.shared.in_flight.add();
                 }
-                true
+                let Some(text) = routed else {
+                    return Some(to);
+                };
+                let end = from + text.len();
+                self.buf.splice(from..to, text.into_bytes());
+                Some(end)
             }
-            Screened::Skip => false,
+            Screened::Skip => None,
             Screened::Reject(error) => {
                 self.shared.reject(error);
-                false
+                None
             }
         }
     }
@@ -558,7 +570,7 @@ impl Reader {
     fn end_of_input(&mut self) {
         if self.screened < self.buf.len() && !self.discarding {
             let end = self.buf.len();
-            if self.screen_line(self.screened, end) {
+            if self.screen_line(self.screened, end).is_some() {
                 self.buf.push(b'\n');
                 self.screened = self.buf.len();
             } else {

@@ -15,6 +15,7 @@ use serde_json::Value;
 use super::limits::{self, ANONYMOUS, Counter, Slot};
 use super::{jsonrpc_reply, screen_body};
 use crate::shutdown::InFlight;
+use crate::transport::tasks_2025::route_body;
 use capsule_auth::Principal;
 use tokio_util::sync::CancellationToken;
 
@@ -111,6 +112,12 @@ pub async fn admit(State(admission): State<Admission>, request: Request, next: N
     if let Err(error) = screen_body(&bytes) {
         return jsonrpc_reply(StatusCode::BAD_REQUEST, &error);
     }
+    // A 2025-11-25 client's task request goes to the server's own handling (rmcp 3.9 has none).
+    let version = parts
+        .headers
+        .get("mcp-protocol-version")
+        .and_then(|v| v.to_str().ok());
+    let bytes = route_body(bytes, version);
     let head: Head = serde_json::from_slice(&bytes).unwrap_or(Head {
         method: None,
         id: None,

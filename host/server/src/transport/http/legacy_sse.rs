@@ -48,6 +48,7 @@ use super::limits::{ANONYMOUS, Counter, Slot};
 use super::{jsonrpc_reply, screen_body};
 use crate::server::CapsuleServer;
 use crate::transport::jsonrpc::error_response;
+use crate::transport::tasks_2025::{advertise, route_body};
 use capsule_auth::{Principal, SessionPrincipal};
 use capsule_common::codes::INVALID_REQUEST;
 use capsule_common::sync::{lock, write};
@@ -226,7 +227,7 @@ pub async fn open(
     let messages = server_rx.map(move |message| {
         let _keep = &guard;
         touched.touch();
-        let data = serde_json::to_string(&message).unwrap_or_else(|e| {
+        let data = serde_json::to_string(&advertise(message)).unwrap_or_else(|e| {
             tracing::error!("cannot serialize a server message: {e}");
             String::from("{}")
         });
@@ -294,6 +295,8 @@ pub async fn message(
     if let Err(error) = screen_body(&body) {
         return jsonrpc_reply(StatusCode::BAD_REQUEST, &error);
     }
+    // A 2025-11-25 client's task request goes to the server's own handling (rmcp 3.9 has none).
+    let body = route_body(body, None);
     let message: ClientJsonRpcMessage = match serde_json::from_slice(&body) {
         Ok(message) => message,
         Err(e) => {

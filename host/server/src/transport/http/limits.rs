@@ -42,6 +42,7 @@ use serde_json::{Value, json};
 
 use crate::hub::Hub;
 use crate::transport::http::auth::SessionOwners;
+use crate::transport::tasks_2025::Adapted;
 use capsule_common::codes::{RATE_LIMITED, SERVER_BUSY};
 use capsule_common::sync::lock;
 use capsule_telemetry::metrics;
@@ -318,7 +319,8 @@ impl CountedSessions {
 
 impl SessionManager for CountedSessions {
     type Error = LocalSessionManagerError;
-    type Transport = WorkerTransport<LocalSessionWorker>;
+    /// Outgoing messages pass the 2025-11-25 tasks adapter ([`Adapted`]).
+    type Transport = Adapted<WorkerTransport<LocalSessionWorker>>;
 
     async fn create_session(&self) -> Result<(SessionId, Self::Transport), Self::Error> {
         let reserved = RESERVED.try_with(|cell| lock(cell).take()).ok().flatten();
@@ -330,7 +332,7 @@ impl SessionManager for CountedSessions {
             slot.open_session();
             self.slots().insert(id.clone(), slot);
         }
-        Ok((id, transport))
+        Ok((id, Adapted(transport)))
     }
 
     async fn initialize_session(
