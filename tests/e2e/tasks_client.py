@@ -18,7 +18,23 @@ from harness import modern_call, modern_headers  # noqa: E402
 TASKS = "io.modelcontextprotocol/tasks"
 
 
-class Client:
+class Polling:
+    """Polls a task with `get` (each era's `tasks/get`) until it reaches a status."""
+
+    def get(self, task_id: str) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def until(self, task_id: str, *statuses: str, timeout: float = 30) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            task = self.get(task_id)
+            if task["status"] in statuses:
+                return task
+            time.sleep(0.1)
+        pytest.fail(f"task {task_id} did not reach {statuses}: {task}")
+
+
+class Client(Polling):
     """Raw stateless 2026-07-28 requests: every one on a new connection (nothing is kept between them)."""
 
     def __init__(self, url: str, token: str | None = None, *, tasks: bool = True) -> None:
@@ -47,15 +63,6 @@ class Client:
         answer = self.task("tasks/get", task_id)
         assert "result" in answer, answer
         return answer["result"]
-
-    def until(self, task_id: str, *statuses: str, timeout: float = 30) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            task = self.get(task_id)
-            if task["status"] in statuses:
-                return task
-            time.sleep(0.1)
-        pytest.fail(f"task {task_id} did not reach {statuses}: {task}")
 
 
 def created(answer: dict[str, Any]) -> str:

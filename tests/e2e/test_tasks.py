@@ -85,14 +85,7 @@ async def test_a_long_call_becomes_a_task_the_client_polls_to_its_result(capsule
 async def test_tasks_over_stdio_belong_to_the_process(capsule):
     """Over stdio the one client (the process that started the server) owns its tasks: JSON lines in,
     the task's result out, the same requests as over HTTP."""
-    plugin_dir = capsule.plugin_dir(["test"], policy())
-    process = subprocess.Popen(
-        [str(capsule.binary), "serve", "--plugins", str(plugin_dir)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
+    process = stdio_server(capsule)
     meta = {
         "io.modelcontextprotocol/protocolVersion": "2026-07-28",
         "io.modelcontextprotocol/clientInfo": {"name": "raw-stdio", "version": "1"},
@@ -179,7 +172,22 @@ async def test_a_client_that_leaves_before_the_call_became_a_task_leaves_nothing
             time.sleep(0.2)
 
 
-async def test_a_task_belongs_to_the_subject_that_created_it(capsule, tmp_path):
+def stdio_server(capsule) -> subprocess.Popen[str]:
+    """`capsule serve` over stdio (text pipes) with the conformance plugin's task fixtures."""
+    plugin_dir = capsule.plugin_dir(["test"], policy())
+    return subprocess.Popen(
+        [str(capsule.binary), "serve", "--plugins", str(plugin_dir)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+
+
+def bearer_args(capsule, tmp_path: Path) -> list[str]:
+    """`capsule serve` flags for bearer authentication with two subjects: `alice` (token ALICE) and
+    `bob` (token BOB)."""
+
     def digest(token: str) -> str:
         hashed = subprocess.run(
             [str(capsule.binary), "auth", "hash-token"], input=token, capture_output=True, text=True, check=True
@@ -191,7 +199,11 @@ async def test_a_task_belongs_to_the_subject_that_created_it(capsule, tmp_path):
         f'[[token]]\nsubject = "alice"\nsha256 = "{digest(ALICE)}"\n'
         f'[[token]]\nsubject = "bob"\nsha256 = "{digest(BOB)}"\n'
     )
-    args = ["--auth", "bearer", "--auth-tokens", str(tokens)]
+    return ["--auth", "bearer", "--auth-tokens", str(tokens)]
+
+
+async def test_a_task_belongs_to_the_subject_that_created_it(capsule, tmp_path):
+    args = bearer_args(capsule, tmp_path)
     async with capsule.http_server(["test"], extra=policy(), args=args) as server:
         alice, bob = Client(server.mcp_url, ALICE), Client(server.mcp_url, BOB)
         task_id = created(alice.call("confirm_delete", {"filename": "report.txt"}))

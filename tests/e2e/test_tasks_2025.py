@@ -12,7 +12,6 @@ ownership, time limit and retention, so these tests check what differs on the wi
 from __future__ import annotations
 
 import json
-import subprocess
 import time
 from typing import Any
 
@@ -22,7 +21,8 @@ import pytest
 from mcp import types
 from conftest import text_blocks
 from test_js_clients import JS, NODE22, run_node
-from test_tasks import ALICE, BOB, INVALID_PARAMS, cpu_over, policy
+from tasks_client import Polling
+from test_tasks import ALICE, BOB, INVALID_PARAMS, bearer_args, cpu_over, policy, stdio_server
 
 pytestmark = pytest.mark.anyio
 
@@ -35,7 +35,7 @@ LISTING = {"list": {}, **CAPABILITY}
 TERMINAL = ("completed", "failed", "cancelled")
 
 
-class Session:
+class Session(Polling):
     """A raw MCP 2025-11-25 session over Streamable HTTP: `initialize`, then every request with the
     session's `Mcp-Session-Id` and `MCP-Protocol-Version`."""
 
@@ -86,17 +86,8 @@ class Session:
 
     def get(self, task_id: str) -> dict[str, Any]:
         answer = self.task("tasks/get", task_id)
-        assert "result" in answer, answer
+        assert answer.get("result", {}).get("taskId") == task_id, answer
         return answer["result"]
-
-    def until(self, task_id: str, *statuses: str, timeout: float = 30) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            task = self.get(task_id)
-            if task["status"] in statuses:
-                return task
-            time.sleep(0.1)
-        pytest.fail(f"task {task_id} did not reach {statuses}: {task}")
 
     def close(self) -> None:
         if self.session_id:
@@ -211,18 +202,7 @@ async def test_cancel_stops_the_instance_and_an_ended_task_cannot_be_cancelled(c
 
 
 async def test_tasks_belong_to_their_subject_and_list_in_pages(capsule, tmp_path):
-    def digest(token: str) -> str:
-        hashed = subprocess.run(
-            [str(capsule.binary), "auth", "hash-token"], input=token, capture_output=True, text=True, check=True
-        )
-        return hashed.stdout.strip()
-
-    tokens = tmp_path / "tokens.toml"
-    tokens.write_text(
-        f'[[token]]\nsubject = "alice"\nsha256 = "{digest(ALICE)}"\n'
-        f'[[token]]\nsubject = "bob"\nsha256 = "{digest(BOB)}"\n'
-    )
-    args = ["--auth", "bearer", "--auth-tokens", str(tokens), "--page-size", "1"]
+    args = [*bearer_args(capsule, tmp_path), "--page-size", "1"]
     async with capsule.http_server(["test"], extra=policy(), args=args) as server:
         alice, bob = Session(server.mcp_url, ALICE), Session(server.mcp_url, BOB)
         try:
@@ -248,14 +228,7 @@ async def test_tasks_belong_to_their_subject_and_list_in_pages(capsule, tmp_path
 async def test_a_task_asks_its_question_through_tasks_result_over_stdio(capsule):
     """Over stdio: the task waits in `input_required`; `tasks/result` puts the plugin's question to
     the client as `elicitation/create` tied to the task, and the answer lets the task finish."""
-    plugin_dir = capsule.plugin_dir(["test"], policy())
-    process = subprocess.Popen(
-        [str(capsule.binary), "serve", "--plugins", str(plugin_dir)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
+    process = stdio_server(capsule)
     asked: list[dict[str, Any]] = []
 
     def send(message: dict[str, Any]) -> None:

@@ -10,7 +10,8 @@
 // through `rawDispatch`, a plain POST with the Streamable HTTP headers, as the library asks of its
 // host for the 2026-07-28 wire shapes. Any failure exits non-zero with the error on stderr.
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
-import { createTaskSessionFromClient, resultFromTaskOutcome } from "@modelcontextprotocol/ext-tasks/client";
+import { createTaskSessionFromClient } from "@modelcontextprotocol/ext-tasks/client";
+import { settleAndReport } from "./tasks_report.mjs";
 
 const [url, tool, argumentsJson, answerJson] = process.argv.slice(2);
 if (!url || !tool || !argumentsJson) {
@@ -66,22 +67,7 @@ const session = createTaskSessionFromClient(client, {
 });
 try {
   const execution = await session.callTool(tool, JSON.parse(argumentsJson));
-  const statuses = [];
-  const { outcome } = await execution.settle({
-    onEvent: (event) => {
-      if (event.type === "task" && statuses.at(-1) !== event.task.status) statuses.push(event.task.status);
-    },
-  });
-  console.log(
-    JSON.stringify({
-      kind: execution.kind,
-      taskId: execution.handle?.taskId ?? null,
-      statuses,
-      outcome: outcome.status,
-      result: outcome.status === "completed" ? resultFromTaskOutcome(outcome) : null,
-      asked,
-    }),
-  );
+  await settleAndReport(execution, asked);
 } finally {
   await session.close();
   await client.close();

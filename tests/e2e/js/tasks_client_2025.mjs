@@ -24,7 +24,8 @@
 // to the library.
 // Any failure exits non-zero with the error on stderr.
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
-import { createTaskSessionFromClient, resultFromTaskOutcome } from "@modelcontextprotocol/ext-tasks/client";
+import { createTaskSessionFromClient } from "@modelcontextprotocol/ext-tasks/client";
+import { settleAndReport } from "./tasks_report.mjs";
 
 const [url, tool, argumentsJson, answerJson] = process.argv.slice(2);
 if (!url || !tool || !argumentsJson) {
@@ -79,25 +80,10 @@ try {
     task: { preference: "prefer", retentionMs: TTL_MS },
     requestTimeoutMs: REQUEST_TIMEOUT_MS,
   });
-  const statuses = [];
-  const { outcome } = await execution.settle({
-    onEvent: (event) => {
-      if (event.type !== "task") return;
-      if (statuses.at(-1) !== event.task.status) statuses.push(event.task.status);
-      if (event.task.status === "input_required" && process.env.FETCH_INPUT === "1") fetchInput(event.task.taskId);
-    },
+  const protocolVersion = client.getNegotiatedProtocolVersion?.() ?? transport.protocolVersion ?? null;
+  const outcome = await settleAndReport(execution, asked, { protocolVersion }, (task) => {
+    if (task.status === "input_required" && process.env.FETCH_INPUT === "1") fetchInput(task.taskId);
   });
-  console.log(
-    JSON.stringify({
-      kind: execution.kind,
-      taskId: execution.handle?.taskId ?? null,
-      statuses,
-      outcome: outcome.status,
-      result: outcome.status === "completed" ? resultFromTaskOutcome(outcome) : null,
-      asked,
-      protocolVersion: client.getNegotiatedProtocolVersion?.() ?? transport.protocolVersion ?? null,
-    }),
-  );
   if (outcome.status === "failed") console.error(`the task failed: ${outcome.error?.message}`);
   for (const error of backgroundErrors) console.error(`ext-tasks: ${error?.message ?? error}`);
 } finally {

@@ -53,14 +53,6 @@ fn not_found(message: String) -> McpError {
     McpError::new(ErrorCode::METHOD_NOT_FOUND, message, None)
 }
 
-/// `params.taskId`, required by `tasks/get`, `tasks/result` and `tasks/cancel`.
-fn task_id(params: &Value) -> Result<&str, McpError> {
-    params
-        .get("taskId")
-        .and_then(Value::as_str)
-        .ok_or_else(|| McpError::invalid_params("params.taskId (a string) is required", None))
-}
-
 /// The task's own `Task` object as a result.
 fn shown(task: &TaskRecord) -> Value {
     Value::Object(v2025::task(&task.detailed()))
@@ -92,13 +84,16 @@ impl CapsuleServer {
             "tools/call" => self.call_2025(params, ctx).await?,
             "tasks/get" => {
                 self.observed(&ctx, "tasks/get", async {
-                    Ok(shown(&*self.callers_task(&ctx, task_id(&params)?)?))
+                    Ok(shown(&*self.named_task(&params, &ctx)?))
                 })
                 .await?
             }
             "tasks/result" => {
-                self.observed(&ctx, "tasks/result", self.task_result(&params, &ctx))
-                    .await?
+                self.observed(&ctx, "tasks/result", async {
+                    self.task_result(&*self.named_task(&params, &ctx)?, &ctx)
+                        .await
+                })
+                .await?
             }
             "tasks/list" => {
                 self.observed(&ctx, "tasks/list", async { self.task_list(&params, &ctx) })
@@ -106,7 +101,7 @@ impl CapsuleServer {
             }
             "tasks/cancel" => {
                 self.observed(&ctx, "tasks/cancel", async {
-                    self.task_cancel_2025(&params, &ctx)
+                    self.cancel(&*self.named_task(&params, &ctx)?)
                 })
                 .await?
             }
@@ -208,20 +203,36 @@ impl CapsuleServer {
         Ok(CallToolResponse::Task(created))
     }
 
-    /// `tasks/result`: wait for the caller's task to end and answer what its call would have; put
-    /// the task's input requests to the client meanwhile.
+    /// The caller's task that `params.taskId` names (`tasks/get`, `tasks/result`, `tasks/cancel`).
     ///
     /// # Errors
-    /// `-32602` for an id that is not one of the caller's tasks; the call's own JSON-RPC error
-    /// for a `failed` task; `-32603` for a `cancelled` one, or when the client did not answer the
-    /// task's input requests.
-    async fn task_result(
+    /// `-32602` without a string `taskId`, or for an id that is not one of the caller's tasks.
+    fn named_task(
         &self,
         params: &Value,
         ctx: &RequestContext<RoleServer>,
+    ) -> Result<Arc<TaskRecord>, McpError> {
+        let id = params
+            .get("taskId")
+            .and_then(Value::as_str)
+            .ok_or_else(|| {
+                McpError::invalid_params("params.taskId (a string) is required", None)
+            })?;
+        self.callers_task(ctx, id)
+    }
+
+    /// `tasks/result`: wait for `task` to end and answer what its call would have; put the
+    /// task's input requests to the client of `ctx` meanwhile.
+    ///
+    /// # Errors
+    /// The call's own JSON-RPC error for a `failed` task; `-32603` for a `cancelled` one, or when
+    /// the client did not answer the task's input requests.
+    async fn task_result(
+        &self,
+        task: &TaskRecord,
+        ctx: &RequestContext<RoleServer>,
     ) -> Result<Value, McpError> {
-        let id = task_id(params)?;
-        let task = self.callers_task(ctx, id)?;
+        let id = task.id.as_str();
         loop {
             // Watch first, then look: a change in between is not missed.
             let mut changes = task.changes();
@@ -304,20 +315,14 @@ impl CapsuleServer {
         Ok(result)
     }
 
-    /// `tasks/cancel`: stop the caller's running task (its instance at once) and answer it,
-    /// `cancelled`.
+    /// `tasks/cancel`: stop `task` (its running instance at once) and answer it, `cancelled`.
     ///
     /// # Errors
-    /// `-32602` for an id that is not one of the caller's tasks, or a task that has ended.
-    fn task_cancel_2025(
-        &self,
-        params: &Value,
-        ctx: &RequestContext<RoleServer>,
-    ) -> Result<Value, McpError> {
-        let id = task_id(params)?;
-        let task = self.callers_task(ctx, id)?;
+    /// `-32602` for a task that has ended.
+    fn cancel(&self, task: &TaskRecord) -> Result<Value, McpError> {
+        let id = task.id.as_str();
         if task.is_terminal() {
-            let status = shown(&task)["status"].clone();
+            let status = shown(task)["status"].clone();
             return Err(McpError::invalid_params(
                 format!("cannot cancel task '{id}': it has already ended ({status})"),
                 Some(json!({ "taskId": id })),
@@ -325,7 +330,7 @@ impl CapsuleServer {
         }
         task.cancel.cancel();
         task.cancelled();
-        Ok(shown(&task))
+        Ok(shown(task))
     }
 
     /// Offer a 2025-11-25 session the tasks of that revision: mark `result` for the adapter,
