@@ -172,6 +172,34 @@ async def test_a_client_that_leaves_before_the_call_became_a_task_leaves_nothing
             time.sleep(0.2)
 
 
+def requester_completes(
+    script: str,
+    url: str,
+    call: tuple[str, dict, dict | None, str],
+    home: Path,
+    env: dict | None = None,
+) -> dict:
+    """Run one of the ext-tasks requester scripts (tests/e2e/js) on `call` (tool, arguments, the
+    answer to its question or None, the result text expected), check that the call ran as a task to
+    that result (asking its question, if any, once), and return the script's report."""
+    tool, arguments, answer, expected = call
+    if not NODE22.exists():
+        pytest.fail(f"{NODE22} is missing: run `make setup` (npm ci in tests/e2e/js)")
+    args = [str(JS / script), url, tool, json.dumps(arguments)]
+    if answer is not None:
+        args.append(json.dumps(answer))
+    ran = run_node(NODE22, *args, home=home, env=env)
+    assert ran.returncode == 0, ran.stderr
+    seen = json.loads(ran.stdout.strip().splitlines()[-1])
+    assert seen["kind"] == "task" and seen["taskId"], seen
+    assert seen["outcome"] == "completed", seen
+    assert text(seen["result"]) == expected, seen
+    if answer is not None:
+        assert seen["asked"] == ["Delete draft.md?"], seen
+        assert "input_required" in seen["statuses"], seen
+    return seen
+
+
 def stdio_server(capsule) -> subprocess.Popen[str]:
     """`capsule serve` over stdio (text pipes) with the conformance plugin's task fixtures."""
     plugin_dir = capsule.plugin_dir(["test"], policy())
@@ -292,18 +320,5 @@ async def test_the_official_tasks_requester_gets_the_result(capsule, tmp_path, t
     """The MCP project's own requester (@modelcontextprotocol/ext-tasks over the TypeScript SDK v2
     client) creates the task, polls it, answers its question through `tasks/update`, and gets the
     result."""
-    if not NODE22.exists():
-        pytest.fail(f"{NODE22} is missing: run `make setup` (npm ci in tests/e2e/js)")
     async with capsule.http_server(["test"], extra=policy()) as server:
-        args = [str(JS / "tasks_client.mjs"), server.mcp_url, tool, json.dumps(arguments)]
-        if answer is not None:
-            args.append(json.dumps(answer))
-        ran = run_node(NODE22, *args, home=tmp_path)
-        assert ran.returncode == 0, ran.stderr
-        seen = json.loads(ran.stdout.strip().splitlines()[-1])
-        assert seen["kind"] == "task" and seen["taskId"], seen
-        assert seen["outcome"] == "completed", seen
-        assert text(seen["result"]) == expected, seen
-        if answer is not None:
-            assert seen["asked"] == ["Delete draft.md?"], seen
-            assert "input_required" in seen["statuses"], seen
+        requester_completes("tasks_client.mjs", server.mcp_url, (tool, arguments, answer, expected), tmp_path)

@@ -20,9 +20,8 @@ import httpx2
 import pytest
 from mcp import types
 from conftest import text_blocks
-from test_js_clients import JS, NODE22, run_node
 from tasks_client import Polling
-from test_tasks import ALICE, BOB, INVALID_PARAMS, bearer_args, cpu_over, policy, stdio_server
+from test_tasks import ALICE, BOB, INVALID_PARAMS, bearer_args, cpu_over, policy, requester_completes, stdio_server
 
 pytestmark = pytest.mark.anyio
 
@@ -201,6 +200,28 @@ async def test_cancel_stops_the_instance_and_an_ended_task_cannot_be_cancelled(c
             client.close()
 
 
+async def test_the_caps_and_the_time_limit_answer_clear_errors(capsule):
+    extra = policy('[limits]\nmax_tasks = 1\ntask_timeout = "2s"\n')
+    async with capsule.http_server(["test"], extra=extra) as server:
+        client = Session(server.mcp_url)
+        try:
+            first = created(client.call_task("slow_compute", {"seconds": 60, "label": None}))
+            full = client.call_task("slow_compute", {"seconds": 60, "label": None})["error"]
+            assert full["code"] == -32000, full
+            assert full["message"] == (
+                "too many tasks: plugin 'test' already runs 1 tasks ([limits] max_tasks); try again when one has ended"
+            )
+            # tasks/result waits for the end: the time limit, as the call's JSON-RPC error.
+            late = client.task("tasks/result", first["taskId"])["error"]
+            assert late["code"] == -32603, late
+            assert late["message"] == "task of tool 'slow_compute' ran past its time limit of 2s ([limits] task_timeout)"
+            ended = client.get(first["taskId"])
+            assert ended["status"] == "failed" and ended["statusMessage"] == late["message"], ended
+            assert created(client.call_task("slow_compute", {"seconds": 0, "label": None}))["status"] == "working"
+        finally:
+            client.close()
+
+
 async def test_tasks_belong_to_their_subject_and_list_in_pages(capsule, tmp_path):
     args = [*bearer_args(capsule, tmp_path), "--page-size", "1"]
     async with capsule.http_server(["test"], extra=policy(), args=args) as server:
@@ -345,19 +366,8 @@ async def test_the_official_tasks_requester_in_its_2025_generation(
     result. The library only polls, so the question reaches it on the session's own stream; with
     `fetch_input` the script also calls `tasks/result` on `input_required`, as the spec advises, and
     the question comes there instead (once either way)."""
-    if not NODE22.exists():
-        pytest.fail(f"{NODE22} is missing: run `make setup` (npm ci in tests/e2e/js)")
+    env = {"FETCH_INPUT": "1" if fetch_input else "0"}
     async with capsule.http_server(["test"], extra=policy()) as server:
-        args = [str(JS / "tasks_client_2025.mjs"), server.mcp_url, tool, json.dumps(arguments)]
-        if answer is not None:
-            args.append(json.dumps(answer))
-        ran = run_node(NODE22, *args, home=tmp_path, env={"FETCH_INPUT": "1" if fetch_input else "0"})
-        assert ran.returncode == 0, ran.stderr
-        seen = json.loads(ran.stdout.strip().splitlines()[-1])
+        call = (tool, arguments, answer, expected)
+        seen = requester_completes("tasks_client_2025.mjs", server.mcp_url, call, tmp_path, env)
         assert seen["protocolVersion"] == REVISION, seen
-        assert seen["kind"] == "task" and seen["taskId"], seen
-        assert seen["outcome"] == "completed", seen
-        assert text(seen["result"]) == expected, seen
-        if answer is not None:
-            assert seen["asked"] == ["Delete draft.md?"], seen
-            assert "input_required" in seen["statuses"], seen

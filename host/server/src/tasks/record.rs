@@ -461,6 +461,40 @@ mod tests {
     }
 
     #[test]
+    fn a_tasks_result_takes_the_questions_over_from_the_session_but_not_back() {
+        let r = record();
+        assert!(r.claim(Asker::Session).is_none(), "no questions yet");
+        let changes = r.changes();
+        let _rx = r
+            .ask(InputRequests::from([("q".to_string(), elicit("?"))]), 1)
+            .unwrap();
+        assert!(changes.has_changed().unwrap(), "asking is a change");
+        assert_eq!(r.claim(Asker::Session).unwrap().len(), 1);
+        assert!(r.claim(Asker::Session).is_none(), "put once per asker");
+        assert!(
+            r.claim(Asker::Request).is_some(),
+            "tasks/result takes them over"
+        );
+        assert!(r.claimed_by(Asker::Request) && !r.claimed_by(Asker::Session));
+        assert!(
+            r.claim(Asker::Session).is_none(),
+            "the session does not take them back"
+        );
+        r.release(Asker::Session);
+        assert!(r.claimed_by(Asker::Request), "only the holder releases");
+        r.release(Asker::Request);
+        assert!(
+            r.claim(Asker::Session).is_some(),
+            "released: free to put again"
+        );
+        r.answer(&BTreeMap::from([(
+            "q".to_string(),
+            json!({"action": "decline"}),
+        )]));
+        assert!(!r.claimed_by(Asker::Session) && r.claim(Asker::Request).is_none());
+    }
+
+    #[test]
     fn the_first_terminal_status_sticks_and_ttl_counts_from_the_end() {
         let r = record();
         let before = serde_json::to_value(r.detailed()).unwrap();
