@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use super::audit::Audit;
 use super::task_calls::TaskCall;
-use super::task_calls_2025::{TaskRequest, session_2025};
+use super::task_mode::{TaskMode, task_mode};
 use super::tool_rounds::{Ended, call_round, end_of_call};
 use super::{CapsuleServer, rate_limited, request_error, tool_error};
 use crate::catalog::{Catalog, ResolveError};
@@ -20,7 +20,6 @@ use crate::request_state::Binding;
 use capsule_auth::Caller;
 use capsule_auth::scopes::Target;
 use capsule_common::codes::FORBIDDEN;
-use capsule_common::task_support::TaskSupport;
 use capsule_sandbox::runtime::CallError;
 use capsule_sandbox::runtime::bindings::{completions, prompts, tools, types};
 use capsule_telemetry::metrics::{self, Outcome};
@@ -42,31 +41,7 @@ impl CapsuleServer {
                 Some(json!({ "tool": name })),
             ));
         };
-        let as_task = tasks_allowed(&ctx);
-        let task_2025 = ctx.extensions.get::<TaskRequest>().copied();
-        if task_2025.is_some() && !entry.task_support.allows_tasks() {
-            return Err(McpError::new(
-                ErrorCode::METHOD_NOT_FOUND,
-                format!(
-                    "tool '{name}' does not run as a task (its execution.taskSupport is \
-                     \"forbidden\"): call it without params.task"
-                ),
-                None,
-            ));
-        }
-        if entry.task_support == TaskSupport::Required && !as_task && task_2025.is_none() {
-            if session_2025(&ctx) {
-                return Err(McpError::new(
-                    ErrorCode::METHOD_NOT_FOUND,
-                    format!(
-                        "tool '{name}' runs only as a task (its execution.taskSupport is \
-                         \"required\"): call it with params.task (MCP 2025-11-25 tasks)"
-                    ),
-                    None,
-                ));
-            }
-            return Err(task_required(name));
-        }
+        let mode = task_mode(name, entry.task_support, &ctx)?;
         let deadline = Instant::now() + entry.plugin.grants().limits.call_timeout;
         let slot = entry.plugin.validation_slot();
         let validating = trace::child("validate arguments", || {
@@ -77,13 +52,9 @@ impl CapsuleServer {
             Err(error) => {
                 validating.fail("invalid_arguments");
                 let refused = tool_error(format!("invalid arguments for tool '{name}': {error}"));
-                if let Some(request) = task_2025 {
+                if let TaskMode::Task2025(request) = mode {
                     // A task that ended at once, as the call would have.
-                    let call = TaskCall {
-                        catalog: catalog.clone(),
-                        name: name.to_string(),
-                        arguments: String::new(),
-                    };
+                    let call = TaskCall::new(&catalog, name, String::new());
                     return self.run_as_task_2025(call, request, &ctx, subject, Some(refused));
                 }
                 return Ok(refused.into());
@@ -103,21 +74,16 @@ impl CapsuleServer {
             request.input_responses.as_ref(),
             request.request_state.as_deref(),
         )?;
-        if let Some(request) = task_2025 {
-            let call = TaskCall {
-                catalog: catalog.clone(),
-                name: name.to_string(),
-                arguments,
-            };
-            return self.run_as_task_2025(call, request, &ctx, subject, None);
-        }
-        if as_task && entry.task_support.allows_tasks() {
-            let call = TaskCall {
-                catalog: catalog.clone(),
-                name: name.to_string(),
-                arguments,
-            };
-            return self.run_as_task(call, resume, &ctx, &binding).await;
+        match mode {
+            TaskMode::Task2025(request) => {
+                let call = TaskCall::new(&catalog, name, arguments);
+                return self.run_as_task_2025(call, request, &ctx, subject, None);
+            }
+            TaskMode::Task => {
+                let call = TaskCall::new(&catalog, name, arguments);
+                return self.run_as_task(call, resume, &ctx, &binding).await;
+            }
+            TaskMode::Request => {}
         }
         let mut rounds = 0;
         let outcome = loop {
@@ -227,31 +193,6 @@ pub(super) enum Round {
     Again(types::Resumption),
     /// The request cannot go on: this message, as a tool error or request error.
     Failed(String),
-}
-
-/// Whether request `ctx` may get a `CreateTaskResult`: it declared the tasks extension
-/// (SEP-2663, per request in `_meta` or for its session) and speaks 2026-07-28 or later, the
-/// revision the extension is defined for.
-pub(super) fn tasks_allowed(ctx: &RequestContext<RoleServer>) -> bool {
-    ctx.protocol_version()
-        .is_some_and(|v| v >= ProtocolVersion::V_2026_07_28)
-        && ctx
-            .client_capabilities()
-            .is_some_and(|caps| caps.supports_tasks())
-}
-
-/// `-32021` for a call of tool `name`, whose task support is `required`, from a client that did
-/// not declare the tasks extension (SEP-2663 "Capability Negotiation").
-fn task_required(name: &str) -> McpError {
-    let mut error = McpError::missing_required_client_capability(
-        ClientCapabilities::builder().enable_tasks().build(),
-    );
-    error.message = format!(
-        "tool '{name}' runs only as an MCP task: the client must declare the \
-         io.modelcontextprotocol/tasks extension (2026-07-28)"
-    )
-    .into();
-    error
 }
 
 impl CapsuleServer {

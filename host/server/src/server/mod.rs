@@ -34,6 +34,7 @@ mod audit;
 mod calls;
 mod task_calls;
 mod task_calls_2025;
+mod task_mode;
 mod tool_rounds;
 mod tracing_span;
 

@@ -51,6 +51,15 @@ pub(super) struct TaskCall {
 }
 
 impl TaskCall {
+    /// The call of tool `name` of `catalog` with `arguments` (checked, as JSON text).
+    pub fn new(catalog: &Arc<Catalog>, name: &str, arguments: String) -> Self {
+        Self {
+            catalog: catalog.clone(),
+            name: name.to_string(),
+            arguments,
+        }
+    }
+
     fn entry(&self) -> Option<&ToolEntry> {
         self.catalog.tool(&self.name)
     }
