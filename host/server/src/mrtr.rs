@@ -22,13 +22,15 @@ use std::time::Duration;
 
 use rmcp::ErrorData as McpError;
 use rmcp::model::{
-    ClientCapabilities, InputRequest, InputRequests, InputRequiredResult, ServerRequest,
+    ClientCapabilities, ClientResult, GetMeta, InputRequest, InputRequests, InputRequiredResult,
+    ServerRequest,
 };
 use rmcp::service::{Peer, RoleServer};
 use serde_json::{Map, Value, json};
 use tokio_util::sync::CancellationToken;
 
 use crate::request_state::{Binding, RequestStates};
+use crate::tasks::v2025::RELATED_TASK;
 use capsule_sandbox::runtime::bindings::types;
 
 /// Most rounds one request may take (each is a plugin call and a client round trip).
@@ -296,10 +298,34 @@ pub async fn ask_client(
     asked: &types::InputRequired,
     cancel: &CancellationToken,
 ) -> Result<Vec<(String, String)>, AskError> {
-    let requests = input_requests(asked)?;
+    let answers = put_requests(peer, input_requests(asked)?, None, cancel).await?;
+    answers
+        .into_iter()
+        .map(|(key, method, result)| {
+            let json = serde_json::to_string(&result)
+                .map_err(|source| AskError::Answer { method, source })?;
+            Ok((key, json))
+        })
+        .collect()
+}
+
+/// Send each of `requests` to the client on `peer` as an MCP server request, one after the
+/// other, tied to task `related_task` when given (`_meta` `io.modelcontextprotocol/related-task`,
+/// 2025-11-25 "Associating Task-Related Messages"), and collect the answers: (request key, MCP
+/// method, the client's result).
+///
+/// # Errors
+/// [`AskError`]: a request of a kind rmcp cannot send, the client failed or refused one, did not
+/// answer within [`CLIENT_ANSWER_TIMEOUT`], or `cancel` fired.
+pub async fn put_requests(
+    peer: &Peer<RoleServer>,
+    requests: InputRequests,
+    related_task: Option<&str>,
+    cancel: &CancellationToken,
+) -> Result<Vec<(String, &'static str, ClientResult)>, AskError> {
     let mut answers = Vec::with_capacity(requests.len());
     for (key, request) in requests {
-        let (method, request) = match request {
+        let (method, mut request) = match request {
             InputRequest::CreateMessage(r) => (
                 "sampling/createMessage",
                 ServerRequest::CreateMessageRequest(r),
@@ -308,6 +334,13 @@ pub async fn ask_client(
             InputRequest::ListRoots(r) => ("roots/list", ServerRequest::ListRootsRequest(r)),
             _ => return Err(AskError::Unsendable(key)),
         };
+        if let Some(id) = related_task {
+            request
+                .get_meta_mut()
+                .0
+                .0
+                .insert(RELATED_TASK.into(), json!({ "taskId": id }));
+        }
         let answer = tokio::select! {
             answer = tokio::time::timeout(CLIENT_ANSWER_TIMEOUT, peer.send_request(request)) => answer,
             () = cancel.cancelled() => return Err(AskError::Cancelled),
@@ -317,9 +350,7 @@ pub async fn ask_client(
             Ok(Err(source)) => return Err(AskError::ClientFailed { method, source }),
             Ok(Ok(result)) => result,
         };
-        let json =
-            serde_json::to_string(&result).map_err(|source| AskError::Answer { method, source })?;
-        answers.push((key, json));
+        answers.push((key, method, result));
     }
     Ok(answers)
 }

@@ -28,7 +28,7 @@ use tokio_util::sync::CancellationToken;
 use super::CapsuleServer;
 use super::task_calls::{TaskCall, drive, first_round, settle};
 use super::tool_rounds::Ended;
-use crate::mrtr::CLIENT_ANSWER_TIMEOUT;
+use crate::mrtr;
 use crate::pagination;
 use crate::tasks::v2025::{self, ROUTED_PREFIX};
 use crate::tasks::{Asker, TaskCapError, TaskRecord};
@@ -263,8 +263,8 @@ impl CapsuleServer {
                                 task.release(Asker::Request);
                                 return Err(McpError::internal_error(
                                     format!(
-                                        "task '{id}' needs input from the client, which {why}; \
-                                         call tasks/result again to be asked again"
+                                        "task '{id}' needs input from the client: {why}; call \
+                                         tasks/result again to be asked again"
                                     ),
                                     None,
                                 ));
@@ -400,7 +400,10 @@ async fn ask_session(task: Arc<TaskRecord>, peer: Peer<RoleServer>, grace: Durat
                     Ok(answers) => task.answer(&answers),
                     Err(why) => {
                         task.release(Asker::Session);
-                        tracing::debug!(task = task.id, "the session {why}; tasks/result can ask");
+                        tracing::debug!(
+                            task = task.id,
+                            "the session did not answer: {why}; tasks/result can ask"
+                        );
                         return;
                     }
                 }
@@ -439,46 +442,24 @@ fn call_error(error: &JsonObject) -> McpError {
     McpError::new(ErrorCode(code), message, error.get("data").cloned())
 }
 
-/// Put task `id`'s input `requests` to the client on `peer`, each with the task's related-task
-/// `_meta`, and collect the answers by request key.
+/// Put task `id`'s input `requests` to the client on `peer` ([`mrtr::put_requests`], tied to
+/// the task) and collect the answers by request key, for [`TaskRecord::answer`].
 ///
 /// # Errors
-/// Why the client gave no answer, as the end of a sentence: it failed or refused a request, did
-/// not answer within [`CLIENT_ANSWER_TIMEOUT`], or `cancel` fired.
+/// Why the client gave no answer ([`mrtr::AskError`]).
 async fn put_to_client(
     peer: &Peer<RoleServer>,
     id: &str,
     requests: InputRequests,
     cancel: &CancellationToken,
-) -> Result<BTreeMap<String, Value>, String> {
-    let mut answers = BTreeMap::new();
-    for (key, request) in requests {
-        let mut message = serde_json::to_value(&request).map_err(|e| e.to_string())?;
-        let method = message["method"].as_str().unwrap_or_default().to_string();
-        let mut params = message
-            .get_mut("params")
-            .map(Value::take)
-            .filter(Value::is_object)
-            .unwrap_or_else(|| json!({}));
-        let meta = params
-            .as_object_mut()
-            .map(|p| p.entry("_meta").or_insert_with(|| json!({})));
-        if let (Some(Value::Object(meta)), Value::Object(related)) = (meta, v2025::related(id)) {
-            meta.extend(related);
-        }
-        let request =
-            ServerRequest::CustomRequest(CustomRequest::new(method.clone(), Some(params)));
-        let answer = tokio::select! {
-            answer = tokio::time::timeout(CLIENT_ANSWER_TIMEOUT, peer.send_request(request)) => answer,
-            () = cancel.cancelled() => return Err("went away".into()),
-        };
-        let result = match answer {
-            Err(_) => return Err(format!("did not answer {method} in time")),
-            Ok(Err(e)) => return Err(format!("failed {method}: {e}")),
-            Ok(Ok(result)) => result,
-        };
-        let value = serde_json::to_value(&result).map_err(|e| e.to_string())?;
-        answers.insert(key, value);
-    }
-    Ok(answers)
+) -> Result<BTreeMap<String, Value>, mrtr::AskError> {
+    let answers = mrtr::put_requests(peer, requests, Some(id), cancel).await?;
+    answers
+        .into_iter()
+        .map(|(key, method, result)| {
+            let value = serde_json::to_value(&result)
+                .map_err(|source| mrtr::AskError::Answer { method, source })?;
+            Ok((key, value))
+        })
+        .collect()
 }

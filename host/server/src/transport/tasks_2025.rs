@@ -17,7 +17,7 @@ use crate::tasks::v2025::route;
 /// request's `MCP-Protocol-Version`, if any), or `None` when it needs no change. Only a message
 /// that mentions "task" is parsed.
 pub fn route_text(text: &str, header: Option<&str>) -> Option<String> {
-    if !text.contains("task") {
+    if !mentions_task(text.as_bytes()) {
         return None;
     }
     let mut message: Value = serde_json::from_str(text).ok()?;
@@ -26,6 +26,10 @@ pub fn route_text(text: &str, header: Option<&str>) -> Option<String> {
 
 /// [`route_text`] for an HTTP request body (already screened as one JSON-RPC message).
 pub fn route_body(body: Bytes, header: Option<&str>) -> Bytes {
+    // Most bodies are not task requests: one byte search, no UTF-8 check.
+    if !mentions_task(&body) {
+        return body;
+    }
     let Ok(text) = std::str::from_utf8(&body) else {
         return body;
     };
@@ -33,6 +37,11 @@ pub fn route_body(body: Bytes, header: Option<&str>) -> Bytes {
         Some(routed) => Bytes::from(routed),
         None => body,
     }
+}
+
+/// Whether `message` contains "task" (every request [`route`] renames does).
+fn mentions_task(message: &[u8]) -> bool {
+    memchr::memmem::find(message, b"task").is_some()
 }
 
 /// A server transport whose outgoing messages pass through [`advertise`].
